@@ -1,0 +1,66 @@
+//===- Passes.td - lowering the gate dialect ------------------------------===//
+#ifndef GATEC_CONVERSION_PASSES_TD
+#define GATEC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def GateLowerToReference : Pass<"gate-lower-to-reference", "mlir::ModuleOp"> {
+  let summary = "Lower gate ops to plain scalar loops (the reference semantics)";
+  let description = [{
+    Replaces every gate op by an obviously-correct loop nest over buffers:
+    unfused softmax attention (scores row, max, exp-sum, weighted sum) and the
+    token-recurrent form of linear attention, all in f32. Kept in the tree as
+    the oracle that the fast kernels are tested against.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def GateTileCPU : Pass<"gate-tile-cpu", "mlir::ModuleOp"> {
+  let summary = "Lower gate ops to tiled, vectorized, parallel CPU kernels";
+  let description = [{
+    Flash-style SDPA (query-row tiles covering a whole GQA group, online softmax,
+    causal block skipping, fused gate epilogue), token-recurrent linear attention
+    with the state held in vector registers, vectorized causal_conv and gate.
+    Vectors are `vector-width` f32 lanes; the outer tile loops are `scf.parallel`.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (16 = AVX-512, 8 = AVX2, 4 = SSE/NEON)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def GateApproximateMath : Pass<"gate-approximate-math", "mlir::ModuleOp"> {
+  let summary = "Replace math.exp/tanh/erf by vectorizable polynomial approximations";
+  let description = [{
+    LLVM scalarizes vector `exp` into libm calls; the polynomial forms stay in
+    vector registers. Accurate to a few ulp in f32, which the fast kernels'
+    tests (1e-4 relative to float64) check.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
+  let summary = "Take the thread count of every omp.parallel from a library global";
+  let description = [{
+    Each compiled library keeps its own thread count (`<lib>_set_num_threads`)
+    instead of OpenMP's process-wide setting: every `omp.parallel` gets a
+    `num_threads` read from the global `gatec_num_threads`, which the
+    library's entry stub defines (default: the hardware threads).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::omp::OpenMPDialect"];
+}
+
+#endif

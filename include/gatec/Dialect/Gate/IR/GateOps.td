@@ -1,0 +1,233 @@
+//===- GateOps.td - the gate dialect: gated attention at tensor level -----===//
+#ifndef GATEC_DIALECT_GATE_IR_GATEOPS_TD
+#define GATEC_DIALECT_GATE_IR_GATEOPS_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Gate_Dialect : Dialect {
+  let name = "gate";
+  let cppNamespace = "::gatec::gate";
+  let summary = "Gated softmax attention and gated linear recurrences";
+  let description = [{
+    The `gate` dialect holds the fused operations gatec compiles: softmax
+    attention with an optional fused output gate (`gate.sdpa`), a standalone
+    gate (`gate.gate`), the family of gated linear recurrences
+    (`gate.linear_attention`) and the short causal convolution of Gated DeltaNet
+    and Mamba layers (`gate.causal_conv`). Operands are ranked tensors of f32,
+    f16 or bf16 in head-major layout `[B, H, T, D]`; batch and sequence
+    dimensions may be dynamic, head counts and head sizes are static. All
+    accumulation is f32.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+}
+
+class Gate_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Gate_Dialect, mnemonic, traits>;
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Gate_ActSigmoid : I32EnumAttrCase<"sigmoid", 0>;
+def Gate_ActSilu : I32EnumAttrCase<"silu", 1>;
+def Gate_Activation : I32EnumAttr<"Activation",
+    "gate activation: sigmoid(g) or silu(g) = g * sigmoid(g)",
+    [Gate_ActSigmoid, Gate_ActSilu]> {
+  let cppNamespace = "::gatec::gate";
+  let genSpecializedAttr = 0;
+}
+def Gate_ActivationAttr : EnumAttr<Gate_Dialect, Gate_Activation, "act">;
+
+def Gate_RuleLinear : I32EnumAttrCase<"linear", 0>;
+def Gate_RuleGated : I32EnumAttrCase<"gated", 1>;
+def Gate_RuleDelta : I32EnumAttrCase<"delta", 2>;
+def Gate_RuleGatedDelta : I32EnumAttrCase<"gated_delta", 3>;
+def Gate_UpdateRule : I32EnumAttr<"UpdateRule",
+    "state update rule of a linear recurrence",
+    [Gate_RuleLinear, Gate_RuleGated, Gate_RuleDelta, Gate_RuleGatedDelta]> {
+  let cppNamespace = "::gatec::gate";
+  let genSpecializedAttr = 0;
+}
+def Gate_UpdateRuleAttr : EnumAttr<Gate_Dialect, Gate_UpdateRule, "rule">;
+
+def Gate_ConvActNone : I32EnumAttrCase<"none", 0>;
+def Gate_ConvActSilu : I32EnumAttrCase<"silu", 1>;
+def Gate_ConvActivation : I32EnumAttr<"ConvActivation",
+    "activation after a causal convolution",
+    [Gate_ConvActNone, Gate_ConvActSilu]> {
+  let cppNamespace = "::gatec::gate";
+  let genSpecializedAttr = 0;
+}
+def Gate_ConvActivationAttr
+    : EnumAttr<Gate_Dialect, Gate_ConvActivation, "conv_act">;
+
+def Gate_FloatTensor : TensorRankOf<[F32, F16, BF16], [4]>;
+def Gate_Mask : TensorRankOf<[I1, F32, F16, BF16], [4]>;
+
+//===----------------------------------------------------------------------===//
+// gate.sdpa
+//===----------------------------------------------------------------------===//
+
+def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
+  let summary = "scaled dot-product attention with an optional fused output gate";
+  let description = [{
+    Computes, per batch `b` and query head `h`,
+
+    ```
+    s   = scale * Q[b,h] K[b,h/G]^T            (G = Hq / Hkv: GQA/MQA)
+    s   = softcap * tanh(s / softcap)          (when softcap > 0)
+    s   = s + mask  /  s = mask ? s : -inf     (float / i1 mask)
+    s   = -inf above the diagonal               (when `causal`; query i sees keys 0..i)
+    out = softmax(s) V[b,h/G]                  (rows with every key masked give 0)
+    out = out * act(gate)                      (when a gate operand is present)
+    ```
+
+    Shapes: `query [B,Hq,Sq,D]`, `key [B,Hkv,Skv,D]`, `value [B,Hkv,Skv,Dv]`,
+    result `[B,Hq,Sq,Dv]`. `mask` is i1 (true = attend) or a float tensor added
+    to the scores; each of its four dimensions equals the one of
+    `[B,Hq,Sq,Skv]` or is 1 (broadcast). `gate` is elementwise `[B,Hq,Sq,Dv]`
+    or headwise `[B,Hq,Sq,1]`; `gate_act` selects sigmoid (default) or silu.
+    `scale` defaults to `1/sqrt(D)`. Accumulation and softmax are f32.
+  }];
+  let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
+      Gate_FloatTensor:$value, Optional<Gate_Mask>:$mask,
+      Optional<Gate_FloatTensor>:$gate, OptionalAttr<F32Attr>:$scale,
+      OptionalAttr<F32Attr>:$softcap, UnitAttr:$causal,
+      DefaultValuedAttr<Gate_ActivationAttr,
+                        "::gatec::gate::Activation::sigmoid">:$gate_act);
+  let results = (outs Gate_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value
+    (`mask` `(` $mask^ `:` type($mask) `)`)?
+    (`gate` `(` $gate^ `:` type($gate) `)`)?
+    attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// The softmax scale: the attribute, or 1/sqrt(D).
+    float getScaleOrDefault();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// gate.gate
+//===----------------------------------------------------------------------===//
+
+def Gate_GateOp : Gate_Op<"gate", [Pure]> {
+  let summary = "x * act(g), elementwise or broadcast along the last dimension";
+  let description = [{
+    Multiplies `input` by `act(gate)`, act ∈ {sigmoid, silu}. `gate` has the
+    shape of `input`, or the same shape with a last dimension of 1 (one gate
+    per row, e.g. a headwise gate). Used for gates that are not fused into a
+    `gate.sdpa`, such as the `silu(z)` of a gated RMSNorm.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$gate,
+      DefaultValuedAttr<Gate_ActivationAttr,
+                        "::gatec::gate::Activation::sigmoid">:$act);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gate attr-dict `:` type($input) `,` type($gate) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// gate.linear_attention
+//===----------------------------------------------------------------------===//
+
+def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "chunked gated linear recurrence (linear, GLA, DeltaNet, Gated DeltaNet)";
+  let description = [{
+    Runs, for every batch `b` and state head `j`, the recurrence of ONNX
+    LinearAttention-27 over a state `S` of shape `[K, V]` (f32):
+
+    ```
+    linear:      S_t = S_{t-1} + k_t ⊗ v_t
+    gated:       S_t = exp(g_t) S_{t-1} + k_t ⊗ v_t
+    delta:       S_t = S_{t-1} + β_t k_t ⊗ (v_t - S_{t-1}^T k_t)
+    gated_delta: S_t = exp(g_t) S_{t-1} + β_t k_t ⊗ (v_t - exp(g_t) S_{t-1}^T k_t)
+    o_t = scale · S_t^T q_t
+    ```
+
+    Shapes: `query [B,Hq,T,K]`, `key [B,Hk,T,K]`, `value [B,Hv,T,V]`. There is
+    one state per value head (`Hs = Hv`); `Hk` divides `Hv` (GVA, as in
+    Qwen3-Next: value head j reads key head `j / (Hv/Hk)`). Queries either
+    follow the keys (`Hq = Hk`, output `[B,Hv,T,V]`) or are grouped over the
+    states (GQA: `Hq` a multiple of `Hv = Hk`, query head h reads state
+    `h / (Hq/Hv)`, output `[B,Hq,T,V]`).
+    `decay` (log space, required by gated rules) is `[B,Hv,T]` (one scalar per
+    head, RetNet/Mamba2) or `[B,Hv,T,K]` (per key channel, GLA: row i of S is
+    scaled by `exp(g_t[i])`). `beta [B,Hv,T]` is required by delta rules.
+    `initial_state [B,Hv,K,V]` (f32, zeros when absent). Results: the output
+    and the final state (f32). `scale` defaults to `1/sqrt(K)`. `chunk_size`
+    is a tuning hint for the chunked kernels; it never changes results.
+  }];
+  let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
+      Gate_FloatTensor:$value, Optional<AnyRankedTensor>:$decay,
+      Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$beta,
+      Optional<TensorRankOf<[F32], [4]>>:$initial_state,
+      Gate_UpdateRuleAttr:$rule, OptionalAttr<F32Attr>:$scale,
+      DefaultValuedAttr<I64Attr, "64">:$chunk_size);
+  let results = (outs Gate_FloatTensor:$output,
+      TensorRankOf<[F32], [4]>:$final_state);
+  let assemblyFormat = [{
+    $rule $query `,` $key `,` $value
+    (`decay` `(` $decay^ `:` type($decay) `)`)?
+    (`beta` `(` $beta^ `:` type($beta) `)`)?
+    (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    attr-dict `:` type($query) `,` type($key) `,` type($value)
+    `->` type($output) `,` type($final_state)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    float getScaleOrDefault();
+    bool isGated() {
+      return getRule() == UpdateRule::gated || getRule() == UpdateRule::gated_delta;
+    }
+    bool isDelta() {
+      return getRule() == UpdateRule::delta || getRule() == UpdateRule::gated_delta;
+    }
+    /// True when decay is per key channel ([B,Hv,T,K]).
+    bool hasChannelDecay() {
+      return getDecay() &&
+             ::llvm::cast<::mlir::RankedTensorType>(getDecay().getType()).getRank() == 4;
+    }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// gate.causal_conv
+//===----------------------------------------------------------------------===//
+
+def Gate_CausalConvOp : Gate_Op<"causal_conv", [Pure, AttrSizedOperandSegments]> {
+  let summary = "depthwise causal 1-D convolution with carried state";
+  let description = [{
+    ONNX CausalConvWithState-27. With `x = concat(initial_state, input)` along
+    the length axis (zeros when no state is given):
+    `out[b,c,t] = act(bias[c] + Σ_{i<k} weight[c,i] · x[b,c,t+i])`, and
+    `final_state` holds the last `k-1` positions of `x`.
+    Shapes: `input [B,C,L]`, `weight [C,k]`, `bias [C]`, states `[B,C,k-1]`.
+  }];
+  let arguments = (ins TensorRankOf<[F32, F16, BF16], [3]>:$input,
+      TensorRankOf<[F32, F16, BF16], [2]>:$weight,
+      Optional<TensorRankOf<[F32, F16, BF16], [1]>>:$bias,
+      Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$initial_state,
+      DefaultValuedAttr<Gate_ConvActivationAttr,
+                        "::gatec::gate::ConvActivation::none">:$activation);
+  let results = (outs TensorRankOf<[F32, F16, BF16], [3]>:$output,
+      TensorRankOf<[F32, F16, BF16], [3]>:$final_state);
+  let assemblyFormat = [{
+    $input `,` $weight
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    attr-dict `:` type($input) `,` type($weight) `->` type($output) `,` type($final_state)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // GATEC_DIALECT_GATE_IR_GATEOPS_TD

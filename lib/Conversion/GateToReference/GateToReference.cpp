@@ -1,0 +1,272 @@
+//===- GateToReference.cpp - gate ops as plain loops (the oracle) ---------===//
+//
+// Every gate op becomes a serial scalar loop nest that follows the op's
+// definition literally: unfused softmax attention and the token-recurrent form
+// of linear attention. Slow, obviously correct, and the oracle the fast CPU
+// kernels are tested against.
+//
+//===----------------------------------------------------------------------===//
+#include "gatec/Conversion/GateLowerings.h"
+#include "gatec/Conversion/KernelBuilder.h"
+#include "gatec/Conversion/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace gatec {
+#define GEN_PASS_DEF_GATELOWERTOREFERENCE
+#include "gatec/Conversion/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+using namespace gatec;
+using namespace gatec::gate;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Index into a broadcastable operand: dimensions of size 1 read index 0.
+SmallVector<Value> bcastIndex(KernelBuilder &b, Value buf, ValueRange ivs) {
+  auto mt = cast<MemRefType>(buf.getType());
+  SmallVector<Value> out;
+  for (auto [d, iv] : llvm::enumerate(ivs))
+    out.push_back(mt.getDimSize(d) == 1 ? b.idx(0) : iv);
+  return out;
+}
+
+struct SdpaToReference : OpRewritePattern<SdpaOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
+    KernelBuilder b(op.getLoc(), rw);
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value mask = op.getMask() ? b.toBuffer(op.getMask()) : Value();
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    auto resT = tt(op.getResult());
+    Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), D = b.dim(q, 3),
+          Skv = b.dim(k, 2), Dv = b.dim(v, 3);
+    int64_t group = tt(op.getQuery()).getDimSize(1) / tt(op.getKey()).getDimSize(1);
+    Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, Dv}));
+    Value scores = b.allocF32({ShapedType::kDynamic}, {Skv});
+    Value scale = b.f32(op.getScaleOrDefault());
+    float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
+    bool causal = op.getCausal();
+    bool boolMask = mask && tt(op.getMask()).getElementType().isInteger(1);
+    Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
+
+    b.parallel({B, Hq, Sq}, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], h = ivs[1], i = ivs[2];
+      Value hk = b.divui(h, b.idx(group));
+      // Scores and their running max.
+      Value m = b.loop(c0, Skv, c1, {b.negInf()},
+                       [&](KernelBuilder &b, Value j, ValueRange it) -> SmallVector<Value> {
+        Value dot = b.loop(c0, D, c1, {zero},
+                           [&](KernelBuilder &b, Value d, ValueRange acc) -> SmallVector<Value> {
+          return {b.fma(b.load(q, {bi, h, i, d}), b.load(k, {bi, hk, j, d}), acc[0])};
+        })[0];
+        Value s = b.mul(dot, scale);
+        if (softcap > 0.0f) {
+          Value c = b.f32(softcap);
+          s = b.mul(c, b.tanh(b.div(s, c)));
+        }
+        if (mask) {
+          Value mv = b.load(mask, bcastIndex(b, mask, {bi, h, i, j}));
+          s = boolMask ? b.select(mv, s, b.negInf()) : b.add(s, mv);
+        }
+        if (causal)
+          s = b.select(b.cmpi(CmpIPredicate::ugt, j, i), b.negInf(), s);
+        b.store(s, scores, {j});
+        return {b.max(it[0], s)};
+      })[0];
+      // A row with every key masked has max -inf; it produces 0.
+      Value dead = b.cmpf(CmpFPredicate::OEQ, m, b.negInf());
+      Value safeM = b.select(dead, zero, m);
+      Value sum = b.loop(c0, Skv, c1, {zero},
+                         [&](KernelBuilder &b, Value j, ValueRange acc) -> SmallVector<Value> {
+        Value p = b.exp(b.sub(b.load(scores, {j}), safeM));
+        b.store(p, scores, {j});
+        return {b.add(acc[0], p)};
+      })[0];
+      Value inv = b.select(dead, zero, b.div(b.f32(1.0f), sum));
+      b.loop(c0, Dv, c1, [&](KernelBuilder &b, Value d) {
+        Value acc = b.loop(c0, Skv, c1, {zero},
+                           [&](KernelBuilder &b, Value j, ValueRange a) -> SmallVector<Value> {
+          return {b.fma(b.load(scores, {j}), b.load(v, {bi, hk, j, d}), a[0])};
+        })[0];
+        Value o = b.mul(acc, inv);
+        if (gate) {
+          Value g = b.load(gate, bcastIndex(b, gate, {bi, h, i, d}));
+          g = op.getGateAct() == Activation::silu ? b.silu(g) : b.sigmoid(g);
+          o = b.mul(o, g);
+        }
+        b.store(o, out, {bi, h, i, d});
+      });
+    });
+    rw.replaceOp(op, b.toTensor(out, resT));
+    return success();
+  }
+};
+
+struct GateToReference : OpRewritePattern<GateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GateOp op, PatternRewriter &rw) const override {
+    KernelBuilder b(op.getLoc(), rw);
+    Value x = b.toBuffer(op.getInput()), g = b.toBuffer(op.getGate());
+    auto resT = tt(op.getResult());
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < resT.getRank(); ++d)
+      sizes.push_back(b.dim(x, d));
+    Value out = b.alloc(resT, b.dynSizes(resT, sizes));
+    bool silu = op.getAct() == Activation::silu;
+    b.parallel(sizes, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+      Value gv = b.load(g, bcastIndex(b, g, ivs));
+      gv = silu ? b.silu(gv) : b.sigmoid(gv);
+      b.store(b.mul(b.load(x, ivs), gv), out, ivs);
+    });
+    rw.replaceOp(op, b.toTensor(out, resT));
+    return success();
+  }
+};
+
+struct LinearAttentionToReference : OpRewritePattern<LinearAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinearAttentionOp op,
+                                PatternRewriter &rw) const override {
+    KernelBuilder b(op.getLoc(), rw);
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value decay = op.getDecay() ? b.toBuffer(op.getDecay()) : Value();
+    Value beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
+    Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
+    int64_t hq = tt(op.getQuery()).getDimSize(1), hk = tt(op.getKey()).getDimSize(1),
+            hv = tt(op.getValue()).getDimSize(1);
+    int64_t K = tt(op.getQuery()).getDimSize(3), V = tt(op.getValue()).getDimSize(3);
+    bool gqa = hq != hk;                 // query heads grouped over the states
+    int64_t qPerState = gqa ? hq / hv : 1;
+    int64_t statesPerKey = hv / hk;
+    Value B = b.dim(q, 0), T = b.dim(q, 2);
+    Value out = b.alloc(outT, b.dynSizes(outT, {B, b.idx(gqa ? hq : hv), T, b.idx(V)}));
+    Value st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
+    Value scale = b.f32(op.getScaleOrDefault());
+    Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
+    Value cK = b.idx(K), cV = b.idx(V);
+    bool channelDecay = op.hasChannelDecay();
+
+    b.parallel({B, b.idx(hv)}, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], j = ivs[1];
+      Value kh = b.divui(j, b.idx(statesPerKey));
+      // The state lives in the final-state buffer throughout.
+      b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+        b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
+          b.store(init ? b.load(init, {bi, j, r, c}) : zero, st, {bi, j, r, c});
+        });
+      });
+      b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
+        if (op.isGated()) {
+          Value g = channelDecay ? Value() : b.exp(b.load(decay, {bi, j, t}));
+          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+            Value e = channelDecay ? b.exp(b.load(decay, {bi, j, t, r})) : g;
+            b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
+              b.store(b.mul(e, b.load(st, {bi, j, r, c})), st, {bi, j, r, c});
+            });
+          });
+        }
+        Value bt = beta ? b.load(beta, {bi, j, t}) : Value();
+        b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
+          Value u = b.load(v, {bi, j, t, c});
+          if (op.isDelta()) {
+            Value pred = b.loop(c0, cK, c1, {zero},
+                                [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+              return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, {bi, kh, t, r}), a[0])};
+            })[0];
+            u = b.mul(bt, b.sub(u, pred));
+          }
+          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+            b.store(b.fma(b.load(k, {bi, kh, t, r}), u, b.load(st, {bi, j, r, c})),
+                    st, {bi, j, r, c});
+          });
+        });
+        for (int64_t g = 0; g < qPerState; ++g) {
+          // GQA: query head j*G+g reads state j; otherwise the state reads
+          // the query head of its key head.
+          Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
+          Value oh = gqa ? qh : j;
+          b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
+            Value o = b.loop(c0, cK, c1, {zero},
+                             [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+              return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, {bi, qh, t, r}), a[0])};
+            })[0];
+            b.store(b.mul(o, scale), out, {bi, oh, t, c});
+          });
+        }
+      });
+    });
+    rw.replaceOp(op, {b.toTensor(out, outT), b.toTensor(st, stT)});
+    return success();
+  }
+};
+
+struct CausalConvToReference : OpRewritePattern<CausalConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rw) const override {
+    KernelBuilder b(op.getLoc(), rw);
+    Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
+    int64_t ksz = tt(op.getWeight()).getDimSize(1);
+    Value B = b.dim(x, 0), C = b.dim(x, 1), L = b.dim(x, 2);
+    Value km1 = b.idx(ksz - 1);
+    Value out = b.alloc(outT, b.dynSizes(outT, {B, C, L}));
+    Value st = b.alloc(stT, b.dynSizes(stT, {B, C, km1}));
+    Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
+    bool silu = op.getActivation() == ConvActivation::silu;
+    // Element p of concat(initial_state, input) along the length axis.
+    auto fetch = [&](KernelBuilder &b, Value bi, Value c, Value p) -> Value {
+      if (ksz == 1)
+        return b.load(x, {bi, c, p});
+      // Both loads use clamped, always-valid indices; the select keeps one.
+      Value inState = b.cmpi(CmpIPredicate::ult, p, km1);
+      Value fromState =
+          init ? b.load(init, {bi, c, b.minui(p, b.idx(ksz - 2))}) : zero;
+      Value xi = b.select(inState, c0, b.subi(p, km1));
+      Value fromInput = b.load(x, {bi, c, b.minui(xi, b.subi(L, c1))});
+      return b.select(inState, fromState, fromInput);
+    };
+    b.parallel({B, C}, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], c = ivs[1];
+      Value b0 = bias ? b.load(bias, {c}) : zero;
+      b.loop(c0, L, c1, [&](KernelBuilder &b, Value t) {
+        Value acc = b.loop(c0, b.idx(ksz), c1, {b0},
+                           [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+          return {b.fma(b.load(w, {c, i}), fetch(b, bi, c, b.addi(t, i)), a[0])};
+        })[0];
+        b.store(silu ? b.silu(acc) : acc, out, {bi, c, t});
+      });
+      b.loop(c0, km1, c1, [&](KernelBuilder &b, Value p) {
+        b.store(fetch(b, bi, c, b.addi(L, p)), st, {bi, c, p});
+      });
+    });
+    rw.replaceOp(op, {b.toTensor(out, outT), b.toTensor(st, stT)});
+    return success();
+  }
+};
+
+struct GateLowerToReferencePass
+    : gatec::impl::GateLowerToReferenceBase<GateLowerToReferencePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateGateReferencePatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
+
+void gatec::populateGateReferencePatterns(RewritePatternSet &patterns) {
+  patterns.add<SdpaToReference, GateToReference, LinearAttentionToReference,
+               CausalConvToReference>(patterns.getContext());
+}

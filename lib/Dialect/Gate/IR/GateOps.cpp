@@ -1,0 +1,376 @@
+//===- GateOps.cpp - gate dialect ops, verifiers, canonicalization --------===//
+#include "gatec/Dialect/Gate/IR/GateDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace gatec::gate;
+
+#include "gatec/Dialect/Gate/IR/GateDialect.cpp.inc"
+#include "gatec/Dialect/Gate/IR/GateEnums.cpp.inc"
+#define GET_ATTRDEF_CLASSES
+#include "gatec/Dialect/Gate/IR/GateAttrs.cpp.inc"
+#define GET_OP_CLASSES
+#include "gatec/Dialect/Gate/IR/GateOps.cpp.inc"
+
+void GateDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "gatec/Dialect/Gate/IR/GateAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "gatec/Dialect/Gate/IR/GateOps.cpp.inc"
+      >();
+}
+
+namespace {
+/// Ties named dimension groups (B, Hq, T, ...) across operands: the first
+/// static size seen for a group binds it, and every later static size must
+/// agree. Dynamic sizes agree with anything. Errors name operand and dimension.
+class DimBinder {
+public:
+  explicit DimBinder(Operation *op) : op(op) {}
+
+  LogicalResult bind(StringRef group, Value v, StringRef operand, unsigned dim) {
+    int64_t size = cast<ShapedType>(v.getType()).getDimSize(dim);
+    return bindSize(group, size, operand, dim);
+  }
+  LogicalResult bindSize(StringRef group, int64_t size, StringRef operand,
+                         unsigned dim) {
+    if (ShapedType::isDynamic(size))
+      return success();
+    auto it = sizes.find(group);
+    if (it == sizes.end()) {
+      sizes[group] = {size, (operand + " dim " + Twine(dim)).str()};
+      return success();
+    }
+    if (it->second.first != size)
+      return op->emitOpError() << "'" << operand << "' dimension " << dim << " ("
+                               << group << ") is " << size << " but "
+                               << it->second.second << " is "
+                               << it->second.first;
+    return success();
+  }
+  /// The static size bound to a group, or ShapedType::kDynamic.
+  int64_t get(StringRef group) const {
+    auto it = sizes.find(group);
+    return it == sizes.end() ? ShapedType::kDynamic : it->second.first;
+  }
+
+private:
+  Operation *op;
+  llvm::StringMap<std::pair<int64_t, std::string>> sizes;
+};
+
+RankedTensorType rt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+LogicalResult requireStatic(Operation *op, Value v, StringRef name,
+                            unsigned dim, StringRef what) {
+  if (rt(v).isDynamicDim(dim))
+    return op->emitOpError() << "'" << name << "' dimension " << dim << " ("
+                             << what << ") must be static";
+  return success();
+}
+
+LogicalResult requireSameElementType(Operation *op, Value a, StringRef an,
+                                     Value b, StringRef bn) {
+  if (rt(a).getElementType() != rt(b).getElementType())
+    return op->emitOpError() << "'" << bn << "' element type "
+                             << rt(b).getElementType() << " differs from '"
+                             << an << "' element type " << rt(a).getElementType();
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// SdpaOp
+//===----------------------------------------------------------------------===//
+
+float SdpaOp::getScaleOrDefault() {
+  if (auto s = getScale())
+    return s->convertToFloat();
+  return 1.0f / std::sqrt(float(rt(getQuery()).getDimSize(3)));
+}
+
+LogicalResult SdpaOp::verify() {
+  Operation *op = getOperation();
+  Value q = getQuery(), k = getKey(), v = getValue(), res = getResult();
+  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}})
+    for (unsigned d : {1u, 3u})
+      if (failed(requireStatic(op, val, name, d, d == 1 ? "heads" : "head size")))
+        return failure();
+  if (failed(requireSameElementType(op, q, "query", k, "key")) ||
+      failed(requireSameElementType(op, q, "query", v, "value")) ||
+      failed(requireSameElementType(op, q, "query", res, "result")))
+    return failure();
+
+  DimBinder dims(op);
+  if (failed(dims.bind("B", q, "query", 0)) || failed(dims.bind("B", k, "key", 0)) ||
+      failed(dims.bind("B", v, "value", 0)) ||
+      failed(dims.bind("Hq", q, "query", 1)) ||
+      failed(dims.bind("Sq", q, "query", 2)) ||
+      failed(dims.bind("D", q, "query", 3)) || failed(dims.bind("D", k, "key", 3)) ||
+      failed(dims.bind("Hkv", k, "key", 1)) ||
+      failed(dims.bind("Hkv", v, "value", 1)) ||
+      failed(dims.bind("Skv", k, "key", 2)) ||
+      failed(dims.bind("Skv", v, "value", 2)) ||
+      failed(dims.bind("Dv", v, "value", 3)) ||
+      failed(dims.bind("B", res, "result", 0)) ||
+      failed(dims.bind("Hq", res, "result", 1)) ||
+      failed(dims.bind("Sq", res, "result", 2)) ||
+      failed(dims.bind("Dv", res, "result", 3)))
+    return failure();
+  int64_t hq = dims.get("Hq"), hkv = dims.get("Hkv");
+  if (hkv <= 0 || hq <= 0 || hq % hkv != 0)
+    return emitOpError() << "query heads (" << hq
+                         << ") must be a positive multiple of key/value heads ("
+                         << hkv << ")";
+  if (dims.get("D") == 0)
+    return emitOpError() << "'query' head size must be positive";
+
+  if (Value m = getMask()) {
+    const char *groups[] = {"B", "Hq", "Sq", "Skv"};
+    auto mt = rt(m);
+    if (!mt.getElementType().isInteger(1) &&
+        mt.getElementType() != rt(q).getElementType())
+      return emitOpError() << "float 'mask' element type " << mt.getElementType()
+                           << " differs from 'query' element type "
+                           << rt(q).getElementType();
+    for (unsigned d = 0; d < 4; ++d) {
+      if (mt.getDimSize(d) == 1)
+        continue; // broadcast
+      if (failed(dims.bind(groups[d], m, "mask", d)))
+        return failure();
+    }
+  }
+  if (Value g = getGate()) {
+    if (failed(requireSameElementType(op, q, "query", g, "gate")))
+      return failure();
+    if (failed(dims.bind("B", g, "gate", 0)) || failed(dims.bind("Hq", g, "gate", 1)) ||
+        failed(dims.bind("Sq", g, "gate", 2)))
+      return failure();
+    int64_t gd = rt(g).getDimSize(3);
+    if (gd != 1 && failed(dims.bind("Dv", g, "gate", 3)))
+      return emitOpError() << "'gate' must be elementwise [B,Hq,Sq,Dv] or "
+                              "headwise [B,Hq,Sq,1]";
+  }
+  if (auto sc = getSoftcap())
+    if (sc->convertToFloat() < 0.0f || std::isnan(sc->convertToFloat()))
+      return emitOpError() << "'softcap' must be >= 0, got "
+                           << sc->convertToFloat();
+  if (auto s = getScale())
+    if (!std::isfinite(s->convertToFloat()))
+      return emitOpError() << "'scale' must be finite";
+  return success();
+}
+
+namespace {
+/// gate.gate(sdpa(...), g) with the sdpa result used only there folds into
+/// the sdpa's output gate when the gate fits the sdpa's gate operand.
+struct FoldGateIntoSdpa : OpRewritePattern<GateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GateOp gateOp,
+                                PatternRewriter &rewriter) const override {
+    auto sdpa = gateOp.getInput().getDefiningOp<SdpaOp>();
+    if (!sdpa || sdpa.getGate() || !sdpa.getResult().hasOneUse())
+      return failure();
+    auto gt = rt(gateOp.getGate());
+    auto resT = rt(sdpa.getResult());
+    if (gt.getRank() != 4 || gt.getElementType() != resT.getElementType())
+      return failure();
+    for (unsigned d = 0; d < 3; ++d)
+      if (gt.getDimSize(d) != resT.getDimSize(d))
+        return failure();
+    if (gt.getDimSize(3) != 1 && gt.getDimSize(3) != resT.getDimSize(3))
+      return failure();
+    rewriter.modifyOpInPlace(sdpa, [&] {
+      sdpa.getGateMutable().assign(gateOp.getGate());
+      sdpa.setGateAct(gateOp.getAct());
+    });
+    // The gate value must dominate the sdpa: move the sdpa down to the gate op.
+    rewriter.moveOpBefore(sdpa, gateOp);
+    rewriter.replaceOp(gateOp, sdpa.getResult());
+    return success();
+  }
+};
+} // namespace
+
+void SdpaOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                         MLIRContext *context) {
+  results.add<FoldGateIntoSdpa>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// GateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GateOp::verify() {
+  auto it = rt(getInput()), gt = rt(getGate()), res = rt(getResult());
+  for (auto [t, name] : {std::pair{it, "input"}, {gt, "gate"}, {res, "result"}})
+    if (!isa<Float32Type, Float16Type, BFloat16Type>(t.getElementType()))
+      return emitOpError() << "'" << name << "' must have f32, f16 or bf16 elements, got "
+                           << t.getElementType();
+  if (gt.getElementType() != it.getElementType() || res != it)
+    return emitOpError() << "'gate' and result must have the element type of "
+                            "'input', and the result its type";
+  if (gt.getRank() != it.getRank())
+    return emitOpError() << "'gate' rank " << gt.getRank()
+                         << " differs from 'input' rank " << it.getRank();
+  for (int64_t d = 0, e = it.getRank(); d < e; ++d) {
+    int64_t g = gt.getDimSize(d), x = it.getDimSize(d);
+    if (d == e - 1 && g == 1)
+      continue;
+    if (!ShapedType::isDynamic(g) && !ShapedType::isDynamic(x) && g != x)
+      return emitOpError() << "'gate' dimension " << d << " is " << g
+                           << " but 'input' dimension " << d << " is " << x;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LinearAttentionOp
+//===----------------------------------------------------------------------===//
+
+float LinearAttentionOp::getScaleOrDefault() {
+  if (auto s = getScale())
+    return s->convertToFloat();
+  return 1.0f / std::sqrt(float(rt(getQuery()).getDimSize(3)));
+}
+
+LogicalResult LinearAttentionOp::verify() {
+  Operation *op = getOperation();
+  Value q = getQuery(), k = getKey(), v = getValue();
+  Value out = getOutput(), st = getFinalState();
+  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}})
+    for (unsigned d : {1u, 3u})
+      if (failed(requireStatic(op, val, name, d, d == 1 ? "heads" : "head size")))
+        return failure();
+  if (failed(requireSameElementType(op, q, "query", k, "key")) ||
+      failed(requireSameElementType(op, q, "query", v, "value")) ||
+      failed(requireSameElementType(op, q, "query", out, "output")))
+    return failure();
+
+  DimBinder dims(op);
+  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}, {out, "output"}, {st, "final_state"}})
+    if (failed(dims.bind("B", val, name, 0)))
+      return failure();
+  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}, {out, "output"}})
+    if (failed(dims.bind("T", val, name, 2)))
+      return failure();
+  if (failed(dims.bind("K", q, "query", 3)) || failed(dims.bind("K", k, "key", 3)) ||
+      failed(dims.bind("V", v, "value", 3)) || failed(dims.bind("V", out, "output", 3)) ||
+      failed(dims.bind("Hv", v, "value", 1)) ||
+      failed(dims.bind("Hv", st, "final_state", 1)) ||
+      failed(dims.bind("K", st, "final_state", 2)) ||
+      failed(dims.bind("V", st, "final_state", 3)))
+    return failure();
+
+  int64_t hq = rt(q).getDimSize(1), hk = rt(k).getDimSize(1),
+          hv = rt(v).getDimSize(1);
+  if (hq <= 0 || hk <= 0 || hv <= 0)
+    return emitOpError() << "head counts must be positive";
+  if (hv % hk != 0)
+    return emitOpError() << "'value' heads (" << hv
+                         << ") must be a multiple of 'key' heads (" << hk << ")";
+  int64_t ho;
+  if (hq == hk) {
+    ho = hv;
+  } else if (hk == hv && hq % hv == 0) {
+    ho = hq;
+  } else {
+    return emitOpError() << "'query' heads (" << hq
+                         << ") must equal 'key' heads (" << hk
+                         << ") or be a multiple of them when key and value "
+                            "heads are equal (" << hv << ")";
+  }
+  if (failed(dims.bindSize("Ho", ho, "query/value head mapping", 1)) ||
+      failed(dims.bind("Ho", out, "output", 1)))
+    return failure();
+
+  if (Value d = getDecay()) {
+    auto dt = rt(d);
+    if (!isa<Float32Type, Float16Type, BFloat16Type>(dt.getElementType()))
+      return emitOpError() << "'decay' must have f32, f16 or bf16 elements";
+    if (dt.getRank() != 3 && dt.getRank() != 4)
+      return emitOpError() << "'decay' must be [B,Hv,T] (per head) or "
+                              "[B,Hv,T,K] (per key channel), got rank "
+                           << dt.getRank();
+    if (failed(dims.bind("B", d, "decay", 0)) || failed(dims.bind("Hv", d, "decay", 1)) ||
+        failed(dims.bind("T", d, "decay", 2)))
+      return failure();
+    if (dt.getRank() == 4 && failed(dims.bind("K", d, "decay", 3)))
+      return failure();
+  } else if (isGated()) {
+    return emitOpError() << "rule '" << stringifyUpdateRule(getRule())
+                         << "' requires a 'decay' operand";
+  }
+  if (Value b = getBeta()) {
+    if (failed(dims.bind("B", b, "beta", 0)) || failed(dims.bind("Hv", b, "beta", 1)) ||
+        failed(dims.bind("T", b, "beta", 2)))
+      return failure();
+  } else if (isDelta()) {
+    return emitOpError() << "rule '" << stringifyUpdateRule(getRule())
+                         << "' requires a 'beta' operand";
+  }
+  if (Value s = getInitialState()) {
+    if (failed(dims.bind("B", s, "initial_state", 0)) ||
+        failed(dims.bind("Hv", s, "initial_state", 1)) ||
+        failed(dims.bind("K", s, "initial_state", 2)) ||
+        failed(dims.bind("V", s, "initial_state", 3)))
+      return failure();
+  }
+  if (getChunkSize() <= 0)
+    return emitOpError() << "'chunk_size' must be positive, got " << getChunkSize();
+  if (auto s = getScale())
+    if (!std::isfinite(s->convertToFloat()))
+      return emitOpError() << "'scale' must be finite";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CausalConvOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalConvOp::verify() {
+  Operation *op = getOperation();
+  Value x = getInput(), w = getWeight(), out = getOutput(), st = getFinalState();
+  if (failed(requireSameElementType(op, x, "input", w, "weight")) ||
+      failed(requireSameElementType(op, x, "input", out, "output")) ||
+      failed(requireSameElementType(op, x, "input", st, "final_state")))
+    return failure();
+  if (failed(requireStatic(op, w, "weight", 0, "channels")) ||
+      failed(requireStatic(op, w, "weight", 1, "kernel size")))
+    return failure();
+  int64_t ksz = rt(w).getDimSize(1);
+  if (ksz < 1)
+    return emitOpError() << "'weight' kernel size must be at least 1, got " << ksz;
+  DimBinder dims(op);
+  if (failed(dims.bind("B", x, "input", 0)) || failed(dims.bind("C", x, "input", 1)) ||
+      failed(dims.bind("L", x, "input", 2)) || failed(dims.bind("C", w, "weight", 0)) ||
+      failed(dims.bind("B", out, "output", 0)) ||
+      failed(dims.bind("C", out, "output", 1)) ||
+      failed(dims.bind("L", out, "output", 2)) ||
+      failed(dims.bind("B", st, "final_state", 0)) ||
+      failed(dims.bind("C", st, "final_state", 1)) ||
+      failed(dims.bindSize("k-1", ksz - 1, "weight kernel size - 1", 1)) ||
+      failed(dims.bind("k-1", st, "final_state", 2)))
+    return failure();
+  if (Value b = getBias())
+    if (failed(requireSameElementType(op, x, "input", b, "bias")) ||
+        failed(dims.bind("C", b, "bias", 0)))
+      return failure();
+  if (Value s = getInitialState())
+    if (failed(requireSameElementType(op, x, "input", s, "initial_state")) ||
+        failed(dims.bind("B", s, "initial_state", 0)) ||
+        failed(dims.bind("C", s, "initial_state", 1)) ||
+        failed(dims.bind("k-1", s, "initial_state", 2)))
+      return failure();
+  return success();
+}

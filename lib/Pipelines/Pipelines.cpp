@@ -1,0 +1,107 @@
+//===- Pipelines.cpp - gatec's named pass pipelines -----------------------===//
+#include "gatec/Pipelines/Pipelines.h"
+
+#include "gatec/Conversion/Passes.h"
+#include "gatec/Dialect/Gate/Transforms/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void gatec::buildGateOptPipeline(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(gate::createGateRaiseGating());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void gatec::buildCPUKernelPipeline(OpPassManager &pm,
+                                   const CPUPipelineOptions &options) {
+  if (options.kernels == "reference") {
+    pm.addPass(createGateLowerToReference());
+  } else {
+    GateTileCPUOptions tile;
+    tile.vectorWidth = options.vectorWidth;
+    pm.addPass(createGateTileCPU(tile));
+  }
+  // What the importer left around the gate ops: elementwise chains fused
+  // into single loops before bufferization.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void gatec::buildCPUBufferPipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufOpts;
+  bufOpts.bufferizeFunctionBoundaries = true;
+  bufOpts.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
+  // Results become caller-provided output buffers (the ABI's out-params).
+  bufferization::BufferResultsToOutParamsPassOptions outOpts;
+  outOpts.hoistStaticAllocs = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outOpts));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::BufferDeallocationPipelineOptions deallocOpts;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocOpts);
+}
+
+void gatec::buildCPULLVMPipeline(OpPassManager &pm,
+                                 const CPUPipelineOptions &options) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createGateApproximateMath());
+  if (options.parallel)
+    pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGateOmpThreads());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void gatec::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &options,
+                             CPUStage stopAfter) {
+  buildGateOptPipeline(pm);
+  if (stopAfter == CPUStage::Gate)
+    return;
+  buildCPUKernelPipeline(pm, options);
+  if (stopAfter == CPUStage::Kernels)
+    return;
+  buildCPUBufferPipeline(pm);
+  if (stopAfter == CPUStage::Buffers)
+    return;
+  buildCPULLVMPipeline(pm, options);
+}
+
+void gatec::registerPipelines() {
+  PassPipelineRegistration<>("gatec-gate-opt-pipeline",
+                             "gate-level clean-up: canonicalize, raise gating",
+                             buildGateOptPipeline);
+  PassPipelineRegistration<CPUPipelineOptions>(
+      "gatec-cpu-pipeline", "gate level to the LLVM dialect for the host CPU",
+      [](OpPassManager &pm, const CPUPipelineOptions &o) { buildCPUPipeline(pm, o); });
+  PassPipelineRegistration<>("gatec-cpu-buffer-pipeline",
+                             "bufferize; results become caller-provided outputs",
+                             buildCPUBufferPipeline);
+}
