@@ -30,6 +30,11 @@ struct GateOmpThreadsPass : gatec::impl::GateOmpThreadsBase<GateOmpThreadsPass> 
       LLVM::GlobalOp::create(b, module.getLoc(), i32, /*isConstant=*/false,
                              LLVM::Linkage::External, kGlobal, Attribute());
     }
+    // Tiles differ in cost (causal attention): hand them out dynamically.
+    module.walk([](omp::WsloopOp loop) {
+      if (!loop.getScheduleKind())
+        loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
+    });
     for (omp::ParallelOp par : regions) {
       if (par.getNumThreads())
         continue;

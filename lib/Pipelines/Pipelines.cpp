@@ -59,8 +59,12 @@ void gatec::buildCPULLVMPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createGateApproximateMath());
-  if (options.parallel)
+  if (options.parallel) {
     pm.addPass(createConvertSCFToOpenMPPass());
+    // Dissolves the alloca scopes around loop bodies that allocate nothing
+    // on the stack (the kernels use heap scratch per task).
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

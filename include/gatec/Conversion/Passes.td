@@ -58,7 +58,8 @@ def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
     Each compiled library keeps its own thread count (`<lib>_set_num_threads`)
     instead of OpenMP's process-wide setting: every `omp.parallel` gets a
     `num_threads` read from the global `gatec_num_threads`, which the
-    library's entry stub defines (default: the hardware threads).
+    library's entry stub defines (default: the hardware threads). Work-sharing
+    loops get a dynamic schedule, since tiles differ in cost (causal masks).
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::omp::OpenMPDialect"];
 }

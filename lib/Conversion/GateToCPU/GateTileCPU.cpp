@@ -1,4 +1,22 @@
 //===- GateTileCPU.cpp - tiled, vectorized, parallel CPU kernels ----------===//
+//
+// gate.sdpa: flash attention. A task is (batch, query head, block of Br
+// query rows); keys stream through in blocks of Bc, transposed once per block
+// into an L1 scratch so that QKᵀ is a broadcast-FMA over key vectors; the
+// softmax is online (running max and sum per row), P·V accumulates into an f32
+// row tile, causal blocks past the diagonal are never visited, and the gate is
+// applied in the epilogue.
+//
+// gate.linear_attention: token-recurrent. A task is (batch, value head, block
+// of VW value columns); its [K, VW] state slab stays in L1 for the whole
+// sequence, every rule's update and the output are one pass over the slab per
+// token (two for delta rules), and decays are applied per token as exp(g) so
+// no cumulative product can overflow.
+//
+// gate.causal_conv and gate.gate: the reference loop nests with their outer
+// loops parallel; LLVM vectorizes the inner loops.
+//
+//===----------------------------------------------------------------------===//
 #include "gatec/Conversion/GateLowerings.h"
 #include "gatec/Conversion/KernelBuilder.h"
 #include "gatec/Conversion/Passes.h"
@@ -13,11 +31,314 @@ namespace gatec {
 using namespace mlir;
 using namespace gatec;
 using namespace gatec::gate;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
 
 namespace {
+RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+Value ceilDivIdx(KernelBuilder &b, Value a, int64_t d) {
+  return b.divui(b.addi(a, b.idx(d - 1)), b.idx(d));
+}
+
+/// Vector of lane indices base + [0, 1, ..., w-1] as index-typed i64 lanes.
+Value laneIndices(KernelBuilder &b, Value base, int64_t w) {
+  auto vt = VectorType::get({w}, b.getIndexType());
+  SmallVector<APInt> lanes;
+  for (int64_t i = 0; i < w; ++i)
+    lanes.push_back(APInt(64, i));
+  Value iota = arith::ConstantOp::create(
+      b, vt, DenseElementsAttr::get(vt, ArrayRef<APInt>(lanes)));
+  return b.addi(b.splat(base, w), iota);
+}
+
+struct SdpaToFlash : OpRewritePattern<SdpaOp> {
+  SdpaToFlash(MLIRContext *ctx, int64_t vw)
+      : OpRewritePattern(ctx, /*benefit=*/2), vw(vw) {}
+  int64_t vw;
+
+  LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
+    KernelBuilder b(op.getLoc(), rw);
+    auto qT = tt(op.getQuery()), kT = tt(op.getKey()), vT = tt(op.getValue());
+    const int64_t D = qT.getDimSize(3), Dv = vT.getDimSize(3);
+    const int64_t group = qT.getDimSize(1) / kT.getDimSize(1);
+    const int64_t nBc = 2;               // key vectors per block
+    const int64_t Bc = nBc * vw;         // keys per block
+    const int64_t nDv = ceilDiv(Dv, vw); // accumulator vectors per row
+    const int64_t Br = 32;               // query rows per task
+
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
+    Value mask;
+    bool maskRowVector = false; // mask varies along keys: vector loads
+    if (op.getMask()) {
+      mask = b.toBuffer(op.getMask());
+      auto mT = tt(op.getMask());
+      maskRowVector = mT.getDimSize(3) != 1;
+      if (mT.getElementType().isInteger(1))
+        mask = boolMaskToAdditive(b, mask, mT);
+    }
+    auto resT = tt(op.getResult());
+    Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
+    Value scale = b.f32(op.getScaleOrDefault());
+    float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
+    bool causal = op.getCausal();
+    bool siluGate = op.getGateAct() == Activation::silu;
+    Value c0 = b.idx(0), c1 = b.idx(1), zero = b.f32(0.0f);
+    Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
+    Value nBlocks = ceilDivIdx(b, Sq, Br);
+
+    b.parallel({B, Hq, nBlocks}, true, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], h = ivs[1];
+      Value i0 = b.muli(ivs[2], b.idx(Br));
+      Value rows = b.minui(b.idx(Br), b.subi(Sq, i0));
+      Value hk = b.divui(h, b.idx(group));
+      auto f32 = b.getF32Type();
+      Value kt = memref::AllocOp::create(b, MemRefType::get({D, Bc}, f32), b.getI64IntegerAttr(64));
+      Value acc = memref::AllocOp::create(b, MemRefType::get({Br, nDv * vw}, f32), b.getI64IntegerAttr(64));
+      Value pRow = memref::AllocOp::create(b, MemRefType::get({Bc}, f32), b.getI64IntegerAttr(64));
+      Value mRow = memref::AllocOp::create(b, MemRefType::get({Br}, f32), b.getI64IntegerAttr(64));
+      Value lRow = memref::AllocOp::create(b, MemRefType::get({Br}, f32), b.getI64IntegerAttr(64));
+      b.loop(c0, rows, c1, [&](KernelBuilder &b, Value r) {
+        memref::StoreOp::create(b, b.negInf(), mRow, ValueRange{r});
+        memref::StoreOp::create(b, zero, lRow, ValueRange{r});
+        for (int64_t c = 0; c < nDv; ++c)
+          vector::StoreOp::create(b, zeroV, acc, ValueRange{r, b.idx(c * vw)});
+      });
+      // Causal: rows i0..i0+rows-1 see keys below i0+rows only.
+      Value kEnd = causal ? b.minui(Skv, b.addi(i0, rows)) : Skv;
+      b.loop(c0, kEnd, b.idx(Bc), [&](KernelBuilder &b, Value j0) {
+        Value cols = b.minui(b.idx(Bc), b.subi(kEnd, j0));
+        // Kᵀ block, zero-padded past `cols`.
+        b.loop(c0, b.idx(Bc), c1, [&](KernelBuilder &b, Value c) {
+          Value inside = b.cmpi(CmpIPredicate::ult, c, cols);
+          Value j = b.minui(b.addi(j0, c), b.subi(Skv, c1));
+          b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
+            Value kv = b.select(inside, b.load(k, {bi, hk, j, d}), zero);
+            memref::StoreOp::create(b, kv, kt, ValueRange{d, c});
+          });
+        });
+        b.loop(c0, rows, c1, [&](KernelBuilder &b, Value r) {
+          Value i = b.addi(i0, r);
+          // s = q_i · Kᵀ for Bc keys, nBc vectors.
+          SmallVector<Value> init(nBc, zeroV);
+          SmallVector<Value> s = b.loop(
+              c0, b.idx(D), c1, init,
+              [&](KernelBuilder &b, Value d, ValueRange a) -> SmallVector<Value> {
+                Value qv = b.splat(b.load(q, {bi, h, i, d}), vw);
+                SmallVector<Value> next;
+                for (int64_t u = 0; u < nBc; ++u)
+                  next.push_back(b.fma(qv, b.vload(kt, {d, b.idx(u * vw)}, vw, true), a[u]));
+                return next;
+              });
+          // Limit of valid keys for this row: past Skv / kEnd, or past the
+          // diagonal when causal.
+          Value limit = causal ? b.minui(kEnd, b.addi(i, c1)) : kEnd;
+          Value mOld = memref::LoadOp::create(b, mRow, ValueRange{r});
+          Value blockMax = mOld;
+          for (int64_t u = 0; u < nBc; ++u) {
+            Value x = b.mul(s[u], b.splat(scale, vw));
+            if (softcap > 0.0f) {
+              Value cap = b.splat(b.f32(softcap), vw);
+              x = b.mul(cap, b.tanh(b.div(x, cap)));
+            }
+            Value jBase = b.addi(j0, b.idx(u * vw));
+            if (mask) {
+              SmallVector<Value> mi = {maskIdx(b, mask, 0, bi), maskIdx(b, mask, 1, h),
+                                       maskIdx(b, mask, 2, i), jBase};
+              Value mv = maskRowVector
+                             ? b.vload(mask, mi, vw, false)
+                             : b.splat(b.load(mask, {mi[0], mi[1], mi[2], c0}), vw);
+              x = b.add(x, mv);
+            }
+            Value lanes = laneIndices(b, jBase, vw);
+            Value valid = b.cmpi(CmpIPredicate::ult, lanes, b.splat(limit, vw));
+            x = b.select(valid, x, negInfV);
+            s[u] = x;
+            blockMax = b.max(blockMax, b.reduceMax(x));
+          }
+          // Rows with nothing valid so far keep max -inf; use 0 to stay NaN-free.
+          Value dead = b.cmpf(CmpFPredicate::OEQ, blockMax, b.negInf());
+          Value mNew = b.select(dead, zero, blockMax);
+          Value alpha = b.exp(b.sub(mOld, mNew));
+          Value lOld = memref::LoadOp::create(b, lRow, ValueRange{r});
+          Value psum = zero;
+          for (int64_t u = 0; u < nBc; ++u) {
+            Value p = b.exp(b.sub(s[u], b.splat(mNew, vw)));
+            psum = b.add(psum, b.reduceAdd(p));
+            vector::StoreOp::create(b, p, pRow, ValueRange{b.idx(u * vw)});
+          }
+          memref::StoreOp::create(b, b.select(dead, b.negInf(), mNew), mRow, ValueRange{r});
+          memref::StoreOp::create(b, b.add(b.mul(lOld, alpha), psum), lRow, ValueRange{r});
+          Value alphaV = b.splat(alpha, vw);
+          for (int64_t c = 0; c < nDv; ++c) {
+            bool full = (c + 1) * vw <= Dv;
+            Value a0 = b.mul(b.vload(acc, {r, b.idx(c * vw)}, vw, true), alphaV);
+            Value a = b.loop(c0, cols, c1, {a0},
+                             [&](KernelBuilder &b, Value cc, ValueRange a) -> SmallVector<Value> {
+              Value p = b.splat(memref::LoadOp::create(b, pRow, ValueRange{cc}), vw);
+              Value vv = b.vload(v, {bi, hk, b.addi(j0, cc), b.idx(c * vw)}, vw, full);
+              return {b.fma(p, vv, a[0])};
+            })[0];
+            vector::StoreOp::create(b, a, acc, ValueRange{r, b.idx(c * vw)});
+          }
+        });
+      });
+      // Epilogue: normalize, gate, store.
+      b.loop(c0, rows, c1, [&](KernelBuilder &b, Value r) {
+        Value i = b.addi(i0, r);
+        Value l = memref::LoadOp::create(b, lRow, ValueRange{r});
+        Value inv = b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
+        Value invV = b.splat(inv, vw);
+        for (int64_t c = 0; c < nDv; ++c) {
+          bool full = (c + 1) * vw <= Dv;
+          Value o = b.mul(b.vload(acc, {r, b.idx(c * vw)}, vw, true), invV);
+          if (gate) {
+            bool headwise = tt(op.getGate()).getDimSize(3) == 1;
+            Value g = headwise ? b.splat(b.load(gate, {bi, h, i, c0}), vw)
+                               : b.vload(gate, {bi, h, i, b.idx(c * vw)}, vw, full);
+            o = b.mul(o, siluGate ? b.silu(g) : b.sigmoid(g));
+          }
+          b.vstore(o, out, {bi, h, i, b.idx(c * vw)}, full);
+        }
+      });
+    });
+    rw.replaceOp(op, b.toTensor(out, resT));
+    return success();
+  }
+
+  static Value maskIdx(KernelBuilder &b, Value mask, int64_t d, Value iv) {
+    return cast<MemRefType>(mask.getType()).getDimSize(d) == 1 ? b.idx(0) : iv;
+  }
+
+  /// i1 mask -> f32 additive mask (0 / -inf) of the same shape.
+  static Value boolMaskToAdditive(KernelBuilder &b, Value mask, RankedTensorType mT) {
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < 4; ++d)
+      sizes.push_back(b.dim(mask, d));
+    SmallVector<Value> dyn;
+    for (int64_t d = 0; d < 4; ++d)
+      if (mT.isDynamicDim(d))
+        dyn.push_back(sizes[d]);
+    Value out = b.allocF32(mT.getShape(), dyn);
+    Value zero = b.f32(0.0f), ninf = b.negInf();
+    b.parallel(sizes, true, [&](KernelBuilder &b, ValueRange ivs) {
+      Value m = memref::LoadOp::create(b, mask, ivs);
+      memref::StoreOp::create(b, b.select(m, zero, ninf), out, ivs);
+    });
+    return out;
+  }
+};
+
+struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
+  LinearAttentionToRecurrent(MLIRContext *ctx, int64_t vw)
+      : OpRewritePattern(ctx, /*benefit=*/2), vw(vw) {}
+  int64_t vw;
+
+  LogicalResult matchAndRewrite(LinearAttentionOp op,
+                                PatternRewriter &rw) const override {
+    KernelBuilder b(op.getLoc(), rw);
+    auto qT = tt(op.getQuery()), kT = tt(op.getKey()), vT = tt(op.getValue());
+    const int64_t hq = qT.getDimSize(1), hk = kT.getDimSize(1), hv = vT.getDimSize(1);
+    const int64_t K = qT.getDimSize(3), V = vT.getDimSize(3);
+    const bool gqa = hq != hk;
+    const int64_t qPerState = gqa ? hq / hv : 1;
+    const int64_t statesPerKey = hv / hk;
+    const int64_t nV = ceilDiv(V, vw);
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value decay = op.getDecay() ? b.toBuffer(op.getDecay()) : Value();
+    Value beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
+    Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
+    Value B = b.dim(q, 0), T = b.dim(q, 2);
+    Value out = b.alloc(outT, b.dynSizes(outT, {B, b.idx(gqa ? hq : hv), T, b.idx(V)}));
+    Value st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
+    Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
+    Value c0 = b.idx(0), c1 = b.idx(1), cK = b.idx(K);
+    Value zeroV = b.splat(b.f32(0.0f), vw);
+    const bool gated = op.isGated(), delta = op.isDelta();
+    const bool channel = op.hasChannelDecay();
+
+    b.parallel({B, b.idx(hv), b.idx(nV)}, true, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], j = ivs[1];
+      Value col = b.muli(ivs[2], b.idx(vw));
+      Value kh = b.divui(j, b.idx(statesPerKey));
+      // A slab of VW value columns is in bounds unless it is the last one of
+      // a V that is not a multiple of VW.
+      bool full = V % vw == 0;
+      auto f32 = b.getF32Type();
+      Value S = memref::AllocOp::create(b, MemRefType::get({K, vw}, f32), b.getI64IntegerAttr(64));
+      b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+        Value s0 = init ? b.vload(init, {bi, j, r, col}, vw, full) : zeroV;
+        vector::StoreOp::create(b, s0, S, ValueRange{r, c0});
+      });
+      b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
+        Value eScalar = gated && !channel ? b.exp(b.load(decay, {bi, j, t})) : Value();
+        auto decayOf = [&](KernelBuilder &b, Value r) -> Value {
+          if (!gated)
+            return Value();
+          if (!channel)
+            return b.splat(eScalar, vw);
+          return b.splat(b.exp(b.load(decay, {bi, j, t, r})), vw);
+        };
+        Value u = b.vload(v, {bi, j, t, col}, vw, full);
+        if (delta) {
+          // pred = (diag(e) S)ᵀ k
+          Value pred = b.loop(c0, cK, c1, {zeroV},
+                              [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+            Value s = b.vload(S, {r, c0}, vw, true);
+            if (Value e = decayOf(b, r))
+              s = b.mul(s, e);
+            return {b.fma(s, b.splat(b.load(k, {bi, kh, t, r}), vw), a[0])};
+          })[0];
+          u = b.mul(b.splat(b.load(beta, {bi, j, t}), vw), b.sub(u, pred));
+        }
+        // S = diag(e) S + k ⊗ u, and o_g = Sᵀ q_g, in one pass.
+        SmallVector<Value> oInit(qPerState, zeroV);
+        SmallVector<Value> o = b.loop(
+            c0, cK, c1, oInit,
+            [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+              Value s = b.vload(S, {r, c0}, vw, true);
+              if (Value e = decayOf(b, r))
+                s = b.mul(s, e);
+              s = b.fma(b.splat(b.load(k, {bi, kh, t, r}), vw), u, s);
+              vector::StoreOp::create(b, s, S, ValueRange{r, c0});
+              SmallVector<Value> next;
+              for (int64_t g = 0; g < qPerState; ++g) {
+                Value qh = gqa ? b.idx(0) : kh;
+                if (gqa)
+                  qh = b.addi(b.muli(j, b.idx(qPerState)), b.idx(g));
+                next.push_back(b.fma(s, b.splat(b.load(q, {bi, qh, t, r}), vw), a[g]));
+              }
+              return next;
+            });
+        for (int64_t g = 0; g < qPerState; ++g) {
+          Value oh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : j;
+          b.vstore(b.mul(o[g], scaleV), out, {bi, oh, t, col}, full);
+        }
+      });
+      b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+        b.vstore(b.vload(S, {r, c0}, vw, true), st, {bi, j, r, col}, full);
+      });
+    });
+    rw.replaceOp(op, {b.toTensor(out, outT), b.toTensor(st, stT)});
+    return success();
+  }
+};
+
 struct GateTileCPUPass : gatec::impl::GateTileCPUBase<GateTileCPUPass> {
   using Base::Base;
   void runOnOperation() override {
+    if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1))) {
+      getOperation().emitError() << "gate-tile-cpu: vector-width must be a power of two, got "
+                                 << vectorWidth;
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
     populateGateCPUPatterns(patterns, vectorWidth);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
@@ -27,5 +348,8 @@ struct GateTileCPUPass : gatec::impl::GateTileCPUBase<GateTileCPUPass> {
 } // namespace
 
 void gatec::populateGateCPUPatterns(RewritePatternSet &patterns, int64_t vectorWidth) {
-  populateGateReferencePatterns(patterns);
+  patterns.add<SdpaToFlash, LinearAttentionToRecurrent>(patterns.getContext(),
+                                                        vectorWidth);
+  // causal_conv and gate: parallel reference loops (LLVM vectorizes them).
+  populateGateReferencePatterns(patterns, /*parallel=*/true);
 }

@@ -37,7 +37,9 @@ SmallVector<Value> bcastIndex(KernelBuilder &b, Value buf, ValueRange ivs) {
 }
 
 struct SdpaToReference : OpRewritePattern<SdpaOp> {
-  using OpRewritePattern::OpRewritePattern;
+  SdpaToReference(MLIRContext *ctx, bool parallel)
+      : OpRewritePattern(ctx), parallel(parallel) {}
+  bool parallel;
   LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
@@ -49,16 +51,16 @@ struct SdpaToReference : OpRewritePattern<SdpaOp> {
           Skv = b.dim(k, 2), Dv = b.dim(v, 3);
     int64_t group = tt(op.getQuery()).getDimSize(1) / tt(op.getKey()).getDimSize(1);
     Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, Dv}));
-    Value scores = b.allocF32({ShapedType::kDynamic}, {Skv});
     Value scale = b.f32(op.getScaleOrDefault());
     float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
     bool causal = op.getCausal();
     bool boolMask = mask && tt(op.getMask()).getElementType().isInteger(1);
     Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
 
-    b.parallel({B, Hq, Sq}, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+    b.parallel({B, Hq, Sq}, parallel, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], h = ivs[1], i = ivs[2];
       Value hk = b.divui(h, b.idx(group));
+      Value scores = b.allocF32({ShapedType::kDynamic}, {Skv});
       // Scores and their running max.
       Value m = b.loop(c0, Skv, c1, {b.negInf()},
                        [&](KernelBuilder &b, Value j, ValueRange it) -> SmallVector<Value> {
@@ -110,7 +112,9 @@ struct SdpaToReference : OpRewritePattern<SdpaOp> {
 };
 
 struct GateToReference : OpRewritePattern<GateOp> {
-  using OpRewritePattern::OpRewritePattern;
+  GateToReference(MLIRContext *ctx, bool parallel)
+      : OpRewritePattern(ctx), parallel(parallel) {}
+  bool parallel;
   LogicalResult matchAndRewrite(GateOp op, PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     Value x = b.toBuffer(op.getInput()), g = b.toBuffer(op.getGate());
@@ -120,7 +124,7 @@ struct GateToReference : OpRewritePattern<GateOp> {
       sizes.push_back(b.dim(x, d));
     Value out = b.alloc(resT, b.dynSizes(resT, sizes));
     bool silu = op.getAct() == Activation::silu;
-    b.parallel(sizes, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+    b.parallel(sizes, parallel, [&](KernelBuilder &b, ValueRange ivs) {
       Value gv = b.load(g, bcastIndex(b, g, ivs));
       gv = silu ? b.silu(gv) : b.sigmoid(gv);
       b.store(b.mul(b.load(x, ivs), gv), out, ivs);
@@ -131,7 +135,9 @@ struct GateToReference : OpRewritePattern<GateOp> {
 };
 
 struct LinearAttentionToReference : OpRewritePattern<LinearAttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LinearAttentionToReference(MLIRContext *ctx, bool parallel)
+      : OpRewritePattern(ctx), parallel(parallel) {}
+  bool parallel;
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
@@ -155,7 +161,7 @@ struct LinearAttentionToReference : OpRewritePattern<LinearAttentionOp> {
     Value cK = b.idx(K), cV = b.idx(V);
     bool channelDecay = op.hasChannelDecay();
 
-    b.parallel({B, b.idx(hv)}, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+    b.parallel({B, b.idx(hv)}, parallel, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], j = ivs[1];
       Value kh = b.divui(j, b.idx(statesPerKey));
       // The state lives in the final-state buffer throughout.
@@ -210,7 +216,9 @@ struct LinearAttentionToReference : OpRewritePattern<LinearAttentionOp> {
 };
 
 struct CausalConvToReference : OpRewritePattern<CausalConvOp> {
-  using OpRewritePattern::OpRewritePattern;
+  CausalConvToReference(MLIRContext *ctx, bool parallel)
+      : OpRewritePattern(ctx), parallel(parallel) {}
+  bool parallel;
   LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
@@ -236,7 +244,7 @@ struct CausalConvToReference : OpRewritePattern<CausalConvOp> {
       Value fromInput = b.load(x, {bi, c, b.minui(xi, b.subi(L, c1))});
       return b.select(inState, fromState, fromInput);
     };
-    b.parallel({B, C}, /*parallel=*/false, [&](KernelBuilder &b, ValueRange ivs) {
+    b.parallel({B, C}, parallel, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], c = ivs[1];
       Value b0 = bias ? b.load(bias, {c}) : zero;
       b.loop(c0, L, c1, [&](KernelBuilder &b, Value t) {
@@ -259,14 +267,15 @@ struct GateLowerToReferencePass
     : gatec::impl::GateLowerToReferenceBase<GateLowerToReferencePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateGateReferencePatterns(patterns);
+    populateGateReferencePatterns(patterns, /*parallel=*/false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };
 } // namespace
 
-void gatec::populateGateReferencePatterns(RewritePatternSet &patterns) {
+void gatec::populateGateReferencePatterns(RewritePatternSet &patterns,
+                                          bool parallel) {
   patterns.add<SdpaToReference, GateToReference, LinearAttentionToReference,
-               CausalConvToReference>(patterns.getContext());
+               CausalConvToReference>(patterns.getContext(), parallel);
 }

@@ -1,6 +1,7 @@
 //===- GateOps.cpp - gate dialect ops, verifiers, canonicalization --------===//
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/PatternMatch.h"
@@ -372,5 +373,59 @@ LogicalResult CausalConvOp::verify() {
         failed(dims.bind("C", s, "initial_state", 1)) ||
         failed(dims.bind("k-1", s, "initial_state", 2)))
       return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Result shapes in terms of the operands (for the ABI's output-shape query)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// dims[i] < 0 reads dimension -dims[i]-1 of `from`; otherwise a constant.
+SmallVector<OpFoldResult> shapeFrom(OpBuilder &b, Location loc, Value from,
+                                    ArrayRef<int64_t> dims) {
+  SmallVector<OpFoldResult> out;
+  for (int64_t d : dims) {
+    if (d >= 0)
+      out.push_back(b.getIndexAttr(d));
+    else
+      out.push_back(tensor::getMixedSize(b, loc, from, -d - 1));
+  }
+  return out;
+}
+} // namespace
+
+LogicalResult SdpaOp::reifyResultShapes(OpBuilder &b,
+                                        ReifiedRankedShapedTypeDims &shapes) {
+  auto res = rt(getResult());
+  shapes.push_back(shapeFrom(b, getLoc(), getQuery(),
+                             {-1, res.getDimSize(1), -3, res.getDimSize(3)}));
+  return success();
+}
+
+LogicalResult GateOp::reifyResultShapes(OpBuilder &b,
+                                        ReifiedRankedShapedTypeDims &shapes) {
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0, e = rt(getInput()).getRank(); d < e; ++d)
+    dims.push_back(-d - 1);
+  shapes.push_back(shapeFrom(b, getLoc(), getInput(), dims));
+  return success();
+}
+
+LogicalResult LinearAttentionOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
+  auto out = rt(getOutput()), st = rt(getFinalState());
+  shapes.push_back(shapeFrom(b, getLoc(), getQuery(),
+                             {-1, out.getDimSize(1), -3, out.getDimSize(3)}));
+  shapes.push_back(shapeFrom(b, getLoc(), getQuery(),
+                             {-1, st.getDimSize(1), st.getDimSize(2), st.getDimSize(3)}));
+  return success();
+}
+
+LogicalResult CausalConvOp::reifyResultShapes(
+    OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
+  int64_t c = rt(getWeight()).getDimSize(0), k = rt(getWeight()).getDimSize(1);
+  shapes.push_back(shapeFrom(b, getLoc(), getInput(), {-1, c, -3}));
+  shapes.push_back(shapeFrom(b, getLoc(), getInput(), {-1, c, k - 1}));
   return success();
 }

@@ -6,6 +6,7 @@ include "mlir/IR/OpBase.td"
 include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
 
 def Gate_Dialect : Dialect {
   let name = "gate";
@@ -71,7 +72,8 @@ def Gate_Mask : TensorRankOf<[I1, F32, F16, BF16], [4]>;
 // gate.sdpa
 //===----------------------------------------------------------------------===//
 
-def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
+def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>]> {
   let summary = "scaled dot-product attention with an optional fused output gate";
   let description = [{
     Computes, per batch `b` and query head `h`,
@@ -117,7 +119,7 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
 // gate.gate
 //===----------------------------------------------------------------------===//
 
-def Gate_GateOp : Gate_Op<"gate", [Pure]> {
+def Gate_GateOp : Gate_Op<"gate", [Pure, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>]> {
   let summary = "x * act(g), elementwise or broadcast along the last dimension";
   let description = [{
     Multiplies `input` by `act(gate)`, act ∈ {sigmoid, silu}. `gate` has the
@@ -140,7 +142,7 @@ def Gate_GateOp : Gate_Op<"gate", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
-    [Pure, AttrSizedOperandSegments]> {
+    [Pure, AttrSizedOperandSegments, DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>]> {
   let summary = "chunked gated linear recurrence (linear, GLA, DeltaNet, Gated DeltaNet)";
   let description = [{
     Runs, for every batch `b` and state head `j`, the recurrence of ONNX
@@ -204,7 +206,8 @@ def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
 // gate.causal_conv
 //===----------------------------------------------------------------------===//
 
-def Gate_CausalConvOp : Gate_Op<"causal_conv", [Pure, AttrSizedOperandSegments]> {
+def Gate_CausalConvOp : Gate_Op<"causal_conv", [Pure, AttrSizedOperandSegments,
+    DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>]> {
   let summary = "depthwise causal 1-D convolution with carried state";
   let description = [{
     ONNX CausalConvWithState-27. With `x = concat(initial_state, input)` along

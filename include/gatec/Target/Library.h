@@ -1,0 +1,50 @@
+//===- Library.h - LLVM IR, objects and AOT shared libraries --------------===//
+#ifndef GATEC_TARGET_LIBRARY_H
+#define GATEC_TARGET_LIBRARY_H
+
+#include "gatec/Target/Signature.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+
+#include <memory>
+
+namespace gatec {
+
+struct CPUTargetOptions {
+  std::string mcpu = "native"; // LLVM CPU name
+  unsigned optLevel = 3;
+};
+
+/// Translates an LLVM-dialect module to LLVM IR optimized for the host and
+/// `options.mcpu`.
+std::unique_ptr<llvm::Module> translateAndOptimize(mlir::ModuleOp module,
+                                                   llvm::LLVMContext &ctx,
+                                                   const CPUTargetOptions &options,
+                                                   std::string &error);
+/// Writes an object file for the host.
+mlir::LogicalResult writeObject(llvm::Module &module, const CPUTargetOptions &options,
+                                llvm::StringRef path, std::string &error);
+
+/// The generated C header of a library.
+std::string generateHeader(llvm::StringRef libName,
+                           llvm::ArrayRef<FunctionSignature> sigs);
+/// The generated C entry stub: signature tables and the `<lib>_*` entry
+/// points that check arguments and call the kernels' C interface.
+std::string generateStub(llvm::StringRef libName, llvm::StringRef target,
+                         llvm::ArrayRef<FunctionSignature> sigs);
+/// Compiles the stub and links it with the kernel object and the runtime
+/// into a shared library.
+mlir::LogicalResult linkLibrary(llvm::StringRef libName, llvm::StringRef objectPath,
+                                llvm::ArrayRef<FunctionSignature> sigs,
+                                llvm::StringRef outputPath, std::string &error);
+
+/// Target triple / CPU helpers.
+std::string hostCPUName(llvm::StringRef mcpu);
+/// f32 lanes of the widest vector register `mcpu` has (16, 8 or 4).
+int64_t vectorWidthForCPU(llvm::StringRef mcpu);
+
+} // namespace gatec
+
+#endif

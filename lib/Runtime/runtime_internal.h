@@ -1,0 +1,19 @@
+/*===- runtime_internal.h - runtime entry points used by library stubs ----===*/
+#ifndef GATEC_RUNTIME_INTERNAL_H
+#define GATEC_RUNTIME_INTERNAL_H
+
+#include "gatec-c/runtime.h"
+
+#define GATEC_RT_MAX_RANK 16
+
+extern int32_t gatec_num_threads;
+void gatec_rt_set_num_threads(int32_t n);
+const char *gatec_rt_last_error(void);
+int gatec_rt_fail(int status, const char *fmt, ...);
+int gatec_rt_output_shapes(const gatec_function *fn, const gatec_tensor *in,
+                           int32_t nin, int64_t **shapes);
+int gatec_rt_check_call(const gatec_function *fn, const gatec_tensor *in,
+                        int32_t nin, gatec_tensor *out, int32_t nout);
+void gatec_rt_descriptor(int64_t *desc, const gatec_tensor *t);
+
+#endif

@@ -1,0 +1,288 @@
+"""gatec: load and call libraries compiled by the gatec compiler.
+
+    import gatec
+    gatec.compile("model.onnx", "libmodel.so")
+    m = gatec.load("libmodel.so")
+    (y,) = m(x)            # numpy in, tuple of numpy out, graph order
+
+`gatec.reference` holds float64 numpy references of every gate op.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import reference  # noqa: F401  (public submodule)
+
+__all__ = ["Error", "load", "compile", "Module", "Function", "ArgSpec", "reference"]
+
+ABI_VERSION = 1
+
+
+class Error(Exception):
+    """A gatec failure: bad arguments to a compiled function, a failed
+    compilation, or a library that cannot be loaded."""
+
+
+# --- the C ABI (include/gatec-c/runtime.h) ---------------------------------
+
+class _Tensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("dtype", ctypes.c_int32),
+                ("rank", ctypes.c_int32), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("strides", ctypes.POINTER(ctypes.c_int64))]
+
+
+class _Dim(ctypes.Structure):
+    _fields_ = [("size", ctypes.c_int64), ("symbol", ctypes.c_char_p),
+                ("constant", ctypes.c_int64), ("input", ctypes.c_int32 * 2),
+                ("input_dim", ctypes.c_int32 * 2)]
+
+
+class _ArgInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32),
+                ("rank", ctypes.c_int32), ("dims", ctypes.POINTER(_Dim))]
+
+
+_ShapesFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Tensor), ctypes.c_int32,
+                             ctypes.POINTER(ctypes.POINTER(ctypes.c_int64)))
+_RunFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_Tensor), ctypes.c_int32,
+                          ctypes.POINTER(_Tensor), ctypes.c_int32)
+
+
+class _Function(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("symbol", ctypes.c_char_p),
+                ("num_inputs", ctypes.c_int32), ("num_outputs", ctypes.c_int32),
+                ("inputs", ctypes.POINTER(_ArgInfo)), ("outputs", ctypes.POINTER(_ArgInfo)),
+                ("output_shapes", _ShapesFn), ("run", _RunFn)]
+
+
+class _Library(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_int32), ("name", ctypes.c_char_p),
+                ("target", ctypes.c_char_p), ("num_functions", ctypes.c_int32),
+                ("functions", ctypes.POINTER(_Function)),
+                ("last_error", ctypes.CFUNCTYPE(ctypes.c_char_p)),
+                ("set_num_threads", ctypes.CFUNCTYPE(None, ctypes.c_int32))]
+
+
+def _bf16_dtype():
+    try:
+        import ml_dtypes  # optional
+        return np.dtype(ml_dtypes.bfloat16)
+    except ImportError:
+        return None
+
+
+_DTYPES = {1: np.dtype(np.float32), 2: np.dtype(np.float16), 4: np.dtype(np.bool_),
+           5: np.dtype(np.int64), 6: np.dtype(np.int32), 7: np.dtype(np.float64)}
+_DTYPE_NAMES = {1: "float32", 2: "float16", 3: "bfloat16", 4: "bool", 5: "int64",
+                6: "int32", 7: "float64"}
+
+
+def _numpy_dtype(code: int) -> np.dtype:
+    if code == 3:
+        # bfloat16: ml_dtypes.bfloat16 when installed, else raw uint16 bits.
+        return _bf16_dtype() or np.dtype(np.uint16)
+    return _DTYPES[code]
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One input or output: name, numpy dtype, and shape (ints for static
+    dims, the symbol name or None for dynamic ones)."""
+    name: str
+    dtype: np.dtype
+    shape: Tuple[Union[int, str, None], ...]
+
+
+def _spec(info: _ArgInfo) -> ArgSpec:
+    shape = []
+    for d in range(info.rank):
+        dim = info.dims[d]
+        if dim.size >= 0:
+            shape.append(int(dim.size))
+        else:
+            sym = dim.symbol.decode() if dim.symbol else ""
+            shape.append(sym or None)
+    return ArgSpec(info.name.decode(), _numpy_dtype(info.dtype), tuple(shape))
+
+
+class Function:
+    """One compiled function: call it with numpy arrays in input order."""
+
+    def __init__(self, module: "Module", fn: _Function):
+        self._module = module
+        self._fn = fn
+        self.name = fn.name.decode()
+        self.inputs = tuple(_spec(fn.inputs[i]) for i in range(fn.num_inputs))
+        self.outputs = tuple(_spec(fn.outputs[i]) for i in range(fn.num_outputs))
+        self._in_codes = [fn.inputs[i].dtype for i in range(fn.num_inputs)]
+        self._out_codes = [fn.outputs[i].dtype for i in range(fn.num_outputs)]
+
+    def _error(self, status: int) -> Error:
+        msg = self._module._lib_desc.last_error()
+        return Error(msg.decode() if msg else f"{self.name}: failed with status {status}")
+
+    def __call__(self, *arrays) -> Tuple[np.ndarray, ...]:
+        if len(arrays) != len(self.inputs):
+            raise Error(f"{self.name}: expected {len(self.inputs)} inputs "
+                        f"({', '.join(s.name for s in self.inputs)}), got {len(arrays)}")
+        keep = []
+        tensors = (_Tensor * max(1, len(arrays)))()
+        for i, (a, spec, code) in enumerate(zip(arrays, self.inputs, self._in_codes)):
+            if not isinstance(a, np.ndarray):
+                if np.isscalar(a) or isinstance(a, (list, tuple)):
+                    a = np.asarray(a, dtype=spec.dtype)
+                else:
+                    raise Error(f"{self.name}: input {i} ('{spec.name}') must be a numpy "
+                                f"array, got {type(a).__name__}")
+            if a.dtype != spec.dtype:
+                raise Error(f"{self.name}: input {i} ('{spec.name}') has dtype {a.dtype}, "
+                            f"expected {_DTYPE_NAMES[code]}")
+            if a.ndim != len(spec.shape):
+                raise Error(f"{self.name}: input {i} ('{spec.name}') has rank {a.ndim} "
+                            f"(shape {a.shape}), expected rank {len(spec.shape)} "
+                            f"{_fmt_shape(spec.shape)}")
+            a = np.ascontiguousarray(a)
+            keep.append(a)
+            shape = (ctypes.c_int64 * max(1, a.ndim))(*a.shape)
+            keep.append(shape)
+            tensors[i] = _Tensor(a.ctypes.data if a.size else None, code, a.ndim, shape, None)
+        nout = len(self.outputs)
+        rows = [(ctypes.c_int64 * max(1, len(s.shape)))() for s in self.outputs]
+        row_ptrs = (ctypes.POINTER(ctypes.c_int64) * max(1, nout))(
+            *[ctypes.cast(r, ctypes.POINTER(ctypes.c_int64)) for r in rows])
+        st = self._fn.output_shapes(tensors, len(arrays), row_ptrs)
+        if st:
+            raise self._error(st)
+        outs = []
+        out_tensors = (_Tensor * max(1, nout))()
+        for o, spec in enumerate(self.outputs):
+            shape = tuple(int(rows[o][d]) for d in range(len(spec.shape)))
+            arr = np.empty(shape, dtype=spec.dtype)
+            outs.append(arr)
+            out_tensors[o] = _Tensor(arr.ctypes.data if arr.size else None,
+                                     self._out_codes[o], arr.ndim, rows[o], None)
+        st = self._fn.run(tensors, len(arrays), out_tensors, nout)
+        if st:
+            raise self._error(st)
+        return tuple(outs)
+
+    def __repr__(self):
+        ins = ", ".join(f"{s.name}: {s.dtype} {_fmt_shape(s.shape)}" for s in self.inputs)
+        outs = ", ".join(f"{s.name}: {s.dtype} {_fmt_shape(s.shape)}" for s in self.outputs)
+        return f"<gatec function {self.name}({ins}) -> ({outs})>"
+
+
+def _fmt_shape(shape) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+class Module:
+    """A loaded library. Calling it calls its only (or `main`) function;
+    `module.functions[name]` reaches the others."""
+
+    def __init__(self, path: str, name: Optional[str] = None):
+        self.path = os.path.abspath(path)
+        if not os.path.exists(self.path):
+            raise Error(f"{path}: no such file")
+        try:
+            self._dll = ctypes.CDLL(self.path, mode=ctypes.RTLD_LOCAL)
+        except OSError as e:
+            raise Error(f"{path}: cannot load library: {e}") from None
+        if name is None:
+            stem = os.path.basename(self.path).split(".")[0]
+            name = stem[3:] if stem.startswith("lib") and len(stem) > 3 else stem
+        try:
+            entry = getattr(self._dll, f"{name}_library")
+        except AttributeError:
+            raise Error(f"{path}: not a gatec library (no symbol '{name}_library')") from None
+        entry.restype = ctypes.POINTER(_Library)
+        desc = entry()
+        if not desc or desc.contents.abi_version != ABI_VERSION:
+            raise Error(f"{path}: ABI version mismatch (expected {ABI_VERSION})")
+        self._lib_desc = desc.contents
+        self.name = self._lib_desc.name.decode()
+        self.target = self._lib_desc.target.decode()
+        self.functions = {}
+        for i in range(self._lib_desc.num_functions):
+            f = Function(self, self._lib_desc.functions[i])
+            self.functions[f.name] = f
+        if len(self.functions) == 1:
+            self._default = next(iter(self.functions.values()))
+        else:
+            self._default = self.functions.get("main")
+
+    def _main(self) -> Function:
+        if self._default is None:
+            raise Error(f"{self.path}: the library has several functions "
+                        f"({', '.join(self.functions)}); call module.functions[name]")
+        return self._default
+
+    @property
+    def inputs(self):
+        return self._main().inputs
+
+    @property
+    def outputs(self):
+        return self._main().outputs
+
+    def set_num_threads(self, n: int) -> None:
+        """Threads used by this library's kernels (<= 0: all hardware threads)."""
+        self._lib_desc.set_num_threads(int(n))
+
+    def __call__(self, *arrays):
+        return self._main()(*arrays)
+
+    def __getattr__(self, name):
+        funcs = self.__dict__.get("functions", {})
+        if name in funcs:
+            return funcs[name]
+        raise AttributeError(name)
+
+    def __repr__(self):
+        return f"<gatec module {self.name} ({self.target}): {', '.join(self.functions)}>"
+
+
+def load(path: str, name: Optional[str] = None) -> Module:
+    """Loads lib<name>.so compiled by gatec."""
+    return Module(path, name)
+
+
+def _gatec_binary() -> str:
+    env = os.environ.get("GATEC")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    build = os.path.join(here, "..", "..", "build", "bin", "gatec")
+    if os.path.exists(build):
+        return os.path.abspath(build)
+    found = shutil.which("gatec")
+    if found:
+        return found
+    raise Error("cannot find the gatec compiler (set GATEC=/path/to/gatec)")
+
+
+def compile(model: str, output: Optional[str] = None, *, kernels: str = "fast",
+            mcpu: str = "native", name: Optional[str] = None, target: str = "cpu",
+            extra_args: Sequence[str] = ()) -> str:
+    """Compiles an .onnx or .mlir file into a shared library; returns its path.
+    Raises gatec.Error with the compiler's message on failure."""
+    if output is None:
+        stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(model))[0])
+        output = os.path.join(os.path.dirname(os.path.abspath(model)), f"lib{stem}.so")
+    cmd = [_gatec_binary(), model, "-o", output, f"--kernels={kernels}", f"--mcpu={mcpu}",
+           f"--target={target}"]
+    if name:
+        cmd.append(f"--name={name}")
+    cmd.extend(extra_args)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise Error(proc.stderr.strip() or f"gatec failed with status {proc.returncode}")
+    return output

@@ -1,0 +1,262 @@
+//===- gatec.cpp - the gatec compiler driver ------------------------------===//
+//
+// .onnx / .mlir in; an AOT shared library with a C ABI (or any intermediate
+// stage) out. Every failure prints `gatec: error: <file>: <what>` and exits
+// with status 1.
+//
+//===----------------------------------------------------------------------===//
+#include "gatec/Frontend/ONNX/Importer.h"
+#include "gatec/InitAll.h"
+#include "gatec/Pipelines/Pipelines.h"
+#include "gatec/Target/Library.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory cat("gatec options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx | input.mlir>"),
+                                      cl::cat(cat));
+static cl::opt<std::string> outputFile("o", cl::desc("output file"), cl::value_desc("path"),
+                                       cl::cat(cat));
+static cl::opt<std::string> emit("emit", cl::desc("what to write: lib | obj | llvm | mlir | header"),
+                                 cl::init("lib"), cl::cat(cat));
+static cl::opt<std::string> compileTo(
+    "compile-to", cl::desc("stop after a stage and print its MLIR: input | gate | kernels | buffers | llvm"),
+    cl::init(""), cl::cat(cat));
+static cl::opt<std::string> target("target", cl::desc("cpu | cuda"), cl::init("cpu"), cl::cat(cat));
+static cl::opt<std::string> mcpu("mcpu", cl::desc("CPU to compile for (LLVM name, default native)"),
+                                 cl::init("native"), cl::cat(cat));
+static cl::opt<std::string> kernels("kernels", cl::desc("fast | reference (plain loops, the oracle)"),
+                                    cl::init("fast"), cl::cat(cat));
+static cl::opt<std::string> libName("name", cl::desc("library name (default: from -o)"),
+                                    cl::cat(cat));
+static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"), cl::Prefix,
+                                  cl::init(3), cl::cat(cat));
+static cl::opt<bool> opStats("onnx-op-stats",
+                             cl::desc("list the ONNX ops of the model and whether each is supported"),
+                             cl::cat(cat));
+static cl::opt<bool> noParallel("no-parallel", cl::desc("run kernels on one thread (no OpenMP)"),
+                                cl::cat(cat));
+
+namespace {
+int fail(const llvm::Twine &msg) {
+  llvm::errs() << "gatec: error: " << msg << "\n";
+  return 1;
+}
+
+/// `libfoo.so` -> `foo`; the result is a valid C identifier.
+std::string defaultLibName() {
+  std::string base = outputFile.empty() ? llvm::sys::path::stem(inputFile).str()
+                                        : llvm::sys::path::stem(outputFile).str();
+  if (llvm::StringRef(base).starts_with("lib") && base.size() > 3)
+    base = base.substr(3);
+  std::string out;
+  for (char c : base)
+    out += (isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  if (out.empty() || isdigit(static_cast<unsigned char>(out[0])))
+    out = "m" + out;
+  return out;
+}
+
+bool isIdentifier(llvm::StringRef s) {
+  if (s.empty() || isdigit(static_cast<unsigned char>(s[0])))
+    return false;
+  return llvm::all_of(s, [](char c) { return isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+int writeText(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> fn) {
+  std::error_code ec;
+  llvm::ToolOutputFile out(path.empty() ? "-" : path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write '" + path + "': " + ec.message());
+  fn(out.os());
+  out.keep();
+  return 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::AddExtraVersionPrinter(
+      [](llvm::raw_ostream &os) { os << gatec::getVersionString() << "\n"; });
+  cl::HideUnrelatedOptions(cat);
+  cl::ParseCommandLineOptions(argc, argv, "gatec: gated attention compiler\n");
+
+  if (inputFile.empty())
+    return fail("no input file (usage: gatec model.onnx -o libmodel.so)");
+  if (!llvm::sys::fs::exists(inputFile))
+    return fail(inputFile + ": no such file");
+  bool isONNX = llvm::StringRef(inputFile).ends_with(".onnx");
+  bool isMLIR = llvm::StringRef(inputFile).ends_with(".mlir");
+  if (!isONNX && !isMLIR)
+    return fail(inputFile + ": unknown input kind (expected .onnx or .mlir)");
+
+  if (opStats) {
+    if (!isONNX)
+      return fail(inputFile + ": --onnx-op-stats needs an .onnx model");
+    std::vector<gatec::onnx_frontend::OpStat> stats;
+    std::string error;
+    if (!gatec::onnx_frontend::collectOpStats(inputFile, stats, error))
+      return fail(error);
+    int unsupported = 0;
+    for (auto &s : stats) {
+      llvm::outs() << llvm::format("%-28s %-12s %6d  %s\n", s.opType.c_str(),
+                                   s.domain.empty() ? "ai.onnx" : s.domain.c_str(), s.count,
+                                   s.supported ? "supported" : "UNSUPPORTED");
+      unsupported += !s.supported;
+    }
+    return unsupported ? 1 : 0;
+  }
+
+  if (target != "cpu" && target != "cuda")
+    return fail("unknown --target '" + target + "' (expected cpu or cuda)");
+  if (target == "cuda")
+    return fail("--target=cuda is not implemented yet in this build");
+  if (kernels != "fast" && kernels != "reference")
+    return fail("unknown --kernels '" + kernels + "' (expected fast or reference)");
+  static const char *emits[] = {"lib", "obj", "llvm", "mlir", "header"};
+  if (!llvm::is_contained(emits, emit.getValue()))
+    return fail("unknown --emit '" + emit + "' (expected lib, obj, llvm, mlir or header)");
+  std::optional<gatec::CPUStage> stop;
+  bool stopAtInput = false;
+  if (!compileTo.empty()) {
+    if (compileTo == "input") stopAtInput = true;
+    else if (compileTo == "gate") stop = gatec::CPUStage::Gate;
+    else if (compileTo == "kernels") stop = gatec::CPUStage::Kernels;
+    else if (compileTo == "buffers") stop = gatec::CPUStage::Buffers;
+    else if (compileTo == "llvm") stop = gatec::CPUStage::LLVM;
+    else
+      return fail("unknown --compile-to stage '" + compileTo +
+                  "' (expected input, gate, kernels, buffers or llvm)");
+  }
+  if (optLevel > 3)
+    return fail("-O" + llvm::Twine(optLevel) + " is not a valid level (0-3)");
+  std::string name = libName.empty() ? defaultLibName() : libName.getValue();
+  if (!isIdentifier(name))
+    return fail("library name '" + name + "' is not a C identifier (--name)");
+  if (emit != "mlir" && compileTo.empty() && outputFile.empty() && emit != "header" &&
+      emit != "llvm")
+    return fail("-o is required for --emit=" + emit);
+
+  DialectRegistry registry;
+  gatec::registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  // Diagnostics go to stderr prefixed like every other error.
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx, llvm::errs());
+
+  OwningOpRef<ModuleOp> module;
+  if (isONNX) {
+    std::string error;
+    gatec::onnx_frontend::ImportOptions opts;
+    module = gatec::onnx_frontend::importModel(ctx, inputFile, opts, error);
+    if (!module) {
+      llvm::StringRef rest(error);
+      int status = 0;
+      while (!rest.empty()) {
+        auto [line, tail] = rest.split('\n');
+        if (!line.empty())
+          status = fail(line);
+        rest = tail;
+      }
+      return status ? status : fail(inputFile + ": import failed");
+    }
+  } else {
+    std::string errorMessage;
+    auto file = openInputFile(inputFile, &errorMessage);
+    if (!file)
+      return fail(inputFile + ": " + errorMessage);
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, &ctx);
+    if (!module)
+      return fail(inputFile + ": cannot parse the MLIR input");
+  }
+  if (failed(verify(*module)))
+    return fail(inputFile + ": the imported module is invalid");
+  if (stopAtInput)
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { module->print(os); os << "\n"; });
+
+  gatec::CPUPipelineOptions popts;
+  popts.kernels = kernels;
+  popts.vectorWidth = gatec::vectorWidthForCPU(mcpu);
+  popts.parallel = !noParallel;
+
+  // Gate level first: the signature is read there (names, symbolic dims).
+  {
+    PassManager pm(&ctx);
+    gatec::buildGateOptPipeline(pm);
+    if (failed(pm.run(*module)))
+      return fail(inputFile + ": gate-level optimization failed");
+  }
+  std::vector<gatec::FunctionSignature> sigs;
+  if (!stop || *stop != gatec::CPUStage::Gate) {
+    std::string error;
+    if (failed(gatec::extractSignatures(*module, name, sigs, error)))
+      return fail(inputFile + ": " + error);
+  }
+  if (emit == "header" && !stop)
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, sigs); });
+
+  module->walk([&](func::FuncOp f) {
+    if (f.isPublic() && !f.isExternal())
+      f->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+  });
+  {
+    PassManager pm(&ctx);
+    if (!stop || *stop != gatec::CPUStage::Gate) {
+      gatec::buildCPUKernelPipeline(pm, popts);
+      if (!stop || *stop != gatec::CPUStage::Kernels) {
+        gatec::buildCPUBufferPipeline(pm);
+        if (!stop || *stop != gatec::CPUStage::Buffers)
+          gatec::buildCPULLVMPipeline(pm, popts);
+      }
+    }
+    if (failed(pm.run(*module)))
+      return fail(inputFile + ": lowering to LLVM failed");
+  }
+  if (stop || emit == "mlir")
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { module->print(os); os << "\n"; });
+
+  gatec::CPUTargetOptions topts;
+  topts.mcpu = mcpu;
+  topts.optLevel = optLevel;
+  llvm::LLVMContext llvmCtx;
+  std::string error;
+  auto llvmModule = gatec::translateAndOptimize(*module, llvmCtx, topts, error);
+  if (!llvmModule)
+    return fail(inputFile + ": " + error);
+  if (emit == "llvm")
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
+  if (emit == "obj")
+    return failed(gatec::writeObject(*llvmModule, topts, outputFile, error))
+               ? fail(inputFile + ": " + error)
+               : 0;
+
+  // lib: object in a temporary file, then stub + runtime + link.
+  llvm::SmallString<128> objPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("gatec-kernels", "o", objPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObj(objPath);
+  if (failed(gatec::writeObject(*llvmModule, topts, objPath, error)))
+    return fail(inputFile + ": " + error);
+  if (failed(gatec::linkLibrary(name, objPath, sigs, outputFile, error)))
+    return fail(inputFile + ": " + error);
+  llvm::SmallString<128> header(llvm::sys::path::parent_path(outputFile));
+  llvm::sys::path::append(header, name + ".h");
+  return writeText(header, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, sigs); });
+}
