@@ -22,7 +22,15 @@ fi
 
 # The venv sees Debian's site packages so a system torch (python3-torch) can
 # serve as the CPU PyTorch peer of the benchmarks without a 2 GB download.
-PY=${PYTHON:-python3}
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+  if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
+fi
+if [ "${1:-}" = "--bench" ] && ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
+  echo "install-deps: installing python3-torch (CPU PyTorch peer of the benchmarks)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch >/dev/null
+fi
 if [ ! -x .venv/bin/python ]; then
   echo "install-deps: creating .venv"
   "$PY" -m venv --system-site-packages .venv

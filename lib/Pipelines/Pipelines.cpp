@@ -47,9 +47,7 @@ void gatec::buildCPUBufferPipeline(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   // Results become caller-provided output buffers (the ABI's out-params).
-  bufferization::BufferResultsToOutParamsPassOptions outOpts;
-  outOpts.hoistStaticAllocs = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outOpts));
+  pm.addPass(createGateResultsToOutParams());
   pm.addPass(createCanonicalizerPass());
   bufferization::BufferDeallocationPipelineOptions deallocOpts;
   bufferization::buildBufferDeallocationPipeline(pm, deallocOpts);

@@ -52,6 +52,19 @@ def GateApproximateMath : Pass<"gate-approximate-math", "mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def GateResultsToOutParams : Pass<"gate-results-to-out-params", "mlir::ModuleOp"> {
+  let summary = "Make the memref results of public functions caller-provided out-params";
+  let description = [{
+    The C ABI takes caller-allocated outputs. Every memref result of a public
+    function becomes a trailing argument: when the result is a buffer the
+    function allocates, the allocation is replaced by the argument (no copy);
+    otherwise (an input returned as is, a result returned twice) it is copied
+    into the argument. Unlike upstream `buffer-results-to-out-params`, dynamic
+    shapes are fine: the runtime checks the caller's output shapes first.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
   let summary = "Take the thread count of every omp.parallel from a library global";
   let description = [{

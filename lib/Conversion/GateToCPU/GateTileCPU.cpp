@@ -1,7 +1,7 @@
 //===- GateTileCPU.cpp - tiled, vectorized, parallel CPU kernels ----------===//
 //
-// gate.sdpa: flash attention. A task is (batch, query head, block of Br
-// query rows); keys stream through in blocks of Bc, transposed once per block
+// gate.sdpa: flash attention. A task is (batch, kv head, block of query
+// rows) and covers those rows for every query head of the GQA group; keys stream through in blocks of Bc, transposed once per block
 // into an L1 scratch so that QKᵀ is a broadcast-FMA over key vectors; the
 // softmax is online (running max and sum per row), P·V accumulates into an f32
 // row tile, causal blocks past the diagonal are never visited, and the gate is
@@ -67,7 +67,11 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     const int64_t nBc = 2;               // key vectors per block
     const int64_t Bc = nBc * vw;         // keys per block
     const int64_t nDv = ceilDiv(Dv, vw); // accumulator vectors per row
-    const int64_t Br = 32;               // query rows per task
+    // A task covers Brq query rows of every query head of one kv head (the
+    // GQA group), so each K/V block is loaded once for the whole group and
+    // decode (Sq = 1) still fills a tile.
+    const int64_t Brq = std::max<int64_t>(1, 32 / group);
+    const int64_t Br = group * Brq;       // rows per task
 
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
           v = b.toBuffer(op.getValue());
@@ -90,27 +94,37 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     bool siluGate = op.getGateAct() == Activation::silu;
     Value c0 = b.idx(0), c1 = b.idx(1), zero = b.f32(0.0f);
     Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
-    Value nBlocks = ceilDivIdx(b, Sq, Br);
+    Value nBlocks = ceilDivIdx(b, Sq, Brq);
+    Value Hkv = b.dim(k, 1);
 
-    b.parallel({B, Hq, nBlocks}, true, [&](KernelBuilder &b, ValueRange ivs) {
-      Value bi = ivs[0], h = ivs[1];
-      Value i0 = b.muli(ivs[2], b.idx(Br));
-      Value rows = b.minui(b.idx(Br), b.subi(Sq, i0));
-      Value hk = b.divui(h, b.idx(group));
+    b.parallel({B, Hkv, nBlocks}, true, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], hk = ivs[1];
+      Value i0 = b.muli(ivs[2], b.idx(Brq));
+      Value rowsQ = b.minui(b.idx(Brq), b.subi(Sq, i0));
+      // Row r = g*Brq + rq of the tile is query row i0+rq of head hk*G+g.
+      auto forRows = [&](KernelBuilder &b,
+                         function_ref<void(KernelBuilder &, Value, Value, Value)> fn) {
+        b.loop(c0, b.idx(group), c1, [&](KernelBuilder &b, Value g) {
+          Value h = b.addi(b.muli(hk, b.idx(group)), g);
+          b.loop(c0, rowsQ, c1, [&](KernelBuilder &b, Value rq) {
+            fn(b, b.addi(b.muli(g, b.idx(Brq)), rq), h, b.addi(i0, rq));
+          });
+        });
+      };
       auto f32 = b.getF32Type();
       Value kt = memref::AllocOp::create(b, MemRefType::get({D, Bc}, f32), b.getI64IntegerAttr(64));
       Value acc = memref::AllocOp::create(b, MemRefType::get({Br, nDv * vw}, f32), b.getI64IntegerAttr(64));
       Value pRow = memref::AllocOp::create(b, MemRefType::get({Bc}, f32), b.getI64IntegerAttr(64));
       Value mRow = memref::AllocOp::create(b, MemRefType::get({Br}, f32), b.getI64IntegerAttr(64));
       Value lRow = memref::AllocOp::create(b, MemRefType::get({Br}, f32), b.getI64IntegerAttr(64));
-      b.loop(c0, rows, c1, [&](KernelBuilder &b, Value r) {
+      forRows(b, [&](KernelBuilder &b, Value r, Value, Value) {
         memref::StoreOp::create(b, b.negInf(), mRow, ValueRange{r});
         memref::StoreOp::create(b, zero, lRow, ValueRange{r});
         for (int64_t c = 0; c < nDv; ++c)
           vector::StoreOp::create(b, zeroV, acc, ValueRange{r, b.idx(c * vw)});
       });
-      // Causal: rows i0..i0+rows-1 see keys below i0+rows only.
-      Value kEnd = causal ? b.minui(Skv, b.addi(i0, rows)) : Skv;
+      // Causal: rows i0..i0+rowsQ-1 see keys below i0+rowsQ only.
+      Value kEnd = causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv;
       b.loop(c0, kEnd, b.idx(Bc), [&](KernelBuilder &b, Value j0) {
         Value cols = b.minui(b.idx(Bc), b.subi(kEnd, j0));
         // Kᵀ block, zero-padded past `cols`.
@@ -122,8 +136,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
             memref::StoreOp::create(b, kv, kt, ValueRange{d, c});
           });
         });
-        b.loop(c0, rows, c1, [&](KernelBuilder &b, Value r) {
-          Value i = b.addi(i0, r);
+        forRows(b, [&](KernelBuilder &b, Value r, Value h, Value i) {
           // s = q_i · Kᵀ for Bc keys, nBc vectors.
           SmallVector<Value> init(nBc, zeroV);
           SmallVector<Value> s = b.loop(
@@ -189,8 +202,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         });
       });
       // Epilogue: normalize, gate, store.
-      b.loop(c0, rows, c1, [&](KernelBuilder &b, Value r) {
-        Value i = b.addi(i0, r);
+      forRows(b, [&](KernelBuilder &b, Value r, Value h, Value i) {
         Value l = memref::LoadOp::create(b, lRow, ValueRange{r});
         Value inv = b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
         Value invV = b.splat(inv, vw);

@@ -1,0 +1,237 @@
+"""Side-by-side benchmarks (DESIGN.md §7): gatec vs ONNX Runtime on the same
+.onnx file, vs a pure-PyTorch implementation, and the machine's sgemm rate
+(OpenBLAS through numpy) as the ceiling. One run, one table.
+
+    make bench            (or: .venv/bin/python bench/run.py [--quick])
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import onnx  # noqa: E402
+from onnx import TensorProto, helper  # noqa: E402
+
+import gatec  # noqa: E402
+
+OUT = os.path.join(ROOT, "build", "bench")
+
+
+def best_time(fn, min_reps=3, min_seconds=1.0):
+    fn()  # warm-up
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_reps or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if len(times) >= 50:
+            break
+    return min(times)
+
+
+def sgemm_rate():
+    # Measured in a child so the OpenBLAS tuning variables are unset for it only.
+    code = ("import numpy as np, time\n"
+            "n=2048; a=np.random.rand(n,n).astype(np.float32); b=a.copy()\n"
+            "a@b; best=1e9\n"
+            "for _ in range(5):\n"
+            "    t=time.perf_counter(); a@b; best=min(best,time.perf_counter()-t)\n"
+            "print(2*n**3/best/1e9)\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def attention_model(path, B, Hq, Hkv, Sq, Skv, D, causal):
+    f = TensorProto.FLOAT
+    node = helper.make_node("Attention", ["Q", "K", "V"], ["Y"], is_causal=int(causal))
+    g = helper.make_graph(
+        [node], "attention",
+        [helper.make_tensor_value_info("Q", f, [B, Hq, Sq, D]),
+         helper.make_tensor_value_info("K", f, [B, Hkv, Skv, D]),
+         helper.make_tensor_value_info("V", f, [B, Hkv, Skv, D])],
+        [helper.make_tensor_value_info("Y", f, [B, Hq, Sq, D])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 23)])
+    m.ir_version = 10
+    onnx.save(m, path)
+
+
+def linear_attention_model(path, B, T, H, K, V, rule, channel_decay):
+    f = TensorProto.FLOAT
+    inputs = ["query", "key", "value", "", "decay"]
+    vi = [helper.make_tensor_value_info("query", f, [B, T, H * K]),
+          helper.make_tensor_value_info("key", f, [B, T, H * K]),
+          helper.make_tensor_value_info("value", f, [B, T, H * V]),
+          helper.make_tensor_value_info("decay", f, [B, T, H * K if channel_decay else H])]
+    if "delta" in rule:
+        inputs.append("beta")
+        vi.append(helper.make_tensor_value_info("beta", f, [B, T, H]))
+    node = helper.make_node("LinearAttention", inputs, ["output", "present_state"],
+                            q_num_heads=H, kv_num_heads=H, update_rule=rule)
+    g = helper.make_graph(
+        [node], "linear_attention", vi,
+        [helper.make_tensor_value_info("output", f, [B, T, H * V]),
+         helper.make_tensor_value_info("present_state", f, [B, H, K, V])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 27)])
+    m.ir_version = 10
+    onnx.save(m, path)
+
+
+def ort_session(path):
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    try:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = os.cpu_count()
+        return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    except Exception:  # the op is not supported by this ONNX Runtime
+        return None
+
+
+def torch_module():
+    try:
+        import torch
+        torch.set_num_threads(os.cpu_count())
+        return torch
+    except Exception:
+        return None
+
+
+def torch_sdpa_naive(torch, q, k, v, causal):
+    """matmul -> softmax -> matmul, the way an exporter-free PyTorch model runs."""
+    G = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(G, dim=1)
+    v = v.repeat_interleave(G, dim=1)
+    s = (q @ k.transpose(-1, -2)) / q.shape[-1] ** 0.5
+    if causal:
+        S = s.shape[-1]
+        s = s.masked_fill(torch.ones(S, S, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.softmax(s, -1) @ v
+
+
+def torch_chunked_gated_delta(torch, q, k, v, g, beta, C=64):
+    """Chunked gated delta rule in plain PyTorch (the WY/UT form of
+    flash-linear-attention's naive chunk implementation). [B,H,T,K] inputs."""
+    B, H, T, K = q.shape
+    V = v.shape[-1]
+    scale = K ** -0.5
+    S = q.new_zeros(B, H, K, V)
+    out = torch.empty(B, H, T, V)
+    mask_u = torch.ones(C, C, dtype=torch.bool).triu(0)
+    mask_s = torch.ones(C, C, dtype=torch.bool).triu(1)
+    for c0 in range(0, T, C):
+        qc, kc, vc = q[:, :, c0:c0 + C] * scale, k[:, :, c0:c0 + C], v[:, :, c0:c0 + C]
+        gc, bc = g[:, :, c0:c0 + C].cumsum(-1), beta[:, :, c0:c0 + C]
+        n = qc.shape[2]
+        mu, ms = mask_u[:n, :n], mask_s[:n, :n]
+        decay = (gc[..., :, None] - gc[..., None, :]).masked_fill(ms, float("-inf")).exp()
+        kb = kc * bc[..., None]
+        A = -((kb @ kc.transpose(-1, -2)) * decay).masked_fill(mu, 0)
+        for i in range(1, n):
+            A[..., i, :i] = A[..., i, :i] + (A[..., i, :, None] * A[..., :, :i]).sum(-2)
+        A = A + torch.eye(n)
+        w = A @ (kb * gc[..., None].exp())
+        u = A @ (vc * bc[..., None])
+        u = u - w @ S
+        attn = ((qc @ kc.transpose(-1, -2)) * decay).masked_fill(ms, 0)
+        out[:, :, c0:c0 + n] = (qc * gc[..., None].exp()) @ S + attn @ u
+        last = gc[..., -1]
+        S = S * last[..., None, None].exp() + (kc * (last[..., None] - gc).exp()[..., None]).transpose(-1, -2) @ u
+    return out, S
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="smaller shapes")
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(0)
+    torch = torch_module()
+    peak = sgemm_rate()
+    rows = []
+
+    def report(name, flop, t_gatec, peers):
+        g = flop / t_gatec / 1e9
+        cells = [f"{name:44s}", f"{t_gatec * 1e3:9.2f} ms", f"{g:7.1f} GFLOP/s",
+                 f"{100 * g / peak:5.1f}% sgemm"]
+        for pname, t in peers:
+            cells.append(f"{pname}: " + ("n/a" if t is None else
+                                         f"{t * 1e3:.2f} ms ({t / t_gatec:.2f}x)"))
+        line = " | ".join(cells)
+        print(line, flush=True)
+        rows.append(line)
+
+    S = 512 if args.quick else 2048
+    # 1. causal SDPA
+    for (name, B, Hq, Hkv, Sq, Skv, D, causal) in [
+            (f"causal SDPA B=1 H=16 S={S} D=128", 1, 16, 16, S, S, 128, True),
+            ("decode SDPA Sq=1 Skv=8192 GQA 16:2 D=256", 1, 16, 2, 1, 8192, 256, False)]:
+        path = os.path.join(OUT, f"sdpa_{Sq}_{Skv}_{D}.onnx")
+        attention_model(path, B, Hq, Hkv, Sq, Skv, D, causal)
+        lib = gatec.compile(path, os.path.join(OUT, f"libsdpa_{Sq}_{Skv}_{D}.so"))
+        m = gatec.load(lib)
+        q = rng.standard_normal((B, Hq, Sq, D), dtype=np.float32)
+        k = rng.standard_normal((B, Hkv, Skv, D), dtype=np.float32)
+        v = rng.standard_normal((B, Hkv, Skv, D), dtype=np.float32)
+        t_g = best_time(lambda: m(q, k, v))
+        peers = []
+        sess = ort_session(path)
+        peers.append(("ORT", best_time(lambda: sess.run(None, {"Q": q, "K": k, "V": v}))
+                      if sess else None))
+        if torch:
+            tq, tk, tv = (torch.tensor(x.tolist()) for x in (q, k, v))
+            peers.append(("PyTorch", best_time(lambda: torch_sdpa_naive(torch, tq, tk, tv, causal))))
+        flop = (2 if causal else 4) * B * Hq * Sq * Skv * D
+        report(name, flop, t_g, peers)
+
+    # 2. linear attention
+    T = 1024 if args.quick else 4096
+    for (name, T_, rule, channel) in [
+            (f"gated delta rule B=1 T={T} H=16 K=V=128", T, "gated_delta", False),
+            (f"GLA per-channel decay B=1 T={T} H=16 K=V=128", T, "gated", True),
+            ("gated delta rule decode step T=1 H=16 K=V=128", 1, "gated_delta", False)]:
+        B, H, K, V = 1, 16, 128, 128
+        path = os.path.join(OUT, f"la_{rule}_{int(channel)}_{T_}.onnx")
+        linear_attention_model(path, B, T_, H, K, V, rule, channel)
+        lib = gatec.compile(path, os.path.join(OUT, f"libla_{rule}_{int(channel)}_{T_}.so"))
+        m = gatec.load(lib)
+        q = rng.standard_normal((B, T_, H * K), dtype=np.float32)
+        k = rng.standard_normal((B, T_, H, K)).astype(np.float32)
+        k /= np.linalg.norm(k, axis=-1, keepdims=True)
+        k = k.reshape(B, T_, H * K)
+        v = rng.standard_normal((B, T_, H * V), dtype=np.float32)
+        g = -rng.uniform(0.01, 0.2, (B, T_, H * K if channel else H)).astype(np.float32)
+        feeds = [q, k, v, g]
+        if "delta" in rule:
+            feeds.append(rng.uniform(0.1, 0.9, (B, T_, H)).astype(np.float32))
+        t_g = best_time(lambda: m(*feeds))
+        peers = []
+        if torch and rule == "gated_delta":
+            th = lambda x, d: torch.tensor(x.reshape(B, T_, H, d).transpose(0, 2, 1, 3).tolist())
+            tq, tk, tv = th(q, K), th(k, K), th(v, V)
+            tg = torch.tensor(g.transpose(0, 2, 1).tolist())
+            tb = torch.tensor(feeds[4].transpose(0, 2, 1).tolist())
+            peers.append(("PyTorch chunked", best_time(
+                lambda: torch_chunked_gated_delta(torch, tq, tk, tv, tg, tb), min_reps=1)))
+        flop = 6 * B * H * T_ * K * V
+        report(name, flop, t_g, peers)
+
+    print(f"sgemm (OpenBLAS via numpy, 2048^3): {peak:.1f} GFLOP/s")
+    with open(os.path.join(OUT, "results.txt"), "w") as f:
+        f.write("\n".join(rows) + f"\nsgemm {peak:.1f} GFLOP/s\n")
+
+
+if __name__ == "__main__":
+    main()
