@@ -16,7 +16,9 @@ struct GateApproximateMathPass
     : gatec::impl::GateApproximateMathBase<GateApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    // The predicate sees operation names ("math.exp").
     auto wanted = [](StringRef name) {
+      name.consume_front("math.");
       return name == "exp" || name == "tanh" || name == "erf" || name == "log" ||
              name == "log1p" || name == "expm1";
     };

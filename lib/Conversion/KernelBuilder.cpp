@@ -214,3 +214,14 @@ void KernelBuilder::ifThen(Value cond, function_ref<void(KernelBuilder &)> then)
     scf::YieldOp::create(kb);
   });
 }
+
+Value KernelBuilder::ifElse(Value cond, Type type,
+                            function_ref<Value(KernelBuilder &)> thenFn,
+                            function_ref<Value(KernelBuilder &)> elseFn) {
+  auto ifOp = scf::IfOp::create(*this, TypeRange{type}, cond, /*withElseRegion=*/true);
+  for (auto [block, fn] : {std::pair{ifOp.thenBlock(), thenFn}, {ifOp.elseBlock(), elseFn}}) {
+    KernelBuilder kb(getLoc(), OpBuilder::atBlockEnd(block));
+    scf::YieldOp::create(kb, fn(kb));
+  }
+  return ifOp.getResult(0);
+}

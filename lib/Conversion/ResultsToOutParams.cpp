@@ -16,8 +16,12 @@ namespace {
 struct GateResultsToOutParamsPass
     : gatec::impl::GateResultsToOutParamsBase<GateResultsToOutParamsPass> {
   void runOnOperation() override {
-    for (auto func : getOperation().getOps<func::FuncOp>()) {
-      if (!func.isPublic() || func.isExternal())
+    ModuleOp module = getOperation();
+    for (auto func : module.getOps<func::FuncOp>()) {
+      // Functions called inside the module keep their results: they are
+      // not entry points of the library.
+      if (!func.isPublic() || func.isExternal() ||
+          !SymbolTable::symbolKnownUseEmpty(func, module))
         continue;
       if (failed(convert(func)))
         return signalPassFailure();

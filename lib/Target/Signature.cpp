@@ -152,8 +152,9 @@ LogicalResult gatec::extractSignatures(ModuleOp module, StringRef libName,
   // Reification builds ops: work on a copy.
   OwningOpRef<ModuleOp> copy = module.clone();
   SmallVector<func::FuncOp> funcs;
+  // Entry points: public functions nothing in the module calls.
   for (auto f : copy->getOps<func::FuncOp>())
-    if (f.isPublic() && !f.isExternal())
+    if (f.isPublic() && !f.isExternal() && SymbolTable::symbolKnownUseEmpty(f, *copy))
       funcs.push_back(f);
   if (funcs.empty()) {
     error = "the module has no public function to export";

@@ -214,9 +214,15 @@ int main(int argc, char **argv) {
   if (emit == "header" && !stop)
     return writeText(outputFile, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, sigs); });
 
+  // Entry points get a C interface; public functions that are called inside
+  // the module are internal helpers.
   module->walk([&](func::FuncOp f) {
-    if (f.isPublic() && !f.isExternal())
+    if (!f.isPublic() || f.isExternal())
+      return;
+    if (SymbolTable::symbolKnownUseEmpty(f, *module))
       f->setAttr("llvm.emit_c_interface", UnitAttr::get(&ctx));
+    else
+      f.setPrivate();
   });
   {
     PassManager pm(&ctx);

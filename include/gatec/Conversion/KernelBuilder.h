@@ -84,6 +84,11 @@ public:
   /// scf.parallel over [0, ubs) (serial scf.for nest when !parallel).
   void parallel(mlir::ValueRange ubs, bool parallel,
                 llvm::function_ref<void(KernelBuilder &, mlir::ValueRange)> body);
+  /// scf.if cond -> type { then } else { else }: only the taken branch runs
+  /// (for loads that are out of bounds on the other one).
+  mlir::Value ifElse(mlir::Value cond, mlir::Type type,
+                     llvm::function_ref<mlir::Value(KernelBuilder &)> thenFn,
+                     llvm::function_ref<mlir::Value(KernelBuilder &)> elseFn);
   /// scf.if cond { then } (no results).
   void ifThen(mlir::Value cond, llvm::function_ref<void(KernelBuilder &)> then);
 };

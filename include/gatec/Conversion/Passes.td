@@ -56,7 +56,7 @@ def GateResultsToOutParams : Pass<"gate-results-to-out-params", "mlir::ModuleOp"
   let summary = "Make the memref results of public functions caller-provided out-params";
   let description = [{
     The C ABI takes caller-allocated outputs. Every memref result of a public
-    function becomes a trailing argument: when the result is a buffer the
+    function that nothing in the module calls (a library entry point) becomes a trailing argument: when the result is a buffer the
     function allocates, the allocation is replaced by the argument (no copy);
     otherwise (an input returned as is, a result returned twice) it is copied
     into the argument. Unlike upstream `buffer-results-to-out-params`, dynamic

@@ -64,7 +64,8 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     auto qT = tt(op.getQuery()), kT = tt(op.getKey()), vT = tt(op.getValue());
     const int64_t D = qT.getDimSize(3), Dv = vT.getDimSize(3);
     const int64_t group = qT.getDimSize(1) / kT.getDimSize(1);
-    const int64_t nBc = 2;               // key vectors per block
+    const int64_t nBc = vw >= 16 ? 2 : 4; // key vectors per block (Kᵀ in L1)
+    const int64_t RB = 4;                 // register-blocked rows
     const int64_t Bc = nBc * vw;         // keys per block
     const int64_t nDv = ceilDiv(Dv, vw); // accumulator vectors per row
     // A task covers Brq query rows of every query head of one kv head (the
@@ -101,29 +102,27 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       Value bi = ivs[0], hk = ivs[1];
       Value i0 = b.muli(ivs[2], b.idx(Brq));
       Value rowsQ = b.minui(b.idx(Brq), b.subi(Sq, i0));
-      // Row r = g*Brq + rq of the tile is query row i0+rq of head hk*G+g.
-      auto forRows = [&](KernelBuilder &b,
-                         function_ref<void(KernelBuilder &, Value, Value, Value)> fn) {
-        b.loop(c0, b.idx(group), c1, [&](KernelBuilder &b, Value g) {
-          Value h = b.addi(b.muli(hk, b.idx(group)), g);
-          b.loop(c0, rowsQ, c1, [&](KernelBuilder &b, Value rq) {
-            fn(b, b.addi(b.muli(g, b.idx(Brq)), rq), h, b.addi(i0, rq));
-          });
-        });
+      // Tile row r is query row i0 + r/G of query head hk*G + r%G: rows of
+      // one query position are adjacent, so decode (one position) fills
+      // whole row blocks.
+      Value nRows = b.muli(rowsQ, b.idx(group));
+      auto rowInfo = [&](KernelBuilder &b, Value r) -> std::pair<Value, Value> {
+        Value h = b.addi(b.muli(hk, b.idx(group)), arith::RemUIOp::create(b, r, b.idx(group)));
+        return {h, b.addi(i0, b.divui(r, b.idx(group)))};
       };
       auto f32 = b.getF32Type();
-      Value kt = memref::AllocOp::create(b, MemRefType::get({D, Bc}, f32), b.getI64IntegerAttr(64));
-      Value acc = memref::AllocOp::create(b, MemRefType::get({Br, nDv * vw}, f32), b.getI64IntegerAttr(64));
-      Value pRow = memref::AllocOp::create(b, MemRefType::get({Bc}, f32), b.getI64IntegerAttr(64));
-      Value mRow = memref::AllocOp::create(b, MemRefType::get({Br}, f32), b.getI64IntegerAttr(64));
-      Value lRow = memref::AllocOp::create(b, MemRefType::get({Br}, f32), b.getI64IntegerAttr(64));
-      forRows(b, [&](KernelBuilder &b, Value r, Value, Value) {
+      auto scratch = [&](ArrayRef<int64_t> shape) -> Value {
+        return memref::AllocOp::create(b, MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
+      };
+      Value kt = scratch({D, Bc}), acc = scratch({Br, nDv * vw});
+      Value pRow = scratch({RB, Bc}), mRow = scratch({Br}), lRow = scratch({Br});
+      b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
         memref::StoreOp::create(b, b.negInf(), mRow, ValueRange{r});
         memref::StoreOp::create(b, zero, lRow, ValueRange{r});
         for (int64_t c = 0; c < nDv; ++c)
           vector::StoreOp::create(b, zeroV, acc, ValueRange{r, b.idx(c * vw)});
       });
-      // Causal: rows i0..i0+rowsQ-1 see keys below i0+rowsQ only.
+      // Causal: the tile's rows see keys below i0 + rowsQ only.
       Value kEnd = causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv;
       b.loop(c0, kEnd, b.idx(Bc), [&](KernelBuilder &b, Value j0) {
         Value cols = b.minui(b.idx(Bc), b.subi(kEnd, j0));
@@ -136,73 +135,111 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
             memref::StoreOp::create(b, kv, kt, ValueRange{d, c});
           });
         });
-        forRows(b, [&](KernelBuilder &b, Value r, Value h, Value i) {
-          // s = q_i · Kᵀ for Bc keys, nBc vectors.
-          SmallVector<Value> init(nBc, zeroV);
+        // Blocks of RB rows share every Kᵀ and V load. Rows past the end
+        // repeat the last row: same values computed and stored twice.
+        b.loop(c0, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
+          Value last = b.subi(nRows, c1);
+          SmallVector<Value> rs, hs, is;
+          for (int64_t t = 0; t < RB; ++t) {
+            rs.push_back(b.minui(b.addi(rb, b.idx(t)), last));
+            auto [h, i] = rowInfo(b, rs.back());
+            hs.push_back(h);
+            is.push_back(i);
+          }
+          // S = Q Kᵀ for RB rows x Bc keys.
+          SmallVector<Value> init(RB * nBc, zeroV);
           SmallVector<Value> s = b.loop(
               c0, b.idx(D), c1, init,
               [&](KernelBuilder &b, Value d, ValueRange a) -> SmallVector<Value> {
-                Value qv = b.splat(b.load(q, {bi, h, i, d}), vw);
-                SmallVector<Value> next;
+                SmallVector<Value> kv, next;
                 for (int64_t u = 0; u < nBc; ++u)
-                  next.push_back(b.fma(qv, b.vload(kt, {d, b.idx(u * vw)}, vw, true), a[u]));
+                  kv.push_back(b.vload(kt, {d, b.idx(u * vw)}, vw, true));
+                for (int64_t t = 0; t < RB; ++t) {
+                  Value qv = b.splat(b.load(q, {bi, hs[t], is[t], d}), vw);
+                  for (int64_t u = 0; u < nBc; ++u)
+                    next.push_back(b.fma(qv, kv[u], a[t * nBc + u]));
+                }
                 return next;
               });
-          // Limit of valid keys for this row: past Skv / kEnd, or past the
-          // diagonal when causal.
-          Value limit = causal ? b.minui(kEnd, b.addi(i, c1)) : kEnd;
-          Value mOld = memref::LoadOp::create(b, mRow, ValueRange{r});
-          Value blockMax = mOld;
-          for (int64_t u = 0; u < nBc; ++u) {
-            Value x = b.mul(s[u], b.splat(scale, vw));
-            if (softcap > 0.0f) {
-              Value cap = b.splat(b.f32(softcap), vw);
-              x = b.mul(cap, b.tanh(b.div(x, cap)));
-            }
-            Value jBase = b.addi(j0, b.idx(u * vw));
-            if (mask) {
-              SmallVector<Value> mi = {maskIdx(b, mask, 0, bi), maskIdx(b, mask, 1, h),
-                                       maskIdx(b, mask, 2, i), jBase};
-              Value mv = maskRowVector
-                             ? b.vload(mask, mi, vw, false)
-                             : b.splat(b.load(mask, {mi[0], mi[1], mi[2], c0}), vw);
-              x = b.add(x, mv);
-            }
-            Value lanes = laneIndices(b, jBase, vw);
-            Value valid = b.cmpi(CmpIPredicate::ult, lanes, b.splat(limit, vw));
-            x = b.select(valid, x, negInfV);
-            s[u] = x;
-            blockMax = b.max(blockMax, b.reduceMax(x));
+          SmallVector<Value> mOld, lOld, alpha, mStore, lNew;
+          for (int64_t t = 0; t < RB; ++t) {
+            mOld.push_back(memref::LoadOp::create(b, mRow, ValueRange{rs[t]}));
+            lOld.push_back(memref::LoadOp::create(b, lRow, ValueRange{rs[t]}));
           }
-          // Rows with nothing valid so far keep max -inf; use 0 to stay NaN-free.
-          Value dead = b.cmpf(CmpFPredicate::OEQ, blockMax, b.negInf());
-          Value mNew = b.select(dead, zero, blockMax);
-          Value alpha = b.exp(b.sub(mOld, mNew));
-          Value lOld = memref::LoadOp::create(b, lRow, ValueRange{r});
-          Value psum = zero;
-          for (int64_t u = 0; u < nBc; ++u) {
-            Value p = b.exp(b.sub(s[u], b.splat(mNew, vw)));
-            psum = b.add(psum, b.reduceAdd(p));
-            vector::StoreOp::create(b, p, pRow, ValueRange{b.idx(u * vw)});
+          for (int64_t t = 0; t < RB; ++t) {
+            // Valid keys for this row: below kEnd, and up to the diagonal.
+            Value limit = causal ? b.minui(kEnd, b.addi(is[t], c1)) : kEnd;
+            Value blockMax = mOld[t];
+            for (int64_t u = 0; u < nBc; ++u) {
+              Value x = b.mul(s[t * nBc + u], b.splat(scale, vw));
+              if (softcap > 0.0f) {
+                Value cap = b.splat(b.f32(softcap), vw);
+                x = b.mul(cap, b.tanh(b.div(x, cap)));
+              }
+              Value jBase = b.addi(j0, b.idx(u * vw));
+              if (mask) {
+                SmallVector<Value> mi = {maskIdx(b, mask, 0, bi), maskIdx(b, mask, 1, hs[t]),
+                                         maskIdx(b, mask, 2, is[t]), jBase};
+                Value mv = maskRowVector
+                               ? b.vload(mask, mi, vw, false)
+                               : b.splat(b.load(mask, {mi[0], mi[1], mi[2], c0}), vw);
+                x = b.add(x, mv);
+              }
+              Value lanes = laneIndices(b, jBase, vw);
+              Value valid = b.cmpi(CmpIPredicate::ult, lanes, b.splat(limit, vw));
+              x = b.select(valid, x, negInfV);
+              s[t * nBc + u] = x;
+              blockMax = b.max(blockMax, b.reduceMax(x));
+            }
+            // Rows with nothing valid so far keep max -inf; use 0 to stay NaN-free.
+            Value dead = b.cmpf(CmpFPredicate::OEQ, blockMax, b.negInf());
+            Value mNew = b.select(dead, zero, blockMax);
+            alpha.push_back(b.exp(b.sub(mOld[t], mNew)));
+            Value psum = zero;
+            for (int64_t u = 0; u < nBc; ++u) {
+              Value p = b.exp(b.sub(s[t * nBc + u], b.splat(mNew, vw)));
+              psum = b.add(psum, b.reduceAdd(p));
+              vector::StoreOp::create(b, p, pRow, ValueRange{b.idx(t), b.idx(u * vw)});
+            }
+            mStore.push_back(b.select(dead, b.negInf(), mNew));
+            lNew.push_back(b.add(b.mul(lOld[t], alpha.back()), psum));
           }
-          memref::StoreOp::create(b, b.select(dead, b.negInf(), mNew), mRow, ValueRange{r});
-          memref::StoreOp::create(b, b.add(b.mul(lOld, alpha), psum), lRow, ValueRange{r});
-          Value alphaV = b.splat(alpha, vw);
-          for (int64_t c = 0; c < nDv; ++c) {
-            bool full = (c + 1) * vw <= Dv;
-            Value a0 = b.mul(b.vload(acc, {r, b.idx(c * vw)}, vw, true), alphaV);
-            Value a = b.loop(c0, cols, c1, {a0},
-                             [&](KernelBuilder &b, Value cc, ValueRange a) -> SmallVector<Value> {
-              Value p = b.splat(memref::LoadOp::create(b, pRow, ValueRange{cc}), vw);
-              Value vv = b.vload(v, {bi, hk, b.addi(j0, cc), b.idx(c * vw)}, vw, full);
-              return {b.fma(p, vv, a[0])};
-            })[0];
-            vector::StoreOp::create(b, a, acc, ValueRange{r, b.idx(c * vw)});
+          for (int64_t t = 0; t < RB; ++t) {
+            memref::StoreOp::create(b, mStore[t], mRow, ValueRange{rs[t]});
+            memref::StoreOp::create(b, lNew[t], lRow, ValueRange{rs[t]});
+          }
+          // acc = acc * alpha + P V, two accumulator vectors per row at a time.
+          for (int64_t c = 0; c < nDv; c += 2) {
+            int64_t nc = std::min<int64_t>(2, nDv - c);
+            SmallVector<Value> a0;
+            for (int64_t t = 0; t < RB; ++t)
+              for (int64_t e = 0; e < nc; ++e)
+                a0.push_back(b.mul(b.vload(acc, {rs[t], b.idx((c + e) * vw)}, vw, true),
+                                   b.splat(alpha[t], vw)));
+            SmallVector<Value> a = b.loop(
+                c0, cols, c1, a0,
+                [&](KernelBuilder &b, Value cc, ValueRange a) -> SmallVector<Value> {
+                  SmallVector<Value> vv, next;
+                  for (int64_t e = 0; e < nc; ++e)
+                    vv.push_back(b.vload(v, {bi, hk, b.addi(j0, cc), b.idx((c + e) * vw)}, vw,
+                                         (c + e + 1) * vw <= Dv));
+                  for (int64_t t = 0; t < RB; ++t) {
+                    Value p = b.splat(memref::LoadOp::create(b, pRow, ValueRange{b.idx(t), cc}), vw);
+                    for (int64_t e = 0; e < nc; ++e)
+                      next.push_back(b.fma(p, vv[e], a[t * nc + e]));
+                  }
+                  return next;
+                });
+            for (int64_t t = 0; t < RB; ++t)
+              for (int64_t e = 0; e < nc; ++e)
+                vector::StoreOp::create(b, a[t * nc + e], acc,
+                                        ValueRange{rs[t], b.idx((c + e) * vw)});
           }
         });
       });
       // Epilogue: normalize, gate, store.
-      forRows(b, [&](KernelBuilder &b, Value r, Value h, Value i) {
+      b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
+        auto [h, i] = rowInfo(b, r);
         Value l = memref::LoadOp::create(b, lRow, ValueRange{r});
         Value inv = b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
         Value invV = b.splat(inv, vw);

@@ -236,13 +236,12 @@ struct CausalConvToReference : OpRewritePattern<CausalConvOp> {
     auto fetch = [&](KernelBuilder &b, Value bi, Value c, Value p) -> Value {
       if (ksz == 1)
         return b.load(x, {bi, c, p});
-      // Both loads use clamped, always-valid indices; the select keeps one.
+      // Only the branch that is in bounds loads (the input may be empty).
       Value inState = b.cmpi(CmpIPredicate::ult, p, km1);
-      Value fromState =
-          init ? b.load(init, {bi, c, b.minui(p, b.idx(ksz - 2))}) : zero;
-      Value xi = b.select(inState, c0, b.subi(p, km1));
-      Value fromInput = b.load(x, {bi, c, b.minui(xi, b.subi(L, c1))});
-      return b.select(inState, fromState, fromInput);
+      return b.ifElse(
+          inState, b.getF32Type(),
+          [&](KernelBuilder &b) { return init ? b.load(init, {bi, c, p}) : zero; },
+          [&](KernelBuilder &b) { return b.load(x, {bi, c, b.subi(p, km1)}); });
     };
     b.parallel({B, C}, parallel, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], c = ivs[1];

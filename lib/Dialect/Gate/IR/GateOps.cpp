@@ -157,10 +157,11 @@ LogicalResult SdpaOp::verify() {
     if (failed(dims.bind("B", g, "gate", 0)) || failed(dims.bind("Hq", g, "gate", 1)) ||
         failed(dims.bind("Sq", g, "gate", 2)))
       return failure();
-    int64_t gd = rt(g).getDimSize(3);
-    if (gd != 1 && failed(dims.bind("Dv", g, "gate", 3)))
+    int64_t gd = rt(g).getDimSize(3), dv = dims.get("Dv");
+    if (gd != 1 && !ShapedType::isDynamic(gd) && gd != dv)
       return emitOpError() << "'gate' must be elementwise [B,Hq,Sq,Dv] or "
-                              "headwise [B,Hq,Sq,1]";
+                              "headwise [B,Hq,Sq,1]; its last dimension is "
+                           << gd << " and Dv is " << dv;
   }
   if (auto sc = getSoftcap())
     if (sc->convertToFloat() < 0.0f || std::isnan(sc->convertToFloat()))
@@ -180,7 +181,10 @@ struct FoldGateIntoSdpa : OpRewritePattern<GateOp> {
   LogicalResult matchAndRewrite(GateOp gateOp,
                                 PatternRewriter &rewriter) const override {
     auto sdpa = gateOp.getInput().getDefiningOp<SdpaOp>();
-    if (!sdpa || sdpa.getGate() || !sdpa.getResult().hasOneUse())
+    // Moving the sdpa down to the gate is only safe within one block (never
+    // into a loop body).
+    if (!sdpa || sdpa.getGate() || !sdpa.getResult().hasOneUse() ||
+        sdpa->getBlock() != gateOp->getBlock())
       return failure();
     auto gt = rt(gateOp.getGate());
     auto resT = rt(sdpa.getResult());
@@ -297,8 +301,10 @@ LogicalResult LinearAttentionOp::verify() {
 
   if (Value d = getDecay()) {
     auto dt = rt(d);
-    if (!isa<Float32Type, Float16Type, BFloat16Type>(dt.getElementType()))
-      return emitOpError() << "'decay' must have f32, f16 or bf16 elements";
+    if (dt.getElementType() != rt(q).getElementType() && !dt.getElementType().isF32())
+      return emitOpError() << "'decay' element type " << dt.getElementType()
+                           << " must be f32 or that of 'query' ("
+                           << rt(q).getElementType() << ")";
     if (dt.getRank() != 3 && dt.getRank() != 4)
       return emitOpError() << "'decay' must be [B,Hv,T] (per head) or "
                               "[B,Hv,T,K] (per key channel), got rank "
@@ -313,6 +319,11 @@ LogicalResult LinearAttentionOp::verify() {
                          << "' requires a 'decay' operand";
   }
   if (Value b = getBeta()) {
+    Type bt = rt(b).getElementType();
+    if (bt != rt(q).getElementType() && !bt.isF32())
+      return emitOpError() << "'beta' element type " << bt
+                           << " must be f32 or that of 'query' ("
+                           << rt(q).getElementType() << ")";
     if (failed(dims.bind("B", b, "beta", 0)) || failed(dims.bind("Hv", b, "beta", 1)) ||
         failed(dims.bind("T", b, "beta", 2)))
       return failure();
@@ -327,8 +338,8 @@ LogicalResult LinearAttentionOp::verify() {
         failed(dims.bind("V", s, "initial_state", 3)))
       return failure();
   }
-  if (getChunkSize() <= 0)
-    return emitOpError() << "'chunk_size' must be positive, got " << getChunkSize();
+  if (int64_t chunk = getChunkSizeAttr().getInt(); chunk <= 0)
+    return emitOpError() << "'chunk_size' must be positive, got " << chunk;
   if (auto s = getScale())
     if (!std::isfinite(s->convertToFloat()))
       return emitOpError() << "'scale' must be finite";
@@ -397,9 +408,10 @@ SmallVector<OpFoldResult> shapeFrom(OpBuilder &b, Location loc, Value from,
 
 LogicalResult SdpaOp::reifyResultShapes(OpBuilder &b,
                                         ReifiedRankedShapedTypeDims &shapes) {
-  auto res = rt(getResult());
+  // Head counts and sizes are static on the operands (the verifier checks).
   shapes.push_back(shapeFrom(b, getLoc(), getQuery(),
-                             {-1, res.getDimSize(1), -3, res.getDimSize(3)}));
+                             {-1, rt(getQuery()).getDimSize(1), -3,
+                              rt(getValue()).getDimSize(3)}));
   return success();
 }
 
@@ -414,11 +426,12 @@ LogicalResult GateOp::reifyResultShapes(OpBuilder &b,
 
 LogicalResult LinearAttentionOp::reifyResultShapes(
     OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
-  auto out = rt(getOutput()), st = rt(getFinalState());
-  shapes.push_back(shapeFrom(b, getLoc(), getQuery(),
-                             {-1, out.getDimSize(1), -3, out.getDimSize(3)}));
-  shapes.push_back(shapeFrom(b, getLoc(), getQuery(),
-                             {-1, st.getDimSize(1), st.getDimSize(2), st.getDimSize(3)}));
+  int64_t hq = rt(getQuery()).getDimSize(1), hk = rt(getKey()).getDimSize(1),
+          hv = rt(getValue()).getDimSize(1), k = rt(getQuery()).getDimSize(3),
+          v = rt(getValue()).getDimSize(3);
+  int64_t ho = hq == hk ? hv : hq;
+  shapes.push_back(shapeFrom(b, getLoc(), getQuery(), {-1, ho, -3, v}));
+  shapes.push_back(shapeFrom(b, getLoc(), getQuery(), {-1, hv, k, v}));
   return success();
 }
 

@@ -1,0 +1,45 @@
+//===- OpsCommon.h - shared by the op handler files -------------*- C++ -*-===//
+#ifndef GATEC_LIB_FRONTEND_ONNX_OPSCOMMON_H
+#define GATEC_LIB_FRONTEND_ONNX_OPSCOMMON_H
+
+#include "ImporterImpl.h"
+
+namespace gatec::onnx_frontend::detail {
+
+/// Normalizes `axis` into [0, rank); false (with an error) when out of range.
+bool normAxis(Importer &im, int64_t &axis, int64_t rank, llvm::StringRef what = "axis");
+
+/// The symbolic sizes of input `i`, without materializing it.
+SymShape inDims(NodeCtx &n, int i);
+
+/// A scalar (rank 0 or 1 with one element) of input `i` as a value of type
+/// `et` (index or an integer/float type), constant when known.
+Value scalarInput(NodeCtx &n, int i, Type et);
+
+// Handlers implemented in the other files.
+LogicalResult handleMatMul(Importer &, NodeCtx &);
+LogicalResult handleGemm(Importer &, NodeCtx &);
+LogicalResult handleConv(Importer &, NodeCtx &);
+LogicalResult handleSoftmax(Importer &, NodeCtx &);
+LogicalResult handleLogSoftmax(Importer &, NodeCtx &);
+LogicalResult handleReduceSum(Importer &, NodeCtx &);
+LogicalResult handleReduceMean(Importer &, NodeCtx &);
+LogicalResult handleReduceMax(Importer &, NodeCtx &);
+LogicalResult handleReduceMin(Importer &, NodeCtx &);
+LogicalResult handleReduceProd(Importer &, NodeCtx &);
+LogicalResult handleReduceL2(Importer &, NodeCtx &);
+LogicalResult handleReduceSumSquare(Importer &, NodeCtx &);
+LogicalResult handleLayerNorm(Importer &, NodeCtx &);
+LogicalResult handleRMSNorm(Importer &, NodeCtx &);
+LogicalResult handleRotary(Importer &, NodeCtx &);
+LogicalResult handleScan(Importer &, NodeCtx &);
+LogicalResult handleTrilu(Importer &, NodeCtx &);
+LogicalResult handleTile(Importer &, NodeCtx &);
+LogicalResult handlePad(Importer &, NodeCtx &);
+LogicalResult handleAttention(Importer &, NodeCtx &);
+LogicalResult handleLinearAttention(Importer &, NodeCtx &);
+LogicalResult handleCausalConv(Importer &, NodeCtx &);
+
+} // namespace gatec::onnx_frontend::detail
+
+#endif
