@@ -64,47 +64,44 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     auto qT = tt(op.getQuery()), kT = tt(op.getKey()), vT = tt(op.getValue());
     const int64_t D = qT.getDimSize(3), Dv = vT.getDimSize(3);
     const int64_t group = qT.getDimSize(1) / kT.getDimSize(1);
-    const int64_t nBc = vw >= 16 ? 2 : 4; // key vectors per block (Kᵀ in L1)
-    const int64_t RB = 4;                 // register-blocked rows
-    const int64_t Bc = nBc * vw;         // keys per block
-    const int64_t nDv = ceilDiv(Dv, vw); // accumulator vectors per row
-    // A task covers Brq query rows of every query head of one kv head (the
-    // GQA group), so each K/V block is loaded once for the whole group and
-    // decode (Sq = 1) still fills a tile.
-    const int64_t Brq = std::max<int64_t>(1, 32 / group);
-    const int64_t Br = group * Brq;       // rows per task
+    // Tile: Brq query positions of every query head of one kv head (the GQA
+    // group), at least one vector of rows. Rows sit in vector lanes, so the
+    // per-row softmax state is elementwise and Kᵀ is never materialized.
+    const int64_t Brq = std::max<int64_t>(1, vw / group);
+    const int64_t nRV = ceilDiv(group * Brq, vw); // row vectors per tile
+    const int64_t Br = nRV * vw;                  // rows per tile
+    const int64_t KB = std::max<int64_t>(2, 8 / nRV); // keys per register block
+    const int64_t Bc = 64;                        // keys per block
+    const int64_t RB = 4;                         // rows per P·V register block
+    const int64_t nDv = ceilDiv(Dv, vw);          // accumulator vectors per row
 
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
           v = b.toBuffer(op.getValue());
     Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
     Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
+    Value Hkv = b.dim(k, 1);
     Value mask;
-    bool maskRowVector = false; // mask varies along keys: vector loads
     if (op.getMask()) {
       mask = b.toBuffer(op.getMask());
       auto mT = tt(op.getMask());
-      maskRowVector = mT.getDimSize(3) != 1;
       if (mT.getElementType().isInteger(1))
         mask = boolMaskToAdditive(b, mask, mT);
     }
     auto resT = tt(op.getResult());
     Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
-    Value scale = b.f32(op.getScaleOrDefault());
+    Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
     float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
     bool causal = op.getCausal();
     bool siluGate = op.getGateAct() == Activation::silu;
     Value c0 = b.idx(0), c1 = b.idx(1), zero = b.f32(0.0f);
     Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
     Value nBlocks = ceilDivIdx(b, Sq, Brq);
-    Value Hkv = b.dim(k, 1);
 
     b.parallel({B, Hkv, nBlocks}, true, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], hk = ivs[1];
       Value i0 = b.muli(ivs[2], b.idx(Brq));
       Value rowsQ = b.minui(b.idx(Brq), b.subi(Sq, i0));
-      // Tile row r is query row i0 + r/G of query head hk*G + r%G: rows of
-      // one query position are adjacent, so decode (one position) fills
-      // whole row blocks.
+      // Tile row r is query position i0 + r/G of query head hk*G + r%G.
       Value nRows = b.muli(rowsQ, b.idx(group));
       auto rowInfo = [&](KernelBuilder &b, Value r) -> std::pair<Value, Value> {
         Value h = b.addi(b.muli(hk, b.idx(group)), arith::RemUIOp::create(b, r, b.idx(group)));
@@ -114,133 +111,142 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       auto scratch = [&](ArrayRef<int64_t> shape) -> Value {
         return memref::AllocOp::create(b, MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
       };
-      Value kt = scratch({D, Bc}), acc = scratch({Br, nDv * vw});
-      Value pRow = scratch({RB, Bc}), mRow = scratch({Br}), lRow = scratch({Br});
-      b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
-        memref::StoreOp::create(b, b.negInf(), mRow, ValueRange{r});
-        memref::StoreOp::create(b, zero, lRow, ValueRange{r});
+      Value qt = scratch({D, Br});          // Qᵀ tile (padding rows are 0)
+      Value sT = scratch({Bc + KB, Br});    // scores / probabilities, key-major
+      Value acc = scratch({Br, nDv * vw});  // output accumulators, row-major
+      Value alphaS = scratch({Br}), lS = scratch({Br});
+      b.loop(c0, b.idx(Br), c1, [&](KernelBuilder &b, Value r) {
+        Value valid = b.cmpi(CmpIPredicate::ult, r, nRows);
+        Value rc = b.minui(r, b.subi(nRows, c1));
+        auto [h, i] = rowInfo(b, rc);
+        b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
+          memref::StoreOp::create(b, b.select(valid, b.load(q, {bi, h, i, d}), zero), qt,
+                                  ValueRange{d, r});
+        });
         for (int64_t c = 0; c < nDv; ++c)
           vector::StoreOp::create(b, zeroV, acc, ValueRange{r, b.idx(c * vw)});
       });
-      // Causal: the tile's rows see keys below i0 + rowsQ only.
+      // Query position of every lane, for the causal test.
+      SmallVector<Value> laneI;
+      for (int64_t rv = 0; rv < nRV; ++rv) {
+        Value rows = laneIndices(b, b.idx(rv * vw), vw);
+        laneI.push_back(b.addi(b.splat(i0, vw), arith::DivUIOp::create(b, rows, b.splat(b.idx(group), vw))));
+      }
+      // Causal: the tile sees keys below i0 + rowsQ only.
       Value kEnd = causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv;
-      b.loop(c0, kEnd, b.idx(Bc), [&](KernelBuilder &b, Value j0) {
+      SmallVector<Value> state; // m per row vector, then l per row vector
+      state.append(nRV, negInfV);
+      state.append(nRV, zeroV);
+      state = b.loop(c0, kEnd, b.idx(Bc), state,
+                     [&](KernelBuilder &b, Value j0, ValueRange st) -> SmallVector<Value> {
         Value cols = b.minui(b.idx(Bc), b.subi(kEnd, j0));
-        // Kᵀ block, zero-padded past `cols`.
-        b.loop(c0, b.idx(Bc), c1, [&](KernelBuilder &b, Value c) {
-          Value inside = b.cmpi(CmpIPredicate::ult, c, cols);
-          Value j = b.minui(b.addi(j0, c), b.subi(Skv, c1));
-          b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
-            Value kv = b.select(inside, b.load(k, {bi, hk, j, d}), zero);
-            memref::StoreOp::create(b, kv, kt, ValueRange{d, c});
-          });
-        });
-        // Blocks of RB rows share every Kᵀ and V load. Rows past the end
-        // repeat the last row: same values computed and stored twice.
-        b.loop(c0, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
-          Value last = b.subi(nRows, c1);
-          SmallVector<Value> rs, hs, is;
-          for (int64_t t = 0; t < RB; ++t) {
-            rs.push_back(b.minui(b.addi(rb, b.idx(t)), last));
-            auto [h, i] = rowInfo(b, rs.back());
-            hs.push_back(h);
-            is.push_back(i);
-          }
-          // S = Q Kᵀ for RB rows x Bc keys.
-          SmallVector<Value> init(RB * nBc, zeroV);
-          SmallVector<Value> s = b.loop(
-              c0, b.idx(D), c1, init,
+        // Pass 1: scores for KB keys x nRV row vectors at a time; keys past
+        // the block repeat the last one and are masked to -inf.
+        SmallVector<Value> bmax = b.loop(c0, cols, b.idx(KB), SmallVector<Value>(st.take_front(nRV)),
+            [&](KernelBuilder &b, Value jj, ValueRange mx) -> SmallVector<Value> {
+          SmallVector<Value> keys;
+          for (int64_t t = 0; t < KB; ++t)
+            keys.push_back(b.addi(j0, b.minui(b.addi(jj, b.idx(t)), b.subi(cols, c1))));
+          SmallVector<Value> sc = b.loop(c0, b.idx(D), c1, SmallVector<Value>(KB * nRV, zeroV),
               [&](KernelBuilder &b, Value d, ValueRange a) -> SmallVector<Value> {
-                SmallVector<Value> kv, next;
-                for (int64_t u = 0; u < nBc; ++u)
-                  kv.push_back(b.vload(kt, {d, b.idx(u * vw)}, vw, true));
-                for (int64_t t = 0; t < RB; ++t) {
-                  Value qv = b.splat(b.load(q, {bi, hs[t], is[t], d}), vw);
-                  for (int64_t u = 0; u < nBc; ++u)
-                    next.push_back(b.fma(qv, kv[u], a[t * nBc + u]));
-                }
-                return next;
-              });
-          SmallVector<Value> mOld, lOld, alpha, mStore, lNew;
-          for (int64_t t = 0; t < RB; ++t) {
-            mOld.push_back(memref::LoadOp::create(b, mRow, ValueRange{rs[t]}));
-            lOld.push_back(memref::LoadOp::create(b, lRow, ValueRange{rs[t]}));
-          }
-          for (int64_t t = 0; t < RB; ++t) {
-            // Valid keys for this row: below kEnd, and up to the diagonal.
-            Value limit = causal ? b.minui(kEnd, b.addi(is[t], c1)) : kEnd;
-            Value blockMax = mOld[t];
-            for (int64_t u = 0; u < nBc; ++u) {
-              Value x = b.mul(s[t * nBc + u], b.splat(scale, vw));
+            SmallVector<Value> qv, next;
+            for (int64_t rv = 0; rv < nRV; ++rv)
+              qv.push_back(b.vload(qt, {d, b.idx(rv * vw)}, vw, true));
+            for (int64_t t = 0; t < KB; ++t) {
+              Value kv = b.splat(b.load(k, {bi, hk, keys[t], d}), vw);
+              for (int64_t rv = 0; rv < nRV; ++rv)
+                next.push_back(b.fma(kv, qv[rv], a[t * nRV + rv]));
+            }
+            return next;
+          });
+          SmallVector<Value> newMax(mx);
+          for (int64_t t = 0; t < KB; ++t) {
+            Value jLocal = b.addi(jj, b.idx(t));
+            Value inBlock = b.cmpi(CmpIPredicate::ult, jLocal, cols);
+            for (int64_t rv = 0; rv < nRV; ++rv) {
+              Value x = b.mul(sc[t * nRV + rv], scaleV);
               if (softcap > 0.0f) {
                 Value cap = b.splat(b.f32(softcap), vw);
                 x = b.mul(cap, b.tanh(b.div(x, cap)));
               }
-              Value jBase = b.addi(j0, b.idx(u * vw));
-              if (mask) {
-                SmallVector<Value> mi = {maskIdx(b, mask, 0, bi), maskIdx(b, mask, 1, hs[t]),
-                                         maskIdx(b, mask, 2, is[t]), jBase};
-                Value mv = maskRowVector
-                               ? b.vload(mask, mi, vw, false)
-                               : b.splat(b.load(mask, {mi[0], mi[1], mi[2], c0}), vw);
-                x = b.add(x, mv);
-              }
-              Value lanes = laneIndices(b, jBase, vw);
-              Value valid = b.cmpi(CmpIPredicate::ult, lanes, b.splat(limit, vw));
+              if (mask)
+                x = b.add(x, maskVector(b, mask, bi, rv, keys[t], nRows, rowInfo));
+              Value valid = b.splat(inBlock, vw);
+              if (causal)
+                valid = arith::AndIOp::create(
+                    b, valid, b.cmpi(CmpIPredicate::ule, b.splat(keys[t], vw), laneI[rv]));
               x = b.select(valid, x, negInfV);
-              s[t * nBc + u] = x;
-              blockMax = b.max(blockMax, b.reduceMax(x));
+              vector::StoreOp::create(b, x, sT, ValueRange{jLocal, b.idx(rv * vw)});
+              newMax[rv] = b.max(newMax[rv], x);
             }
-            // Rows with nothing valid so far keep max -inf; use 0 to stay NaN-free.
-            Value dead = b.cmpf(CmpFPredicate::OEQ, blockMax, b.negInf());
-            Value mNew = b.select(dead, zero, blockMax);
-            alpha.push_back(b.exp(b.sub(mOld[t], mNew)));
-            Value psum = zero;
-            for (int64_t u = 0; u < nBc; ++u) {
-              Value p = b.exp(b.sub(s[t * nBc + u], b.splat(mNew, vw)));
-              psum = b.add(psum, b.reduceAdd(p));
-              vector::StoreOp::create(b, p, pRow, ValueRange{b.idx(t), b.idx(u * vw)});
-            }
-            mStore.push_back(b.select(dead, b.negInf(), mNew));
-            lNew.push_back(b.add(b.mul(lOld[t], alpha.back()), psum));
           }
-          for (int64_t t = 0; t < RB; ++t) {
-            memref::StoreOp::create(b, mStore[t], mRow, ValueRange{rs[t]});
-            memref::StoreOp::create(b, lNew[t], lRow, ValueRange{rs[t]});
+          return newMax;
+        });
+        // Pass 2: probabilities, row sums and the rescale of earlier blocks.
+        SmallVector<Value> mSafe, alpha;
+        for (int64_t rv = 0; rv < nRV; ++rv) {
+          // Rows with nothing valid yet keep max -inf; use 0 to stay NaN-free.
+          Value dead = b.cmpf(CmpFPredicate::OEQ, bmax[rv], negInfV);
+          mSafe.push_back(b.select(dead, zeroV, bmax[rv]));
+          alpha.push_back(b.exp(b.sub(st[rv], mSafe[rv])));
+          vector::StoreOp::create(b, alpha[rv], alphaS, ValueRange{b.idx(rv * vw)});
+        }
+        SmallVector<Value> sums = b.loop(c0, cols, c1, SmallVector<Value>(nRV, zeroV),
+            [&](KernelBuilder &b, Value jj, ValueRange a) -> SmallVector<Value> {
+          SmallVector<Value> next;
+          for (int64_t rv = 0; rv < nRV; ++rv) {
+            Value p = b.exp(b.sub(b.vload(sT, {jj, b.idx(rv * vw)}, vw, true), mSafe[rv]));
+            vector::StoreOp::create(b, p, sT, ValueRange{jj, b.idx(rv * vw)});
+            next.push_back(b.add(a[rv], p));
           }
-          // acc = acc * alpha + P V, two accumulator vectors per row at a time.
+          return next;
+        });
+        // acc = acc * alpha + P V, RB rows x two accumulator vectors at a
+        // time; rows past the end repeat the last one (same values stored).
+        b.loop(c0, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
+          SmallVector<Value> rs;
+          for (int64_t t = 0; t < RB; ++t)
+            rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
           for (int64_t c = 0; c < nDv; c += 2) {
             int64_t nc = std::min<int64_t>(2, nDv - c);
             SmallVector<Value> a0;
-            for (int64_t t = 0; t < RB; ++t)
+            for (int64_t t = 0; t < RB; ++t) {
+              Value al = b.splat(memref::LoadOp::create(b, alphaS, ValueRange{rs[t]}), vw);
               for (int64_t e = 0; e < nc; ++e)
-                a0.push_back(b.mul(b.vload(acc, {rs[t], b.idx((c + e) * vw)}, vw, true),
-                                   b.splat(alpha[t], vw)));
-            SmallVector<Value> a = b.loop(
-                c0, cols, c1, a0,
-                [&](KernelBuilder &b, Value cc, ValueRange a) -> SmallVector<Value> {
-                  SmallVector<Value> vv, next;
-                  for (int64_t e = 0; e < nc; ++e)
-                    vv.push_back(b.vload(v, {bi, hk, b.addi(j0, cc), b.idx((c + e) * vw)}, vw,
-                                         (c + e + 1) * vw <= Dv));
-                  for (int64_t t = 0; t < RB; ++t) {
-                    Value p = b.splat(memref::LoadOp::create(b, pRow, ValueRange{b.idx(t), cc}), vw);
-                    for (int64_t e = 0; e < nc; ++e)
-                      next.push_back(b.fma(p, vv[e], a[t * nc + e]));
-                  }
-                  return next;
-                });
+                a0.push_back(b.mul(b.vload(acc, {rs[t], b.idx((c + e) * vw)}, vw, true), al));
+            }
+            SmallVector<Value> a = b.loop(c0, cols, c1, a0,
+                [&](KernelBuilder &b, Value jj, ValueRange a) -> SmallVector<Value> {
+              SmallVector<Value> vv, next;
+              for (int64_t e = 0; e < nc; ++e)
+                vv.push_back(b.vload(v, {bi, hk, b.addi(j0, jj), b.idx((c + e) * vw)}, vw,
+                                     (c + e + 1) * vw <= Dv));
+              for (int64_t t = 0; t < RB; ++t) {
+                Value p = b.splat(memref::LoadOp::create(b, sT, ValueRange{jj, rs[t]}), vw);
+                for (int64_t e = 0; e < nc; ++e)
+                  next.push_back(b.fma(p, vv[e], a[t * nc + e]));
+              }
+              return next;
+            });
             for (int64_t t = 0; t < RB; ++t)
               for (int64_t e = 0; e < nc; ++e)
                 vector::StoreOp::create(b, a[t * nc + e], acc,
                                         ValueRange{rs[t], b.idx((c + e) * vw)});
           }
         });
+        SmallVector<Value> next;
+        for (int64_t rv = 0; rv < nRV; ++rv)
+          next.push_back(b.select(b.cmpf(CmpFPredicate::OEQ, bmax[rv], negInfV), negInfV, mSafe[rv]));
+        for (int64_t rv = 0; rv < nRV; ++rv)
+          next.push_back(b.add(b.mul(st[nRV + rv], alpha[rv]), sums[rv]));
+        return next;
       });
+      for (int64_t rv = 0; rv < nRV; ++rv)
+        vector::StoreOp::create(b, state[nRV + rv], lS, ValueRange{b.idx(rv * vw)});
       // Epilogue: normalize, gate, store.
       b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
         auto [h, i] = rowInfo(b, r);
-        Value l = memref::LoadOp::create(b, lRow, ValueRange{r});
+        Value l = memref::LoadOp::create(b, lS, ValueRange{r});
         Value inv = b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
         Value invV = b.splat(inv, vw);
         for (int64_t c = 0; c < nDv; ++c) {
@@ -258,6 +264,27 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     });
     rw.replaceOp(op, b.toTensor(out, resT));
     return success();
+  }
+
+  /// The additive mask for one key and the rows of row vector `rv`: a splat
+  /// when the mask is the same for every row of the tile, else one load per
+  /// lane (padding lanes repeat the last row).
+  template <typename RowInfo>
+  Value maskVector(KernelBuilder &b, Value mask, Value bi, int64_t rv, Value key,
+                   Value nRows, RowInfo rowInfo) const {
+    auto mt = cast<MemRefType>(mask.getType());
+    Value j = mt.getDimSize(3) == 1 ? b.idx(0) : key;
+    Value b0 = maskIdx(b, mask, 0, bi);
+    if (mt.getDimSize(1) == 1 && mt.getDimSize(2) == 1)
+      return b.splat(b.load(mask, {b0, b.idx(0), b.idx(0), j}), vw);
+    Value vec = b.splat(b.f32(0.0f), vw);
+    for (int64_t l = 0; l < vw; ++l) {
+      Value r = b.minui(b.idx(rv * vw + l), b.subi(nRows, b.idx(1)));
+      auto [h, i] = rowInfo(b, r);
+      Value m = b.load(mask, {b0, maskIdx(b, mask, 1, h), maskIdx(b, mask, 2, i), j});
+      vec = vector::InsertOp::create(b, m, vec, ArrayRef<int64_t>{l});
+    }
+    return vec;
   }
 
   static Value maskIdx(KernelBuilder &b, Value mask, int64_t d, Value iv) {

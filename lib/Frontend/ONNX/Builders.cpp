@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 
 #include <limits>
@@ -364,11 +365,15 @@ Value Importer::extractSliceDyn(Value v, llvm::ArrayRef<OpFoldResult> offsets,
                                 llvm::ArrayRef<OpFoldResult> sizes,
                                 llvm::ArrayRef<int64_t> strides,
                                 llvm::ArrayRef<SymExpr> outDims) {
-  SmallVector<OpFoldResult> st;
+  SmallVector<OpFoldResult> st, offs(offsets.begin(), offsets.end());
   for (int64_t s : strides)
     st.push_back(b.getIndexAttr(s));
+  // An empty slice may start at the end; the verifier wants it in bounds.
+  for (size_t k = 0; k < offs.size(); ++k)
+    if (auto c = getConstantIntValue(sizes[k]); c && *c == 0)
+      offs[k] = b.getIndexAttr(0);
   auto rt = typeFor(outDims, tt(v).getElementType());
-  Value r = tensor::ExtractSliceOp::create(b, loc, rt, v, offsets, sizes, st);
+  Value r = tensor::ExtractSliceOp::create(b, loc, rt, v, offs, sizes, st);
   setDims(r, outDims);
   return r;
 }

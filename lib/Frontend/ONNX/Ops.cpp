@@ -1831,7 +1831,7 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
         en = std::clamp<int64_t>(en, -1, d - 1);
         size = st > en ? (st - en + (-step) - 1) / (-step) : 0;
       }
-      offs[a] = SymExpr::constant(st);
+      offs[a] = SymExpr::constant(size == 0 ? 0 : st);
       sizes[a] = SymExpr::constant(size);
       continue;
     }

@@ -467,7 +467,7 @@ ElementsAttr gatec::onnx_frontend::detail::rawToAttr(const RawTensor &t,
   int64_t n = t.numel();
   int64_t eb = storageBytes(t.et);
   if (t.et.isInteger(1)) {
-    llvm::SmallVector<bool> vals(size_t(n));
+    llvm::SmallVector<bool> vals(static_cast<size_t>(n), false);
     for (int64_t k = 0; k < n; ++k)
       vals[k] = t.bytes[k] != 0;
     return DenseElementsAttr::get(type, llvm::ArrayRef<bool>(vals));
