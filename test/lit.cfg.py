@@ -10,7 +10,7 @@ import lit.util
 
 config.name = "gatec"
 config.test_format = lit.formats.ShTest(not lit.util.which("bash") is None)
-config.suffixes = [".mlir"]
+config.suffixes = [".mlir", ".test"]
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
                    "README.md"]
 
@@ -96,3 +96,9 @@ if nvidia_smi:
             config.available_features.add("cuda-gpu")
     except (OSError, subprocess.SubprocessError):
         pass
+
+# Sources and TableGen, for the docs-up-to-date check.
+gatec_src = os.path.dirname(config.test_source_root)
+config.substitutions.append(("%gatec_src", gatec_src))
+config.substitutions.append(("%mlir_include", "/usr/lib/llvm-22/include"))
+config.substitutions.append(("%mlir_tblgen", os.path.join(llvm_tools_dir, "mlir-tblgen")))
