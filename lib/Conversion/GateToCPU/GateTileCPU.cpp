@@ -339,6 +339,19 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
     Value zeroV = b.splat(b.f32(0.0f), vw);
     const bool gated = op.isGated(), delta = op.isDelta();
     const bool channel = op.hasChannelDecay();
+    // Per-channel decays: exp(g) once, vectorized, instead of once per value
+    // block inside the recurrence.
+    if (channel) {
+      Value expDecay = b.allocF32({ShapedType::kDynamic, hv, ShapedType::kDynamic, K}, {B, T});
+      b.parallel({B, b.idx(hv), T}, true, [&](KernelBuilder &b, ValueRange ivs) {
+        for (int64_t r = 0; r < K; r += vw) {
+          bool full = r + vw <= K;
+          Value g = b.vload(decay, {ivs[0], ivs[1], ivs[2], b.idx(r)}, vw, full);
+          b.vstore(b.exp(g), expDecay, {ivs[0], ivs[1], ivs[2], b.idx(r)}, full);
+        }
+      });
+      decay = expDecay;
+    }
 
     b.parallel({B, b.idx(hv), b.idx(nV)}, true, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], j = ivs[1];
@@ -360,7 +373,7 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
             return Value();
           if (!channel)
             return b.splat(eScalar, vw);
-          return b.splat(b.exp(b.load(decay, {bi, j, t, r})), vw);
+          return b.splat(b.load(decay, {bi, j, t, r}), vw);
         };
         Value u = b.vload(v, {bi, j, t, col}, vw, full);
         if (delta) {

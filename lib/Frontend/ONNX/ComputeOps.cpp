@@ -1031,6 +1031,9 @@ LogicalResult handleScan(Importer &im, NodeCtx &n) {
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToEnd(fb);
+    // New states are new tensors (one-shot bufferization needs
+    // allow-return-allocs-from-loops for them); scan outputs are inserted
+    // into their iter_args.
     SmallVector<Value> yields(outs.begin(), outs.begin() + N);
     Value fiv = forOp.getInductionVar();
     for (int64_t k = 0; k < K; ++k) {

@@ -1,0 +1,55 @@
+"""ONNX's own backend node tests (../shared/onnx-conformance): every folder's
+model.onnx is compiled by gatec, run on its input_*.pb, and compared with its
+output_*.pb (rtol 1e-3, atol 1e-7, as ONNX's backend tests do)."""
+import glob
+import os
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+import gatec
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CONFORMANCE = os.environ.get(
+    "GATEC_CONFORMANCE", os.path.join(os.path.dirname(ROOT), "shared", "onnx-conformance"))
+FOLDERS = sorted(glob.glob(os.path.join(CONFORMANCE, "test_*")))
+
+
+def _load_pbs(folder, prefix):
+    out = []
+    for path in sorted(glob.glob(os.path.join(folder, "test_data_set_0", f"{prefix}_*.pb")),
+                       key=lambda p: int(p.rsplit("_", 1)[1].split(".")[0])):
+        t = onnx.TensorProto()
+        with open(path, "rb") as f:
+            t.ParseFromString(f.read())
+        out.append((t.name, numpy_helper.to_array(t)))
+    return out
+
+
+@pytest.mark.skipif(not FOLDERS, reason="no conformance folders found")
+@pytest.mark.parametrize("folder", FOLDERS, ids=[os.path.basename(f) for f in FOLDERS])
+def test_conformance(folder, tmp_path):
+    name = os.path.basename(folder)
+    lib = gatec.compile(os.path.join(folder, "model.onnx"), str(tmp_path / "libconf.so"))
+    m = gatec.load(lib)
+    inputs = _load_pbs(folder, "input")
+    by_name = dict(inputs)
+    args = []
+    for i, spec in enumerate(m.inputs):
+        arr = by_name.get(spec.name, inputs[i][1] if i < len(inputs) else None)
+        assert arr is not None, f"{name}: no data for input '{spec.name}'"
+        args.append(np.ascontiguousarray(arr))
+    results = m(*args)
+    expected = _load_pbs(folder, "output")
+    got = {spec.name: r for spec, r in zip(m.outputs, results)}
+    for i, (oname, want) in enumerate(expected):
+        have = got.get(oname, results[i] if i < len(results) else None)
+        assert have is not None, f"{name}: missing output '{oname}'"
+        assert have.shape == want.shape, f"{name}: output '{oname}' shape {have.shape} != {want.shape}"
+        rtol, atol = (1e-3, 1e-7)
+        if want.dtype == np.float16:
+            rtol, atol = 1e-3, 1e-3  # ONNX's backend tests use looser fp16 bounds too
+        np.testing.assert_allclose(have.astype(np.float64), want.astype(np.float64),
+                                   rtol=rtol, atol=atol, err_msg=f"{name}: output '{oname}'")
