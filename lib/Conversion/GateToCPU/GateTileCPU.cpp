@@ -366,6 +366,30 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
         Value s0 = init ? b.vload(init, {bi, j, r, col}, vw, full) : zeroV;
         vector::StoreOp::create(b, s0, S, ValueRange{r, c0});
       });
+      // Runs `body` over the K state rows with four interleaved sets of `n`
+      // accumulators (independent FMA chains) and returns their sums.
+      using RowBody = function_ref<SmallVector<Value>(KernelBuilder &, Value, ValueRange)>;
+      auto reduceRows = [&](KernelBuilder &b, int64_t n, RowBody body) -> SmallVector<Value> {
+        const int64_t P = 4, main = K - K % P;
+        SmallVector<Value> accs(P * n, zeroV);
+        if (main > 0)
+          accs = b.loop(c0, b.idx(main), b.idx(P), accs,
+                        [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+            SmallVector<Value> next;
+            for (int64_t p = 0; p < P; ++p)
+              llvm::append_range(next, body(b, b.addi(r, b.idx(p)), a.slice(p * n, n)));
+            return next;
+          });
+        for (int64_t r = main; r < K; ++r) {
+          SmallVector<Value> part = body(b, b.idx(r), ValueRange(accs).take_front(n));
+          std::copy(part.begin(), part.end(), accs.begin());
+        }
+        SmallVector<Value> sums(accs.begin(), accs.begin() + n);
+        for (int64_t p = 1; p < P; ++p)
+          for (int64_t i = 0; i < n; ++i)
+            sums[i] = b.add(sums[i], accs[p * n + i]);
+        return sums;
+      };
       b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
         Value eScalar = gated && !channel ? b.exp(b.load(decay, {bi, j, t})) : Value();
         auto decayOf = [&](KernelBuilder &b, Value r) -> Value {
@@ -378,8 +402,7 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
         Value u = b.vload(v, {bi, j, t, col}, vw, full);
         if (delta) {
           // pred = (diag(e) S)ᵀ k
-          Value pred = b.loop(c0, cK, c1, {zeroV},
-                              [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+          Value pred = reduceRows(b, 1, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
             Value s = b.vload(S, {r, c0}, vw, true);
             if (Value e = decayOf(b, r))
               s = b.mul(s, e);
@@ -388,10 +411,8 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
           u = b.mul(b.splat(b.load(beta, {bi, j, t}), vw), b.sub(u, pred));
         }
         // S = diag(e) S + k ⊗ u, and o_g = Sᵀ q_g, in one pass.
-        SmallVector<Value> oInit(qPerState, zeroV);
-        SmallVector<Value> o = b.loop(
-            c0, cK, c1, oInit,
-            [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+        SmallVector<Value> o = reduceRows(
+            b, qPerState, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
               Value s = b.vload(S, {r, c0}, vw, true);
               if (Value e = decayOf(b, r))
                 s = b.mul(s, e);
