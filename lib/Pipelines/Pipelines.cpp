@@ -18,6 +18,8 @@ using namespace mlir;
 
 void gatec::buildGateOptPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(gate::createGateRaiseSdpa());
   pm.addNestedPass<func::FuncOp>(gate::createGateRaiseGating());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

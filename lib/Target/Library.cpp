@@ -340,8 +340,7 @@ LogicalResult gatec::linkLibrary(StringRef lib, StringRef objectPath,
     auto buf = llvm::MemoryBuffer::getFile(log);
     error = "linking the library failed (" + *cc + "): " +
             (buf ? (*buf)->getBuffer().str() : execError);
-    return failure();
   }
   llvm::sys::fs::remove_directories(dir);
-  return success();
+  return success(rc == 0);
 }

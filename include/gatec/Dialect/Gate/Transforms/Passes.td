@@ -16,4 +16,20 @@ def GateRaiseGating : Pass<"gate-raise-gating", "mlir::func::FuncOp"> {
   let dependentDialects = ["::gatec::gate::GateDialect"];
 }
 
+def GateRaiseSdpa : Pass<"gate-raise-sdpa", "mlir::func::FuncOp"> {
+  let summary = "Raise decomposed softmax attention into gate.sdpa";
+  let description = [{
+    Recognizes the attention that exporters write without a fused op, as the
+    ONNX importer lays it out:
+    `MatMul(Q·a, (Kᵀ)·b) · c [+ mask | Where(mask, ·, -inf)] → Softmax(last)
+    → MatMul(·, V)`, with the batched matmuls as `linalg.batch_matmul` between
+    collapse/expand reshapes, Softmax as max-subtract-exp-sum-divide, scales as
+    splat constants on either side, and GQA as K/V repeated through
+    expand_shape + broadcast + collapse_shape. The result is one `gate.sdpa`
+    reading the un-repeated K and V. A constant mask that is exactly the
+    causal pattern becomes the `causal` flag.
+  }];
+  let dependentDialects = ["::gatec::gate::GateDialect"];
+}
+
 #endif

@@ -1,0 +1,391 @@
+//===- RaiseSdpa.cpp - decomposed softmax attention -> gate.sdpa ----------===//
+//
+// Matches, from the final batched matmul upwards:
+//
+//   expand(batch_matmul(collapse(P), collapse(V')))          P·V
+//   P  = E / bcast(reduce_sum(E, last)),  E = exp(S - bcast(reduce_max(S, last)))
+//   S  = S0 [+ M | select(M, S0, -inf)]                       mask
+//   S0 = expand(batch_matmul(collapse(Q'), collapse(Kt'))) · c   scale
+//   Kt'= transpose(K', [0,1,3,2]) · b,  Q' = Q · a
+//   K', V' = K, V or their GQA repetition collapse(bcast(expand(K)))
+//
+// Anything that does not fit (softcap, f16 converts around the softmax, other
+// axes) is left decomposed; it still runs, just without the fused kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "gatec/Dialect/Gate/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+#include <optional>
+
+namespace gatec::gate {
+#define GEN_PASS_DEF_GATERAISESDPA
+#include "gatec/Dialect/Gate/Transforms/Passes.h.inc"
+} // namespace gatec::gate
+
+using namespace mlir;
+using namespace gatec::gate;
+
+namespace {
+RankedTensorType rtt(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
+
+/// The value of a splat float constant.
+std::optional<double> splatValue(Value v) {
+  DenseElementsAttr attr;
+  if (matchPattern(v, m_Constant(&attr)) && attr.isSplat() &&
+      isa<FloatType>(attr.getElementType()))
+    return attr.getSplatValue<APFloat>().convertToDouble();
+  FloatAttr f;
+  if (matchPattern(v, m_Constant(&f)))
+    return f.getValueAsDouble();
+  return std::nullopt;
+}
+
+/// Strips multiplications / divisions by splat constants, folding them into
+/// `scale`.
+Value stripScale(Value v, double &scale) {
+  while (true) {
+    if (auto mul = v.getDefiningOp<arith::MulFOp>()) {
+      if (auto c = splatValue(mul.getRhs())) { scale *= *c; v = mul.getLhs(); continue; }
+      if (auto c = splatValue(mul.getLhs())) { scale *= *c; v = mul.getRhs(); continue; }
+    }
+    if (auto div = v.getDefiningOp<arith::DivFOp>())
+      if (auto c = splatValue(div.getRhs()); c && *c != 0.0) {
+        scale /= *c;
+        v = div.getLhs();
+        continue;
+      }
+    return v;
+  }
+}
+
+bool isCollapse(tensor::CollapseShapeOp op, ArrayRef<ReassociationIndices> want) {
+  auto got = op.getReassociationIndices();
+  return got == SmallVector<ReassociationIndices>(want.begin(), want.end());
+}
+
+/// x = expand(batch_matmul(collapse(a), collapse(b))) with 4-D a, b (the
+/// importer's [B,H,M,K] x [B,H,K,N]).
+bool matchBatchMatmul4D(Value x, Value &a, Value &b) {
+  auto expand = x.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand || rtt(x).getRank() != 4)
+    return false;
+  auto bmm = expand.getSrc().getDefiningOp<linalg::BatchMatmulOp>();
+  if (!bmm || bmm.getInputs().size() != 2)
+    return false;
+  // The accumulator must start at zero.
+  Value init = bmm.getOutputs()[0];
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  if (!fill || splatValue(fill.getInputs()[0]) != 0.0)
+    return false;
+  // Operands are [B,H,M,K] collapsed to [B·H,M,K]; canonicalization may have
+  // merged a GQA repetition's collapse into it ([B,Hkv,G,M,K] -> [B·Hkv·G,M,K]),
+  // which is returned as the 5-D value.
+  auto operand = [](Value x) -> Value {
+    auto c = x.getDefiningOp<tensor::CollapseShapeOp>();
+    if (!c)
+      return {};
+    int64_t rank = rtt(c.getSrc()).getRank();
+    if ((rank == 4 && isCollapse(c, {{0, 1}, {2}, {3}})) ||
+        (rank == 5 && isCollapse(c, {{0, 1, 2}, {3}, {4}})))
+      return c.getSrc();
+    return {};
+  };
+  a = operand(bmm.getInputs()[0]);
+  b = operand(bmm.getInputs()[1]);
+  return a && b;
+}
+
+/// The input of a broadcast along `dims` (linalg.broadcast, or a
+/// linalg.generic that only copies its one input).
+Value broadcastSource(Value v, SmallVectorImpl<int64_t> *dims = nullptr) {
+  if (auto bc = v.getDefiningOp<linalg::BroadcastOp>()) {
+    if (dims)
+      dims->assign(bc.getDimensions().begin(), bc.getDimensions().end());
+    return bc.getInput();
+  }
+  auto gen = v.getDefiningOp<linalg::GenericOp>();
+  if (!gen || gen.getNumDpsInputs() != 1 || gen.getNumDpsInits() != 1)
+    return {};
+  Block &body = gen.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 1 || yield.getValues()[0] != body.getArgument(0))
+    return {};
+  if (!llvm::all_of(gen.getIteratorTypesArray(),
+                    [](utils::IteratorType t) { return t == utils::IteratorType::parallel; }))
+    return {};
+  AffineMap in = gen.getIndexingMapsArray()[0], out = gen.getIndexingMapsArray()[1];
+  if (!out.isIdentity())
+    return {};
+  // Each input dim is read by an output dim in order, or is a unit dim read
+  // at 0 (the importer's expand-then-broadcast).
+  int64_t last = -1;
+  for (AffineExpr e : in.getResults()) {
+    if (auto d = dyn_cast<AffineDimExpr>(e)) {
+      if (int64_t(d.getPosition()) <= last)
+        return {};
+      last = d.getPosition();
+    } else if (auto c = dyn_cast<AffineConstantExpr>(e); !c || c.getValue() != 0) {
+      return {};
+    }
+  }
+  if (dims) {
+    dims->clear();
+    for (unsigned d = 0; d < out.getNumDims(); ++d)
+      if (!in.isFunctionOfDim(d))
+        dims->push_back(d);
+  }
+  return gen.getDpsInputs()[0];
+}
+
+/// K (or V) repeated over a GQA group: collapse([[0],[1,2],[3],[4]]) of a
+/// [B,Hkv,G,S,D] broadcast of K (directly, or of its [B,Hkv,1,S,D]
+/// expansion). Returns the un-repeated value and sets `group`; a value that
+/// is not repeated is returned with group 1.
+Value stripRepeat(Value v, int64_t &group) {
+  group = 1;
+  Value x = v;
+  if (rtt(v).getRank() != 5) {
+    auto collapse = v.getDefiningOp<tensor::CollapseShapeOp>();
+    if (!collapse || !isCollapse(collapse, {{0}, {1, 2}, {3}, {4}}))
+      return v;
+    x = collapse.getSrc();
+  }
+  group = -1; // a 5-D value that is not a repetition matches nothing
+  auto xt = rtt(x);
+  if (!xt || xt.getRank() != 5 || xt.isDynamicDim(2))
+    return v;
+  int64_t g = xt.getDimSize(2);
+  if (Value src = broadcastSource(x)) {
+    auto st = rtt(src);
+    if (st.getRank() == 4) {
+      group = g;
+      return src;
+    }
+    if (st.getRank() != 5 || st.getDimSize(2) != 1)
+      return v;
+    x = src;
+  } else if (g != 1) {
+    return v;
+  }
+  auto expand = x.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!expand || rtt(expand.getSrc()).getRank() != 4)
+    return v;
+  auto re = expand.getReassociationIndices();
+  if (re != SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4}} &&
+      re != SmallVector<ReassociationIndices>{{0}, {1, 2}, {3}, {4}})
+    return v;
+  group = g;
+  return expand.getSrc();
+}
+
+/// reduce(x, dims=[3]) whose body is a single `Combiner`.
+template <typename Combiner>
+Value reduceSource(Value v) {
+  auto red = v.getDefiningOp<linalg::ReduceOp>();
+  if (!red || red.getInputs().size() != 1 ||
+      red.getDimensions() != ArrayRef<int64_t>{3})
+    return {};
+  Block &body = red.getRegion().front();
+  if (body.getOperations().size() != 2 || !isa<Combiner>(body.front()))
+    return {};
+  return red.getInputs()[0];
+}
+
+/// The scores of softmax(S, last axis) written max-subtract-exp-sum-divide.
+Value matchSoftmax(Value p) {
+  auto div = p.getDefiningOp<arith::DivFOp>();
+  if (!div)
+    return {};
+  Value e = div.getLhs();
+  SmallVector<int64_t> dims;
+  Value sum = broadcastSource(div.getRhs(), &dims);
+  if (!sum || dims != SmallVector<int64_t>{3} || reduceSource<arith::AddFOp>(sum) != e)
+    return {};
+  auto exp = e.getDefiningOp<math::ExpOp>();
+  auto sub = exp ? exp.getOperand().getDefiningOp<arith::SubFOp>() : arith::SubFOp();
+  if (!sub)
+    return {};
+  Value s = sub.getLhs();
+  Value mx = broadcastSource(sub.getRhs(), &dims);
+  if (!mx || dims != SmallVector<int64_t>{3} || reduceSource<arith::MaximumFOp>(mx) != s)
+    return {};
+  return s;
+}
+
+/// True when `mask` is a (broadcast) constant equal to the upper-left causal
+/// pattern over [Sq, Skv]: additive 0 / -inf, or bool true / false.
+bool isCausalConstant(Value mask, bool additive) {
+  Value src = mask;
+  while (Value inner = broadcastSource(src))
+    src = inner;
+  DenseElementsAttr attr;
+  if (!matchPattern(src, m_Constant(&attr)))
+    return false;
+  auto t = cast<ShapedType>(attr.getType());
+  if (t.getRank() < 2)
+    return false;
+  // Leading dims must be 1 (the pattern may not vary over batch or heads).
+  for (int64_t d = 0; d + 2 < t.getRank(); ++d)
+    if (t.getDimSize(d) != 1)
+      return false;
+  int64_t rows = t.getDimSize(t.getRank() - 2), cols = t.getDimSize(t.getRank() - 1);
+  int64_t i = 0;
+  if (additive) {
+    for (APFloat v : attr.getValues<APFloat>()) {
+      int64_t r = i / cols, c = i % cols;
+      bool keep = c <= r;
+      if (keep ? !v.isZero() : !(v.isInfinity() && v.isNegative()))
+        return false;
+      ++i;
+    }
+  } else {
+    for (bool v : attr.getValues<bool>()) {
+      int64_t r = i / cols, c = i % cols;
+      if (v != (c <= r))
+        return false;
+      ++i;
+    }
+  }
+  return rows > 0;
+}
+
+struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(tensor::ExpandShapeOp root,
+                                PatternRewriter &rw) const override {
+    Value p4, v4;
+    if (!matchBatchMatmul4D(root.getResult(), p4, v4) || rtt(p4).getRank() != 4)
+      return failure();
+    Value s = matchSoftmax(p4);
+    if (!s)
+      return rw.notifyMatchFailure(root, "P is not a softmax over the last axis");
+    auto resT = rtt(root.getResult());
+    Type et = resT.getElementType();
+    if (!isa<Float32Type, Float16Type, BFloat16Type>(et) || rtt(s).getElementType() != et)
+      return failure();
+
+    // Mask: additive, or select(mask, scores, -inf).
+    Value mask, scores = s;
+    bool additive = true;
+    if (auto sel = s.getDefiningOp<arith::SelectOp>()) {
+      auto fill = splatValue(sel.getFalseValue());
+      if (!fill || !std::isinf(*fill) || *fill > 0)
+        return failure();
+      mask = sel.getCondition();
+      scores = sel.getTrueValue();
+      additive = false;
+    }
+    Value q, kt;
+    double scale = 1.0, softcap = 0.0;
+    // scores = Q·Kᵀ·scale, or softcap·tanh(Q·Kᵀ·scale/softcap).
+    auto tryScores = [&](Value cand) {
+      double sc = 1.0, cap = 0.0;
+      Value core = stripScale(cand, sc);
+      if (auto th = core.getDefiningOp<math::TanhOp>()) {
+        if (sc <= 0.0)
+          return false;
+        cap = sc;
+        sc = 1.0;
+        core = stripScale(th.getOperand(), sc);
+        sc *= cap;
+      }
+      if (!matchBatchMatmul4D(core, q, kt) || rtt(q).getRank() != 4 ||
+          rtt(kt).getRank() != 4)
+        return false;
+      scale = sc;
+      softcap = cap;
+      return true;
+    };
+    if (!tryScores(scores)) {
+      auto add = additive ? scores.getDefiningOp<arith::AddFOp>() : arith::AddFOp();
+      if (!add)
+        return rw.notifyMatchFailure(root, "scores are not Q·Kᵀ");
+      if (tryScores(add.getLhs()))
+        mask = add.getRhs();
+      else if (tryScores(add.getRhs()))
+        mask = add.getLhs();
+      else
+        return rw.notifyMatchFailure(root, "scores are not Q·Kᵀ");
+    }
+    q = stripScale(q, scale);
+    kt = stripScale(kt, scale);
+    // Kᵀ = transpose(X, perm): K = transpose(X, perm ∘ swap(2,3)), which is
+    // X itself unless canonicalization merged another transpose in (e.g.
+    // the [B,S,H,D] -> [B,H,S,D] of a 3-D export).
+    auto tr = kt.getDefiningOp<linalg::TransposeOp>();
+    if (!tr)
+      return rw.notifyMatchFailure(root, "Kᵀ is not a transpose");
+    ArrayRef<int64_t> perm = tr.getPermutation();
+    SmallVector<int64_t> permK = {perm[0], perm[1], perm[3], perm[2]};
+    Value k = stripScale(tr.getInput(), scale);
+    bool identity = permK == SmallVector<int64_t>{0, 1, 2, 3};
+    int64_t gk = 1, gv;
+    if (identity) {
+      k = stripRepeat(k, gk);
+    } else {
+      auto xT = rtt(k);
+      SmallVector<int64_t> shape;
+      for (int64_t p : permK)
+        shape.push_back(xT.getDimSize(p));
+      if (llvm::any_of(shape, ShapedType::isDynamic))
+        return failure(); // keep it simple: static shapes only here
+      Value init = tensor::EmptyOp::create(rw, root.getLoc(), shape, xT.getElementType());
+      k = linalg::TransposeOp::create(rw, root.getLoc(), k, init, permK)->getResult(0);
+    }
+    Value v = stripRepeat(v4, gv);
+    auto qT = rtt(q), kT = rtt(k), vT = rtt(v);
+    if (gk < 1 || gk != gv || qT.getRank() != 4 || kT.getRank() != 4 || vT.getRank() != 4 ||
+        qT.getElementType() != et || kT.getElementType() != et ||
+        vT.getElementType() != et)
+      return failure();
+    if (qT.isDynamicDim(1) || kT.isDynamicDim(1) || vT.isDynamicDim(1) || qT.isDynamicDim(3) ||
+        kT.isDynamicDim(3) || vT.isDynamicDim(3) || kT.getDimSize(1) * gk != qT.getDimSize(1) ||
+        vT.getDimSize(1) != kT.getDimSize(1))
+      return failure();
+
+    bool causal = false;
+    if (mask && isCausalConstant(mask, additive)) {
+      // Upper-left causal over Sq x Skv: the flag, no mask tensor.
+      auto sT = rtt(s);
+      if (!sT.isDynamicDim(2) && !sT.isDynamicDim(3)) {
+        causal = true;
+        mask = Value();
+      }
+    }
+    if (mask && additive && splatValue(mask) == 0.0)
+      mask = Value(); // adding zeros
+    if (mask) {
+      auto mT = rtt(mask);
+      if (!mT || mT.getRank() != 4 || mT != RankedTensorType::get(rtt(s).getShape(), mT.getElementType()))
+        return rw.notifyMatchFailure(root, "mask shape");
+      if (additive ? mT.getElementType() != et : !mT.getElementType().isInteger(1))
+        return failure();
+    }
+    auto sdpa = SdpaOp::create(rw, root.getLoc(), resT, q, k, v, mask, /*gate=*/Value(),
+                               rw.getF32FloatAttr(float(scale)),
+                               softcap > 0.0 ? rw.getF32FloatAttr(float(softcap)) : FloatAttr(),
+                               causal ? rw.getUnitAttr() : UnitAttr(),
+                               ActivationAttr::get(rw.getContext(), Activation::sigmoid));
+    rw.replaceOp(root, sdpa.getResult());
+    return success();
+  }
+};
+
+struct GateRaiseSdpaPass : gatec::gate::impl::GateRaiseSdpaBase<GateRaiseSdpaPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<RaiseSdpa>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
