@@ -45,7 +45,7 @@ ATTN_HKV = 2  # kv heads (GQA 2:1)
 ATTN_D = 16  # head size
 ATTN_ROT = ATTN_D // 2  # partial rotary: the first D/2 channels
 ROPE_THETA = 10000.0
-MAX_POSITIONS = 256
+MAX_POSITIONS = 1024
 
 # Gated DeltaNet
 GDN_HK = 2  # query/key heads

@@ -57,6 +57,7 @@ void gatec::buildCPUBufferPipeline(OpPassManager &pm) {
 
 void gatec::buildCPULLVMPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
+  pm.addPass(createGateLegalizeMemRefs());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createGateApproximateMath());
   if (options.parallel) {

@@ -208,6 +208,14 @@ LogicalResult gatec::extractSignatures(ModuleOp module, StringRef libName,
         if (dim.size >= 0)
           continue;
         std::optional<DimExpr> e = resolver.dimOf(value, d);
+        if ((!e || e->terms.size() > 2) && !dim.symbol.empty()) {
+          // The model names this dim (ONNX dim_param): take it from the
+          // first input dim of the same name.
+          for (auto [i, in] : llvm::enumerate(sig.inputs))
+            for (auto [j, id] : llvm::enumerate(in.dims))
+              if (!e && id.size < 0 && id.symbol == dim.symbol)
+                e = DimExpr{0, {{int(i), int(j)}}};
+        }
         if (!e || e->terms.size() > 2) {
           error = "function '" + sig.name + "': cannot express dimension " +
                   std::to_string(d) + " of output '" + info.name +

@@ -65,6 +65,22 @@ def GateResultsToOutParams : Pass<"gate-results-to-out-params", "mlir::ModuleOp"
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def GateLegalizeMemRefs : Pass<"gate-legalize-memrefs", "mlir::ModuleOp"> {
+  let summary = "Rewrite the memref ops LLVM 22's lowering handles badly";
+  let description = [{
+    - `memref.expand_shape` of a contiguous buffer becomes a
+      `memref.reinterpret_cast` with row-major strides computed from the
+      output sizes (`expand-strided-metadata` crashes on groups with several
+      dynamic sizes, e.g. [B·S, 64] -> [B, S, 4, 16]).
+    - `memref.copy` between buffers that are not both contiguous becomes a
+      `linalg.copy` (loops), instead of a call to the `memrefCopy` runtime
+      function of MLIR's C runner utils, which gatec libraries do not link.
+    Runs before linalg is lowered to loops.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
 def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
   let summary = "Take the thread count of every omp.parallel from a library global";
   let description = [{

@@ -300,6 +300,16 @@ Value Importer::reshape(Value v, llvm::ArrayRef<SymExpr> target) {
     r = tensor::CollapseShapeOp::create(b, loc, outT, v, groups);
   } else if (src.size() < target.size() && !src.empty() && groupDims(target, src, groups)) {
     r = tensor::ExpandShapeOp::create(b, loc, outT, v, groups, sizesOf(target));
+  } else if (llvm::count_if(src, [](const SymExpr &e) { return !e.isConst(); }) > 1 ||
+             llvm::count_if(target, [](const SymExpr &e) { return !e.isConst(); }) > 1) {
+    // Several dynamic sizes: a reassociation group could not express it
+    // (and memref lowering does not take such groups); reshape by value.
+    SmallVector<Value> sizes;
+    for (const SymExpr &e : target)
+      sizes.push_back(indexOf(e));
+    Value shape = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({int64_t(target.size())}, b.getIndexType()), sizes);
+    r = tensor::ReshapeOp::create(b, loc, outT, v, shape);
   } else {
     // Through a rank-1 tensor.
     auto total = symProduct(src);
@@ -399,6 +409,13 @@ Value Importer::concat(llvm::ArrayRef<Value> vals, int64_t axis) {
     else
       sum = std::nullopt;
   }
+  if (!sum) {
+    SmallVector<SymExpr> parts;
+    for (auto &d : ds)
+      parts.push_back(d[axis]);
+    if (int s = sumSym(parts))
+      sum = SymExpr::symbol(s);
+  }
   Value r = tensor::ConcatOp::create(b, loc, axis, vals);
   out[axis] = sum ? *sum : SymExpr::constant(0);
   // Make the result's static dims what the operands tell (the op infers them).
@@ -450,10 +467,10 @@ Value Importer::matmul(Value a, Value bm) {
     SymShape lead = ab;
     lead.push_back(m);
     auto rows = symProduct(lead);
-    SymExpr rowsE = rows ? *rows : SymExpr::constant(0);
-    Value a2 = reshape(a, {rowsE, k});
     if (!rows)
-      rowsE = dims(a2)[0];
+      return failV("the operand sizes overflow");
+    SymExpr rowsE = *rows;
+    Value a2 = reshape(a, {rowsE, k});
     Value init = zeroInit({rowsE, n});
     Value r2 = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()}, ValueRange{a2, bm},
                                         ValueRange{init})
@@ -468,11 +485,11 @@ Value Importer::matmul(Value a, Value bm) {
     if (!a3 || !b3)
       return Value();
     auto bt = symProduct(batch);
-    SymExpr btE = bt ? *bt : SymExpr::constant(0);
+    if (!bt)
+      return failV("the operand sizes overflow");
+    SymExpr btE = *bt;
     if (batch.size() != 1) {
       a3 = reshape(a3, {btE, m, k});
-      if (!bt)
-        btE = dims(a3)[0];
       b3 = reshape(b3, {btE, k2, n});
     }
     Value init = zeroInit({btE, m, n});

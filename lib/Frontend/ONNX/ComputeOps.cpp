@@ -19,14 +19,6 @@ std::string str(Type t) {
 
 bool isFloatTy(Type t) { return isa<FloatType>(t); }
 
-SymExpr symAddConst(const SymExpr &e, int64_t c) {
-  if (e.isConst())
-    return SymExpr::constant(e.c + c);
-  if (c == 0)
-    return e;
-  return SymExpr::constant(0); // unknown: setDims gives it a fresh symbol
-}
-
 /// The runtime value of `e + c` as an index.
 Value indexPlus(Importer &im, const SymExpr &e, int64_t c) {
   Value v = im.indexOf(e);
@@ -195,22 +187,12 @@ LogicalResult handleConv(Importer &im, NodeCtx &n) {
     if (bd.size() != 1 || (bd[0].isConst() && bd[0].c != M))
       return im.fail("B must have shape [" + std::to_string(M) + "]");
   }
-  // Output sizes.
-  SymShape od{xd[0], SymExpr::constant(M)};
-  SmallVector<Value> odyn(S);
+  // Static output sizes must be positive.
   for (int64_t j = 0; j < S; ++j) {
     int64_t span = dil[j] * (wd[2 + j].c - 1) + 1;
     int64_t extra = pads[j] + pads[j + S] - span;
-    if (xd[2 + j].isConst()) {
-      int64_t o = (xd[2 + j].c + extra) / strides[j] + 1;
-      if (xd[2 + j].c + extra < 0 || o <= 0)
-        return im.fail("the kernel is larger than the padded input");
-      od.push_back(SymExpr::constant(o));
-    } else if (strides[j] == 1) {
-      od.push_back(symAddConst(xd[2 + j], extra + 1));
-    } else {
-      od.push_back(SymExpr::constant(0));
-    }
+    if (xd[2 + j].isConst() && xd[2 + j].c + extra < 0)
+      return im.fail("the kernel is larger than the padded input");
   }
   Value x = n.in(0), w = n.in(1);
   if (!x || !w)
@@ -225,9 +207,13 @@ LogicalResult handleConv(Importer &im, NodeCtx &n) {
     SmallVector<OpFoldResult> lo(r, b.getIndexAttr(0)), hi(r, b.getIndexAttr(0));
     SymShape pd = xd;
     for (int64_t j = 0; j < S; ++j) {
+      int64_t add = pads[j] + pads[j + S];
       lo[2 + j] = b.getIndexAttr(pads[j]);
       hi[2 + j] = b.getIndexAttr(pads[j + S]);
-      pd[2 + j] = symAddConst(xd[2 + j], pads[j] + pads[j + S]);
+      if (xd[2 + j].isConst())
+        pd[2 + j] = SymExpr::constant(xd[2 + j].c + add);
+      else if (add != 0)
+        pd[2 + j] = SymExpr::symbol(im.newSymValue(indexPlus(im, xd[2 + j], add)));
     }
     auto pt = im.typeFor(pd, acc);
     Value p = tensor::PadOp::create(b, loc, pt, x, lo, hi, im.scalar(acc, 0.0));
@@ -235,14 +221,19 @@ LogicalResult handleConv(Importer &im, NodeCtx &n) {
     x = p;
   }
   SymShape xpd = im.dims(x);
-  // Runtime output sizes for dynamic spatial dims.
+  // Output sizes: (padded - span) / stride + 1.
+  SymShape od{xd[0], SymExpr::constant(M)};
   for (int64_t j = 0; j < S; ++j) {
-    if (od[2 + j].isConst() || !od[2 + j].isConst(0))
-      continue;
     int64_t span = dil[j] * (wd[2 + j].c - 1) + 1;
+    if (xpd[2 + j].isConst()) {
+      od.push_back(SymExpr::constant((xpd[2 + j].c - span) / strides[j] + 1));
+      continue;
+    }
     Value in = indexPlus(im, xpd[2 + j], -span);
-    Value q = arith::DivSIOp::create(b, loc, in, im.cIndex(strides[j]));
-    odyn[j] = arith::AddIOp::create(b, loc, q, im.cIndex(1));
+    if (strides[j] != 1)
+      in = arith::DivSIOp::create(b, loc, in, im.cIndex(strides[j]));
+    Value o = arith::AddIOp::create(b, loc, in, im.cIndex(1));
+    od.push_back(SymExpr::symbol(im.newSymValue(o)));
   }
   int64_t Mg = M / G;
   SymShape xr{xpd[0], SymExpr::constant(G), SymExpr::constant(Cg)};
@@ -254,21 +245,7 @@ LogicalResult handleConv(Importer &im, NodeCtx &n) {
     ord.push_back(od[2 + j]);
   }
   Value x5 = im.reshape(x, xr), w5 = im.reshape(w, wr);
-  // Output init with runtime sizes where needed.
-  SmallVector<int64_t> oshape;
-  SmallVector<Value> dyn;
-  for (int64_t j = 0; j < int64_t(ord.size()); ++j) {
-    bool isSpatial = j >= 3;
-    if (ord[j].isConst() && !(isSpatial && odyn[j - 3])) {
-      oshape.push_back(ord[j].c);
-      continue;
-    }
-    oshape.push_back(ShapedType::kDynamic);
-    dyn.push_back(isSpatial && odyn[j - 3] ? odyn[j - 3] : im.indexOf(ord[j]));
-  }
-  Value init = tensor::EmptyOp::create(b, loc, oshape, acc, dyn);
-  im.setDims(init, ord);
-  init = im.fill(init, im.scalar(acc, 0.0));
+  Value init = im.fill(im.empty(ord, acc), im.scalar(acc, 0.0));
   unsigned nl = unsigned(3 + S + 1 + S);
   auto d = [&](int64_t k) { return getAffineDimExpr(unsigned(k), &im.ctx); };
   SmallVector<AffineExpr> xe{d(0), d(1), d(3 + S)}, we{d(1), d(2), d(3 + S)},
@@ -777,11 +754,13 @@ LogicalResult handlePad(Importer &im, NodeCtx &n) {
   if (attrForm) {
     for (int64_t p : n.is("pads"))
       pads.push_back(SymExpr::constant(p));
-  } else {
-    auto st = n.shape(1);
-    if (!st || !st->allKnown())
-      return im.fail("pads must be known at import time");
+  } else if (auto st = n.shape(1)) {
     pads = st->elems;
+  } else {
+    auto pt = n.inType(1);
+    if (pt.getRank() != 1 || pt.isDynamicDim(0) || !isa<IntegerType>(pt.getElementType()))
+      return im.fail("pads must be a 1-D integer tensor of static length");
+    pads.assign(size_t(pt.getDimSize(0)), std::nullopt);
   }
   SmallVector<int64_t> axes;
   if (n.has(3)) {
@@ -799,10 +778,13 @@ LogicalResult handlePad(Importer &im, NodeCtx &n) {
   if (pads.size() != 2 * axes.size())
     return im.fail("pads has " + std::to_string(pads.size()) + " entries, expected " +
                    std::to_string(2 * axes.size()));
-  SmallVector<SymExpr> lo(r, SymExpr::constant(0)), hi(r, SymExpr::constant(0));
+  SmallVector<OptSym, 4> lo(r, SymExpr::constant(0)), hi(r, SymExpr::constant(0));
+  SmallVector<int64_t> loIdx(r, -1), hiIdx(r, -1);
   for (size_t j = 0; j < axes.size(); ++j) {
-    lo[axes[j]] = *pads[j];
-    hi[axes[j]] = *pads[j + axes.size()];
+    lo[axes[j]] = pads[j];
+    hi[axes[j]] = pads[j + axes.size()];
+    loIdx[axes[j]] = int64_t(j);
+    hiIdx[axes[j]] = int64_t(j + axes.size());
   }
   Value x = n.in(0);
   if (!x)
@@ -820,16 +802,14 @@ LogicalResult handlePad(Importer &im, NodeCtx &n) {
   if (!padV)
     return failure();
   OpBuilder &b = im.b;
-  // Crop for negative pads.
-  bool crop = false;
-  for (int64_t k = 0; k < r; ++k)
-    crop |= (lo[k].isConst() && lo[k].c < 0) || (hi[k].isConst() && hi[k].c < 0);
+  // Crop for (constant) negative pads.
+  auto negConst = [](const OptSym &e) { return e && e->isConst() && e->c < 0; };
   SymShape cur = xd;
-  if (crop) {
+  if (llvm::any_of(lo, negConst) || llvm::any_of(hi, negConst)) {
     SymShape offs(r, SymExpr::constant(0)), sizes = xd;
     for (int64_t k = 0; k < r; ++k) {
-      int64_t cl = lo[k].isConst() && lo[k].c < 0 ? -lo[k].c : 0;
-      int64_t ch = hi[k].isConst() && hi[k].c < 0 ? -hi[k].c : 0;
+      int64_t cl = negConst(lo[k]) ? -lo[k]->c : 0;
+      int64_t ch = negConst(hi[k]) ? -hi[k]->c : 0;
       if (!cl && !ch)
         continue;
       if (!xd[k].isConst())
@@ -846,27 +826,48 @@ LogicalResult handlePad(Importer &im, NodeCtx &n) {
     x = im.extractSlice(x, offs, sizes, SmallVector<int64_t>(r, 1));
     cur = sizes;
   }
+  // Pads only known at runtime come from the pads tensor.
+  Value padsT;
+  auto runtimePad = [&](int64_t idx) -> Value {
+    if (!padsT)
+      padsT = n.in(1);
+    if (!padsT)
+      return Value();
+    Value e = tensor::ExtractOp::create(b, im.loc, padsT, ValueRange{im.cIndex(idx)});
+    return arith::IndexCastOp::create(b, im.loc, b.getIndexType(), e);
+  };
+  SmallVector<OpFoldResult> loF, hiF;
   SymShape od;
+  SmallVector<int64_t> shape;
   bool any = false;
   for (int64_t k = 0; k < r; ++k) {
-    any |= !lo[k].isConst(0) || !hi[k].isConst(0);
-    if (cur[k].isConst() && lo[k].isConst() && hi[k].isConst())
-      od.push_back(SymExpr::constant(cur[k].c + lo[k].c + hi[k].c));
-    else if (lo[k].isConst(0) && hi[k].isConst(0))
+    for (auto [side, idx, out] : {std::tuple{&lo[k], loIdx[k], &loF}, {&hi[k], hiIdx[k], &hiF}}) {
+      if (*side) {
+        out->push_back(im.sizeOf(**side));
+      } else {
+        Value v = runtimePad(idx);
+        if (!v)
+          return failure();
+        out->push_back(v);
+      }
+    }
+    bool zero = lo[k] && hi[k] && lo[k]->isConst(0) && hi[k]->isConst(0);
+    any |= !zero;
+    if (zero) {
       od.push_back(cur[k]);
-    else
+      shape.push_back(cur[k].staticSize());
+    } else if (cur[k].isConst() && lo[k] && hi[k] && lo[k]->isConst() && hi[k]->isConst()) {
+      od.push_back(SymExpr::constant(cur[k].c + lo[k]->c + hi[k]->c));
+      shape.push_back(od.back().c);
+    } else {
       od.push_back(SymExpr::constant(0)); // dynamic
+      shape.push_back(ShapedType::kDynamic);
+    }
   }
   if (!any)
     return n.out(0, x);
-  SmallVector<int64_t> shape;
-  for (int64_t k = 0; k < r; ++k)
-    shape.push_back((cur[k].isConst() && lo[k].isConst() && hi[k].isConst()) ||
-                            (lo[k].isConst(0) && hi[k].isConst(0))
-                        ? od[k].staticSize()
-                        : ShapedType::kDynamic);
   auto rt = RankedTensorType::get(shape, et);
-  Value p = tensor::PadOp::create(b, im.loc, rt, x, im.sizesOf(lo), im.sizesOf(hi), padV);
+  Value p = tensor::PadOp::create(b, im.loc, rt, x, loF, hiF, padV);
   im.setDims(p, od);
   return n.out(0, p);
 }

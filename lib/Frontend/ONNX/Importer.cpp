@@ -83,6 +83,9 @@ LogicalResult Importer::define(llvm::StringRef name, Entry e) {
 }
 
 Value Importer::constantOp(TypedAttr attr) {
+  auto it = constCache.find(attr);
+  if (it != constCache.end())
+    return it->second;
   OpBuilder::InsertionGuard g(b);
   if (lastConst)
     b.setInsertionPointAfter(lastConst);
@@ -90,6 +93,7 @@ Value Importer::constantOp(TypedAttr attr) {
     b.setInsertionPointToStart(entryBlock);
   auto op = arith::ConstantOp::create(b, loc, attr);
   lastConst = op;
+  constCache[attr] = op.getResult();
   return op.getResult();
 }
 
@@ -156,6 +160,38 @@ RankedTensorType Importer::typeOf(llvm::StringRef name) {
 int Importer::newSym(Value src, int64_t dim) {
   syms.push_back({src, dim, Value()});
   return int(syms.size());
+}
+
+int Importer::newSymValue(Value size) {
+  syms.push_back({Value(), 0, size});
+  return int(syms.size());
+}
+
+int Importer::sumSym(llvm::ArrayRef<SymExpr> parts) {
+  if (!bodyBlocks.empty() || !entryBlock || b.getInsertionBlock() != entryBlock)
+    return 0;
+  SmallVector<std::string> keys;
+  for (const SymExpr &e : parts) {
+    std::string k = std::to_string(e.c);
+    for (int s : e.syms)
+      k += "*" + std::to_string(s);
+    keys.push_back(k);
+  }
+  llvm::sort(keys);
+  std::string key;
+  for (auto &k : keys)
+    key += k + "+";
+  auto it = sumSyms.find(key);
+  if (it != sumSyms.end())
+    return it->second;
+  Value sum;
+  for (const SymExpr &e : parts) {
+    Value v = indexOf(e);
+    sum = sum ? arith::AddIOp::create(b, loc, sum, v).getResult() : v;
+  }
+  int s = newSymValue(sum);
+  sumSyms[key] = s;
+  return s;
 }
 
 SymShape Importer::dims(Value v) {
@@ -228,7 +264,8 @@ SmallVector<OpFoldResult> Importer::sizesOf(llvm::ArrayRef<SymExpr> d) {
 }
 
 bool Importer::symOutside(int s, Block *blk) {
-  Block *sb = syms[s - 1].src.getParentBlock();
+  Value src = syms[s - 1].src ? syms[s - 1].src : syms[s - 1].size;
+  Block *sb = src.getParentBlock();
   while (sb) {
     if (sb == blk)
       return false;

@@ -32,6 +32,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -222,6 +223,7 @@ public:
   Scope *scope = nullptr;
   Block *entryBlock = nullptr;
   Operation *lastConst = nullptr;
+  llvm::DenseMap<Attribute, Value> constCache;
   /// Ops created while importing a Scan body go to a detached block; values
   /// defined there must not leak out.
   std::vector<Block *> bodyBlocks;
@@ -246,6 +248,12 @@ public:
   llvm::DenseMap<Value, SymShape> dimInfo;
 
   int newSym(Value src, int64_t dim);
+  /// A symbol whose runtime size is the index value `size`.
+  int newSymValue(Value size);
+  /// A symbol for the sum of `parts`, shared by every sum of the same parts
+  /// built outside Scan bodies; 0 when none can be made.
+  int sumSym(llvm::ArrayRef<SymExpr> parts);
+  std::map<std::string, int> sumSyms;
   /// Per-dimension sizes of `v` (symbols created on demand).
   SymShape dims(Value v);
   /// Records the sizes of a new value (its static dims come from its type).

@@ -923,7 +923,8 @@ LogicalResult handleConstantOfShape(Importer &im, NodeCtx &n) {
       d.push_back(*e);
     }
     auto total = symProduct(d);
-    if (total && total->isConst() && total->c <= kFoldLimit) {
+    bool allConst = llvm::all_of(d, [](const SymExpr &e) { return e.isConst(); });
+    if (allConst && total && total->c <= kFoldLimit) {
       ConstTensor c;
       c.et = et;
       for (auto &e : d)
@@ -1216,33 +1217,75 @@ LogicalResult handleGather(Importer &im, NodeCtx &n) {
 LogicalResult handleExpand(Importer &im, NodeCtx &n) {
   if (failed(n.arity(2, 2)))
     return failure();
+  auto shT = n.inType(1);
+  if (shT.getRank() != 1 || shT.isDynamicDim(0) || !isa<IntegerType>(shT.getElementType()))
+    return im.fail("the shape input must be a 1-D integer tensor of static length");
   auto st = n.shape(1);
-  if (!st || !st->allKnown() || st->scalar)
-    return im.fail("the target shape must be known at import time");
-  SymShape target;
-  for (auto &e : st->elems) {
-    if (e->isConst() && e->c < 0)
+  SmallVector<OptSym, 4> elems;
+  if (st)
+    elems = st->elems;
+  else
+    elems.assign(size_t(shT.getDimSize(0)), std::nullopt);
+  SymShape xd = inDims(n, 0);
+  for (auto &e : elems)
+    if (e && e->isConst() && e->c < 0)
       return im.fail("negative dimension " + std::to_string(e->c) + " in the target shape");
-    target.push_back(*e);
+  bool known = llvm::all_of(elems, [](const OptSym &e) { return e.has_value(); });
+  SymShape out;
+  if (known) {
+    SymShape target;
+    for (auto &e : elems)
+      target.push_back(*e);
+    if (!im.broadcastShapes({xd, target}, out))
+      return failure();
+  } else {
+    // Unknown target sizes: the result takes the target size unless it is 1.
+    size_t rank = std::max(xd.size(), elems.size());
+    Value shapeV;
+    for (size_t i = 0; i < rank; ++i) {
+      int64_t xi = int64_t(i) - int64_t(rank - xd.size());
+      int64_t ti = int64_t(i) - int64_t(rank - elems.size());
+      std::optional<SymExpr> d = xi >= 0 ? std::optional<SymExpr>(xd[xi]) : std::nullopt;
+      if (ti < 0) {
+        out.push_back(*d);
+        continue;
+      }
+      if (elems[ti]) {
+        SymShape o;
+        if (!im.broadcastShapes({d ? SymShape{*d} : SymShape{}, SymShape{*elems[ti]}}, o))
+          return failure();
+        out.push_back(o[0]);
+        continue;
+      }
+      if (d && d->isConst() && d->c != 1) {
+        out.push_back(*d);
+        continue;
+      }
+      if (!shapeV)
+        shapeV = n.in(1);
+      if (!shapeV)
+        return failure();
+      OpBuilder &b = im.b;
+      Value e = tensor::ExtractOp::create(b, im.loc, shapeV, ValueRange{im.cIndex(ti)});
+      Value t = arith::IndexCastOp::create(b, im.loc, b.getIndexType(), e);
+      if (d && !d->isConst(1)) {
+        Value isOne = arith::CmpIOp::create(b, im.loc, arith::CmpIPredicate::eq, t, im.cIndex(1));
+        t = arith::SelectOp::create(b, im.loc, isOne, im.indexOf(*d), t);
+      }
+      out.push_back(SymExpr::symbol(im.newSymValue(t)));
+    }
   }
-  SymShape xd = inDims(n, 0), out;
-  if (!im.broadcastShapes({xd, target}, out))
-    return failure();
-  if (const ConstTensor *c = n.cst(0)) {
-    ConstTensor shapeC;
-    shapeC.et = c->et;
-    for (auto &e : out)
-      shapeC.shape.push_back(e.isConst() ? e.c : -1);
+  if (const ConstTensor *c = n.cst(0); c && known) {
     if (llvm::all_of(out, [](const SymExpr &e) { return e.isConst(); })) {
       ConstTensor dummy;
       dummy.et = c->et;
-      dummy.shape = shapeC.shape;
+      for (auto &e : out)
+        dummy.shape.push_back(e.c);
       if (dummy.numel() <= kFoldLimit) {
-        dummy.i.assign(size_t(dummy.numel()), 0);
-        if (dummy.isFloat()) {
+        if (dummy.isFloat())
           dummy.f.assign(size_t(dummy.numel()), 0);
-          dummy.i.clear();
-        }
+        else
+          dummy.i.assign(size_t(dummy.numel()), 0);
         auto r = foldMap({c, &dummy}, c->et,
                          [&](llvm::ArrayRef<int64_t> l, ConstTensor &o, int64_t j) {
                            storeConverted(o, j, *c, l[0]);
@@ -1338,7 +1381,8 @@ LogicalResult handleReshape(Importer &im, NodeCtx &n) {
     if (a && c && a->isConst() && c->isConst() && a->c != c->c)
       return im.fail("cannot reshape a tensor of shape " + symShapeStr(xd) + " (" +
                      std::to_string(a->c) + " elements) into " + symShapeStr(t));
-    if (const ConstTensor *cx = n.cst(0); cx && c && c->isConst()) {
+    if (const ConstTensor *cx = n.cst(0);
+        cx && llvm::all_of(t, [](const SymExpr &e) { return e.isConst(); })) {
       SmallVector<int64_t> shape;
       for (auto &e : t)
         shape.push_back(e.c);

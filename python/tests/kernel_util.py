@@ -1,0 +1,220 @@
+"""Helpers for the tests that compile and run gatec libraries.
+
+* where the compiler is (``$GATEC``, else ``build/bin/gatec``);
+* MLIR text for one public function around one ``gate`` op, with every
+  argument named (``gatec.name``) and its dynamic dims given symbols
+  (``gatec.dims``), so one library serves many sequence lengths;
+* a compile-and-load helper, and the error metric the tests use.
+
+Shapes are tuples whose entries are ints (static dims) or strings (a dynamic
+dim and its symbol, e.g. ``"b"`` or ``"t"``).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+import gatec
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
+
+Dim = Union[int, str]
+Shape = Tuple[Dim, ...]
+
+
+def gatec_binary() -> str:
+    """The compiler under test: $GATEC, else build/bin/gatec of this checkout."""
+    env = os.environ.get("GATEC")
+    if env:
+        return env
+    return os.path.join(REPO, "build", "bin", "gatec")
+
+
+def have_compiler() -> bool:
+    path = gatec_binary()
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def run_gatec(args: Sequence[str], **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([gatec_binary(), *args], capture_output=True, text=True,
+                          timeout=kw.pop("timeout", 120), **kw)
+
+
+# --------------------------------------------------------------------------- #
+# MLIR text
+# --------------------------------------------------------------------------- #
+def ttype(shape: Shape, dtype: str) -> str:
+    dims = "".join(("?" if isinstance(d, str) else str(d)) + "x" for d in shape)
+    return f"tensor<{dims}{dtype}>"
+
+
+def _dims_attr(shape: Shape) -> str:
+    return "[" + ", ".join(f'"{d}"' if isinstance(d, str) else '""' for d in shape) + "]"
+
+
+def _f32(x: float) -> str:
+    return f"{float(x)!r} : f32"
+
+
+class Arg:
+    def __init__(self, name: str, shape: Shape, dtype: str):
+        self.name, self.shape, self.dtype = name, tuple(shape), dtype
+
+    @property
+    def type(self) -> str:
+        return ttype(self.shape, self.dtype)
+
+
+def func_text(fname: str, args: List[Arg], results: List[Arg], body: str,
+              ret: List[str]) -> str:
+    """A public func.func; `body` refers to the arguments as %a0, %a1, ..."""
+    decls = ",\n    ".join(
+        f'%a{i}: {a.type} {{gatec.name = "{a.name}", gatec.dims = {_dims_attr(a.shape)}}}'
+        for i, a in enumerate(args))
+    res = ", ".join(f'{r.type} {{gatec.name = "{r.name}"}}' for r in results)
+    rtypes = ", ".join(r.type for r in results)
+    return (f"func.func @{fname}(\n    {decls})\n    -> ({res}) {{\n{body}\n"
+            f"  return {', '.join(ret)} : {rtypes}\n}}\n")
+
+
+def sdpa_func(fname: str, q: Shape, k: Shape, v: Shape, dtype: str = "f32", *,
+              mask: Optional[Tuple[Shape, str]] = None, gate: Optional[Shape] = None,
+              causal: bool = False, scale: Optional[float] = None,
+              softcap: Optional[float] = None, gate_act: str = "sigmoid") -> str:
+    out = (q[0], q[1], q[2], v[3])
+    args = [Arg("query", q, dtype), Arg("key", k, dtype), Arg("value", v, dtype)]
+    opt = ""
+    if mask is not None:
+        args.append(Arg("mask", mask[0], mask[1]))
+        opt += f" mask(%a{len(args) - 1} : {args[-1].type})"
+    if gate is not None:
+        args.append(Arg("gate", gate, dtype))
+        opt += f" gate(%a{len(args) - 1} : {args[-1].type})"
+    attrs = []
+    if causal:
+        attrs.append("causal")
+    if scale is not None:
+        attrs.append(f"scale = {_f32(scale)}")
+    if softcap is not None:
+        attrs.append(f"softcap = {_f32(softcap)}")
+    if gate_act != "sigmoid":
+        attrs.append(f"gate_act = #gate<act {gate_act}>")
+    attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
+    res = Arg("output", out, dtype)
+    body = (f"  %r = gate.sdpa %a0, %a1, %a2{opt}{attr}\n"
+            f"      : {args[0].type}, {args[1].type}, {args[2].type} -> {res.type}")
+    return func_text(fname, args, [res], body, ["%r"])
+
+
+def linear_attention_func(fname: str, rule: str, q: Shape, k: Shape, v: Shape,
+                          dtype: str = "f32", *, decay: Optional[Shape] = None,
+                          beta: Optional[Shape] = None, state: bool = False,
+                          scale: Optional[float] = None,
+                          chunk_size: Optional[int] = None) -> str:
+    B, Hq, T, K = q
+    Hk, Hv, V = k[1], v[1], v[3]
+    Ho = Hv if Hq == Hk else Hq
+    args = [Arg("query", q, dtype), Arg("key", k, dtype), Arg("value", v, dtype)]
+    opt = ""
+    if decay is not None:
+        args.append(Arg("decay", decay, dtype))
+        opt += f" decay(%a{len(args) - 1} : {args[-1].type})"
+    if beta is not None:
+        args.append(Arg("beta", beta, dtype))
+        opt += f" beta(%a{len(args) - 1} : {args[-1].type})"
+    if state:
+        args.append(Arg("initial_state", (B, Hv, K, V), "f32"))
+        opt += f" initial_state(%a{len(args) - 1} : {args[-1].type})"
+    attrs = []
+    if scale is not None:
+        attrs.append(f"scale = {_f32(scale)}")
+    if chunk_size is not None:
+        attrs.append(f"chunk_size = {int(chunk_size)} : i64")
+    attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
+    out = Arg("output", (B, Ho, T, V), dtype)
+    fs = Arg("final_state", (B, Hv, K, V), "f32")
+    body = (f"  %o, %s = gate.linear_attention {rule} %a0, %a1, %a2{opt}{attr}\n"
+            f"      : {args[0].type}, {args[1].type}, {args[2].type} -> {out.type}, {fs.type}")
+    return func_text(fname, args, [out, fs], body, ["%o", "%s"])
+
+
+def causal_conv_func(fname: str, x: Shape, ksize: int, dtype: str = "f32", *,
+                     bias: bool = False, state: bool = False,
+                     activation: str = "none") -> str:
+    B, C, L = x
+    args = [Arg("input", x, dtype), Arg("weight", (C, ksize), dtype)]
+    opt = ""
+    if bias:
+        args.append(Arg("bias", (C,), dtype))
+        opt += f" bias(%a{len(args) - 1} : {args[-1].type})"
+    if state:
+        args.append(Arg("initial_state", (B, C, ksize - 1), dtype))
+        opt += f" initial_state(%a{len(args) - 1} : {args[-1].type})"
+    attr = f" {{activation = #gate<conv_act {activation}>}}" if activation != "none" else ""
+    out = Arg("output", x, dtype)
+    fs = Arg("final_state", (B, C, ksize - 1), dtype)
+    body = (f"  %o, %s = gate.causal_conv %a0, %a1{opt}{attr}\n"
+            f"      : {args[0].type}, {args[1].type} -> {out.type}, {fs.type}")
+    return func_text(fname, args, [out, fs], body, ["%o", "%s"])
+
+
+def gate_func(fname: str, x: Shape, g: Shape, dtype: str = "f32", act: str = "sigmoid") -> str:
+    args = [Arg("input", x, dtype), Arg("gate", g, dtype)]
+    attr = f" {{act = #gate<act {act}>}}" if act != "sigmoid" else ""
+    out = Arg("output", x, dtype)
+    body = (f"  %r = gate.gate %a0, %a1{attr} : {args[0].type}, {args[1].type} -> {out.type}")
+    return func_text(fname, args, [out], body, ["%r"])
+
+
+def module_text(funcs: Iterable[str]) -> str:
+    return "module {\n" + "\n".join(funcs) + "}\n"
+
+
+# --------------------------------------------------------------------------- #
+# compiling and loading
+# --------------------------------------------------------------------------- #
+def compile_module(text: str, directory: str, name: str, *, kernels: str = "fast",
+                   mcpu: str = "native", extra_args: Sequence[str] = (), load: bool = True):
+    """Writes `text` to <directory>/<name>.mlir, compiles lib<name>.so and
+    returns it loaded (gatec.Module), or its path when load=False."""
+    os.makedirs(directory, exist_ok=True)
+    src = os.path.join(str(directory), f"{name}.mlir")
+    with open(src, "w") as f:
+        f.write(text)
+    lib = os.path.join(str(directory), f"lib{name}.so")
+    cmd = [src, "-o", lib, f"--kernels={kernels}", f"--mcpu={mcpu}", *extra_args]
+    proc = run_gatec(cmd, timeout=600)
+    if proc.returncode != 0:
+        raise gatec.Error(f"gatec {' '.join(cmd)} failed with status {proc.returncode}:\n"
+                          f"{proc.stderr.strip()}")
+    return gatec.load(lib) if load else lib
+
+
+# --------------------------------------------------------------------------- #
+# numbers
+# --------------------------------------------------------------------------- #
+F32_TOL = 1e-4
+F16_TOL = 2e-2
+
+
+def rel_err(got: np.ndarray, ref: np.ndarray) -> float:
+    """max |got - ref| / max |ref| (absolute error when ref is all zeros)."""
+    got = np.asarray(got, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    assert got.shape == ref.shape, f"shape {got.shape} != reference {ref.shape}"
+    if got.size == 0:
+        return 0.0
+    err = float(np.max(np.abs(got - ref)))
+    scale = float(np.max(np.abs(ref)))
+    return err / scale if scale > 0 else err
+
+
+def assert_close(got, ref, tol: float, what: str = "output") -> None:
+    got64 = np.asarray(got, dtype=np.float64)
+    assert np.all(np.isfinite(got64)), f"{what}: non-finite values in the result"
+    assert np.all(np.isfinite(np.asarray(ref, dtype=np.float64))), f"{what}: non-finite reference"
+    e = rel_err(got64, ref)
+    assert e <= tol, f"{what}: relative error {e:.3g} > {tol:g}"
