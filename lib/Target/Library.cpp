@@ -45,6 +45,11 @@ std::unique_ptr<llvm::TargetMachine> makeTargetMachine(const CPUTargetOptions &o
     return nullptr;
   bool native = opts.mcpu == "native";
   std::string cpu = hostCPUName(opts.mcpu);
+  // Check first: LLVM warns on stderr about unknown CPUs and goes on.
+  if (!native && !isKnownCPU(cpu)) {
+    error = "unknown CPU '" + cpu + "' (--mcpu)";
+    return nullptr;
+  }
   std::string features = native ? hostFeatures() : "";
   llvm::TargetOptions to;
   auto level = opts.optLevel == 0   ? llvm::CodeGenOptLevel::None
@@ -57,16 +62,21 @@ std::unique_ptr<llvm::TargetMachine> makeTargetMachine(const CPUTargetOptions &o
     error = "cannot create a target machine for CPU '" + cpu + "'";
     return nullptr;
   }
-  if (!native) {
-    // Reject CPU names LLVM does not know instead of silently using generic.
-    if (!tm->getMCSubtargetInfo()->isCPUStringValid(cpu)) {
-      error = "unknown CPU '" + cpu + "' (--mcpu)";
-      return nullptr;
-    }
-  }
   return tm;
 }
 } // namespace
+
+bool gatec::isKnownCPU(StringRef mcpu) {
+  initLLVMTargets();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return false;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, "generic", ""));
+  return sti && sti->isCPUStringValid(mcpu);
+}
 
 std::string gatec::hostCPUName(StringRef mcpu) {
   return mcpu == "native" ? llvm::sys::getHostCPUName().str() : mcpu.str();

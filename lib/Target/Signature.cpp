@@ -4,6 +4,9 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "gatec/Dialect/Gate/IR/GateDialect.h"
+#include "llvm/ADT/EquivalenceClasses.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
@@ -116,6 +119,101 @@ private:
   func::FuncOp func;
 };
 
+/// Which dimensions of a function's tensors must be equal, from the ops that
+/// use them: elementwise ops, linalg indexing maps, the gate ops' dimension
+/// groups and reified result shapes. Dynamic input dims the model does not
+/// name get a shared symbol per class, so the runtime checks them against
+/// each other (a k shorter than q must be an error, not a read past its end).
+class DimClasses {
+public:
+  explicit DimClasses(func::FuncOp f) {
+    f.walk([&](Operation *op) { visit(op); });
+  }
+  bool same(Value a, int64_t da, Value b, int64_t db) {
+    return classes.isEquivalent(key(a, da), key(b, db));
+  }
+
+private:
+  using Key = std::pair<void *, int64_t>;
+  Key key(Value v, int64_t d) { return {v.getAsOpaquePointer(), d}; }
+  void unite(Value a, int64_t da, Value b, int64_t db) {
+    auto ta = dyn_cast<RankedTensorType>(a.getType());
+    auto tb = dyn_cast<RankedTensorType>(b.getType());
+    if (!ta || !tb || da >= ta.getRank() || db >= tb.getRank())
+      return;
+    // A broadcast (size-1) dim is not tied to the dim it broadcasts to.
+    if (ta.getDimSize(da) == 1 || tb.getDimSize(db) == 1)
+      return;
+    classes.unionSets(key(a, da), key(b, db));
+  }
+  void uniteAll(Value a, Value b) {
+    auto ta = dyn_cast<RankedTensorType>(a.getType());
+    auto tb = dyn_cast<RankedTensorType>(b.getType());
+    if (ta && tb && ta.getRank() == tb.getRank())
+      for (int64_t d = 0; d < ta.getRank(); ++d)
+        unite(a, d, b, d);
+  }
+  void group(std::initializer_list<std::pair<Value, int64_t>> members) {
+    const std::pair<Value, int64_t> *first = nullptr;
+    for (const auto &m : members) {
+      if (!m.first)
+        continue;
+      if (!first)
+        first = &m;
+      else
+        unite(first->first, first->second, m.first, m.second);
+    }
+  }
+  void visit(Operation *op) {
+    using namespace gatec::gate;
+    if (op->hasTrait<OpTrait::Elementwise>() || op->hasTrait<OpTrait::SameOperandsAndResultShape>() ||
+        isa<tensor::CastOp>(op)) {
+      for (Value r : op->getResults())
+        for (Value o : op->getOperands())
+          uniteAll(r, o);
+    }
+    if (auto lop = dyn_cast<linalg::LinalgOp>(op)) {
+      SmallVector<AffineMap> maps = lop.getIndexingMapsArray();
+      DenseMap<unsigned, std::pair<Value, int64_t>> byLoop;
+      for (auto [operand, map] : llvm::zip(op->getOperands(), maps))
+        for (auto [d, e] : llvm::enumerate(map.getResults()))
+          if (auto de = dyn_cast<AffineDimExpr>(e)) {
+            auto [it, fresh] = byLoop.try_emplace(de.getPosition(), operand, int64_t(d));
+            if (!fresh)
+              unite(it->second.first, it->second.second, operand, d);
+          }
+      for (auto [res, init] : llvm::zip(op->getResults(), lop.getDpsInits()))
+        uniteAll(res, init);
+    }
+    if (auto s = dyn_cast<SdpaOp>(op)) {
+      Value m = s.getMask(), g = s.getGate();
+      group({{s.getQuery(), 0}, {s.getKey(), 0}, {s.getValue(), 0}, {m, 0}, {g, 0}, {s.getResult(), 0}});
+      group({{s.getQuery(), 2}, {m, 2}, {g, 2}, {s.getResult(), 2}});
+      group({{s.getKey(), 2}, {s.getValue(), 2}, {m, 3}});
+    }
+    if (auto la = dyn_cast<LinearAttentionOp>(op)) {
+      group({{la.getQuery(), 0}, {la.getKey(), 0}, {la.getValue(), 0}, {la.getDecay(), 0},
+             {la.getBeta(), 0}, {la.getInitialState(), 0}, {la.getOutput(), 0},
+             {la.getFinalState(), 0}});
+      group({{la.getQuery(), 2}, {la.getKey(), 2}, {la.getValue(), 2}, {la.getDecay(), 2},
+             {la.getBeta(), 2}, {la.getOutput(), 2}});
+    }
+    if (auto cc = dyn_cast<CausalConvOp>(op)) {
+      group({{cc.getInput(), 0}, {cc.getInitialState(), 0}, {cc.getOutput(), 0},
+             {cc.getFinalState(), 0}});
+      group({{cc.getInput(), 2}, {cc.getOutput(), 2}});
+    }
+    if (auto g = dyn_cast<GateOp>(op)) {
+      uniteAll(g.getInput(), g.getResult());
+      auto gt = cast<RankedTensorType>(g.getGate().getType());
+      for (int64_t d = 0; d < gt.getRank(); ++d)
+        unite(g.getInput(), d, g.getGate(), d);
+    }
+  }
+
+  llvm::EquivalenceClasses<Key> classes;
+};
+
 std::optional<std::string> dtypeName(Type t) {
   if (t.isF32()) return "F32";
   if (t.isF16()) return "F16";
@@ -196,6 +294,24 @@ LogicalResult gatec::extractSignatures(ModuleOp module, StringRef libName,
       if (failed(describe(type, f.getArgAttrDict(i), "arg" + std::to_string(i), info)))
         return failure();
       sig.inputs.push_back(std::move(info));
+    }
+    // Unnamed dynamic input dims: the symbol of a tied named dim, else a
+    // fresh one shared by the tied dims.
+    {
+      DimClasses classes(f);
+      int fresh = 0;
+      for (auto [i, in] : llvm::enumerate(sig.inputs))
+        for (auto [d, dim] : llvm::enumerate(in.dims)) {
+          if (dim.size >= 0 || !dim.symbol.empty())
+            continue;
+          std::string sym;
+          for (auto [j, other] : llvm::enumerate(sig.inputs))
+            for (auto [e, od] : llvm::enumerate(other.dims))
+              if (sym.empty() && od.size < 0 && !od.symbol.empty() &&
+                  classes.same(f.getArgument(i), d, f.getArgument(j), e))
+                sym = od.symbol;
+          dim.symbol = sym.empty() ? "_d" + std::to_string(fresh++) : sym;
+        }
     }
     auto ret = cast<func::ReturnOp>(f.getBody().back().getTerminator());
     DimResolver resolver(f);

@@ -109,7 +109,8 @@ def _spec(info: _ArgInfo) -> ArgSpec:
             shape.append(int(dim.size))
         else:
             sym = dim.symbol.decode() if dim.symbol else ""
-            shape.append(sym or None)
+            # "_d<n>": a symbol gatec made up for dims the model left unnamed.
+            shape.append(None if not sym or re.fullmatch(r"_d\d+", sym) else sym)
     return ArgSpec(info.name.decode(), _numpy_dtype(info.dtype), tuple(shape))
 
 
@@ -197,8 +198,7 @@ class Module:
         except OSError as e:
             raise Error(f"{path}: cannot load library: {e}") from None
         if name is None:
-            stem = os.path.basename(self.path).split(".")[0]
-            name = stem[3:] if stem.startswith("lib") and len(stem) > 3 else stem
+            name = default_library_name(self.path)
         try:
             entry = getattr(self._dll, f"{name}_library")
         except AttributeError:
@@ -248,6 +248,19 @@ class Module:
 
     def __repr__(self):
         return f"<gatec module {self.name} ({self.target}): {', '.join(self.functions)}>"
+
+
+def default_library_name(path: str) -> str:
+    """The library name gatec derives from an output path, as `gatec -o`
+    does: the file stem without `lib`, made a C identifier
+    (`libmy-attn.so` -> `my_attn`, `libx.v2.so` -> `x_v2`)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem.startswith("lib") and len(stem) > 3:
+        stem = stem[3:]
+    name = re.sub(r"[^0-9A-Za-z_]", "_", stem)
+    if not name or name[0].isdigit():
+        name = "m" + name
+    return name
 
 
 def load(path: str, name: Optional[str] = None) -> Module:

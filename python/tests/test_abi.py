@@ -307,10 +307,6 @@ def test_output_shape_query(raw, abi, T):
     assert list(row) == [1, 2, T, 16]
 
 
-@pytest.mark.xfail(strict=True, reason="tensor.concat lowers to memref.copy into a strided "
-                   "subview, a call to memrefCopy that no gatec library links: "
-                   "'undefined reference to memrefCopy' (the ONNX importer emits tensor.concat "
-                   "for past_key/past_value)")
 def test_output_dim_sum_of_inputs(build):
     """present = concat(past, new): dimension p + t, a two-term output dim."""
     m = ku.compile_module(ku.module_text([KV_FUNC]), str(build / "kv"), "kv")
@@ -636,10 +632,6 @@ func.func @attn(%q: tensor<?x2x?x16xf32>, %k: tensor<?x2x?x16xf32>, %v: tensor<?
 """
 
 
-@pytest.mark.xfail(strict=True, reason="dynamic dims without gatec.dims symbols are not "
-                   "cross-checked: gate.gate with x [4,5], g [3,5] and gate.sdpa with q batch 2, "
-                   "k/v batch 1 (or k Skv 5, v Skv 4) run and read past the end of the "
-                   "smaller input (garbage output) instead of returning an error")
 def test_unnamed_dynamic_dims_are_checked(build):
     """Dims the op ties together must agree even when the function gives them
     no symbol (an embedder's MLIR, or an ONNX input with an anonymous dim)."""

@@ -96,7 +96,17 @@ int main(int argc, char **argv) {
   cl::AddExtraVersionPrinter(
       [](llvm::raw_ostream &os) { os << gatec::getVersionString() << "\n"; });
   cl::HideUnrelatedOptions(cat);
-  cl::ParseCommandLineOptions(argc, argv, "gatec: gated attention compiler\n");
+  {
+    // Option errors in gatec's own format.
+    std::string clErrors;
+    llvm::raw_string_ostream clOs(clErrors);
+    if (!cl::ParseCommandLineOptions(argc, argv, "gatec: gated attention compiler\n", &clOs)) {
+      llvm::StringRef msg = llvm::StringRef(clErrors).trim();
+      msg.consume_front(llvm::sys::path::filename(argv[0]));
+      msg.consume_front(": ");
+      return fail(msg);
+    }
+  }
 
   if (inputFile.empty())
     return fail("no input file (usage: gatec model.onnx -o libmodel.so)");
@@ -147,6 +157,8 @@ int main(int argc, char **argv) {
   }
   if (optLevel > 3)
     return fail("-O" + llvm::Twine(optLevel) + " is not a valid level (0-3)");
+  if (mcpu != "native" && !gatec::isKnownCPU(mcpu))
+    return fail("unknown CPU '" + mcpu + "' (--mcpu; e.g. native, x86-64-v4, x86-64-v3, x86-64)");
   std::string name = libName.empty() ? defaultLibName() : libName.getValue();
   if (!isIdentifier(name))
     return fail("library name '" + name + "' is not a C identifier (--name)");
@@ -158,9 +170,25 @@ int main(int argc, char **argv) {
   gatec::registerAllDialects(registry);
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
-  // Diagnostics go to stderr prefixed like every other error.
+  // Diagnostics go to stderr prefixed like every other error:
+  // gatec: error: file:line:col: message.
   llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx, llvm::errs());
+  ctx.getDiagEngine().registerHandler([](Diagnostic &diag) {
+    auto print = [](Diagnostic &d) {
+      const char *kind = d.getSeverity() == DiagnosticSeverity::Error     ? "error"
+                         : d.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+                                                                          : "note";
+      llvm::errs() << "gatec: " << kind << ": ";
+      if (auto flc = dyn_cast<FileLineColLoc>(d.getLocation()))
+        llvm::errs() << flc.getFilename().getValue() << ":" << flc.getLine() << ":" << flc.getColumn()
+                     << ": ";
+      llvm::errs() << d.str() << "\n";
+    };
+    print(diag);
+    for (Diagnostic &note : diag.getNotes())
+      print(note);
+    return success();
+  });
 
   OwningOpRef<ModuleOp> module;
   if (isONNX) {

@@ -40,6 +40,8 @@ mlir::LogicalResult linkLibrary(llvm::StringRef libName, llvm::StringRef objectP
                                 llvm::ArrayRef<FunctionSignature> sigs,
                                 llvm::StringRef outputPath, std::string &error);
 
+/// Whether LLVM knows the CPU name for the host target.
+bool isKnownCPU(llvm::StringRef mcpu);
 /// Target triple / CPU helpers.
 std::string hostCPUName(llvm::StringRef mcpu);
 /// f32 lanes of the widest vector register `mcpu` has (16, 8 or 4).
