@@ -47,6 +47,8 @@ void gatec::buildCPUBufferPipeline(OpPassManager &pm) {
   bufOpts.bufferizeFunctionBoundaries = true;
   bufOpts.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Loops carrying tensors (imported Scan/Loop bodies) may yield new buffers.
+  bufOpts.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufOpts));
   // Results become caller-provided output buffers (the ABI's out-params).
   pm.addPass(createGateResultsToOutParams());

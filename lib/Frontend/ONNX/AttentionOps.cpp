@@ -439,7 +439,9 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
       return im.fail(m);
 
   enum class Kind { PerHead, PerChannel, One };
-  auto perStep = [&](int idx, const char *name, bool allowChannel, Kind &kind) -> LogicalResult {
+  // decay: (B,T,Hkv) or (B,T,Hkv*dk); beta: (B,T,Hkv) or (B,T,1).
+  auto perStep = [&](int idx, const char *name, bool isDecay, Kind &kind) -> LogicalResult {
+    bool allowChannel = isDecay, allowOne = !isDecay;
     Type t = n.inType(idx).getElementType();
     if (!isGateFloat(t))
       return im.fail(std::string(name) + " must be f32, f16 or bf16, got " + str(t));
@@ -456,13 +458,13 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
       kind = Kind::PerHead;
     else if (allowChannel && d[2].c == hk * dk)
       kind = Kind::PerChannel;
-    else if (d[2].c == 1)
+    else if (allowOne && d[2].c == 1)
       kind = Kind::One;
     else
       return im.fail(std::string("the last dimension of ") + name + " (" + num(d[2].c) +
                      ") must be kv_num_heads (" + num(hk) + ")" +
-                     (allowChannel ? ", kv_num_heads x head size (" + num(hk * dk) + ")" : "") +
-                     " or 1");
+                     (allowChannel ? " or kv_num_heads x head size (" + num(hk * dk) + ")"
+                                   : " or 1"));
     return success();
   };
   Kind decayKind = Kind::PerHead, betaKind = Kind::PerHead;

@@ -45,8 +45,153 @@ std::optional<double> splatValue(Value v) {
   FloatAttr f;
   if (matchPattern(v, m_Constant(&f)))
     return f.getValueAsDouble();
+  if (auto splat = v.getDefiningOp<tensor::SplatOp>())
+    return splatValue(splat.getInput());
   return std::nullopt;
 }
+
+/// Evaluates a mask built from indices and constants (Trilu, Where, Range
+/// comparisons, broadcasts: no data) at one point. Fails on anything that
+/// reads data or needs runtime sizes.
+class MaskEvaluator {
+public:
+  std::optional<double> at(Value v, ArrayRef<int64_t> idx, int depth = 0) {
+    if (depth > 64)
+      return std::nullopt;
+    if (auto c = splatValue(v))
+      return c;
+    DenseElementsAttr dense;
+    if (matchPattern(v, m_Constant(&dense))) {
+      auto t = cast<ShapedType>(dense.getType());
+      if (t.getRank() != int64_t(idx.size()))
+        return std::nullopt;
+      int64_t flat = 0;
+      for (int64_t d = 0; d < t.getRank(); ++d) {
+        if (idx[d] >= t.getDimSize(d))
+          return std::nullopt;
+        flat = flat * t.getDimSize(d) + idx[d];
+      }
+      if (isa<FloatType>(t.getElementType()))
+        return (*(dense.getValues<APFloat>().begin() + flat)).convertToDouble();
+      if (t.getElementType().isInteger(1))
+        return double(*(dense.getValues<bool>().begin() + flat));
+      return std::nullopt;
+    }
+    Operation *op = v.getDefiningOp();
+    if (!op)
+      return std::nullopt;
+    if (auto gen = dyn_cast<linalg::GenericOp>(op)) {
+      if (gen.getNumDpsInits() != 1 || !gen.getIndexingMapsArray().back().isIdentity() ||
+          gen.getNumReductionLoops() != 0)
+        return std::nullopt;
+      Block &body = gen.getRegion().front();
+      DenseMap<Value, double> env;
+      for (auto [arg, in, map] : llvm::zip(body.getArguments(), gen.getDpsInputs(),
+                                           gen.getIndexingMapsArray())) {
+        SmallVector<int64_t> sub;
+        for (AffineExpr e : map.getResults()) {
+          if (auto d = dyn_cast<AffineDimExpr>(e))
+            sub.push_back(idx[d.getPosition()]);
+          else if (auto c = dyn_cast<AffineConstantExpr>(e))
+            sub.push_back(c.getValue());
+          else
+            return std::nullopt;
+        }
+        auto x = at(in, sub, depth + 1);
+        if (!x)
+          return std::nullopt;
+        env[arg] = *x;
+      }
+      for (Operation &inner : body.without_terminator()) {
+        std::optional<double> r;
+        if (auto li = dyn_cast<linalg::IndexOp>(inner))
+          r = double(idx[li.getDim()]);
+        else
+          r = scalar(&inner, env);
+        if (!r)
+          return std::nullopt;
+        env[inner.getResult(0)] = *r;
+      }
+      auto y = cast<linalg::YieldOp>(body.getTerminator()).getValues()[0];
+      auto it = env.find(y);
+      if (it != env.end())
+        return it->second;
+      return splatValue(y);
+    }
+    if (auto bc = dyn_cast<linalg::BroadcastOp>(op)) {
+      SmallVector<int64_t> sub;
+      for (int64_t d = 0; d < int64_t(idx.size()); ++d)
+        if (!llvm::is_contained(bc.getDimensions(), d))
+          sub.push_back(idx[d]);
+      return at(bc.getInput(), sub, depth + 1);
+    }
+    if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() == 1) {
+      DenseMap<Value, double> env;
+      for (Value o : op->getOperands()) {
+        auto x = at(o, idx, depth + 1);
+        if (!x)
+          return std::nullopt;
+        env[o] = *x;
+      }
+      return scalar(op, env);
+    }
+    return std::nullopt;
+  }
+
+private:
+  static std::optional<double> scalar(Operation *op, DenseMap<Value, double> &env) {
+    auto get = [&](Value v) -> std::optional<double> {
+      if (auto it = env.find(v); it != env.end())
+        return it->second;
+      APInt i;
+      if (matchPattern(v, m_ConstantInt(&i)))
+        return double(i.getSExtValue());
+      return splatValue(v);
+    };
+    SmallVector<double> a;
+    for (Value o : op->getOperands()) {
+      auto x = get(o);
+      if (!x)
+        return std::nullopt;
+      a.push_back(*x);
+    }
+    if (isa<arith::SelectOp>(op)) return a[0] != 0 ? a[1] : a[2];
+    if (isa<arith::AddFOp, arith::AddIOp>(op)) return a[0] + a[1];
+    if (isa<arith::SubFOp, arith::SubIOp>(op)) return a[0] - a[1];
+    if (isa<arith::MulFOp, arith::MulIOp>(op)) return a[0] * a[1];
+    if (isa<arith::NegFOp>(op)) return -a[0];
+    if (isa<arith::IndexCastOp, arith::SIToFPOp, arith::ExtFOp, arith::TruncFOp,
+            arith::ExtUIOp, arith::ExtSIOp>(op))
+      return a[0];
+    if (isa<arith::AndIOp>(op)) return double((a[0] != 0) && (a[1] != 0));
+    if (isa<arith::OrIOp>(op)) return double((a[0] != 0) || (a[1] != 0));
+    if (isa<arith::XOrIOp>(op)) return double((a[0] != 0) != (a[1] != 0));
+    if (auto c = dyn_cast<arith::CmpIOp>(op)) {
+      using P = arith::CmpIPredicate;
+      switch (c.getPredicate()) {
+      case P::eq: return double(a[0] == a[1]);
+      case P::ne: return double(a[0] != a[1]);
+      case P::slt: case P::ult: return double(a[0] < a[1]);
+      case P::sle: case P::ule: return double(a[0] <= a[1]);
+      case P::sgt: case P::ugt: return double(a[0] > a[1]);
+      case P::sge: case P::uge: return double(a[0] >= a[1]);
+      }
+    }
+    if (auto c = dyn_cast<arith::CmpFOp>(op)) {
+      using P = arith::CmpFPredicate;
+      switch (c.getPredicate()) {
+      case P::OEQ: case P::UEQ: return double(a[0] == a[1]);
+      case P::ONE: case P::UNE: return double(a[0] != a[1]);
+      case P::OLT: case P::ULT: return double(a[0] < a[1]);
+      case P::OLE: case P::ULE: return double(a[0] <= a[1]);
+      case P::OGT: case P::UGT: return double(a[0] > a[1]);
+      case P::OGE: case P::UGE: return double(a[0] >= a[1]);
+      default: return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+};
 
 /// Strips multiplications / divisions by splat constants, folding them into
 /// `scale`.
@@ -220,41 +365,34 @@ Value matchSoftmax(Value p) {
   return s;
 }
 
-/// True when `mask` is a (broadcast) constant equal to the upper-left causal
-/// pattern over [Sq, Skv]: additive 0 / -inf, or bool true / false.
-bool isCausalConstant(Value mask, bool additive) {
-  Value src = mask;
-  while (Value inner = broadcastSource(src))
-    src = inner;
-  DenseElementsAttr attr;
-  if (!matchPattern(src, m_Constant(&attr)))
+/// True when `mask` [B,H,Sq,Skv] is the upper-left causal pattern built from
+/// indices and constants: additive 0 / -inf, or bool true / false, at every
+/// probed point of a 9x9 window (and of the whole mask when it is smaller).
+bool isCausalMask(Value mask, bool additive) {
+  auto t = rtt(mask);
+  if (!t || t.getRank() != 4)
     return false;
-  auto t = cast<ShapedType>(attr.getType());
-  if (t.getRank() < 2)
-    return false;
-  // Leading dims must be 1 (the pattern may not vary over batch or heads).
-  for (int64_t d = 0; d + 2 < t.getRank(); ++d)
-    if (t.getDimSize(d) != 1)
+  MaskEvaluator eval;
+  int64_t rows = t.isDynamicDim(2) ? 9 : std::min<int64_t>(9, t.getDimSize(2));
+  int64_t cols = t.isDynamicDim(3) ? 9 : std::min<int64_t>(9, t.getDimSize(3));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      auto v = eval.at(mask, {0, 0, i, j});
+      if (!v)
+        return false;
+      bool keep = j <= i;
+      if (additive ? (keep ? *v != 0.0 : !(std::isinf(*v) && *v < 0)) : ((*v != 0) != keep))
+        return false;
+    }
+  // The pattern must not vary over batch or heads either.
+  for (auto [b, h] : {std::pair<int64_t, int64_t>{1, 0}, {0, 1}}) {
+    if ((b && t.getDimSize(0) == 1) || (h && t.getDimSize(1) == 1))
+      continue;
+    if (eval.at(mask, {b, h, 1, 0}) != eval.at(mask, {0, 0, 1, 0}) ||
+        eval.at(mask, {b, h, 0, 1}) != eval.at(mask, {0, 0, 0, 1}))
       return false;
-  int64_t rows = t.getDimSize(t.getRank() - 2), cols = t.getDimSize(t.getRank() - 1);
-  int64_t i = 0;
-  if (additive) {
-    for (APFloat v : attr.getValues<APFloat>()) {
-      int64_t r = i / cols, c = i % cols;
-      bool keep = c <= r;
-      if (keep ? !v.isZero() : !(v.isInfinity() && v.isNegative()))
-        return false;
-      ++i;
-    }
-  } else {
-    for (bool v : attr.getValues<bool>()) {
-      int64_t r = i / cols, c = i % cols;
-      if (v != (c <= r))
-        return false;
-      ++i;
-    }
   }
-  return rows > 0;
+  return true;
 }
 
 struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
@@ -353,13 +491,10 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
       return failure();
 
     bool causal = false;
-    if (mask && isCausalConstant(mask, additive)) {
+    if (mask && isCausalMask(mask, additive)) {
       // Upper-left causal over Sq x Skv: the flag, no mask tensor.
-      auto sT = rtt(s);
-      if (!sT.isDynamicDim(2) && !sT.isDynamicDim(3)) {
-        causal = true;
-        mask = Value();
-      }
+      causal = true;
+      mask = Value();
     }
     if (mask && additive && splatValue(mask) == 0.0)
       mask = Value(); // adding zeros
