@@ -20,6 +20,7 @@ void gatec::buildGateOptPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(gate::createGateRaiseSdpa());
+  pm.addNestedPass<func::FuncOp>(gate::createGateRaiseRecurrence());
   pm.addNestedPass<func::FuncOp>(gate::createGateRaiseGating());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "gatec/Dialect/Gate/Transforms/Passes.h"
+#include "RaiseUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -32,24 +33,9 @@ namespace gatec::gate {
 
 using namespace mlir;
 using namespace gatec::gate;
+using namespace gatec::gate::raise;
 
 namespace {
-RankedTensorType rtt(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
-
-/// The value of a splat float constant.
-std::optional<double> splatValue(Value v) {
-  DenseElementsAttr attr;
-  if (matchPattern(v, m_Constant(&attr)) && attr.isSplat() &&
-      isa<FloatType>(attr.getElementType()))
-    return attr.getSplatValue<APFloat>().convertToDouble();
-  FloatAttr f;
-  if (matchPattern(v, m_Constant(&f)))
-    return f.getValueAsDouble();
-  if (auto splat = v.getDefiningOp<tensor::SplatOp>())
-    return splatValue(splat.getInput());
-  return std::nullopt;
-}
-
 /// Evaluates a mask built from indices and constants (Trilu, Where, Range
 /// comparisons, broadcasts: no data) at one point. Fails on anything that
 /// reads data or needs runtime sizes.
@@ -193,24 +179,6 @@ private:
   }
 };
 
-/// Strips multiplications / divisions by splat constants, folding them into
-/// `scale`.
-Value stripScale(Value v, double &scale) {
-  while (true) {
-    if (auto mul = v.getDefiningOp<arith::MulFOp>()) {
-      if (auto c = splatValue(mul.getRhs())) { scale *= *c; v = mul.getLhs(); continue; }
-      if (auto c = splatValue(mul.getLhs())) { scale *= *c; v = mul.getRhs(); continue; }
-    }
-    if (auto div = v.getDefiningOp<arith::DivFOp>())
-      if (auto c = splatValue(div.getRhs()); c && *c != 0.0) {
-        scale /= *c;
-        v = div.getLhs();
-        continue;
-      }
-    return v;
-  }
-}
-
 bool isCollapse(tensor::CollapseShapeOp op, ArrayRef<ReassociationIndices> want) {
   auto got = op.getReassociationIndices();
   return got == SmallVector<ReassociationIndices>(want.begin(), want.end());
@@ -246,48 +214,6 @@ bool matchBatchMatmul4D(Value x, Value &a, Value &b) {
   a = operand(bmm.getInputs()[0]);
   b = operand(bmm.getInputs()[1]);
   return a && b;
-}
-
-/// The input of a broadcast along `dims` (linalg.broadcast, or a
-/// linalg.generic that only copies its one input).
-Value broadcastSource(Value v, SmallVectorImpl<int64_t> *dims = nullptr) {
-  if (auto bc = v.getDefiningOp<linalg::BroadcastOp>()) {
-    if (dims)
-      dims->assign(bc.getDimensions().begin(), bc.getDimensions().end());
-    return bc.getInput();
-  }
-  auto gen = v.getDefiningOp<linalg::GenericOp>();
-  if (!gen || gen.getNumDpsInputs() != 1 || gen.getNumDpsInits() != 1)
-    return {};
-  Block &body = gen.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  if (body.getOperations().size() != 1 || yield.getValues()[0] != body.getArgument(0))
-    return {};
-  if (!llvm::all_of(gen.getIteratorTypesArray(),
-                    [](utils::IteratorType t) { return t == utils::IteratorType::parallel; }))
-    return {};
-  AffineMap in = gen.getIndexingMapsArray()[0], out = gen.getIndexingMapsArray()[1];
-  if (!out.isIdentity())
-    return {};
-  // Each input dim is read by an output dim in order, or is a unit dim read
-  // at 0 (the importer's expand-then-broadcast).
-  int64_t last = -1;
-  for (AffineExpr e : in.getResults()) {
-    if (auto d = dyn_cast<AffineDimExpr>(e)) {
-      if (int64_t(d.getPosition()) <= last)
-        return {};
-      last = d.getPosition();
-    } else if (auto c = dyn_cast<AffineConstantExpr>(e); !c || c.getValue() != 0) {
-      return {};
-    }
-  }
-  if (dims) {
-    dims->clear();
-    for (unsigned d = 0; d < out.getNumDims(); ++d)
-      if (!in.isFunctionOfDim(d))
-        dims->push_back(d);
-  }
-  return gen.getDpsInputs()[0];
 }
 
 /// K (or V) repeated over a GQA group: collapse([[0],[1,2],[3],[4]]) of a

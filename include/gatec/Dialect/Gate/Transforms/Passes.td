@@ -32,4 +32,23 @@ def GateRaiseSdpa : Pass<"gate-raise-sdpa", "mlir::func::FuncOp"> {
   let dependentDialects = ["::gatec::gate::GateDialect"];
 }
 
+def GateRaiseRecurrence : Pass<"gate-raise-recurrence", "mlir::func::FuncOp"> {
+  let summary = "Raise a token-by-token linear recurrence loop into gate.linear_attention";
+  let description = [{
+    Recognizes the `scf.for` that an ONNX Scan (LinearAttention's function
+    body, or an exporter's loop) becomes: one iteration per token, a state
+    `S [B,H,K,V]` carried through the loop, per-token slices of time-major
+    q/k/v/decay/beta tensors, and the step of one of the four update rules
+
+      S' = S ⊙ exp(g)            (gated rules; g per head or per key channel)
+      u  = β ⊙ (v − S'ᵀk)        (delta rules; u = v otherwise)
+      S  = S' + k ⊗ u,   o = c · Sᵀq
+
+    with the matrix-vector products as batched matmuls in either orientation.
+    The loop becomes one `gate.linear_attention` on head-major transposes of
+    the sliced tensors; the outputs are transposed back.
+  }];
+  let dependentDialects = ["::gatec::gate::GateDialect"];
+}
+
 #endif
