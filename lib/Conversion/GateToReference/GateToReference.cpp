@@ -36,10 +36,16 @@ SmallVector<Value> bcastIndex(KernelBuilder &b, Value buf, ValueRange ivs) {
   return out;
 }
 
-struct SdpaToReference : OpRewritePattern<SdpaOp> {
-  SdpaToReference(MLIRContext *ctx, bool parallel)
-      : OpRewritePattern(ctx), parallel(parallel) {}
+/// A reference lowering; with `parallel`, its outer loops are scf.parallel.
+template <typename Op>
+struct ReferencePattern : OpRewritePattern<Op> {
+  ReferencePattern(MLIRContext *ctx, bool parallel)
+      : OpRewritePattern<Op>(ctx), parallel(parallel) {}
   bool parallel;
+};
+
+struct SdpaToReference : ReferencePattern<SdpaOp> {
+  using ReferencePattern::ReferencePattern;
   LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
@@ -111,10 +117,8 @@ struct SdpaToReference : OpRewritePattern<SdpaOp> {
   }
 };
 
-struct GateToReference : OpRewritePattern<GateOp> {
-  GateToReference(MLIRContext *ctx, bool parallel)
-      : OpRewritePattern(ctx), parallel(parallel) {}
-  bool parallel;
+struct GateToReference : ReferencePattern<GateOp> {
+  using ReferencePattern::ReferencePattern;
   LogicalResult matchAndRewrite(GateOp op, PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     Value x = b.toBuffer(op.getInput()), g = b.toBuffer(op.getGate());
@@ -134,10 +138,8 @@ struct GateToReference : OpRewritePattern<GateOp> {
   }
 };
 
-struct LinearAttentionToReference : OpRewritePattern<LinearAttentionOp> {
-  LinearAttentionToReference(MLIRContext *ctx, bool parallel)
-      : OpRewritePattern(ctx), parallel(parallel) {}
-  bool parallel;
+struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
+  using ReferencePattern::ReferencePattern;
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
@@ -215,10 +217,8 @@ struct LinearAttentionToReference : OpRewritePattern<LinearAttentionOp> {
   }
 };
 
-struct CausalConvToReference : OpRewritePattern<CausalConvOp> {
-  CausalConvToReference(MLIRContext *ctx, bool parallel)
-      : OpRewritePattern(ctx), parallel(parallel) {}
-  bool parallel;
+struct CausalConvToReference : ReferencePattern<CausalConvOp> {
+  using ReferencePattern::ReferencePattern;
   LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());

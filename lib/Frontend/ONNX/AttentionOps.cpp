@@ -37,6 +37,15 @@ std::string mismatch(llvm::StringRef what, const SymExpr &a, const SymExpr &b) {
   return "";
 }
 
+/// The first pair of static sizes that differ among `sizes`; "" when none.
+std::string mismatchAll(llvm::StringRef what, llvm::ArrayRef<SymExpr> sizes) {
+  for (size_t i = 0; i < sizes.size(); ++i)
+    for (size_t j = i + 1; j < sizes.size(); ++j)
+      if (auto m = mismatch(what, sizes[i], sizes[j]); !m.empty())
+        return m;
+  return "";
+}
+
 /// [B, S, H*D] -> [B, H, S, D].
 Value toHeads(Importer &im, Value v, int64_t h) {
   SymShape d = im.dims(v);
@@ -133,7 +142,7 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
                    ")");
   auto seqOf = [](const SymShape &d) { return d.size() == 4 ? d[2] : d[1]; };
   SymExpr B = qd[0], Sq = seqOf(qd), Skv = seqOf(kd);
-  for (std::string m : {mismatch("batch sizes", B, kd[0]), mismatch("batch sizes", B, vd[0]),
+  for (std::string m : {mismatchAll("batch sizes", {B, kd[0], vd[0]}),
                         mismatch("key and value sequence lengths", Skv, seqOf(vd))})
     if (!m.empty())
       return im.fail(m);
@@ -153,7 +162,8 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
           mismatch("past_value heads and kv heads", pv[1], SymExpr::constant(hk)),
           mismatch("past_key head size and key head size", pk[3], SymExpr::constant(dk)),
           mismatch("past_value head size and value head size", pv[3], SymExpr::constant(dv)),
-          mismatch("past sequence lengths", pk[2], pv[2]), mismatch("batch sizes", B, pk[0])})
+          mismatch("past sequence lengths", pk[2], pv[2]),
+          mismatchAll("batch sizes", {B, kd[0], vd[0], pk[0], pv[0]})})
       if (!m.empty())
         return im.fail(m);
     P = pk[2];
@@ -432,9 +442,19 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
   if (dk == 0 || dv == 0)
     return im.fail("head sizes must be positive");
   SymExpr B = qd[0], T = qd[1];
-  for (std::string m : {mismatch("batch sizes", B, kd[0]), mismatch("batch sizes", B, vd[0]),
-                        mismatch("sequence lengths", T, kd[1]),
-                        mismatch("sequence lengths", T, vd[1])})
+  SmallVector<SymExpr> batches{B, kd[0], vd[0]}, lengths{T, kd[1], vd[1]};
+  for (int k : {4, 5})
+    if (n.has(k)) {
+      SymShape d = inDims(n, k);
+      if (d.size() == 3) {
+        batches.push_back(d[0]);
+        lengths.push_back(d[1]);
+      }
+    }
+  if (n.has(3) && inDims(n, 3).size() == 4)
+    batches.push_back(inDims(n, 3)[0]);
+  for (std::string m : {mismatchAll("batch sizes", batches),
+                        mismatchAll("sequence lengths", lengths)})
     if (!m.empty())
       return im.fail(m);
 

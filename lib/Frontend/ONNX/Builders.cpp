@@ -332,8 +332,13 @@ Value Importer::reshape(Value v, llvm::ArrayRef<SymExpr> target) {
     if (!total)
       n = SymExpr::symbol(newSym(flat, 0));
     setDims(flat, {n});
-    if (totalOut && totalOut->isConst() && tt(flat).isDynamicDim(0))
+    // expand_shape wants the collapsed size dynamic exactly when some
+    // expanded size is.
+    bool dynTarget = llvm::any_of(target, [](const SymExpr &e) { return !e.isConst(); });
+    if (totalOut && totalOut->isConst() && !dynTarget && tt(flat).isDynamicDim(0))
       flat = castTo(flat, RankedTensorType::get({totalOut->c}, et));
+    else if (dynTarget && !tt(flat).isDynamicDim(0))
+      flat = castTo(flat, RankedTensorType::get({ShapedType::kDynamic}, et));
     if (target.size() == 1) {
       r = castTo(flat, outT);
     } else if (target.empty()) {

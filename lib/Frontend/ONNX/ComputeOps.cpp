@@ -81,7 +81,8 @@ LogicalResult handleGemm(Importer &im, NodeCtx &n) {
   SymShape out{m, nn};
   if (n.has(2)) {
     SymShape cd = inDims(n, 2), bc;
-    if (cd.size() > 2 || !im.broadcastShapes({cd, out}, bc) || bc != out)
+    if (cd.size() > 2 || !im.broadcastShapes({cd, out}, bc) ||
+        (out[0].isConst() && bc[0] != out[0]) || (out[1].isConst() && bc[1] != out[1]))
       return im.errors.empty() ? im.fail("C of shape " + symShapeStr(cd) +
                                          " does not broadcast to " + symShapeStr(out))
                                : failure();
@@ -491,7 +492,9 @@ static LogicalResult normCommon(Importer &im, NodeCtx &n, bool rms) {
     if (!n.has(k))
       continue;
     SymShape sd = inDims(n, k);
-    if (!im.broadcastShapes({sd, xd}, tmp) || tmp != xd)
+    if (!im.broadcastShapes({sd, xd}, tmp) || tmp.size() != xd.size() ||
+        llvm::any_of(llvm::seq<size_t>(0, xd.size()),
+                     [&](size_t j) { return xd[j].isConst() && tmp[j] != xd[j]; }))
       return im.errors.empty() ? im.fail("input " + std::to_string(k) + " of shape " +
                                          symShapeStr(sd) + " does not broadcast to " +
                                          symShapeStr(xd))
@@ -1023,6 +1026,10 @@ LogicalResult handleScan(Importer &im, NodeCtx &n) {
   auto forOp = scf::ForOp::create(b, loc, c0, Tv, c1, inits);
   Block *fb = forOp.getBody();
   fb->getOperations().splice(fb->end(), tmp->getOperations());
+  // The body's results may be its own arguments (an Identity body).
+  for (Value &o : outs)
+    if (auto ba = dyn_cast<BlockArgument>(o); ba && ba.getOwner() == tmp.get())
+      o = fb->getArgument(ba.getArgNumber());
   iv.replaceAllUsesWith(forOp.getInductionVar());
   for (int64_t k = 0; k < N; ++k) {
     Value a = tmp->getArgument(unsigned(1 + k));

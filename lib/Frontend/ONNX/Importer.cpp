@@ -22,6 +22,7 @@
 #include <climits>
 #include <map>
 #include <queue>
+#include <set>
 
 using namespace mlir;
 using namespace gatec::onnx_frontend;
@@ -589,7 +590,9 @@ LogicalResult Importer::importNodes(const onnx::GraphProto &g) {
       } else if (!lookup(d)) {
         const onnx::NodeProto *saved = node;
         node = &g.node(k);
-        (void)fail("input '" + d + "' is not produced by any node, initializer or graph input");
+        bool direct = llvm::is_contained(g.node(k).input(), d);
+        (void)fail((direct ? "input '" + d + "'" : "its subgraph uses '" + d + "', which") +
+                   " is not produced by any node, initializer or graph input");
         node = saved;
         missing = true;
       }
@@ -626,6 +629,14 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
                      FileLineColLoc::get(&ctx, file, 0, 0));
   LogicalResult r = success();
   Handler h = nullptr;
+  std::string dom = n.domain() == "ai.onnx" ? "" : n.domain();
+  auto fn = functions.find({dom, n.op_type()});
+  if (fn != functions.end()) {
+    r = inlineFunction(n, *fn->second);
+    node = saved;
+    loc = savedLoc;
+    return r;
+  }
   if (n.domain().empty() || n.domain() == "ai.onnx")
     h = lookupHandler(n.op_type());
   if (!h) {
@@ -650,6 +661,84 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
   return r;
 }
 
+/// Substitutes attribute references of a function body node by the caller's
+/// attributes; unresolved ones are dropped (the op's default applies).
+static void bindAttributes(onnx::NodeProto &bodyNode, const onnx::NodeProto &call) {
+  auto *attrs = bodyNode.mutable_attribute();
+  for (int k = attrs->size() - 1; k >= 0; --k) {
+    onnx::AttributeProto &a = (*attrs)[k];
+    if (a.ref_attr_name().empty())
+      continue;
+    const onnx::AttributeProto *src = nullptr;
+    for (const auto &c : call.attribute())
+      if (c.name() == a.ref_attr_name())
+        src = &c;
+    if (!src) {
+      attrs->DeleteSubrange(k, 1);
+      continue;
+    }
+    std::string name = a.name();
+    a = *src;
+    a.set_name(name);
+    a.clear_ref_attr_name();
+  }
+}
+
+LogicalResult Importer::inlineFunction(const onnx::NodeProto &n, const onnx::FunctionProto &f) {
+  if (inlineDepth > 32)
+    return fail("model-local functions are nested too deeply");
+  if (n.input_size() > f.input_size())
+    return fail("the call passes " + std::to_string(n.input_size()) + " inputs to function '" +
+                f.name() + "' which takes " + std::to_string(f.input_size()));
+  if (n.output_size() > f.output_size())
+    return fail("the call expects " + std::to_string(n.output_size()) +
+                " outputs from function '" + f.name() + "' which has " +
+                std::to_string(f.output_size()));
+  // Inputs are bound by copying the caller's entries into a new scope.
+  Scope s;
+  s.parent = scope;
+  s.depth = scope->depth;
+  SmallVector<Entry> ins;
+  for (int k = 0; k < n.input_size(); ++k) {
+    if (n.input(k).empty())
+      continue;
+    Entry *e = lookup(n.input(k));
+    if (!e)
+      return fail("input '" + n.input(k) + "' is not defined");
+    s.entries[f.input(k)] = *e;
+  }
+  onnx::GraphProto body;
+  for (const auto &bn : f.node()) {
+    onnx::NodeProto *c = body.add_node();
+    *c = bn;
+    bindAttributes(*c, n);
+  }
+  scope = &s;
+  ++inlineDepth;
+  LogicalResult r = importNodes(body);
+  --inlineDepth;
+  scope = s.parent;
+  if (failed(r))
+    return failure();
+  for (int k = 0; k < n.output_size(); ++k) {
+    if (n.output(k).empty())
+      continue;
+    auto it = s.entries.find(f.output(k));
+    Entry out;
+    if (it != s.entries.end()) {
+      out = it->second;
+    } else if (Entry *outer = lookup(f.output(k))) {
+      out = *outer;
+    } else {
+      return fail("function '" + f.name() + "' does not produce its output '" + f.output(k) +
+                  "'");
+    }
+    if (failed(define(n.output(k), std::move(out))))
+      return failure();
+  }
+  return success();
+}
+
 LogicalResult Importer::importBody(const onnx::GraphProto &g, llvm::ArrayRef<Value> inputs,
                                    SmallVectorImpl<Value> &outputs) {
   if (bodyDepth > 32)
@@ -662,7 +751,7 @@ LogicalResult Importer::importBody(const onnx::GraphProto &g, llvm::ArrayRef<Val
   s.depth = scope->depth + 1;
   scope = &s;
   ++bodyDepth;
-  auto restore = llvm::make_scope_exit([&] {
+  llvm::scope_exit restore([&] {
     scope = s.parent;
     --bodyDepth;
   });
@@ -729,6 +818,7 @@ static void walkNodes(const onnx::GraphProto &g,
 
 namespace {
 struct StatAcc {
+  std::set<std::pair<std::string, std::string>> localFns;
   std::vector<OpStat> stats;
   std::map<std::pair<std::string, std::string>, size_t> index;
   void add(const onnx::NodeProto &n) {
@@ -737,7 +827,8 @@ struct StatAcc {
     auto it = index.find(key);
     if (it == index.end()) {
       it = index.emplace(key, stats.size()).first;
-      stats.push_back({n.op_type(), dom, 0, isSupportedOp(dom, n.op_type()), {}});
+      stats.push_back({n.op_type(), dom, 0,
+                       isSupportedOp(dom, n.op_type()) || localFns.count(key) > 0, {}});
     }
     OpStat &s = stats[it->second];
     ++s.count;
@@ -752,7 +843,12 @@ bool gatec::onnx_frontend::collectOpStats(llvm::StringRef path, std::vector<OpSt
   if (!parseModel(path, model, error))
     return false;
   StatAcc acc;
+  for (const auto &f : model.functions())
+    acc.localFns.insert({f.domain() == "ai.onnx" ? "" : f.domain(), f.name()});
   walkNodes(model.graph(), [&](const onnx::NodeProto &n) { acc.add(n); });
+  for (const auto &f : model.functions())
+    for (const auto &n : f.node())
+      acc.add(n);
   stats = std::move(acc.stats);
   return true;
 }
@@ -825,12 +921,32 @@ static OwningOpRef<ModuleOp> importModelImpl(Importer &im, const onnx::ModelProt
     if (os.domain().empty() || os.domain() == "ai.onnx")
       im.opset = os.version();
 
+  for (const auto &f : model.functions())
+    im.functions[{f.domain() == "ai.onnx" ? "" : f.domain(), f.name()}] = &f;
+
   // Every unsupported op at once, one line per op type.
   {
     std::vector<std::pair<std::pair<std::string, std::string>, std::vector<std::string>>> bad;
     std::map<std::pair<std::string, std::string>, size_t> idx;
-    walkNodes(g, [&](const onnx::NodeProto &n) {
+    std::function<void(const onnx::NodeProto &)> visit;
+    std::set<std::pair<std::string, std::string>> visitedFns;
+    visit = [&](const onnx::NodeProto &n) {
       std::string dom = n.domain() == "ai.onnx" ? "" : n.domain();
+      auto fit = im.functions.find({dom, n.op_type()});
+      if (fit != im.functions.end()) {
+        if (visitedFns.insert(fit->first).second) {
+          for (const auto &bn : fit->second->node()) {
+            visit(bn);
+            for (const auto &a : bn.attribute()) {
+              if (a.has_g())
+                walkNodes(a.g(), visit);
+              for (const auto &sg : a.graphs())
+                walkNodes(sg, visit);
+            }
+          }
+        }
+        return;
+      }
       if (isSupportedOp(dom, n.op_type()))
         return;
       auto key = std::make_pair(dom, n.op_type());
@@ -840,7 +956,8 @@ static OwningOpRef<ModuleOp> importModelImpl(Importer &im, const onnx::ModelProt
         bad.push_back({key, {}});
       }
       bad[it->second].second.push_back(nodeLabel(n));
-    });
+    };
+    walkNodes(g, visit);
     for (auto &[key, names] : bad) {
       std::string line = "unsupported op '" + key.second + "' (domain '" + key.first +
                          "') used by " + std::to_string(names.size()) +
@@ -895,7 +1012,7 @@ static OwningOpRef<ModuleOp> importModelImpl(Importer &im, const onnx::ModelProt
 
   Scope top;
   im.scope = &top;
-  auto clearScope = llvm::make_scope_exit([&] { im.scope = nullptr; });
+  llvm::scope_exit clearScope([&] { im.scope = nullptr; });
 
   for (auto [k, info] : llvm::enumerate(argInfos)) {
     Value arg = im.entryBlock->getArgument(k);

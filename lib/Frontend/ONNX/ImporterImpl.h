@@ -208,6 +208,10 @@ public:
   const onnx::NodeProto *node = nullptr;
   /// Element types the model declares for values (graph outputs, value_info).
   llvm::StringMap<Type> declaredTypes;
+  /// Model-local functions, by (domain, name); calls to them are inlined.
+  std::map<std::pair<std::string, std::string>, const onnx::FunctionProto *> functions;
+  int inlineDepth = 0;
+  LogicalResult inlineFunction(const onnx::NodeProto &n, const onnx::FunctionProto &f);
 
   // ---------------------------------------------------------------- errors
   /// Records "<file>: <node> (<op>): <msg>" (or "<file>: <msg>" outside a

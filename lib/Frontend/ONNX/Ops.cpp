@@ -681,11 +681,6 @@ LogicalResult handleIdentity(Importer &im, NodeCtx &n) {
   Entry copy = *e;
   if (!copy.value && !copy.attr && !copy.cst && !copy.shp)
     return im.fail("input '" + n.inName(0) + "' has no value");
-  // Values materialized for an outer scope only live in this scope's cache.
-  if (!copy.value && copy.shp) {
-    copy.value = im.materialize(n.inName(0));
-    copy.shp = nullptr;
-  }
   return im.define(n.n.output(0), std::move(copy));
 }
 
@@ -772,7 +767,7 @@ LogicalResult handleClip(Importer &im, NodeCtx &n) {
   bool isF = isa<FloatType>(et);
   Value r = x;
   SymShape d = im.dims(x);
-  auto bound = [&](int idx, const char *attrName, bool isMin) -> Value {
+  auto bound = [&](int idx, const char *attrName) -> Value {
     if (n.has(idx)) {
       if (n.inType(idx).getElementType() != et)
         return im.failV("bound element type differs from the input's");
@@ -781,11 +776,13 @@ LogicalResult handleClip(Importer &im, NodeCtx &n) {
     }
     if (im.opset < 11 && n.hasAttr(attrName))
       return im.splat(d, et, n.f(attrName, 0));
-    (void)isMin;
     return Value();
   };
-  Value lo = bound(1, "min", true), hi = bound(2, "max", false);
-  if (!im.errors.empty())
+  Value lo = bound(1, "min");
+  if (n.has(1) && !lo)
+    return failure();
+  Value hi = bound(2, "max");
+  if (n.has(2) && !hi)
     return failure();
   auto rt = Importer::tt(x);
   if (lo) {

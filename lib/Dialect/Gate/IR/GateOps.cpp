@@ -88,6 +88,20 @@ LogicalResult requireSameElementType(Operation *op, Value a, StringRef an,
                              << an << "' element type " << rt(a).getElementType();
   return success();
 }
+/// Head counts and head sizes of query/key/value are static, and the three
+/// and the result share one element type.
+LogicalResult verifyHeadOperands(Operation *op, Value q, Value k, Value v, Value res,
+                                 StringRef resName) {
+  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}})
+    for (unsigned d : {1u, 3u})
+      if (failed(requireStatic(op, val, name, d, d == 1 ? "heads" : "head size")))
+        return failure();
+  if (failed(requireSameElementType(op, q, "query", k, "key")) ||
+      failed(requireSameElementType(op, q, "query", v, "value")) ||
+      failed(requireSameElementType(op, q, "query", res, resName)))
+    return failure();
+  return success();
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -103,13 +117,7 @@ float SdpaOp::getScaleOrDefault() {
 LogicalResult SdpaOp::verify() {
   Operation *op = getOperation();
   Value q = getQuery(), k = getKey(), v = getValue(), res = getResult();
-  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}})
-    for (unsigned d : {1u, 3u})
-      if (failed(requireStatic(op, val, name, d, d == 1 ? "heads" : "head size")))
-        return failure();
-  if (failed(requireSameElementType(op, q, "query", k, "key")) ||
-      failed(requireSameElementType(op, q, "query", v, "value")) ||
-      failed(requireSameElementType(op, q, "query", res, "result")))
+  if (failed(verifyHeadOperands(op, q, k, v, res, "result")))
     return failure();
 
   DimBinder dims(op);
@@ -253,13 +261,7 @@ LogicalResult LinearAttentionOp::verify() {
   Operation *op = getOperation();
   Value q = getQuery(), k = getKey(), v = getValue();
   Value out = getOutput(), st = getFinalState();
-  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}})
-    for (unsigned d : {1u, 3u})
-      if (failed(requireStatic(op, val, name, d, d == 1 ? "heads" : "head size")))
-        return failure();
-  if (failed(requireSameElementType(op, q, "query", k, "key")) ||
-      failed(requireSameElementType(op, q, "query", v, "value")) ||
-      failed(requireSameElementType(op, q, "query", out, "output")))
+  if (failed(verifyHeadOperands(op, q, k, v, out, "output")))
     return failure();
 
   DimBinder dims(op);
