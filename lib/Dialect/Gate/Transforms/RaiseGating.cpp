@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "gatec/Dialect/Gate/Transforms/Passes.h"
+#include "RaiseUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -21,9 +22,8 @@ using namespace mlir;
 using namespace gatec::gate;
 
 namespace {
-bool isSplatOne(Value v) {
-  return matchPattern(v, m_OneFloat());
-}
+/// 1.0 as a scalar, a dense splat or a tensor.splat (dynamic shapes).
+bool isSplatOne(Value v) { return gatec::gate::raise::splatValue(v) == 1.0; }
 
 /// Returns g when `v` computes sigmoid(g) = 1 / (1 + exp(-g)).
 Value matchSigmoid(Value v) {
