@@ -353,24 +353,32 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
       decay = expDecay;
     }
 
-    b.parallel({B, b.idx(hv), b.idx(nV)}, true, [&](KernelBuilder &b, ValueRange ivs) {
+    // NC value vectors per task share every broadcast of k and q.
+    const int64_t NC = nV % 2 == 0 ? 2 : 1;
+    b.parallel({B, b.idx(hv), b.idx(nV / NC)}, true, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], j = ivs[1];
-      Value col = b.muli(ivs[2], b.idx(vw));
+      SmallVector<Value> cols;
+      for (int64_t n = 0; n < NC; ++n)
+        cols.push_back(b.muli(b.addi(b.muli(ivs[2], b.idx(NC)), b.idx(n)), b.idx(vw)));
       Value kh = b.divui(j, b.idx(statesPerKey));
-      // A slab of VW value columns is in bounds unless it is the last one of
-      // a V that is not a multiple of VW.
+      // Value vectors are in bounds unless V is not a multiple of VW.
       bool full = V % vw == 0;
       auto f32 = b.getF32Type();
-      Value S = memref::AllocOp::create(b, MemRefType::get({K, vw}, f32), b.getI64IntegerAttr(64));
+      Value S = memref::AllocOp::create(b, MemRefType::get({K, NC * vw}, f32), b.getI64IntegerAttr(64));
+      auto sIdx = [&](KernelBuilder &b, Value r, int64_t n) -> SmallVector<Value> {
+        return {r, b.idx(n * vw)};
+      };
       b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-        Value s0 = init ? b.vload(init, {bi, j, r, col}, vw, full) : zeroV;
-        vector::StoreOp::create(b, s0, S, ValueRange{r, c0});
+        for (int64_t n = 0; n < NC; ++n) {
+          Value s0 = init ? b.vload(init, {bi, j, r, cols[n]}, vw, full) : zeroV;
+          vector::StoreOp::create(b, s0, S, sIdx(b, r, n));
+        }
       });
       // Runs `body` over the K state rows with four interleaved sets of `n`
       // accumulators (independent FMA chains) and returns their sums.
       using RowBody = function_ref<SmallVector<Value>(KernelBuilder &, Value, ValueRange)>;
       auto reduceRows = [&](KernelBuilder &b, int64_t n, RowBody body) -> SmallVector<Value> {
-        const int64_t P = 4, main = K - K % P;
+        const int64_t P = NC == 1 ? 4 : 2, main = K - K % P;
         SmallVector<Value> accs(P * n, zeroV);
         if (main > 0)
           accs = b.loop(c0, b.idx(main), b.idx(P), accs,
@@ -399,41 +407,58 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
             return b.splat(eScalar, vw);
           return b.splat(b.load(decay, {bi, j, t, r}), vw);
         };
-        Value u = b.vload(v, {bi, j, t, col}, vw, full);
+        SmallVector<Value> u;
+        for (int64_t n = 0; n < NC; ++n)
+          u.push_back(b.vload(v, {bi, j, t, cols[n]}, vw, full));
         if (delta) {
           // pred = (diag(e) S)ᵀ k
-          Value pred = reduceRows(b, 1, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            Value s = b.vload(S, {r, c0}, vw, true);
-            if (Value e = decayOf(b, r))
-              s = b.mul(s, e);
-            return {b.fma(s, b.splat(b.load(k, {bi, kh, t, r}), vw), a[0])};
-          })[0];
-          u = b.mul(b.splat(b.load(beta, {bi, j, t}), vw), b.sub(u, pred));
+          SmallVector<Value> pred = reduceRows(b, NC, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+            Value kr = b.splat(b.load(k, {bi, kh, t, r}), vw);
+            Value e = decayOf(b, r);
+            SmallVector<Value> next;
+            for (int64_t n = 0; n < NC; ++n) {
+              Value s = b.vload(S, sIdx(b, r, n), vw, true);
+              if (e)
+                s = b.mul(s, e);
+              next.push_back(b.fma(s, kr, a[n]));
+            }
+            return next;
+          });
+          Value bt = b.splat(b.load(beta, {bi, j, t}), vw);
+          for (int64_t n = 0; n < NC; ++n)
+            u[n] = b.mul(bt, b.sub(u[n], pred[n]));
         }
         // S = diag(e) S + k ⊗ u, and o_g = Sᵀ q_g, in one pass.
         SmallVector<Value> o = reduceRows(
-            b, qPerState, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-              Value s = b.vload(S, {r, c0}, vw, true);
-              if (Value e = decayOf(b, r))
-                s = b.mul(s, e);
-              s = b.fma(b.splat(b.load(k, {bi, kh, t, r}), vw), u, s);
-              vector::StoreOp::create(b, s, S, ValueRange{r, c0});
-              SmallVector<Value> next;
+            b, qPerState * NC, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+              Value kr = b.splat(b.load(k, {bi, kh, t, r}), vw);
+              Value e = decayOf(b, r);
+              SmallVector<Value> sv, next;
+              for (int64_t n = 0; n < NC; ++n) {
+                Value s = b.vload(S, sIdx(b, r, n), vw, true);
+                if (e)
+                  s = b.mul(s, e);
+                s = b.fma(kr, u[n], s);
+                vector::StoreOp::create(b, s, S, sIdx(b, r, n));
+                sv.push_back(s);
+              }
               for (int64_t g = 0; g < qPerState; ++g) {
-                Value qh = gqa ? b.idx(0) : kh;
-                if (gqa)
-                  qh = b.addi(b.muli(j, b.idx(qPerState)), b.idx(g));
-                next.push_back(b.fma(s, b.splat(b.load(q, {bi, qh, t, r}), vw), a[g]));
+                Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
+                Value qr = b.splat(b.load(q, {bi, qh, t, r}), vw);
+                for (int64_t n = 0; n < NC; ++n)
+                  next.push_back(b.fma(sv[n], qr, a[g * NC + n]));
               }
               return next;
             });
         for (int64_t g = 0; g < qPerState; ++g) {
           Value oh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : j;
-          b.vstore(b.mul(o[g], scaleV), out, {bi, oh, t, col}, full);
+          for (int64_t n = 0; n < NC; ++n)
+            b.vstore(b.mul(o[g * NC + n], scaleV), out, {bi, oh, t, cols[n]}, full);
         }
       });
       b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-        b.vstore(b.vload(S, {r, c0}, vw, true), st, {bi, j, r, col}, full);
+        for (int64_t n = 0; n < NC; ++n)
+          b.vstore(b.vload(S, sIdx(b, r, n), vw, true), st, {bi, j, r, cols[n]}, full);
       });
     });
     rw.replaceOp(op, {b.toTensor(out, outT), b.toTensor(st, stT)});
