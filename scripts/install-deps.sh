@@ -35,9 +35,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "install-deps: creating .venv"
   "$PY" -m venv --system-site-packages .venv
 fi
-want=(requirements.txt)
-[ "${1:-}" = "--bench" ] && want+=(bench/requirements.txt)
-for req in "${want[@]}"; do
+for req in requirements.txt; do
   if ! .venv/bin/python - "$req" <<'PYEOF' 2>/dev/null
 import sys, re
 from importlib.metadata import version, PackageNotFoundError
