@@ -131,7 +131,10 @@ int main(int argc, char **argv) {
                                    s.supported ? "supported" : "UNSUPPORTED");
       unsupported += !s.supported;
     }
-    return unsupported ? 1 : 0;
+    if (unsupported)
+      return fail(inputFile + ": " + llvm::Twine(unsupported) + " unsupported op type" +
+                  (unsupported == 1 ? "" : "s"));
+    return 0;
   }
 
   if (target != "cpu" && target != "cuda")
