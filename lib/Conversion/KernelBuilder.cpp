@@ -181,14 +181,26 @@ void KernelBuilder::loop(Value lb, Value ub, Value step,
 }
 
 void KernelBuilder::parallel(ValueRange ubs, bool parallel,
-                             function_ref<void(KernelBuilder &, ValueRange)> body) {
+                             function_ref<void(KernelBuilder &, ValueRange)> body,
+                             bool unevenTasks) {
   SmallVector<Value> lbs(ubs.size(), idx(0)), steps(ubs.size(), idx(1));
   if (parallel) {
-    scf::ParallelOp::create(*this, lbs, ubs, steps,
-                            [&](OpBuilder &ob, Location loc, ValueRange ivs) {
-                              KernelBuilder kb(loc, ob);
-                              body(kb, ivs);
-                            });
+    auto par = scf::ParallelOp::create(*this, lbs, ubs, steps,
+                                       [&](OpBuilder &ob, Location loc, ValueRange ivs) {
+                                         KernelBuilder kb(loc, ob);
+                                         body(kb, ivs);
+                                       });
+    if (unevenTasks) {
+      // The marker rides on an op that canonicalization keeps (it has
+      // memory effects) into the OpenMP loop body.
+      par.getBody()->walk([&](Operation *op) {
+        if (!isa<memref::AllocOp, memref::StoreOp, vector::StoreOp,
+                 vector::TransferWriteOp>(op))
+          return WalkResult::advance();
+        op->setAttr(kTileTaskAttr, getUnitAttr());
+        return WalkResult::interrupt();
+      });
+    }
     return;
   }
   // Serial nest.

@@ -1,5 +1,6 @@
 //===- OmpThreads.cpp - per-library OpenMP thread count -------------------===//
 #include "gatec/Conversion/Passes.h"
+#include "gatec/Conversion/KernelBuilder.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
@@ -7,6 +8,7 @@
 
 namespace gatec {
 #define GEN_PASS_DEF_GATEOMPTHREADS
+#define GEN_PASS_DEF_GATEOMPSCHEDULE
 #include "gatec/Conversion/Passes.h.inc"
 } // namespace gatec
 
@@ -14,6 +16,20 @@ using namespace mlir;
 
 namespace {
 constexpr llvm::StringLiteral kGlobal = "gatec_num_threads";
+
+struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePass> {
+  void runOnOperation() override {
+    getOperation().walk([](omp::WsloopOp loop) {
+      bool tiles = false;
+      loop.walk([&](Operation *op) {
+        if (op->removeAttr(gatec::KernelBuilder::kTileTaskAttr))
+          tiles = true;
+      });
+      if (tiles && !loop.getScheduleKind())
+        loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
+    });
+  }
+};
 
 struct GateOmpThreadsPass : gatec::impl::GateOmpThreadsBase<GateOmpThreadsPass> {
   void runOnOperation() override {
@@ -30,11 +46,6 @@ struct GateOmpThreadsPass : gatec::impl::GateOmpThreadsBase<GateOmpThreadsPass> 
       LLVM::GlobalOp::create(b, module.getLoc(), i32, /*isConstant=*/false,
                              LLVM::Linkage::External, kGlobal, Attribute());
     }
-    // Tiles differ in cost (causal attention): hand them out dynamically.
-    module.walk([](omp::WsloopOp loop) {
-      if (!loop.getScheduleKind())
-        loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
-    });
     for (omp::ParallelOp par : regions) {
       if (par.getNumThreads())
         continue;

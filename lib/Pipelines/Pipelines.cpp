@@ -61,10 +61,15 @@ void gatec::buildCPUBufferPipeline(OpPassManager &pm) {
 void gatec::buildCPULLVMPipeline(OpPassManager &pm,
                                  const CPUPipelineOptions &options) {
   pm.addPass(createGateLegalizeMemRefs());
+  // Parallel dims of linalg ops (elementwise chains, transposes, matmul rows)
+  // become scf.parallel: OpenMP with a static schedule.
+  if (options.parallel)
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createGateApproximateMath());
   if (options.parallel) {
     pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(createGateOmpSchedule());
     // Dissolves the alloca scopes around loop bodies that allocate nothing
     // on the stack (the kernels use heap scratch per task).
     pm.addPass(createCanonicalizerPass());

@@ -1,14 +1,14 @@
 // RUN: gatec-opt %s -convert-scf-to-openmp -gate-omp-num-threads -split-input-file | FileCheck %s
 
 // Every omp.parallel reads its thread count from the library global
-// @gatec_num_threads; work-sharing loops get a dynamic schedule.
+// @gatec_num_threads.
 
 // CHECK:       llvm.mlir.global external @gatec_num_threads() {addr_space = 0 : i32} : i32
 // CHECK-LABEL: func.func @one_region
 // CHECK:         %[[ADDR:.+]] = llvm.mlir.addressof @gatec_num_threads : !llvm.ptr
 // CHECK-NEXT:    %[[N:.+]] = llvm.load %[[ADDR]] : !llvm.ptr -> i32
 // CHECK-NEXT:    omp.parallel num_threads(%[[N]] : i32)
-// CHECK-NEXT:      omp.wsloop schedule(dynamic)
+// CHECK-NEXT:      omp.wsloop {
 // CHECK-NEXT:        omp.loop_nest
 // CHECK:               memref.store
 func.func @one_region(%n: index, %buf: memref<?xf32>) {
@@ -34,7 +34,7 @@ func.func @one_region(%n: index, %buf: memref<?xf32>) {
 // CHECK:         %[[A2:.+]] = llvm.mlir.addressof @gatec_num_threads
 // CHECK-NEXT:    %[[N2:.+]] = llvm.load %[[A2]] : !llvm.ptr -> i32
 // CHECK-NEXT:    omp.parallel num_threads(%[[N2]] : i32)
-// CHECK-NEXT:      omp.wsloop schedule(dynamic)
+// CHECK-NEXT:      omp.wsloop {
 func.func @first(%n: index, %buf: memref<?xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index

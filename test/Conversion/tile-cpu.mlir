@@ -8,9 +8,9 @@
 // integration tests against the reference lowering.
 
 // CHECK-LABEL: func.func @sdpa_causal_gqa
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}} : tensor<1x4x8x16xf32>
 func.func @sdpa_causal_gqa(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x4x8x16xf32> {
   %0 = gate.sdpa %q, %k, %v {causal} : tensor<1x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32> -> tensor<1x4x8x16xf32>
@@ -21,9 +21,9 @@ func.func @sdpa_causal_gqa(%q: tensor<1x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %
 
 // Odd sizes (not multiples of any vector width), a mask, softcap and a gate.
 // CHECK-LABEL: func.func @sdpa_odd_sizes_everything
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}} : tensor<2x4x7x40xf32>
 func.func @sdpa_odd_sizes_everything(%q: tensor<2x4x7x40xf32>, %k: tensor<2x1x13x40xf32>, %v: tensor<2x1x13x40xf32>, %m: tensor<2x1x7x13xf32>, %g: tensor<2x4x7x1xf32>) -> tensor<2x4x7x40xf32> {
   %0 = gate.sdpa %q, %k, %v mask(%m : tensor<2x1x7x13xf32>) gate(%g : tensor<2x4x7x1xf32>) {causal, softcap = 20.0 : f32, gate_act = #gate<act silu>} : tensor<2x4x7x40xf32>, tensor<2x1x13x40xf32>, tensor<2x1x13x40xf32> -> tensor<2x4x7x40xf32>
@@ -33,9 +33,9 @@ func.func @sdpa_odd_sizes_everything(%q: tensor<2x4x7x40xf32>, %k: tensor<2x1x13
 // -----
 
 // CHECK-LABEL: func.func @sdpa_dynamic_bf16
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}} : tensor<?x8x?x64xbf16>
 func.func @sdpa_dynamic_bf16(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16>, %v: tensor<?x2x?x64xbf16>, %m: tensor<?x1x?x?xi1>) -> tensor<?x8x?x64xbf16> {
   %0 = gate.sdpa %q, %k, %v mask(%m : tensor<?x1x?x?xi1>) : tensor<?x8x?x64xbf16>, tensor<?x2x?x64xbf16>, tensor<?x2x?x64xbf16> -> tensor<?x8x?x64xbf16>
@@ -45,9 +45,9 @@ func.func @sdpa_dynamic_bf16(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16
 // -----
 
 // CHECK-LABEL: func.func @gate_elementwise
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}} : tensor<3x5x33xf16>
 func.func @gate_elementwise(%x: tensor<3x5x33xf16>, %g: tensor<3x5x33xf16>) -> tensor<3x5x33xf16> {
   %0 = gate.gate %x, %g {act = #gate<act silu>} : tensor<3x5x33xf16>, tensor<3x5x33xf16> -> tensor<3x5x33xf16>
@@ -57,9 +57,9 @@ func.func @gate_elementwise(%x: tensor<3x5x33xf16>, %g: tensor<3x5x33xf16>) -> t
 // -----
 
 // CHECK-LABEL: func.func @gate_rowwise_dynamic
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}} : tensor<?x128xf32>
 func.func @gate_rowwise_dynamic(%x: tensor<?x128xf32>, %g: tensor<?x1xf32>) -> tensor<?x128xf32> {
   %0 = gate.gate %x, %g : tensor<?x128xf32>, tensor<?x1xf32> -> tensor<?x128xf32>
@@ -69,9 +69,9 @@ func.func @gate_rowwise_dynamic(%x: tensor<?x128xf32>, %g: tensor<?x1xf32>) -> t
 // -----
 
 // CHECK-LABEL: func.func @la_linear
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}}, %{{.*}} : tensor<1x2x65x32xf32>, tensor<1x2x32x32xf32>
 func.func @la_linear(%q: tensor<1x2x65x32xf32>, %k: tensor<1x2x65x32xf32>, %v: tensor<1x2x65x32xf32>) -> (tensor<1x2x65x32xf32>, tensor<1x2x32x32xf32>) {
   %o, %s = gate.linear_attention linear %q, %k, %v : tensor<1x2x65x32xf32>, tensor<1x2x65x32xf32>, tensor<1x2x65x32xf32> -> tensor<1x2x65x32xf32>, tensor<1x2x32x32xf32>
@@ -81,9 +81,9 @@ func.func @la_linear(%q: tensor<1x2x65x32xf32>, %k: tensor<1x2x65x32xf32>, %v: t
 // -----
 
 // CHECK-LABEL: func.func @la_gated_scalar_gqa
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}}, %{{.*}} : tensor<2x8x63x16xf32>, tensor<2x2x16x16xf32>
 func.func @la_gated_scalar_gqa(%q: tensor<2x8x63x16xf32>, %k: tensor<2x2x63x16xf32>, %v: tensor<2x2x63x16xf32>, %d: tensor<2x2x63xf32>) -> (tensor<2x8x63x16xf32>, tensor<2x2x16x16xf32>) {
   %o, %s = gate.linear_attention gated %q, %k, %v decay(%d : tensor<2x2x63xf32>) : tensor<2x8x63x16xf32>, tensor<2x2x63x16xf32>, tensor<2x2x63x16xf32> -> tensor<2x8x63x16xf32>, tensor<2x2x16x16xf32>
@@ -93,9 +93,9 @@ func.func @la_gated_scalar_gqa(%q: tensor<2x8x63x16xf32>, %k: tensor<2x2x63x16xf
 // -----
 
 // CHECK-LABEL: func.func @la_gated_channel
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}}, %{{.*}} : tensor<1x2x16x40xf32>, tensor<1x2x40x40xf32>
 func.func @la_gated_channel(%q: tensor<1x2x16x40xf32>, %k: tensor<1x2x16x40xf32>, %v: tensor<1x2x16x40xf32>, %d: tensor<1x2x16x40xf32>) -> (tensor<1x2x16x40xf32>, tensor<1x2x40x40xf32>) {
   %o, %s = gate.linear_attention gated %q, %k, %v decay(%d : tensor<1x2x16x40xf32>) {chunk_size = 8 : i64} : tensor<1x2x16x40xf32>, tensor<1x2x16x40xf32>, tensor<1x2x16x40xf32> -> tensor<1x2x16x40xf32>, tensor<1x2x40x40xf32>
@@ -105,9 +105,9 @@ func.func @la_gated_channel(%q: tensor<1x2x16x40xf32>, %k: tensor<1x2x16x40xf32>
 // -----
 
 // CHECK-LABEL: func.func @la_delta
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}}, %{{.*}} : tensor<1x2x17x16xf32>, tensor<1x2x16x16xf32>
 func.func @la_delta(%q: tensor<1x2x17x16xf32>, %k: tensor<1x2x17x16xf32>, %v: tensor<1x2x17x16xf32>, %b: tensor<1x2x17xf32>) -> (tensor<1x2x17x16xf32>, tensor<1x2x16x16xf32>) {
   %o, %s = gate.linear_attention delta %q, %k, %v beta(%b : tensor<1x2x17xf32>) : tensor<1x2x17x16xf32>, tensor<1x2x17x16xf32>, tensor<1x2x17x16xf32> -> tensor<1x2x17x16xf32>, tensor<1x2x16x16xf32>
@@ -118,9 +118,9 @@ func.func @la_delta(%q: tensor<1x2x17x16xf32>, %k: tensor<1x2x17x16xf32>, %v: te
 
 // GVA gated delta (Qwen3-Next shape, small), dynamic T, f16 inputs.
 // CHECK-LABEL: func.func @la_gated_delta_gva
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}}, %{{.*}} : tensor<1x4x?x32xf16>, tensor<1x4x16x32xf32>
 func.func @la_gated_delta_gva(%q: tensor<1x2x?x16xf16>, %k: tensor<1x2x?x16xf16>, %v: tensor<1x4x?x32xf16>, %d: tensor<1x4x?xf32>, %b: tensor<1x4x?xf16>, %s0: tensor<1x4x16x32xf32>) -> (tensor<1x4x?x32xf16>, tensor<1x4x16x32xf32>) {
   %o, %s = gate.linear_attention gated_delta %q, %k, %v decay(%d : tensor<1x4x?xf32>) beta(%b : tensor<1x4x?xf16>) initial_state(%s0 : tensor<1x4x16x32xf32>) : tensor<1x2x?x16xf16>, tensor<1x2x?x16xf16>, tensor<1x4x?x32xf16> -> tensor<1x4x?x32xf16>, tensor<1x4x16x32xf32>
@@ -130,9 +130,9 @@ func.func @la_gated_delta_gva(%q: tensor<1x2x?x16xf16>, %k: tensor<1x2x?x16xf16>
 // -----
 
 // CHECK-LABEL: func.func @conv_everything
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}}, %{{.*}} : tensor<2x96x9xf32>, tensor<2x96x3xf32>
 func.func @conv_everything(%x: tensor<2x96x9xf32>, %w: tensor<96x4xf32>, %b: tensor<96xf32>, %s0: tensor<2x96x3xf32>) -> (tensor<2x96x9xf32>, tensor<2x96x3xf32>) {
   %o, %s = gate.causal_conv %x, %w bias(%b : tensor<96xf32>) initial_state(%s0 : tensor<2x96x3xf32>) {activation = #gate<conv_act silu>} : tensor<2x96x9xf32>, tensor<96x4xf32> -> tensor<2x96x9xf32>, tensor<2x96x3xf32>
@@ -142,9 +142,9 @@ func.func @conv_everything(%x: tensor<2x96x9xf32>, %w: tensor<96x4xf32>, %b: ten
 // -----
 
 // CHECK-LABEL: func.func @conv_kernel1_dynamic
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}
-// CHECK-NOT:     gate.
+// CHECK-NOT:     {{= gate\.}}
 // CHECK:         return %{{.*}}, %{{.*}} : tensor<?x8x?xf32>, tensor<?x8x0xf32>
 func.func @conv_kernel1_dynamic(%x: tensor<?x8x?xf32>, %w: tensor<8x1xf32>) -> (tensor<?x8x?xf32>, tensor<?x8x0xf32>) {
   %o, %s = gate.causal_conv %x, %w : tensor<?x8x?xf32>, tensor<8x1xf32> -> tensor<?x8x?xf32>, tensor<?x8x0xf32>

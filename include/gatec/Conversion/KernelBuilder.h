@@ -82,8 +82,19 @@ public:
   void loop(mlir::Value lb, mlir::Value ub, mlir::Value step,
             llvm::function_ref<void(KernelBuilder &, mlir::Value)> body);
   /// scf.parallel over [0, ubs) (serial scf.for nest when !parallel).
+  /// `unevenTasks` marks the body (kTileTaskAttr on its first op with memory
+  /// effects) so its tiles are handed to threads dynamically; other parallel
+  /// loops split their range statically.
   void parallel(mlir::ValueRange ubs, bool parallel,
-                llvm::function_ref<void(KernelBuilder &, mlir::ValueRange)> body);
+                llvm::function_ref<void(KernelBuilder &, mlir::ValueRange)> body,
+                bool unevenTasks = false);
+
+  static constexpr llvm::StringLiteral kTileTaskAttr = "gate.tile_task";
+  /// parallel(ubs, true, body, /*unevenTasks=*/true): kernel tiles.
+  void tiles(mlir::ValueRange ubs,
+             llvm::function_ref<void(KernelBuilder &, mlir::ValueRange)> body) {
+    parallel(ubs, true, body, true);
+  }
   /// scf.if cond -> type { then } else { else }: only the taken branch runs
   /// (for loads that are out of bounds on the other one).
   mlir::Value ifElse(mlir::Value cond, mlir::Type type,

@@ -81,14 +81,25 @@ def GateLegalizeMemRefs : Pass<"gate-legalize-memrefs", "mlir::ModuleOp"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def GateOmpSchedule : Pass<"gate-omp-schedule", "mlir::ModuleOp"> {
+  let summary = "Dynamic schedules for the work-sharing loops of kernel tiles";
+  let description = [{
+    Kernel tiles differ in cost (causal attention, ragged last blocks): the
+    `omp.wsloop`s whose bodies carry the `gate.tile_task` marker (set by the
+    gate lowerings) hand their iterations out dynamically. Other parallel
+    loops (elementwise ops, transposes) keep the static schedule, which gives
+    each thread one contiguous range.
+  }];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+}
+
 def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
   let summary = "Take the thread count of every omp.parallel from a library global";
   let description = [{
     Each compiled library keeps its own thread count (`<lib>_set_num_threads`)
     instead of OpenMP's process-wide setting: every `omp.parallel` gets a
     `num_threads` read from the global `gatec_num_threads`, which the
-    library's entry stub defines (default: the hardware threads). Work-sharing
-    loops get a dynamic schedule, since tiles differ in cost (causal masks).
+    library's entry stub defines (default: the hardware threads).
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::omp::OpenMPDialect"];
 }

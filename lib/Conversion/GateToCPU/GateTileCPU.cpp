@@ -97,7 +97,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
     Value nBlocks = ceilDivIdx(b, Sq, Brq);
 
-    b.parallel({B, Hkv, nBlocks}, true, [&](KernelBuilder &b, ValueRange ivs) {
+    b.tiles({B, Hkv, nBlocks}, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], hk = ivs[1];
       Value i0 = b.muli(ivs[2], b.idx(Brq));
       Value rowsQ = b.minui(b.idx(Brq), b.subi(Sq, i0));
@@ -355,7 +355,7 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
 
     // NC value vectors per task share every broadcast of k and q.
     const int64_t NC = nV % 2 == 0 ? 2 : 1;
-    b.parallel({B, b.idx(hv), b.idx(nV / NC)}, true, [&](KernelBuilder &b, ValueRange ivs) {
+    b.tiles({B, b.idx(hv), b.idx(nV / NC)}, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], j = ivs[1];
       SmallVector<Value> cols;
       for (int64_t n = 0; n < NC; ++n)

@@ -128,10 +128,16 @@ struct GateToReference : ReferencePattern<GateOp> {
       sizes.push_back(b.dim(x, d));
     Value out = b.alloc(resT, b.dynSizes(resT, sizes));
     bool silu = op.getAct() == Activation::silu;
-    b.parallel(sizes, parallel, [&](KernelBuilder &b, ValueRange ivs) {
-      Value gv = b.load(g, bcastIndex(b, g, ivs));
-      gv = silu ? b.silu(gv) : b.sigmoid(gv);
-      b.store(b.mul(b.load(x, ivs), gv), out, ivs);
+    // Rows in parallel, each row one (vectorizable) inner loop.
+    ArrayRef<Value> outer = ArrayRef<Value>(sizes).drop_back();
+    b.parallel(outer, parallel && !outer.empty(), [&](KernelBuilder &b, ValueRange rowIvs) {
+      b.loop(b.idx(0), sizes.back(), b.idx(1), [&](KernelBuilder &b, Value c) {
+        SmallVector<Value> ivs(rowIvs);
+        ivs.push_back(c);
+        Value gv = b.load(g, bcastIndex(b, g, ivs));
+        gv = silu ? b.silu(gv) : b.sigmoid(gv);
+        b.store(b.mul(b.load(x, ivs), gv), out, ivs);
+      });
     });
     rw.replaceOp(op, b.toTensor(out, resT));
     return success();
