@@ -5,6 +5,7 @@
  * visibility: each library keeps its own copy, so two libraries in one
  * process never share state. No kernel code lives here.
  *===----------------------------------------------------------------------===*/
+#define _POSIX_C_SOURCE 200809L /* posix_memalign, sysconf */
 #include "gatec-c/runtime.h"
 #include "runtime_internal.h"
 
@@ -202,4 +203,77 @@ void gatec_rt_descriptor(int64_t *desc, const gatec_tensor *t) {
     desc[3 + t->rank + d] = stride;
     stride *= t->shape[d];
   }
+}
+
+/*===----------------------------------------------------------------------===*
+ * Buffers of the generated code (memref.alloc / dealloc). Large temporaries
+ * are kept for reuse: a fresh multi-megabyte malloc is a new mmap whose pages
+ * the kernel zeroes on first touch, which costs more than many kernels. Each
+ * library keeps its own small cache (hidden symbols).
+ *===----------------------------------------------------------------------===*/
+#include <pthread.h>
+#include <stdlib.h>
+
+#define GATEC_RT_CACHE_SLOTS 16
+#define GATEC_RT_CACHE_MIN ((size_t)1 << 20)
+#define GATEC_RT_CACHE_MAX ((size_t)1 << 29) /* total bytes kept */
+#define GATEC_RT_HEADER 64                   /* keeps 64-byte alignment */
+
+static struct {
+  void *block;
+  size_t size;
+} gatec_cache[GATEC_RT_CACHE_SLOTS];
+static size_t gatec_cache_bytes;
+static pthread_mutex_t gatec_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *_mlir_memref_to_llvm_alloc(size_t size) {
+  if (size >= GATEC_RT_CACHE_MIN) {
+    int best = -1;
+    pthread_mutex_lock(&gatec_cache_lock);
+    for (int i = 0; i < GATEC_RT_CACHE_SLOTS; ++i)
+      if (gatec_cache[i].block && gatec_cache[i].size >= size &&
+          gatec_cache[i].size <= 2 * size &&
+          (best < 0 || gatec_cache[i].size < gatec_cache[best].size))
+        best = i;
+    void *block = NULL;
+    if (best >= 0) {
+      block = gatec_cache[best].block;
+      gatec_cache_bytes -= gatec_cache[best].size;
+      gatec_cache[best].block = NULL;
+    }
+    pthread_mutex_unlock(&gatec_cache_lock);
+    if (block)
+      return (char *)block + GATEC_RT_HEADER;
+  }
+  void *block = NULL;
+  if (posix_memalign(&block, GATEC_RT_HEADER, size + GATEC_RT_HEADER) != 0)
+    return NULL;
+  *(size_t *)block = size;
+  return (char *)block + GATEC_RT_HEADER;
+}
+
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
+  /* Generated code asks for at most 64-byte alignment. */
+  (void)alignment;
+  return _mlir_memref_to_llvm_alloc(size);
+}
+
+void _mlir_memref_to_llvm_free(void *ptr) {
+  if (!ptr)
+    return;
+  void *block = (char *)ptr - GATEC_RT_HEADER;
+  size_t size = *(size_t *)block;
+  if (size >= GATEC_RT_CACHE_MIN) {
+    pthread_mutex_lock(&gatec_cache_lock);
+    for (int i = 0; i < GATEC_RT_CACHE_SLOTS; ++i)
+      if (!gatec_cache[i].block && gatec_cache_bytes + size <= GATEC_RT_CACHE_MAX) {
+        gatec_cache[i].block = block;
+        gatec_cache[i].size = size;
+        gatec_cache_bytes += size;
+        block = NULL;
+        break;
+      }
+    pthread_mutex_unlock(&gatec_cache_lock);
+  }
+  free(block);
 }
