@@ -118,7 +118,8 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       b.loop(c0, b.idx(Br), c1, [&](KernelBuilder &b, Value r) {
         Value valid = b.cmpi(CmpIPredicate::ult, r, nRows);
         Value rc = b.minui(r, b.subi(nRows, c1));
-        auto [h, i] = rowInfo(b, rc);
+        Value h, i;
+        std::tie(h, i) = rowInfo(b, rc);
         b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
           memref::StoreOp::create(b, b.select(valid, b.load(q, {bi, h, i, d}), zero), qt,
                                   ValueRange{d, r});
