@@ -84,9 +84,10 @@ void gatec::buildCPULLVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
-  // Buffers come from the runtime's allocator, which recycles large ones.
+  // In libraries, buffers come from the runtime's allocator, which recycles
+  // large ones.
   FinalizeMemRefToLLVMConversionPassOptions memrefOpts;
-  memrefOpts.useGenericFunctions = true;
+  memrefOpts.useGenericFunctions = options.runtimeAllocator;
   pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOpts));
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

@@ -228,6 +228,7 @@ int main(int argc, char **argv) {
   popts.kernels = kernels;
   popts.vectorWidth = gatec::vectorWidthForCPU(mcpu);
   popts.parallel = !noParallel;
+  popts.runtimeAllocator = true; // the library links gatec's runtime
 
   // Gate level first: the signature is read there (names, symbolic dims).
   {

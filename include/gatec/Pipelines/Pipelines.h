@@ -14,6 +14,11 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
   Option<int64_t> vectorWidth{*this, "vector-width",
                               llvm::cl::desc("f32 lanes per vector"),
                               llvm::cl::init(16)};
+  Option<bool> runtimeAllocator{
+      *this, "runtime-allocator",
+      llvm::cl::desc("allocate buffers through the gatec runtime (libraries) "
+                     "instead of malloc/free (any runner)"),
+      llvm::cl::init(false)};
   Option<bool> parallel{*this, "parallel",
                         llvm::cl::desc("run tile loops on OpenMP threads"),
                         llvm::cl::init(true)};
