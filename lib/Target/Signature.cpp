@@ -195,8 +195,9 @@ private:
       group({{la.getQuery(), 0}, {la.getKey(), 0}, {la.getValue(), 0}, {la.getDecay(), 0},
              {la.getBeta(), 0}, {la.getInitialState(), 0}, {la.getOutput(), 0},
              {la.getFinalState(), 0}});
-      group({{la.getQuery(), 2}, {la.getKey(), 2}, {la.getValue(), 2}, {la.getDecay(), 2},
-             {la.getBeta(), 2}, {la.getOutput(), 2}});
+      int64_t t = la.tokenDim(); // decay and beta keep tokens there too
+      group({{la.getQuery(), t}, {la.getKey(), t}, {la.getValue(), t}, {la.getDecay(), t},
+             {la.getBeta(), t}, {la.getOutput(), t}});
     }
     if (auto cc = dyn_cast<CausalConvOp>(op)) {
       group({{cc.getInput(), 0}, {cc.getInitialState(), 0}, {cc.getOutput(), 0},

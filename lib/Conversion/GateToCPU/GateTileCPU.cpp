@@ -320,7 +320,8 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
                                 PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     auto qT = tt(op.getQuery()), kT = tt(op.getKey()), vT = tt(op.getValue());
-    const int64_t hq = qT.getDimSize(1), hk = kT.getDimSize(1), hv = vT.getDimSize(1);
+    const unsigned hdim = op.headDim();
+    const int64_t hq = qT.getDimSize(hdim), hk = kT.getDimSize(hdim), hv = vT.getDimSize(hdim);
     const int64_t K = qT.getDimSize(3), V = vT.getDimSize(3);
     const bool gqa = hq != hk;
     const int64_t qPerState = gqa ? hq / hv : 1;
@@ -332,8 +333,16 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
     Value beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
     Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
     auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
-    Value B = b.dim(q, 0), T = b.dim(q, 2);
-    Value out = b.alloc(outT, b.dynSizes(outT, {B, b.idx(gqa ? hq : hv), T, b.idx(V)}));
+    Value B = b.dim(q, 0), T = b.dim(q, op.tokenDim());
+    // Per-token operands are [B,H,T,.] or, token-major, [B,T,H,.].
+    const bool tm = op.getTokenMajor();
+    auto tok = [tm](Value b0, Value h, Value t, Value d) -> SmallVector<Value> {
+      return tm ? SmallVector<Value>{b0, t, h, d} : SmallVector<Value>{b0, h, t, d};
+    };
+    auto tok3 = [tm](Value b0, Value h, Value t) -> SmallVector<Value> {
+      return tm ? SmallVector<Value>{b0, t, h} : SmallVector<Value>{b0, h, t};
+    };
+    Value out = b.alloc(outT, b.dynSizes(outT, tok(B, b.idx(gqa ? hq : hv), T, b.idx(V))));
     Value st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
     Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
     Value c0 = b.idx(0), c1 = b.idx(1), cK = b.idx(K);
@@ -343,8 +352,15 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
     // Per-channel decays: exp(g) once, vectorized, instead of once per value
     // block inside the recurrence.
     if (channel) {
-      Value expDecay = b.allocF32({ShapedType::kDynamic, hv, ShapedType::kDynamic, K}, {B, T});
-      b.parallel({B, b.idx(hv), T}, true, [&](KernelBuilder &b, ValueRange ivs) {
+      // Same layout as decay; the loop does not care which dim is which.
+      auto dT = tt(op.getDecay());
+      SmallVector<Value> dsz = {b.dim(decay, 0), b.dim(decay, 1), b.dim(decay, 2)};
+      SmallVector<Value> ddyn;
+      for (int64_t d = 0; d < 3; ++d)
+        if (dT.isDynamicDim(d))
+          ddyn.push_back(dsz[d]);
+      Value expDecay = b.allocF32(dT.getShape(), ddyn);
+      b.parallel(dsz, true, [&](KernelBuilder &b, ValueRange ivs) {
         for (int64_t r = 0; r < K; r += vw) {
           bool full = r + vw <= K;
           Value g = b.vload(decay, {ivs[0], ivs[1], ivs[2], b.idx(r)}, vw, full);
@@ -400,21 +416,21 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
         return sums;
       };
       b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
-        Value eScalar = gated && !channel ? b.exp(b.load(decay, {bi, j, t})) : Value();
+        Value eScalar = gated && !channel ? b.exp(b.load(decay, tok3(bi, j, t))) : Value();
         auto decayOf = [&](KernelBuilder &b, Value r) -> Value {
           if (!gated)
             return Value();
           if (!channel)
             return b.splat(eScalar, vw);
-          return b.splat(b.load(decay, {bi, j, t, r}), vw);
+          return b.splat(b.load(decay, tok(bi, j, t, r)), vw);
         };
         SmallVector<Value> u;
         for (int64_t n = 0; n < NC; ++n)
-          u.push_back(b.vload(v, {bi, j, t, cols[n]}, vw, full));
+          u.push_back(b.vload(v, tok(bi, j, t, cols[n]), vw, full));
         if (delta) {
           // pred = (diag(e) S)ᵀ k
           SmallVector<Value> pred = reduceRows(b, NC, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            Value kr = b.splat(b.load(k, {bi, kh, t, r}), vw);
+            Value kr = b.splat(b.load(k, tok(bi, kh, t, r)), vw);
             Value e = decayOf(b, r);
             SmallVector<Value> next;
             for (int64_t n = 0; n < NC; ++n) {
@@ -425,14 +441,14 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
             }
             return next;
           });
-          Value bt = b.splat(b.load(beta, {bi, j, t}), vw);
+          Value bt = b.splat(b.load(beta, tok3(bi, j, t)), vw);
           for (int64_t n = 0; n < NC; ++n)
             u[n] = b.mul(bt, b.sub(u[n], pred[n]));
         }
         // S = diag(e) S + k ⊗ u, and o_g = Sᵀ q_g, in one pass.
         SmallVector<Value> o = reduceRows(
             b, qPerState * NC, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-              Value kr = b.splat(b.load(k, {bi, kh, t, r}), vw);
+              Value kr = b.splat(b.load(k, tok(bi, kh, t, r)), vw);
               Value e = decayOf(b, r);
               SmallVector<Value> sv, next;
               for (int64_t n = 0; n < NC; ++n) {
@@ -445,7 +461,7 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
               }
               for (int64_t g = 0; g < qPerState; ++g) {
                 Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
-                Value qr = b.splat(b.load(q, {bi, qh, t, r}), vw);
+                Value qr = b.splat(b.load(q, tok(bi, qh, t, r)), vw);
                 for (int64_t n = 0; n < NC; ++n)
                   next.push_back(b.fma(sv[n], qr, a[g * NC + n]));
               }
@@ -454,7 +470,7 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
         for (int64_t g = 0; g < qPerState; ++g) {
           Value oh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : j;
           for (int64_t n = 0; n < NC; ++n)
-            b.vstore(b.mul(o[g * NC + n], scaleV), out, {bi, oh, t, cols[n]}, full);
+            b.vstore(b.mul(o[g * NC + n], scaleV), out, tok(bi, oh, t, cols[n]), full);
         }
       });
       b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {

@@ -155,14 +155,23 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
     Value beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
     Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
     auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
-    int64_t hq = tt(op.getQuery()).getDimSize(1), hk = tt(op.getKey()).getDimSize(1),
-            hv = tt(op.getValue()).getDimSize(1);
+    const unsigned hdim = op.headDim();
+    int64_t hq = tt(op.getQuery()).getDimSize(hdim), hk = tt(op.getKey()).getDimSize(hdim),
+            hv = tt(op.getValue()).getDimSize(hdim);
     int64_t K = tt(op.getQuery()).getDimSize(3), V = tt(op.getValue()).getDimSize(3);
     bool gqa = hq != hk;                 // query heads grouped over the states
     int64_t qPerState = gqa ? hq / hv : 1;
     int64_t statesPerKey = hv / hk;
-    Value B = b.dim(q, 0), T = b.dim(q, 2);
-    Value out = b.alloc(outT, b.dynSizes(outT, {B, b.idx(gqa ? hq : hv), T, b.idx(V)}));
+    Value B = b.dim(q, 0), T = b.dim(q, op.tokenDim());
+    // Per-token operands are [B,H,T,.] or, token-major, [B,T,H,.].
+    const bool tm = op.getTokenMajor();
+    auto tok = [tm](Value b0, Value h, Value t, Value d) -> SmallVector<Value> {
+      return tm ? SmallVector<Value>{b0, t, h, d} : SmallVector<Value>{b0, h, t, d};
+    };
+    auto tok3 = [tm](Value b0, Value h, Value t) -> SmallVector<Value> {
+      return tm ? SmallVector<Value>{b0, t, h} : SmallVector<Value>{b0, h, t};
+    };
+    Value out = b.alloc(outT, b.dynSizes(outT, tok(B, b.idx(gqa ? hq : hv), T, b.idx(V))));
     Value st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
     Value scale = b.f32(op.getScaleOrDefault());
     Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
@@ -180,26 +189,26 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
       });
       b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
         if (op.isGated()) {
-          Value g = channelDecay ? Value() : b.exp(b.load(decay, {bi, j, t}));
+          Value g = channelDecay ? Value() : b.exp(b.load(decay, tok3(bi, j, t)));
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            Value e = channelDecay ? b.exp(b.load(decay, {bi, j, t, r})) : g;
+            Value e = channelDecay ? b.exp(b.load(decay, tok(bi, j, t, r))) : g;
             b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
               b.store(b.mul(e, b.load(st, {bi, j, r, c})), st, {bi, j, r, c});
             });
           });
         }
-        Value bt = beta ? b.load(beta, {bi, j, t}) : Value();
+        Value bt = beta ? b.load(beta, tok3(bi, j, t)) : Value();
         b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
-          Value u = b.load(v, {bi, j, t, c});
+          Value u = b.load(v, tok(bi, j, t, c));
           if (op.isDelta()) {
             Value pred = b.loop(c0, cK, c1, {zero},
                                 [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-              return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, {bi, kh, t, r}), a[0])};
+              return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, tok(bi, kh, t, r)), a[0])};
             })[0];
             u = b.mul(bt, b.sub(u, pred));
           }
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            b.store(b.fma(b.load(k, {bi, kh, t, r}), u, b.load(st, {bi, j, r, c})),
+            b.store(b.fma(b.load(k, tok(bi, kh, t, r)), u, b.load(st, {bi, j, r, c})),
                     st, {bi, j, r, c});
           });
         });
@@ -211,9 +220,9 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
           b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
             Value o = b.loop(c0, cK, c1, {zero},
                              [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-              return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, {bi, qh, t, r}), a[0])};
+              return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, tok(bi, qh, t, r)), a[0])};
             })[0];
-            b.store(b.mul(o, scale), out, {bi, oh, t, c});
+            b.store(b.mul(o, scale), out, tok(bi, oh, t, c));
           });
         }
       });

@@ -66,6 +66,19 @@ Value fromHeads(Importer &im, Value v) {
 /// [B, T, X] -> [B, X, T].
 Value swapLast(Importer &im, Value v) { return im.transpose(v, {0, 2, 1}); }
 
+/// [B, T, H*D] -> [B, T, H, D] (a free reshape: the token-major layout).
+Value toTokenHeads(Importer &im, Value v, int64_t h) {
+  SymShape d = im.dims(v);
+  return im.reshape(v, {d[0], d[1], SymExpr::constant(h), SymExpr::constant(d[2].c / h)});
+}
+
+/// [B, T, H, D] -> [B, T, H*D].
+Value fromTokenHeads(Importer &im, Value v) {
+  SymShape d = im.dims(v);
+  auto hd = symMul(d[2], d[3]);
+  return im.reshape(v, {d[0], d[1], hd ? *hd : SymExpr::constant(0)});
+}
+
 } // namespace
 
 namespace gatec::onnx_frontend::detail {
@@ -519,15 +532,16 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
   Value q = n.in(0), k = n.in(1), v = n.in(2);
   if (!q || !k || !v)
     return failure();
-  Value q4 = toHeads(im, q, hq), k4 = toHeads(im, k, hk), v4 = toHeads(im, v, hk);
+  // Token-major gate op: ONNX's [B, T, H*D] is only reshaped, never
+  // transposed.
+  Value q4 = toTokenHeads(im, q, hq), k4 = toTokenHeads(im, k, hk), v4 = toTokenHeads(im, v, hk);
   auto perHead = [&](Value x, Kind kind) -> Value {
     SymShape d = im.dims(x);
     if (kind == Kind::PerChannel)
-      return toHeads(im, x, hk);
-    Value t = swapLast(im, x); // [B, X, T]
+      return toTokenHeads(im, x, hk);
     if (kind == Kind::One)
-      t = im.broadcastTo(t, {d[0], SymExpr::constant(hk), d[1]});
-    return t;
+      return im.broadcastTo(x, {d[0], d[1], SymExpr::constant(hk)});
+    return x; // [B, T, Hkv]
   };
   Value decay = n.has(4) ? n.in(4) : Value(), beta = n.has(5) ? n.in(5) : Value();
   if ((n.has(4) && !decay) || (n.has(5) && !beta))
@@ -544,16 +558,17 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
     init = im.convert(init, b.getF32Type());
   }
   SymShape q4d = im.dims(q4);
-  SymShape od{q4d[0], SymExpr::constant(hq), q4d[2], SymExpr::constant(dv)};
+  SymShape od{q4d[0], q4d[1], SymExpr::constant(hq), SymExpr::constant(dv)};
   SymShape sd{q4d[0], SymExpr::constant(hk), SymExpr::constant(dk), SymExpr::constant(dv)};
   FloatAttr scaleAttr = scale != 0.0f ? b.getF32FloatAttr(scale) : FloatAttr();
   auto op = gate::LinearAttentionOp::create(b, loc, im.typeFor(od, et),
                                             im.typeFor(sd, b.getF32Type()), q4, k4, v4, decay,
                                             beta, init, *rule, scaleAttr, uint64_t(chunk));
+  op.setTokenMajor(true);
   Value out = op.getOutput(), st = op.getFinalState();
   im.setDims(out, od);
   im.setDims(st, sd);
-  out = fromHeads(im, out);
+  out = fromTokenHeads(im, out);
   if (failed(n.out(0, out)))
     return failure();
   if (n.wants(1)) {

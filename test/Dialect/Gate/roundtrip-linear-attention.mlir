@@ -80,3 +80,13 @@ func.func @la_dynamic_bf16(%q: tensor<?x2x?x16xbf16>, %k: tensor<?x2x?x16xbf16>,
   %o, %s = gate.linear_attention gated_delta %q, %k, %v decay(%d : tensor<?x2x?x16xbf16>) beta(%beta : tensor<?x2x?xbf16>) : tensor<?x2x?x16xbf16>, tensor<?x2x?x16xbf16>, tensor<?x2x?x16xbf16> -> tensor<?x2x?x16xbf16>, tensor<?x2x16x16xf32>
   return %o, %s : tensor<?x2x?x16xbf16>, tensor<?x2x16x16xf32>
 }
+
+// -----
+
+// Token-major layout: per-token operands [B,T,H,D], decay/beta [B,T,H].
+// CHECK-LABEL: func.func @token_major
+// CHECK:         gate.linear_attention gated_delta %{{.+}} {token_major} : tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x4x32xf32> -> tensor<?x?x4x32xf32>, tensor<?x4x16x32xf32>
+func.func @token_major(%q: tensor<?x?x2x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x4x32xf32>, %g: tensor<?x?x4xf32>, %b: tensor<?x?x4xf32>) -> (tensor<?x?x4x32xf32>, tensor<?x4x16x32xf32>) {
+  %o, %s = gate.linear_attention gated_delta %q, %k, %v decay(%g : tensor<?x?x4xf32>) beta(%b : tensor<?x?x4xf32>) {token_major} : tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x4x32xf32> -> tensor<?x?x4x32xf32>, tensor<?x4x16x32xf32>
+  return %o, %s : tensor<?x?x4x32xf32>, tensor<?x4x16x32xf32>
+}

@@ -261,7 +261,14 @@ LogicalResult LinearAttentionOp::verify() {
   Operation *op = getOperation();
   Value q = getQuery(), k = getKey(), v = getValue();
   Value out = getOutput(), st = getFinalState();
-  if (failed(verifyHeadOperands(op, q, k, v, out, "output")))
+  const unsigned hd = headDim(), td = tokenDim();
+  for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}})
+    for (unsigned d : {hd, 3u})
+      if (failed(requireStatic(op, val, name, d, d == hd ? "heads" : "head size")))
+        return failure();
+  if (failed(requireSameElementType(op, q, "query", k, "key")) ||
+      failed(requireSameElementType(op, q, "query", v, "value")) ||
+      failed(requireSameElementType(op, q, "query", out, "output")))
     return failure();
 
   DimBinder dims(op);
@@ -269,18 +276,18 @@ LogicalResult LinearAttentionOp::verify() {
     if (failed(dims.bind("B", val, name, 0)))
       return failure();
   for (auto [val, name] : {std::pair{q, "query"}, {k, "key"}, {v, "value"}, {out, "output"}})
-    if (failed(dims.bind("T", val, name, 2)))
+    if (failed(dims.bind("T", val, name, td)))
       return failure();
   if (failed(dims.bind("K", q, "query", 3)) || failed(dims.bind("K", k, "key", 3)) ||
       failed(dims.bind("V", v, "value", 3)) || failed(dims.bind("V", out, "output", 3)) ||
-      failed(dims.bind("Hv", v, "value", 1)) ||
+      failed(dims.bind("Hv", v, "value", hd)) ||
       failed(dims.bind("Hv", st, "final_state", 1)) ||
       failed(dims.bind("K", st, "final_state", 2)) ||
       failed(dims.bind("V", st, "final_state", 3)))
     return failure();
 
-  int64_t hq = rt(q).getDimSize(1), hk = rt(k).getDimSize(1),
-          hv = rt(v).getDimSize(1);
+  int64_t hq = rt(q).getDimSize(hd), hk = rt(k).getDimSize(hd),
+          hv = rt(v).getDimSize(hd);
   if (hq <= 0 || hk <= 0 || hv <= 0)
     return emitOpError() << "head counts must be positive";
   if (hv % hk != 0)
@@ -298,7 +305,7 @@ LogicalResult LinearAttentionOp::verify() {
                             "heads are equal (" << hv << ")";
   }
   if (failed(dims.bindSize("Ho", ho, "query/value head mapping", 1)) ||
-      failed(dims.bind("Ho", out, "output", 1)))
+      failed(dims.bind("Ho", out, "output", hd)))
     return failure();
 
   if (Value d = getDecay()) {
@@ -311,8 +318,8 @@ LogicalResult LinearAttentionOp::verify() {
       return emitOpError() << "'decay' must be [B,Hv,T] (per head) or "
                               "[B,Hv,T,K] (per key channel), got rank "
                            << dt.getRank();
-    if (failed(dims.bind("B", d, "decay", 0)) || failed(dims.bind("Hv", d, "decay", 1)) ||
-        failed(dims.bind("T", d, "decay", 2)))
+    if (failed(dims.bind("B", d, "decay", 0)) || failed(dims.bind("Hv", d, "decay", hd)) ||
+        failed(dims.bind("T", d, "decay", td)))
       return failure();
     if (dt.getRank() == 4 && failed(dims.bind("K", d, "decay", 3)))
       return failure();
@@ -326,8 +333,8 @@ LogicalResult LinearAttentionOp::verify() {
       return emitOpError() << "'beta' element type " << bt
                            << " must be f32 or that of 'query' ("
                            << rt(q).getElementType() << ")";
-    if (failed(dims.bind("B", b, "beta", 0)) || failed(dims.bind("Hv", b, "beta", 1)) ||
-        failed(dims.bind("T", b, "beta", 2)))
+    if (failed(dims.bind("B", b, "beta", 0)) || failed(dims.bind("Hv", b, "beta", hd)) ||
+        failed(dims.bind("T", b, "beta", td)))
       return failure();
   } else if (isDelta()) {
     return emitOpError() << "rule '" << stringifyUpdateRule(getRule())
@@ -428,11 +435,15 @@ LogicalResult GateOp::reifyResultShapes(OpBuilder &b,
 
 LogicalResult LinearAttentionOp::reifyResultShapes(
     OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
-  int64_t hq = rt(getQuery()).getDimSize(1), hk = rt(getKey()).getDimSize(1),
-          hv = rt(getValue()).getDimSize(1), k = rt(getQuery()).getDimSize(3),
+  unsigned hd = headDim();
+  int64_t hq = rt(getQuery()).getDimSize(hd), hk = rt(getKey()).getDimSize(hd),
+          hv = rt(getValue()).getDimSize(hd), k = rt(getQuery()).getDimSize(3),
           v = rt(getValue()).getDimSize(3);
   int64_t ho = hq == hk ? hv : hq;
-  shapes.push_back(shapeFrom(b, getLoc(), getQuery(), {-1, ho, -3, v}));
+  if (getTokenMajor())
+    shapes.push_back(shapeFrom(b, getLoc(), getQuery(), {-1, -2, ho, v}));
+  else
+    shapes.push_back(shapeFrom(b, getLoc(), getQuery(), {-1, ho, -3, v}));
   shapes.push_back(shapeFrom(b, getLoc(), getQuery(), {-1, hv, k, v}));
   return success();
 }

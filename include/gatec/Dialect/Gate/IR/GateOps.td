@@ -168,13 +168,19 @@ def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
     `initial_state [B,Hv,K,V]` (f32, zeros when absent). Results: the output
     and the final state (f32). `scale` defaults to `1/sqrt(K)`. `chunk_size`
     is a tuning hint for the chunked kernels; it never changes results.
+
+    With `token_major`, the per-token operands and the output are laid out
+    `[B, T, H, ·]` instead (query/key/value/output `[B,T,H,D]`, decay `[B,T,Hv]`
+    or `[B,T,Hv,K]`, beta `[B,T,Hv]`): ONNX's `[B, T, H·D]` packing is then a
+    free reshape, with no transpose around the op. The state stays
+    `[B,Hv,K,V]`.
   }];
   let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
       Gate_FloatTensor:$value, Optional<AnyRankedTensor>:$decay,
       Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$beta,
       Optional<TensorRankOf<[F32], [4]>>:$initial_state,
       Gate_UpdateRuleAttr:$rule, OptionalAttr<F32Attr>:$scale,
-      DefaultValuedAttr<I64Attr, "64">:$chunk_size);
+      DefaultValuedAttr<I64Attr, "64">:$chunk_size, UnitAttr:$token_major);
   let results = (outs Gate_FloatTensor:$output,
       TensorRankOf<[F32], [4]>:$final_state);
   let assemblyFormat = [{
@@ -194,6 +200,9 @@ def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
     bool isDelta() {
       return getRule() == UpdateRule::delta || getRule() == UpdateRule::gated_delta;
     }
+    /// Dimension of the heads / tokens of the per-token operands.
+    unsigned headDim() { return getTokenMajor() ? 2 : 1; }
+    unsigned tokenDim() { return getTokenMajor() ? 1 : 2; }
     /// True when decay is per key channel ([B,Hv,T,K]).
     bool hasChannelDecay() {
       return getDecay() &&
