@@ -6,7 +6,9 @@
 // Per-channel decay, delta update, Sᵀk as transpose(S)·k, explicit output scale.
 // CHECK-LABEL: func.func @main
 // CHECK-NOT:     scf.for
-// CHECK:         gate.linear_attention gated_delta %{{.+}}, %{{.+}}, %{{.+}} decay(%{{.+}} : tensor<2x4x4x8xf32>) beta(%{{.+}} : tensor<2x4x4xf32>) initial_state(%{{.+}} : tensor<2x4x8x8xf32>) {scale = 0.353553385 : f32}
+// The time-major transposes the Scan needed are looked through: the op reads
+// the [B,T,H,D] tensors (token_major) and no transpose is left on its inputs.
+// CHECK:         gate.linear_attention gated_delta %{{.+}}, %{{.+}}, %{{.+}} decay(%{{.+}} : tensor<2x4x4x8xf32>) beta(%{{.+}} : tensor<2x4x4xf32>) initial_state(%{{.+}} : tensor<2x4x8x8xf32>) {scale = 0.353553385 : f32, token_major}
 #map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 #map2 = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
@@ -97,7 +99,7 @@
 // GQA: the state is repeated over 2 query heads per kv head.
 // CHECK-LABEL: func.func @main
 // CHECK-NOT:     scf.for
-// CHECK:         gate.linear_attention gated_delta %{{.+}}, %{{.+}}, %{{.+}} {{.*}}: tensor<2x8x4x8xf32>, tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32> -> tensor<2x8x4x8xf32>, tensor<2x4x8x8xf32>
+// CHECK:         gate.linear_attention gated_delta %{{.+}}, %{{.+}}, %{{.+}} {{.*}}token_major} : tensor<2x4x8x8xf32>, tensor<2x4x4x8xf32>, tensor<2x4x4x8xf32> -> tensor<2x4x8x8xf32>, tensor<2x4x8x8xf32>
 #map = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, 0)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 #map2 = affine_map<(d0, d1, d2) -> (d0, d1, 0)>

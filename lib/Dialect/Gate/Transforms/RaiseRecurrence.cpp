@@ -260,18 +260,52 @@ struct RaiseRecurrence : OpRewritePattern<scf::ForOp> {
       Value t = headMajor(x);
       return tensor::CollapseShapeOp::create(rw, loc, t, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
     };
-    Value q = headMajor(Xq), k = headMajor(Xk), v = headMajor(Xv);
-    Value decay = Xg ? (channel ? headMajor(Xg) : perHead(Xg)) : Value();
-    Value beta = Xbeta ? perHead(Xbeta) : Value();
+    // Scan inputs are usually [B,T,...] tensors transposed to time-major for
+    // the loop: then the op reads them as they were, token-major.
+    auto untransposed = [](Value x) -> Value {
+      auto tr = x ? x.getDefiningOp<linalg::TransposeOp>() : linalg::TransposeOp();
+      if (!tr)
+        return {};
+      ArrayRef<int64_t> p = tr.getPermutation();
+      if (p.size() < 3 || p[0] != 1 || p[1] != 0)
+        return {};
+      for (size_t d = 2; d < p.size(); ++d)
+        if (p[d] != int64_t(d))
+          return {};
+      return tr.getInput();
+    };
+    bool tokenMajor = untransposed(Xq) && untransposed(Xk) && untransposed(Xv) &&
+                      (!Xg || untransposed(Xg)) && (!Xbeta || untransposed(Xbeta));
+    Value q, k, v, decay, beta;
+    if (tokenMajor) {
+      auto perHeadTM = [&](Value x) -> Value { // [B,T,H,1] or [B,T,H] -> [B,T,H]
+        Value y = untransposed(x);
+        if (rtt(y).getRank() == 3)
+          return y;
+        return tensor::CollapseShapeOp::create(rw, loc, y, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+      };
+      q = untransposed(Xq), k = untransposed(Xk), v = untransposed(Xv);
+      decay = Xg ? (channel ? untransposed(Xg) : perHeadTM(Xg)) : Value();
+      beta = Xbeta ? perHeadTM(Xbeta) : Value();
+    } else {
+      q = headMajor(Xq), k = headMajor(Xk), v = headMajor(Xv);
+      decay = Xg ? (channel ? headMajor(Xg) : perHead(Xg)) : Value();
+      beta = Xbeta ? perHead(Xbeta) : Value();
+    }
     UpdateRule rule = Xg ? (Xbeta ? UpdateRule::gated_delta : UpdateRule::gated)
                          : (Xbeta ? UpdateRule::delta : UpdateRule::linear);
     auto qT = rtt(q);
-    auto outT = RankedTensorType::get({qT.getDimSize(0), H * G, qT.getDimSize(2), V}, rw.getF32Type());
+    auto outT = tokenMajor
+                    ? RankedTensorType::get({qT.getDimSize(0), qT.getDimSize(1), H * G, V}, rw.getF32Type())
+                    : RankedTensorType::get({qT.getDimSize(0), H * G, qT.getDimSize(2), V}, rw.getF32Type());
     auto la = LinearAttentionOp::create(
         rw, loc, TypeRange{outT, sT}, q, k, v, decay, beta, loop.getInitArgs()[0],
         UpdateRuleAttr::get(rw.getContext(), rule), rw.getF32FloatAttr(float(scale)),
         rw.getI64IntegerAttr(64));
-    Value outTime = transpose(la.getOutput(), {2, 0, 1, 3});
+    if (tokenMajor)
+      la.setTokenMajor(true);
+    Value outTime = transpose(la.getOutput(), tokenMajor ? ArrayRef<int64_t>{1, 0, 2, 3}
+                                                         : ArrayRef<int64_t>{2, 0, 1, 3});
     if (outTime.getType() != loop.getResult(1).getType())
       outTime = tensor::CastOp::create(rw, loc, loop.getResult(1).getType(), outTime);
     Value fin = la.getFinalState();
