@@ -415,7 +415,16 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
             sums[i] = b.add(sums[i], accs[p * n + i]);
         return sums;
       };
-      b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
+      // Outputs of a block of tokens go to a small scratch first and are
+      // flushed together: token-major output rows sit a multiple of 4 KiB
+      // apart, and storing them one token at a time aliases the next token's
+      // loads.
+      const int64_t OB = 64;
+      const int64_t rowW = qPerState * NC * vw;
+      Value oBuf = memref::AllocOp::create(b, MemRefType::get({OB, rowW}, f32), b.getI64IntegerAttr(64));
+      b.loop(c0, T, b.idx(OB), [&](KernelBuilder &b, Value t0) {
+      Value tEnd = b.minui(T, b.addi(t0, b.idx(OB)));
+      b.loop(t0, tEnd, c1, [&](KernelBuilder &b, Value t) {
         Value eScalar = gated && !channel ? b.exp(b.load(decay, tok3(bi, j, t))) : Value();
         auto decayOf = [&](KernelBuilder &b, Value r) -> Value {
           if (!gated)
@@ -467,11 +476,21 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
               }
               return next;
             });
+        Value slot = b.subi(t, t0);
+        for (int64_t g = 0; g < qPerState; ++g)
+          for (int64_t n = 0; n < NC; ++n)
+            vector::StoreOp::create(b, b.mul(o[g * NC + n], scaleV), oBuf,
+                                    ValueRange{slot, b.idx((g * NC + n) * vw)});
+      });
+      b.loop(t0, tEnd, c1, [&](KernelBuilder &b, Value t) {
+        Value slot = b.subi(t, t0);
         for (int64_t g = 0; g < qPerState; ++g) {
           Value oh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : j;
           for (int64_t n = 0; n < NC; ++n)
-            b.vstore(b.mul(o[g * NC + n], scaleV), out, tok(bi, oh, t, cols[n]), full);
+            b.vstore(b.vload(oBuf, {slot, b.idx((g * NC + n) * vw)}, vw, true), out,
+                     tok(bi, oh, t, cols[n]), full);
         }
+      });
       });
       b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
         for (int64_t n = 0; n < NC; ++n)
