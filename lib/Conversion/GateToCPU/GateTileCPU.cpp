@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "gatec/Conversion/GateLowerings.h"
 #include "gatec/Conversion/KernelBuilder.h"
+#include "../LinearAttentionOperands.h"
 #include "gatec/Conversion/Passes.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -319,31 +320,16 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
-    auto qT = tt(op.getQuery()), kT = tt(op.getKey()), vT = tt(op.getValue());
-    const unsigned hdim = op.headDim();
-    const int64_t hq = qT.getDimSize(hdim), hk = kT.getDimSize(hdim), hv = vT.getDimSize(hdim);
-    const int64_t K = qT.getDimSize(3), V = vT.getDimSize(3);
-    const bool gqa = hq != hk;
-    const int64_t qPerState = gqa ? hq / hv : 1;
-    const int64_t statesPerKey = hv / hk;
+    LinearAttentionOperands la(b, op);
+    Value q = la.q, k = la.k, v = la.v, decay = la.decay, beta = la.beta, init = la.init,
+          B = la.B, T = la.T, out = la.out, st = la.st;
+    const int64_t hv = la.hv, K = la.K, V = la.V, qPerState = la.qPerState,
+                  statesPerKey = la.statesPerKey;
+    const bool gqa = la.gqa;
+    auto outT = la.outT, stT = la.stT;
+    auto tok = [&](Value b0, Value h, Value t, Value d) { return la.tok(b0, h, t, d); };
+    auto tok3 = [&](Value b0, Value h, Value t) { return la.tok3(b0, h, t); };
     const int64_t nV = ceilDiv(V, vw);
-    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
-          v = b.toBuffer(op.getValue());
-    Value decay = op.getDecay() ? b.toBuffer(op.getDecay()) : Value();
-    Value beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
-    Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
-    auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
-    Value B = b.dim(q, 0), T = b.dim(q, op.tokenDim());
-    // Per-token operands are [B,H,T,.] or, token-major, [B,T,H,.].
-    const bool tm = op.getTokenMajor();
-    auto tok = [tm](Value b0, Value h, Value t, Value d) -> SmallVector<Value> {
-      return tm ? SmallVector<Value>{b0, t, h, d} : SmallVector<Value>{b0, h, t, d};
-    };
-    auto tok3 = [tm](Value b0, Value h, Value t) -> SmallVector<Value> {
-      return tm ? SmallVector<Value>{b0, t, h} : SmallVector<Value>{b0, h, t};
-    };
-    Value out = b.alloc(outT, b.dynSizes(outT, tok(B, b.idx(gqa ? hq : hv), T, b.idx(V))));
-    Value st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
     Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
     Value c0 = b.idx(0), c1 = b.idx(1), cK = b.idx(K);
     Value zeroV = b.splat(b.f32(0.0f), vw);

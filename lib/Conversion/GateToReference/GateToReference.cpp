@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "gatec/Conversion/GateLowerings.h"
 #include "gatec/Conversion/KernelBuilder.h"
+#include "../LinearAttentionOperands.h"
 #include "gatec/Conversion/Passes.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -149,30 +150,15 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
-    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
-          v = b.toBuffer(op.getValue());
-    Value decay = op.getDecay() ? b.toBuffer(op.getDecay()) : Value();
-    Value beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
-    Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
-    auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
-    const unsigned hdim = op.headDim();
-    int64_t hq = tt(op.getQuery()).getDimSize(hdim), hk = tt(op.getKey()).getDimSize(hdim),
-            hv = tt(op.getValue()).getDimSize(hdim);
-    int64_t K = tt(op.getQuery()).getDimSize(3), V = tt(op.getValue()).getDimSize(3);
-    bool gqa = hq != hk;                 // query heads grouped over the states
-    int64_t qPerState = gqa ? hq / hv : 1;
-    int64_t statesPerKey = hv / hk;
-    Value B = b.dim(q, 0), T = b.dim(q, op.tokenDim());
-    // Per-token operands are [B,H,T,.] or, token-major, [B,T,H,.].
-    const bool tm = op.getTokenMajor();
-    auto tok = [tm](Value b0, Value h, Value t, Value d) -> SmallVector<Value> {
-      return tm ? SmallVector<Value>{b0, t, h, d} : SmallVector<Value>{b0, h, t, d};
-    };
-    auto tok3 = [tm](Value b0, Value h, Value t) -> SmallVector<Value> {
-      return tm ? SmallVector<Value>{b0, t, h} : SmallVector<Value>{b0, h, t};
-    };
-    Value out = b.alloc(outT, b.dynSizes(outT, tok(B, b.idx(gqa ? hq : hv), T, b.idx(V))));
-    Value st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
+    LinearAttentionOperands la(b, op);
+    Value q = la.q, k = la.k, v = la.v, decay = la.decay, beta = la.beta, init = la.init,
+          B = la.B, T = la.T, out = la.out, st = la.st;
+    const int64_t hv = la.hv, K = la.K, V = la.V, qPerState = la.qPerState,
+                  statesPerKey = la.statesPerKey;
+    const bool gqa = la.gqa;
+    auto outT = la.outT, stT = la.stT;
+    auto tok = [&](Value b0, Value h, Value t, Value d) { return la.tok(b0, h, t, d); };
+    auto tok3 = [&](Value b0, Value h, Value t) { return la.tok3(b0, h, t); };
     Value scale = b.f32(op.getScaleOrDefault());
     Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
     Value cK = b.idx(K), cV = b.idx(V);

@@ -1,0 +1,32 @@
+//===- LinearAttentionOperands.cpp ------------------------------------------===//
+#include "LinearAttentionOperands.h"
+
+using namespace mlir;
+using namespace gatec;
+
+LinearAttentionOperands::LinearAttentionOperands(KernelBuilder &b,
+                                                 gate::LinearAttentionOp op) {
+  auto type = [](Value x) { return cast<RankedTensorType>(x.getType()); };
+  tokenMajor = op.getTokenMajor();
+  unsigned hd = op.headDim();
+  hq = type(op.getQuery()).getDimSize(hd);
+  hk = type(op.getKey()).getDimSize(hd);
+  hv = type(op.getValue()).getDimSize(hd);
+  K = type(op.getQuery()).getDimSize(3);
+  V = type(op.getValue()).getDimSize(3);
+  gqa = hq != hk;
+  qPerState = gqa ? hq / hv : 1;
+  statesPerKey = hv / hk;
+  q = b.toBuffer(op.getQuery());
+  k = b.toBuffer(op.getKey());
+  v = b.toBuffer(op.getValue());
+  decay = op.getDecay() ? b.toBuffer(op.getDecay()) : Value();
+  beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
+  init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+  B = b.dim(q, 0);
+  T = b.dim(q, op.tokenDim());
+  outT = type(op.getOutput());
+  stT = type(op.getFinalState());
+  out = b.alloc(outT, b.dynSizes(outT, tok(B, b.idx(gqa ? hq : hv), T, b.idx(V))));
+  st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
+}

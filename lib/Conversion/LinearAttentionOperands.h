@@ -1,0 +1,40 @@
+//===- LinearAttentionOperands.h - what both linear-attention lowerings read ===//
+#ifndef GATEC_LIB_CONVERSION_LINEARATTENTIONOPERANDS_H
+#define GATEC_LIB_CONVERSION_LINEARATTENTIONOPERANDS_H
+
+#include "gatec/Conversion/KernelBuilder.h"
+#include "gatec/Dialect/Gate/IR/GateDialect.h"
+
+namespace gatec {
+
+/// The buffers, head mapping and result buffers of a gate.linear_attention,
+/// and the indexing of its per-token operands in either layout.
+struct LinearAttentionOperands {
+  LinearAttentionOperands(KernelBuilder &b, gate::LinearAttentionOp op);
+
+  /// Index of element d of token t of head h: [B,H,T,.] or token-major [B,T,H,.].
+  llvm::SmallVector<mlir::Value> tok(mlir::Value b0, mlir::Value h, mlir::Value t,
+                                     mlir::Value d) const {
+    return tokenMajor ? llvm::SmallVector<mlir::Value>{b0, t, h, d}
+                      : llvm::SmallVector<mlir::Value>{b0, h, t, d};
+  }
+  /// Same for per-head values (decay per head, beta).
+  llvm::SmallVector<mlir::Value> tok3(mlir::Value b0, mlir::Value h, mlir::Value t) const {
+    return tokenMajor ? llvm::SmallVector<mlir::Value>{b0, t, h}
+                      : llvm::SmallVector<mlir::Value>{b0, h, t};
+  }
+
+  bool tokenMajor;
+  int64_t hq, hk, hv, K, V;
+  bool gqa;              // query heads grouped over the states
+  int64_t qPerState;     // query heads per state (GQA), else 1
+  int64_t statesPerKey;  // value heads per key head (GVA)
+  mlir::Value q, k, v, decay, beta, init; // buffers (decay/beta/init may be null)
+  mlir::Value B, T;
+  mlir::RankedTensorType outT, stT;
+  mlir::Value out, st;   // result buffers
+};
+
+} // namespace gatec
+
+#endif
