@@ -10,6 +10,16 @@ import subprocess
 import sys
 import time
 
+# Peers share two cores in one process: threads that spin after their work
+# (OpenMP in gatec and PyTorch, OpenBLAS, ONNX Runtime's pool) would steal
+# time from whichever peer runs next. Idle threads sleep instead; OpenBLAS
+# runs one thread here (the sgemm ceiling is measured in a child with its
+# defaults).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("KMP_BLOCKTIME", "0")
+_BLAS_ENV = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS",)}
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,7 +56,9 @@ def sgemm_rate():
             "    t=time.perf_counter(); a@b; best=min(best,time.perf_counter()-t)\n"
             "print(2*n**3/best/1e9)\n")
     env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS")}
+    if _BLAS_ENV["OPENBLAS_NUM_THREADS"]:
+        env["OPENBLAS_NUM_THREADS"] = _BLAS_ENV["OPENBLAS_NUM_THREADS"]
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
     return float(out.stdout.strip())
@@ -95,6 +107,7 @@ def ort_session(path):
     try:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = os.cpu_count()
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     except Exception:  # the op is not supported by this ONNX Runtime
         return None
