@@ -114,6 +114,17 @@ def test_linear_attention_bogus_update_rule(tmp_path):
     assert_fails(_compile(p), "la_node", "LinearAttention", "update_rule", "'bogus'")
 
 
+def test_op_newer_than_model_opset(tmp_path):
+    """LinearAttention arrived in opset 27: a model importing opset 23 cannot use it."""
+    B, T, H, D = 1, 5, 2, 8
+    node = helper.make_node("LinearAttention", ["q", "k", "v"], ["o", "s"], name="la_old",
+                            q_num_heads=H, kv_num_heads=H, update_rule="linear")
+    p = _save(tmp_path / "la_opset23.onnx", [node],
+              [vi(n, F, [B, T, H * D]) for n in "qkv"], [vi("o", F, None), vi("s", F, None)],
+              opset=23)
+    assert_fails(_compile(p), "la_old", "LinearAttention", "opset 27", "opset 23")
+
+
 def test_linear_attention_heads_not_multiple(tmp_path):
     D = 8
     node = helper.make_node("LinearAttention", ["q", "k", "v"], ["o", "s"], name="la_heads_node",

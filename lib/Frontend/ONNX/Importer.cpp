@@ -1,5 +1,6 @@
 //===- Importer.cpp - ONNX model -> func.func: graph, values, symbols -----===//
 #include "ImporterImpl.h"
+#include "llvm/ADT/StringMap.h"
 
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
 
@@ -639,7 +640,15 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
   }
   if (n.domain().empty() || n.domain() == "ai.onnx")
     h = lookupHandler(n.op_type());
-  if (!h) {
+  // Ops newer than the model's default-domain opset do not exist for it.
+  static const llvm::StringMap<int64_t> since = {
+      {"LayerNormalization", 17}, {"Attention", 23},       {"RMSNormalization", 23},
+      {"RotaryEmbedding", 23},    {"LinearAttention", 27}, {"CausalConvWithState", 27}};
+  auto introduced = since.find(n.op_type());
+  if (h && introduced != since.end() && opset < introduced->second) {
+    r = fail("'" + n.op_type() + "' needs opset " + std::to_string(introduced->second) +
+             " of the default domain; the model imports opset " + std::to_string(opset));
+  } else if (!h) {
     r = fail("unsupported op '" + n.op_type() + "' (domain '" + n.domain() + "')");
   } else {
     NodeCtx nc(*this, n);
