@@ -411,6 +411,20 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
       b.loop(c0, T, b.idx(OB), [&](KernelBuilder &b, Value t0) {
       Value tEnd = b.minui(T, b.addi(t0, b.idx(OB)));
       b.loop(t0, tEnd, c1, [&](KernelBuilder &b, Value t) {
+        if (la.tokenMajor) {
+          // Token-major rows of one head are a page or more apart, where
+          // hardware prefetchers stop: fetch the rows of a later token now.
+          Value tp = b.minui(b.addi(t, b.idx(16)), b.subi(T, c1));
+          auto prefetch = [&](Value buf, Value h, int64_t from, int64_t to) {
+            for (int64_t e = from; e < to; e += 16)
+              memref::PrefetchOp::create(b, buf, tok(bi, h, tp, b.idx(e)), /*isWrite=*/false,
+                                         /*localityHint=*/3, /*isDataCache=*/true);
+          };
+          prefetch(k, kh, 0, K);
+          prefetch(q, gqa ? b.muli(j, b.idx(qPerState)) : kh, 0, K);
+          for (int64_t n = 0; n < NC; ++n)
+            memref::PrefetchOp::create(b, v, tok(bi, j, tp, cols[n]), false, 3, true);
+        }
         Value eScalar = gated && !channel ? b.exp(b.load(decay, tok3(bi, j, t))) : Value();
         auto decayOf = [&](KernelBuilder &b, Value r) -> Value {
           if (!gated)
