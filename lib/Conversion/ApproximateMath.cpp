@@ -2,6 +2,7 @@
 #include "gatec/Conversion/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace gatec {
@@ -12,10 +13,42 @@ namespace gatec {
 using namespace mlir;
 
 namespace {
+/// powf by a small constant (exporters write x² as Pow(x, 2)): multiplies or
+/// sqrt instead of a libm call.
+struct PowByConstant : OpRewritePattern<math::PowFOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::PowFOp op, PatternRewriter &rw) const override {
+    FloatAttr c;
+    DenseElementsAttr dense;
+    double e;
+    if (matchPattern(op.getRhs(), m_Constant(&c)))
+      e = c.getValueAsDouble();
+    else if (matchPattern(op.getRhs(), m_Constant(&dense)) && dense.isSplat())
+      e = dense.getSplatValue<APFloat>().convertToDouble();
+    else
+      return failure();
+    Value x = op.getLhs();
+    Location loc = op.getLoc();
+    if (e == 1.0) {
+      rw.replaceOp(op, x);
+    } else if (e == 2.0) {
+      rw.replaceOpWithNewOp<arith::MulFOp>(op, x, x);
+    } else if (e == 3.0) {
+      rw.replaceOpWithNewOp<arith::MulFOp>(op, arith::MulFOp::create(rw, loc, x, x), x);
+    } else if (e == 0.5) {
+      rw.replaceOpWithNewOp<math::SqrtOp>(op, x);
+    } else {
+      return failure();
+    }
+    return success();
+  }
+};
+
 struct GateApproximateMathPass
     : gatec::impl::GateApproximateMathBase<GateApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    patterns.add<PowByConstant>(&getContext());
     // The predicate sees operation names ("math.exp").
     auto wanted = [](StringRef name) {
       name.consume_front("math.");

@@ -71,3 +71,18 @@ func.func @untouched(%x: f32, %d: f64) -> (f32, f64) {
   %1 = math.exp %d : f64
   return %0, %1 : f32, f64
 }
+
+// -----
+
+// Pow by a small constant: multiplies / sqrt, no libm call.
+// CHECK-LABEL: func.func @pow_small
+// CHECK-NOT:     math.powf
+// CHECK:         arith.mulf
+// CHECK:         math.sqrt
+func.func @pow_small(%x: f32) -> (f32, f32) {
+  %c2 = arith.constant 2.0 : f32
+  %h = arith.constant 0.5 : f32
+  %a = math.powf %x, %c2 : f32
+  %b = math.powf %x, %h : f32
+  return %a, %b : f32, f32
+}

@@ -46,7 +46,8 @@ def GateApproximateMath : Pass<"gate-approximate-math", "mlir::ModuleOp"> {
   let description = [{
     LLVM scalarizes vector `exp` into libm calls; the polynomial forms stay in
     vector registers. Accurate to a few ulp in f32, which the fast kernels'
-    tests (1e-4 relative to float64) check.
+    tests (1e-4 relative to float64) check. `powf` by 1, 2, 3 or 0.5 (how
+    exporters write squares and square roots) becomes multiplies or sqrt.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
