@@ -12,9 +12,13 @@ from onnx import numpy_helper
 import gatec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFORMANCE = os.environ.get(
-    "GATEC_CONFORMANCE", os.path.join(os.path.dirname(ROOT), "shared", "onnx-conformance"))
-FOLDERS = sorted(glob.glob(os.path.join(CONFORMANCE, "test_*")))
+# $GATEC_CONFORMANCE, else ../shared/onnx-conformance next to the checkout,
+# else the workplace's /work/shared (a clone elsewhere still finds it).
+_CANDIDATES = [os.environ.get("GATEC_CONFORMANCE", ""),
+               os.path.join(os.path.dirname(ROOT), "shared", "onnx-conformance"),
+               "/work/shared/onnx-conformance"]
+CONFORMANCE = next((c for c in _CANDIDATES if c and os.path.isdir(c)), "")
+FOLDERS = sorted(glob.glob(os.path.join(CONFORMANCE, "test_*"))) if CONFORMANCE else []
 
 
 def _load_pbs(folder, prefix):
