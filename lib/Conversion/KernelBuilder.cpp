@@ -152,12 +152,6 @@ Value KernelBuilder::muli(Value a, Value b) { return arith::MulIOp::create(*this
 Value KernelBuilder::divui(Value a, Value b) { return arith::DivUIOp::create(*this, a, b); }
 Value KernelBuilder::minui(Value a, Value b) { return arith::MinUIOp::create(*this, a, b); }
 
-Value KernelBuilder::reduceAdd(Value v) {
-  return vector::ReductionOp::create(*this, vector::CombiningKind::ADD, v);
-}
-Value KernelBuilder::reduceMax(Value v) {
-  return vector::ReductionOp::create(*this, vector::CombiningKind::MAXIMUMF, v);
-}
 
 SmallVector<Value> KernelBuilder::loop(Value lb, Value ub, Value step,
                                        ValueRange init, BodyFn body) {
@@ -219,13 +213,6 @@ void KernelBuilder::parallel(ValueRange ubs, bool parallel,
   nest(*this, 0, {});
 }
 
-void KernelBuilder::ifThen(Value cond, function_ref<void(KernelBuilder &)> then) {
-  scf::IfOp::create(*this, cond, [&](OpBuilder &ob, Location loc) {
-    KernelBuilder kb(loc, ob);
-    then(kb);
-    scf::YieldOp::create(kb);
-  });
-}
 
 Value KernelBuilder::ifElse(Value cond, Type type,
                             function_ref<Value(KernelBuilder &)> thenFn,

@@ -69,8 +69,6 @@ public:
   mlir::Value muli(mlir::Value a, mlir::Value b);
   mlir::Value divui(mlir::Value a, mlir::Value b);
   mlir::Value minui(mlir::Value a, mlir::Value b);
-  mlir::Value reduceAdd(mlir::Value v);
-  mlir::Value reduceMax(mlir::Value v);
 
   using BodyFn = llvm::function_ref<llvm::SmallVector<mlir::Value>(
       KernelBuilder &, mlir::Value, mlir::ValueRange)>;
@@ -100,8 +98,6 @@ public:
   mlir::Value ifElse(mlir::Value cond, mlir::Type type,
                      llvm::function_ref<mlir::Value(KernelBuilder &)> thenFn,
                      llvm::function_ref<mlir::Value(KernelBuilder &)> elseFn);
-  /// scf.if cond { then } (no results).
-  void ifThen(mlir::Value cond, llvm::function_ref<void(KernelBuilder &)> then);
 };
 
 } // namespace gatec

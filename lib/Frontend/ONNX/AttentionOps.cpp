@@ -21,11 +21,6 @@ using namespace gatec::onnx_frontend::detail;
 
 namespace {
 
-std::string str(Type t) {
-  std::string s;
-  llvm::raw_string_ostream(s) << t;
-  return s;
-}
 std::string num(int64_t v) { return std::to_string(v); }
 
 bool isGateFloat(Type t) { return t.isF32() || t.isF16() || t.isBF16(); }
@@ -62,9 +57,6 @@ Value fromHeads(Importer &im, Value v) {
   auto hd = symMul(d[1], d[3]);
   return im.reshape(t, {d[0], d[2], hd ? *hd : SymExpr::constant(0)});
 }
-
-/// [B, T, X] -> [B, X, T].
-Value swapLast(Importer &im, Value v) { return im.transpose(v, {0, 2, 1}); }
 
 /// [B, T, H*D] -> [B, T, H, D] (a free reshape: the token-major layout).
 Value toTokenHeads(Importer &im, Value v, int64_t h) {

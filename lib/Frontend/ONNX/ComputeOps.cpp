@@ -11,11 +11,6 @@ using namespace mlir;
 using namespace gatec::onnx_frontend::detail;
 
 namespace {
-std::string str(Type t) {
-  std::string s;
-  llvm::raw_string_ostream(s) << t;
-  return s;
-}
 
 bool isFloatTy(Type t) { return isa<FloatType>(t); }
 

@@ -86,15 +86,16 @@ Value scalarInput(NodeCtx &n, int i, Type et) {
              : arith::TruncIOp::create(b, im.loc, et, v).getResult();
 }
 
-} // namespace gatec::onnx_frontend::detail
-
-namespace {
-
 std::string str(Type t) {
   std::string s;
   llvm::raw_string_ostream(s) << t;
   return s;
 }
+
+} // namespace gatec::onnx_frontend::detail
+
+namespace {
+
 
 //===----------------------------------------------------------------------===//
 // Constant folding

@@ -16,6 +16,9 @@ SymShape inDims(NodeCtx &n, int i);
 /// `et` (index or an integer/float type), constant when known.
 Value scalarInput(NodeCtx &n, int i, Type et);
 
+/// A type as it prints, for error messages.
+std::string str(Type t);
+
 // Handlers implemented in the other files.
 LogicalResult handleMatMul(Importer &, NodeCtx &);
 LogicalResult handleGemm(Importer &, NodeCtx &);
