@@ -92,6 +92,11 @@ typedef struct gatec_library {
   const char *(*last_error)(void);
   /* Threads used by this library's kernels (<= 0: hardware threads). */
   void (*set_num_threads)(int32_t n);
+  /* CUDA libraries ("cuda" target; NULL otherwise): the CUstream the calls
+   * of this thread run on (NULL: the legacy default stream). Tensor data
+   * are then device pointers; a call returns once its work is queued on the
+   * stream. Without a CUDA driver a call fails with GATEC_ERROR_DEVICE. */
+  void (*set_stream)(void *cu_stream);
 } gatec_library;
 
 #ifdef __cplusplus

@@ -9,6 +9,9 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -111,7 +114,70 @@ void gatec::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   buildCPULLVMPipeline(pm, options);
 }
 
+void gatec::buildCUDAKernelPipeline(OpPassManager &pm,
+                                    const CUDAPipelineOptions &options) {
+  GateTileGPUOptions tile;
+  tile.precision = options.precision;
+  pm.addPass(createGateTileGPU(tile));
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void gatec::buildCUDADevicePipeline(OpPassManager &pm) {
+  pm.addPass(createGateLegalizeMemRefs());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  pm.addPass(createGateParallelToGPU());
+  pm.addPass(createGateGPUDeviceBuffers());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createGateMergeGPUModules());
+  pm.addPass(createGateLowerBF16Mma());
+  // One stream per call: allocations, copies and launches are ordered on it.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+}
+
+std::string gatec::ptxFeaturesFor(StringRef chip) {
+  // The oldest PTX ISA that knows the architecture (LLVM's default for sm_80
+  // is too old), capped at what CUDA 12.x/13 ptxas accept.
+  int sm = 0;
+  StringRef(chip).drop_front(3).take_while([](char c) { return isdigit(c); }).getAsInteger(10, sm);
+  if (sm >= 100)
+    return "+ptx86";
+  return "+ptx80";
+}
+
+void gatec::buildCUDALLVMPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip;
+  nvvm.cubinFeatures = ptxFeaturesFor(options.chip);
+  nvvm.cubinFormat = "isa"; // PTX; ptxas and fatbinary run in the driver
+  nvvm.optLevel = options.optLevel;
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+}
+
+void gatec::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options,
+                              CUDAStage stopAfter) {
+  buildGateOptPipeline(pm);
+  if (stopAfter == CUDAStage::Gate)
+    return;
+  buildCUDAKernelPipeline(pm, options);
+  if (stopAfter == CUDAStage::Kernels)
+    return;
+  buildCPUBufferPipeline(pm);
+  if (stopAfter == CUDAStage::Buffers)
+    return;
+  buildCUDADevicePipeline(pm);
+  if (stopAfter == CUDAStage::GPU)
+    return;
+  buildCUDALLVMPipeline(pm, options);
+}
+
 void gatec::registerPipelines() {
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "gatec-cuda-pipeline", "gate level to LLVM host code and PTX kernels (gpu.binary)",
+      [](OpPassManager &pm, const CUDAPipelineOptions &o) { buildCUDAPipeline(pm, o); });
   PassPipelineRegistration<>("gatec-gate-opt-pipeline",
                              "gate-level clean-up: canonicalize, raise gating",
                              buildGateOptPipeline);

@@ -11,6 +11,8 @@
 #include "gatec/Target/Library.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
@@ -34,10 +36,11 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx | in
                                       cl::cat(cat));
 static cl::opt<std::string> outputFile("o", cl::desc("output file"), cl::value_desc("path"),
                                        cl::cat(cat));
-static cl::opt<std::string> emit("emit", cl::desc("what to write: lib | obj | llvm | mlir | header"),
+static cl::opt<std::string> emit("emit", cl::desc("what to write: lib | obj | llvm | mlir | header | ptx (cuda)"),
                                  cl::init("lib"), cl::cat(cat));
 static cl::opt<std::string> compileTo(
-    "compile-to", cl::desc("stop after a stage and print its MLIR: input | gate | kernels | buffers | llvm"),
+    "compile-to",
+    cl::desc("stop after a stage and print its MLIR: input | gate | kernels | buffers | gpu (cuda) | llvm"),
     cl::init(""), cl::cat(cat));
 static cl::opt<std::string> target("target", cl::desc("cpu | cuda"), cl::init("cpu"), cl::cat(cat));
 static cl::opt<std::string> mcpu("mcpu", cl::desc("CPU to compile for (LLVM name, default native)"),
@@ -51,6 +54,13 @@ static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"), 
 static cl::opt<bool> opStats("onnx-op-stats",
                              cl::desc("list the ONNX ops of the model and whether each is supported"),
                              cl::cat(cat));
+static cl::opt<std::string> gpuArch(
+    "gpu-arch", cl::desc("CUDA architectures, comma-separated (default sm_80; e.g. sm_80,sm_90a)"),
+    cl::init("sm_80"), cl::cat(cat));
+static cl::opt<std::string> gpuPrecision(
+    "gpu-precision",
+    cl::desc("operands of f32 attention on the GPU: f32 (SIMT, default) | bf16 | f16 (tensor cores)"),
+    cl::init("f32"), cl::cat(cat));
 static cl::opt<bool> noParallel("no-parallel", cl::desc("run kernels on one thread (no OpenMP)"),
                                 cl::cat(cat));
 
@@ -90,6 +100,97 @@ int writeText(llvm::StringRef path, llvm::function_ref<void(llvm::raw_ostream &)
   return 0;
 }
 } // namespace
+
+/// Object file + stub + runtime -> lib<name>.so, and the header beside it.
+int linkAndWriteHeader(llvm::Module &llvmModule, const gatec::CPUTargetOptions &topts,
+                       llvm::StringRef name, llvm::ArrayRef<gatec::FunctionSignature> sigs) {
+  std::string error;
+  llvm::SmallString<128> objPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("gatec-kernels", "o", objPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObj(objPath);
+  if (failed(gatec::writeObject(llvmModule, topts, objPath, error)))
+    return fail(inputFile + ": " + error);
+  if (failed(gatec::linkLibrary(name, target, objPath, sigs, outputFile, error)))
+    return fail(inputFile + ": " + error);
+  llvm::SmallString<128> header(llvm::sys::path::parent_path(outputFile));
+  llvm::sys::path::append(header, name + ".h");
+  return writeText(header, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, target, sigs); });
+}
+
+/// --target=cuda after the gate level: kernels, device buffers, PTX per
+/// architecture, then the kernel image (cubins via ptxas when present)
+/// embedded in host code linked like a CPU library.
+int compileCUDA(ModuleOp module, llvm::StringRef name,
+                llvm::ArrayRef<gatec::FunctionSignature> sigs,
+                std::optional<gatec::CPUStage> stop, bool stopAtGPU,
+                llvm::ArrayRef<std::string> archs) {
+  gatec::CUDAPipelineOptions copts;
+  copts.precision = gpuPrecision;
+  copts.chip = archs.front();
+  copts.optLevel = optLevel;
+  MLIRContext *ctx = module.getContext();
+  auto print = [&] {
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { module->print(os); os << "\n"; });
+  };
+  {
+    PassManager pm(ctx);
+    if (!stop || *stop != gatec::CPUStage::Gate) {
+      gatec::buildCUDAKernelPipeline(pm, copts);
+      if (!stop || *stop != gatec::CPUStage::Kernels) {
+        gatec::buildCPUBufferPipeline(pm);
+        if (!stop || *stop != gatec::CPUStage::Buffers)
+          gatec::buildCUDADevicePipeline(pm);
+      }
+    }
+    if (failed(pm.run(module)))
+      return fail(inputFile + ": lowering for the CUDA target failed");
+  }
+  if (stop && (*stop != gatec::CPUStage::LLVM || stopAtGPU))
+    return print();
+  // Every architecture gets its PTX (the pipeline attaches the first).
+  module.walk([&](gpu::GPUModuleOp m) {
+    SmallVector<Attribute> targets;
+    for (const std::string &a : archs.drop_front())
+      targets.push_back(NVVM::NVVMTargetAttr::get(
+          ctx, optLevel, "nvptx64-nvidia-cuda", a, gatec::ptxFeaturesFor(a)));
+    if (!targets.empty())
+      m.setTargetsAttr(ArrayAttr::get(ctx, targets));
+  });
+  {
+    PassManager pm(ctx);
+    gatec::buildCUDALLVMPipeline(pm, copts);
+    if (failed(pm.run(module)))
+      return fail(inputFile + ": lowering the kernels to PTX failed");
+  }
+  std::string error;
+  if (emit == "ptx") {
+    std::vector<gatec::KernelPTX> ptx;
+    if (failed(gatec::collectPTX(module, ptx, error)))
+      return fail(inputFile + ": " + error);
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { os << ptx.front().ptx; });
+  }
+  if (stop || emit == "mlir")
+    return print();
+  bool usedPtxas = false;
+  if (failed(gatec::embedKernelImage(module, usedPtxas, error)))
+    return fail(inputFile + ": " + error);
+  gatec::CPUTargetOptions topts;
+  topts.mcpu = mcpu;
+  topts.optLevel = optLevel;
+  llvm::LLVMContext llvmCtx;
+  auto llvmModule = gatec::translateAndOptimize(module, llvmCtx, topts, error);
+  if (!llvmModule)
+    return fail(inputFile + ": " + error);
+  if (emit == "llvm")
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
+  if (emit == "header")
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, target, sigs); });
+  if (!usedPtxas)
+    llvm::errs() << "gatec: warning: ptxas/fatbinary not found (CUDA toolkit): the library "
+                    "embeds PTX, which the driver compiles at load time\n";
+  return linkAndWriteHeader(*llvmModule, topts, name, sigs);
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -139,24 +240,48 @@ int main(int argc, char **argv) {
 
   if (target != "cpu" && target != "cuda")
     return fail("unknown --target '" + target + "' (expected cpu or cuda)");
-  if (target == "cuda")
-    return fail("--target=cuda is not implemented yet in this build");
+  bool cuda = target == "cuda";
+  SmallVector<std::string> archs;
+  if (cuda) {
+    SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(gpuArch).split(parts, ',', -1, false);
+    for (llvm::StringRef a : parts) {
+      if (!gatec::isValidGPUArch(a.trim()))
+        return fail("unknown GPU architecture '" + a.trim() +
+                    "' (--gpu-arch; sm_80 or newer, e.g. sm_80, sm_86, sm_90a)");
+      if (!llvm::is_contained(archs, a.trim().str()))
+        archs.push_back(a.trim().str());
+    }
+    if (archs.empty())
+      return fail("--gpu-arch is empty");
+    if (gpuPrecision != "f32" && gpuPrecision != "bf16" && gpuPrecision != "f16")
+      return fail("unknown --gpu-precision '" + gpuPrecision + "' (expected f32, bf16 or f16)");
+    if (emit == "ptx" && archs.size() != 1)
+      return fail("--emit=ptx writes one architecture; give one --gpu-arch");
+    if (emit == "obj")
+      return fail("--emit=obj is for --target=cpu; use --emit=lib or --emit=ptx");
+    if (kernels != "fast")
+      return fail("--kernels=reference is for --target=cpu");
+  } else if (emit == "ptx") {
+    return fail("--emit=ptx needs --target=cuda");
+  }
   if (kernels != "fast" && kernels != "reference")
     return fail("unknown --kernels '" + kernels + "' (expected fast or reference)");
-  static const char *emits[] = {"lib", "obj", "llvm", "mlir", "header"};
+  static const char *emits[] = {"lib", "obj", "llvm", "mlir", "header", "ptx"};
   if (!llvm::is_contained(emits, emit.getValue()))
-    return fail("unknown --emit '" + emit + "' (expected lib, obj, llvm, mlir or header)");
+    return fail("unknown --emit '" + emit + "' (expected lib, obj, llvm, mlir, header or ptx)");
   std::optional<gatec::CPUStage> stop;
-  bool stopAtInput = false;
+  bool stopAtInput = false, stopAtGPU = false;
   if (!compileTo.empty()) {
     if (compileTo == "input") stopAtInput = true;
     else if (compileTo == "gate") stop = gatec::CPUStage::Gate;
     else if (compileTo == "kernels") stop = gatec::CPUStage::Kernels;
     else if (compileTo == "buffers") stop = gatec::CPUStage::Buffers;
     else if (compileTo == "llvm") stop = gatec::CPUStage::LLVM;
+    else if (compileTo == "gpu" && cuda) stop = gatec::CPUStage::LLVM, stopAtGPU = true;
     else
       return fail("unknown --compile-to stage '" + compileTo +
-                  "' (expected input, gate, kernels, buffers or llvm)");
+                  "' (expected input, gate, kernels, buffers, " + (cuda ? "gpu, " : "") + "or llvm)");
   }
   if (optLevel > 3)
     return fail("-O" + llvm::Twine(optLevel) + " is not a valid level (0-3)");
@@ -166,7 +291,7 @@ int main(int argc, char **argv) {
   if (!isIdentifier(name))
     return fail("library name '" + name + "' is not a C identifier (--name)");
   if (emit != "mlir" && compileTo.empty() && outputFile.empty() && emit != "header" &&
-      emit != "llvm")
+      emit != "llvm" && emit != "ptx")
     return fail("-o is required for --emit=" + emit);
 
   DialectRegistry registry;
@@ -244,7 +369,7 @@ int main(int argc, char **argv) {
       return fail(inputFile + ": " + error);
   }
   if (emit == "header" && !stop)
-    return writeText(outputFile, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, sigs); });
+    return writeText(outputFile, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, target, sigs); });
 
   // Entry points get a C interface; public functions that are called inside
   // the module are internal helpers.
@@ -256,6 +381,8 @@ int main(int argc, char **argv) {
     else
       f.setPrivate();
   });
+  if (cuda)
+    return compileCUDA(*module, name, sigs, stop, stopAtGPU, archs);
   {
     PassManager pm(&ctx);
     if (!stop || *stop != gatec::CPUStage::Gate) {
@@ -288,15 +415,5 @@ int main(int argc, char **argv) {
                : 0;
 
   // lib: object in a temporary file, then stub + runtime + link.
-  llvm::SmallString<128> objPath;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("gatec-kernels", "o", objPath))
-    return fail("cannot create a temporary file: " + ec.message());
-  llvm::FileRemover removeObj(objPath);
-  if (failed(gatec::writeObject(*llvmModule, topts, objPath, error)))
-    return fail(inputFile + ": " + error);
-  if (failed(gatec::linkLibrary(name, objPath, sigs, outputFile, error)))
-    return fail(inputFile + ": " + error);
-  llvm::SmallString<128> header(llvm::sys::path::parent_path(outputFile));
-  llvm::sys::path::append(header, name + ".h");
-  return writeText(header, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, sigs); });
+  return linkAndWriteHeader(*llvmModule, topts, name, sigs);
 }

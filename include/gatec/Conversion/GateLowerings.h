@@ -13,6 +13,13 @@ void populateGateReferencePatterns(mlir::RewritePatternSet &patterns,
 /// reference pattern (at a lower benefit).
 void populateGateCPUPatterns(mlir::RewritePatternSet &patterns,
                              int64_t vectorWidth);
+/// Private function whose calls stand for gpu.barrier until the buffers of
+/// a CUDA function are final (see gate-gpu-device-buffers).
+inline constexpr llvm::StringLiteral kGPUBarrierMarker = "gate_gpu_barrier";
+/// CUDA kernels: tensor-core attention for 16-bit operands (f16/bf16
+/// tensors, or f32 with `precision` bf16|f16), SIMT loop nests otherwise.
+void populateGateGPUPatterns(mlir::RewritePatternSet &patterns,
+                             llvm::StringRef precision);
 } // namespace gatec
 
 #endif

@@ -105,4 +105,79 @@ def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::omp::OpenMPDialect"];
 }
 
+def GateTileGPU : Pass<"gate-tile-gpu", "mlir::ModuleOp"> {
+  let summary = "Lower gate ops to CUDA kernels (gpu.launch, tensor-core MMA)";
+  let description = [{
+    `gate.sdpa` with 16-bit operands becomes one FlashAttention-2 style
+    `gpu.launch`: 4 warps × 16 query rows per block, key/value blocks staged
+    in workgroup memory, QKᵀ and P·V as m16n8k16 tensor-core MMAs
+    (`nvgpu.mma.sync`) with f32 accumulators,
+    online softmax in registers, causal block skipping, fused gate. f32
+    tensors use these kernels only with `precision=bf16|f16`; otherwise, and
+    for linear attention, causal_conv and gate, SIMT loop nests whose outer
+    loops are `scf.parallel` (mapped to threads by `gate-parallel-to-gpu`).
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "operands of f32 attention: f32 (SIMT) | bf16 | f16 (tensor cores)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+def GateParallelToGPU : Pass<"gate-parallel-to-gpu", "mlir::ModuleOp"> {
+  let summary = "Run the host's scf.parallel loops as GPU kernels, one thread per iteration";
+  let description = [{
+    Every `scf.parallel` outside a GPU kernel (SIMT gate lowerings, linalg
+    ops lowered to parallel loops) becomes a `gpu.launch` of 1-D blocks of
+    `block-size` threads over the flattened iteration space; each thread
+    recovers its indices and runs the body, nested parallel loops serially.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "threads per block">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+def GateGPUDeviceBuffers : Pass<"gate-gpu-device-buffers", "mlir::ModuleOp"> {
+  let summary = "Host-side buffers of a CUDA function become device buffers";
+  let description = [{
+    In a CUDA library, arguments are device pointers and only kernels touch
+    memory: host `memref.alloc`/`dealloc`/`copy` become `gpu.alloc`/`dealloc`/
+    `memcpy`, constant globals are copied to device buffers, and static
+    allocations inside kernels become thread-local `memref.alloca`. Any other
+    host-side access to buffer contents is an error naming the op.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"];
+}
+def GateMergeGPUModules : Pass<"gate-merge-gpu-modules", "mlir::ModuleOp"> {
+  let summary = "Move every outlined kernel into one gpu.module";
+  let description = [{
+    One kernel module per library: one PTX file, one image for ptxas and
+    fatbinary, one module load at run time. Launches are retargeted.
+  }];
+  let options = [
+    Option<"moduleName", "module-name", "std::string", /*default=*/"\"gatec_kernels\"",
+           "name of the merged gpu.module">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+def GateLowerBF16Mma : Pass<"gate-lower-bf16-mma", "mlir::ModuleOp"> {
+  let summary = "Lower nvgpu.mma.sync with bf16 operands to nvvm.mma.sync";
+  let description = [{
+    nvgpu.mma.sync verifies with bf16 operands but convert-nvgpu-to-nvvm
+    cannot deduce their PTX type; this pass emits `nvvm.mma.sync` with
+    explicit bf16 multiplicand types on packed 32-bit registers. Run it
+    before convert-nvgpu-to-nvvm.
+  }];
+  let dependentDialects = ["::mlir::NVVM::NVVMDialect", "::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect"];
+}
 #endif

@@ -42,6 +42,33 @@ void buildCPULLVMPipeline(mlir::OpPassManager &pm,
 void buildCPUPipeline(mlir::OpPassManager &pm, const CPUPipelineOptions &options,
                       CPUStage stopAfter = CPUStage::LLVM);
 
+struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("operands of f32 attention: f32 (SIMT) | bf16 | f16"),
+      llvm::cl::init("f32")};
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture of the PTX (sm_80, sm_90a, ...)"),
+                           llvm::cl::init("sm_80")};
+  Option<int64_t> optLevel{*this, "opt-level",
+                           llvm::cl::desc("NVPTX optimization level"), llvm::cl::init(3)};
+};
+/// The stages of the CUDA pipeline after the kernels: device buffers and
+/// outlined kernels (`gpu`), then LLVM + PTX (`llvm`).
+enum class CUDAStage { Gate, Kernels, Buffers, GPU, LLVM };
+/// Lower gate ops to GPU kernels (plus the upstream ops around them).
+void buildCUDAKernelPipeline(mlir::OpPassManager &pm,
+                             const CUDAPipelineOptions &options);
+/// Parallel loops to kernels, host buffers to device buffers, outlining.
+void buildCUDADevicePipeline(mlir::OpPassManager &pm);
+/// Host code to the LLVM dialect, kernels to PTX (gpu.binary).
+void buildCUDALLVMPipeline(mlir::OpPassManager &pm,
+                           const CUDAPipelineOptions &options);
+void buildCUDAPipeline(mlir::OpPassManager &pm, const CUDAPipelineOptions &options,
+                       CUDAStage stopAfter = CUDAStage::LLVM);
+/// PTX ISA version feature for an architecture ("+ptx80", ...).
+std::string ptxFeaturesFor(llvm::StringRef chip);
+
 void registerPipelines();
 } // namespace gatec
 

@@ -1,0 +1,512 @@
+//===- GateTileGPU.cpp - gate ops as CUDA kernels -------------------------===//
+//
+// gate.sdpa with 16-bit operands (f16 / bf16 tensors, or f32 tensors with
+// precision=bf16|f16): one gpu.launch, FlashAttention-2 style. A thread block
+// of 4 warps owns 64 query rows of one (batch, head); each warp owns 16 rows.
+// Key/value blocks are staged in shared memory, QKᵀ and P·V are m16n8k16
+// tensor-core MMAs (nvgpu.mma.sync; gate-lower-bf16-mma finishes the bf16
+// ones, which nvgpu's lowering cannot type) with f32 accumulators, and the online softmax runs on the
+// accumulator fragments in registers: a row's 4 owning lanes combine their
+// max and sum with two shuffles. The score fragment of QKᵀ is, register for
+// register, the A fragment of P·V, so P never leaves registers. Key blocks
+// past the causal diagonal are not visited. Rows with every key masked give 0.
+//
+// Everything else (f32 attention, linear attention, causal_conv, gate) lowers
+// to SIMT loop nests whose outer loops are scf.parallel, one GPU thread per
+// iteration (gate-parallel-to-gpu): f32 math, no tensor cores.
+//
+//===----------------------------------------------------------------------===//
+#include "gatec/Conversion/GateLowerings.h"
+#include "gatec/Conversion/KernelBuilder.h"
+#include "gatec/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace gatec {
+#define GEN_PASS_DEF_GATETILEGPU
+#include "gatec/Conversion/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+using namespace gatec;
+using namespace gatec::gate;
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
+int64_t roundUp(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+Value ceilDivIdx(KernelBuilder &b, Value a, int64_t d) {
+  return b.divui(b.addi(a, b.idx(d - 1)), b.idx(d));
+}
+
+/// Index into a broadcastable operand: dimensions of size 1 read index 0.
+SmallVector<Value> bcastIndex(KernelBuilder &b, Value buf, ValueRange ivs) {
+  auto mt = cast<MemRefType>(buf.getType());
+  SmallVector<Value> out;
+  for (auto [d, iv] : llvm::enumerate(ivs))
+    out.push_back(mt.getDimSize(d) == 1 ? b.idx(0) : iv);
+  return out;
+}
+
+/// The 16-bit MMA operand type for an op's element type, or null when the op
+/// runs on SIMT f32 math.
+Type mmaOperandType(Type elem, StringRef precision) {
+  MLIRContext *ctx = elem.getContext();
+  if (elem.isF16() || elem.isBF16())
+    return elem;
+  if (precision == "bf16")
+    return BFloat16Type::get(ctx);
+  if (precision == "f16")
+    return Float16Type::get(ctx);
+  return nullptr;
+}
+
+/// buffer[idx] as f32, or 0 where `inBounds` is false, without a branch:
+/// indices in `clamp` (index position -> size) are clamped into the buffer,
+/// so the load is always legal, and the value is then selected.
+Value maskedLoad(KernelBuilder &b, Value buf, ValueRange idx,
+                 ArrayRef<std::pair<unsigned, Value>> clamp, Value inBounds) {
+  SmallVector<Value> ix(idx);
+  for (auto [pos, size] : clamp)
+    ix[pos] = b.minui(ix[pos], b.subi(size, b.idx(1)));
+  Value v = b.load(buf, ix);
+  if (!inBounds)
+    return v;
+  Value zero = v.getType().isInteger(1)
+                   ? arith::ConstantIntOp::create(b, 0, 1).getResult()
+                   : b.f32(0.0f);
+  return b.select(inBounds, v, zero);
+}
+
+Value andI(KernelBuilder &b, Value x, Value y) {
+  if (!x)
+    return y;
+  if (!y)
+    return x;
+  return arith::AndIOp::create(b, x, y);
+}
+
+/// Two 16-bit operand elements as one 32-bit register (vector<2xE>).
+Value pack2(KernelBuilder &b, Type e, Value x0, Value x1) {
+  return vector::FromElementsOp::create(b, VectorType::get({2}, e), ValueRange{x0, x1});
+}
+
+/// d = a·b + c for one m16n8k16 tile. `a`: the lane's 4 operand registers
+/// (vector<2xE>), `bm`: 2, c and the result: the lane's 4 f32 accumulators.
+SmallVector<Value> mma16816(KernelBuilder &b, Type e, ArrayRef<Value> a,
+                            ArrayRef<Value> bm, ArrayRef<Value> c) {
+  Type f32 = b.getF32Type();
+  auto stack = [&](ArrayRef<Value> regs) {
+    auto t = VectorType::get({(int64_t)regs.size(), 2}, e);
+    Value v = arith::ConstantOp::create(b, t, DenseElementsAttr::get(t, b.getZeroAttr(e)));
+    for (auto [i, r] : llvm::enumerate(regs))
+      v = vector::InsertOp::create(b, r, v, ArrayRef<int64_t>{(int64_t)i});
+    return v;
+  };
+  Value vc = vector::FromElementsOp::create(b, VectorType::get({2, 2}, f32), c);
+  // bf16 operands are lowered by gate-lower-bf16-mma (nvgpu cannot type them).
+  Value r = nvgpu::MmaSyncOp::create(b, stack(a), stack(bm), vc, ArrayRef<int64_t>{16, 8, 16});
+  SmallVector<Value> d;
+  for (int64_t i = 0; i < 4; ++i)
+    d.push_back(vector::ExtractOp::create(b, r, ArrayRef<int64_t>{i / 2, i % 2}));
+  return d;
+}
+
+/// A block-wide barrier. Buffer deallocation (which runs after this pass)
+/// rejects gpu.barrier, an op without declared memory effects; a call to
+/// this marker function passes, and gate-gpu-device-buffers turns it into
+/// gpu.barrier.
+void barrier(KernelBuilder &b, Operation *anchor) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  if (!module.lookupSymbol(kGPUBarrierMarker)) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto f = func::FuncOp::create(b, kGPUBarrierMarker, b.getFunctionType({}, {}));
+    f.setPrivate();
+  }
+  func::CallOp::create(b, kGPUBarrierMarker, TypeRange{}, ValueRange{});
+}
+
+/// A workgroup-memory buffer as a module-level global. (Workgroup
+/// attributions of gpu.launch would be block arguments, which buffer
+/// deallocation, running after this pass, rewrites.) Outlining copies the
+/// global into the kernel module; gate-merge-gpu-modules drops the host copy.
+StringAttr sharedBuffer(KernelBuilder &b, Operation *anchor, MemRefType type) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  SymbolTable table(module);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto global = memref::GlobalOp::create(b, "gate_smem", b.getStringAttr("private"), type,
+                                         b.getUnitAttr(), /*constant=*/false,
+                                         b.getI64IntegerAttr(16));
+  return table.insert(global); // uniqued name
+}
+
+/// Combines a value over the 4 lanes of a quad (lanes 4g..4g+3).
+Value quadReduce(KernelBuilder &b, Value v, bool isMax) {
+  for (int32_t off : {1, 2}) {
+    Value other = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR).getShuffleResult();
+    v = isMax ? b.max(v, other) : b.add(v, other);
+  }
+  return v;
+}
+
+struct SdpaToMma : OpRewritePattern<SdpaOp> {
+  SdpaToMma(MLIRContext *ctx, std::string precision)
+      : OpRewritePattern(ctx, /*benefit=*/3), precision(std::move(precision)) {}
+  std::string precision;
+
+  static constexpr int64_t kRows = 64, kWarps = 4;
+
+  LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
+    Type e = mmaOperandType(tt(op.getQuery()).getElementType(), precision);
+    if (!e)
+      return rw.notifyMatchFailure(op, "f32 without a 16-bit precision: SIMT");
+    KernelBuilder b(op.getLoc(), rw);
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value mask = op.getMask() ? b.toBuffer(op.getMask()) : Value();
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    auto resT = tt(op.getResult());
+    const int64_t D = tt(op.getQuery()).getDimSize(3), Dv = tt(op.getValue()).getDimSize(3);
+    const int64_t group = tt(op.getQuery()).getDimSize(1) / tt(op.getKey()).getDimSize(1);
+    const int64_t Dp = roundUp(D, 16);
+    // Output columns per block: wide heads (Dv > 128) are split over
+    // several blocks, each recomputing QKᵀ, so the O accumulators (W/8 tiles
+    // of 4 f32 per lane) and the Q fragments fit in registers.
+    const int64_t dvSplit = (roundUp(Dv, 16) + 127) / 128;
+    const int64_t Dvn = roundUp((Dv + dvSplit - 1) / dvSplit, 16);
+    // Key block: as large as fits 40 KiB of static shared memory (K and V,
+    // rows padded by 8 elements against bank conflicts).
+    int64_t BN = 64;
+    while (BN > 16 && BN * (Dp + 8 + Dvn + 8) * 2 > 20 * 1024)
+      BN /= 2;
+    Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
+    Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
+    const float scale = op.getScaleOrDefault();
+    const float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
+    const bool causal = op.getCausal();
+    const bool boolMask = mask && tt(op.getMask()).getElementType().isInteger(1);
+
+    auto wg = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+    // Flat buffers: every fragment address is a per-lane base plus a
+    // constant, which PTX folds into the load ([%r + imm]); 2-D indexing
+    // made LLVM hoist one 64-bit address per fragment out of the loop.
+    const int64_t kStride = Dp + 8, vStride = Dvn + 8;
+    // Two stages: block i+1 is staged while block i is read, one barrier per
+    // block. (The stage offset also keeps fragment addresses loop-variant, so
+    // LLVM does not hoist one live register per fragment address.)
+    auto kSmemT = MemRefType::get({2 * BN * kStride}, e, MemRefLayoutAttrInterface(), wg);
+    auto vSmemT = MemRefType::get({2 * BN * vStride}, e, MemRefLayoutAttrInterface(), wg);
+    Value c1 = b.idx(1);
+    StringAttr kName = sharedBuffer(b, op, kSmemT), vName = sharedBuffer(b, op, vSmemT);
+    auto launch = gpu::LaunchOp::create(b, b.muli(ceilDivIdx(b, Sq, kRows), b.idx(dvSplit)),
+                                        Hq, B,
+                                        b.idx(32 * kWarps), c1, c1);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&launch.getBody().front());
+      Value Ks = memref::GetGlobalOp::create(b, kSmemT, kName.getValue());
+      Value Vs = memref::GetGlobalOp::create(b, vSmemT, vName.getValue());
+      Value tid = launch.getThreadIds().x;
+      Value qb = b.divui(launch.getBlockIds().x, b.idx(dvSplit)),
+            colBase = b.muli(arith::RemUIOp::create(b, launch.getBlockIds().x, b.idx(dvSplit)),
+                             b.idx(Dvn)),
+            h = launch.getBlockIds().y,
+            bi = launch.getBlockIds().z;
+      Value hk = b.divui(h, b.idx(group));
+      Value warp = b.divui(tid, b.idx(32)), lane = arith::RemUIOp::create(b, tid, b.idx(32));
+      Value g = b.divui(lane, b.idx(4)), tq = arith::RemUIOp::create(b, lane, b.idx(4));
+      Value rowBase = b.addi(b.muli(qb, b.idx(kRows)), b.muli(warp, b.idx(16)));
+      Value rows[2] = {b.addi(rowBase, g), b.addi(rowBase, b.addi(g, b.idx(8)))};
+      Value rowOk[2] = {b.cmpi(CmpIPredicate::ult, rows[0], Sq),
+                        b.cmpi(CmpIPredicate::ult, rows[1], Sq)};
+      Value tq2 = b.muli(tq, b.idx(2));
+      // Lane bases of the B fragments: K[key g][d 2tq], V[key 2tq][col g].
+      Value kBase = b.addi(b.muli(g, b.idx(kStride)), tq2);
+      Value vBase = b.addi(b.muli(tq2, b.idx(vStride)), g);
+      auto toE = [&](KernelBuilder &b, Value f) {
+        return arith::TruncFOp::create(b, e, f).getResult();
+      };
+      auto colOk = [&](KernelBuilder &b, Value col, int64_t n) -> Value {
+        return n % 16 == 0 ? Value() : b.cmpi(CmpIPredicate::ult, col, b.idx(n));
+      };
+
+      // The warp's Q rows as A fragments, one per 16 columns of D.
+      SmallVector<SmallVector<Value>> qFrag;
+      for (int64_t s = 0; s < Dp / 16; ++s) {
+        SmallVector<Value> frag;
+        for (int64_t r = 0; r < 4; ++r) {
+          Value x[2];
+          for (int64_t j = 0; j < 2; ++j) {
+            Value col = b.addi(tq2, b.idx(16 * s + (r >= 2 ? 8 : 0) + j));
+            x[j] = toE(b, maskedLoad(b, q, {bi, h, rows[r & 1], col},
+                                     {{2, Sq}, {3, b.idx(D)}},
+                                     andI(b, rowOk[r & 1], colOk(b, col, D))));
+          }
+          frag.push_back(pack2(b, e, x[0], x[1]));
+        }
+        qFrag.push_back(frag);
+      }
+
+      Value numBlocks;
+      if (causal) {
+        Value last = b.addi(b.muli(qb, b.idx(kRows)), b.idx(kRows));
+        numBlocks = ceilDivIdx(b, b.minui(Skv, last), BN);
+      } else {
+        numBlocks = ceilDivIdx(b, Skv, BN);
+      }
+      const int64_t nTilesO = Dvn / 8;
+      SmallVector<Value> init = {b.negInf(), b.negInf(), b.f32(0.0f), b.f32(0.0f)};
+      for (int64_t i = 0; i < nTilesO * 4; ++i)
+        init.push_back(b.f32(0.0f));
+
+      SmallVector<Value> fin = b.loop(
+          b.idx(0), numBlocks, c1, init,
+          [&](KernelBuilder &b, Value kvb, ValueRange it) -> SmallVector<Value> {
+        Value kv0 = b.muli(kvb, b.idx(BN));
+        Value stageNo = arith::AndIOp::create(b, kvb, b.idx(1));
+        Value kOff = b.muli(stageNo, b.idx(BN * kStride)),
+              vOff = b.muli(stageNo, b.idx(BN * vStride));
+        // Stage this block in its buffer: the last reads of that buffer
+        // (block i-2) finished before every thread passed barrier i-1.
+        auto stage = [&](Value src, Value dst, Value head, int64_t n, int64_t np,
+                         int64_t stride, Value off, Value col0) {
+          b.loop(tid, b.idx(BN * np), b.idx(32 * kWarps), [&](KernelBuilder &b, Value i) {
+            Value r = b.divui(i, b.idx(np)), c = arith::RemUIOp::create(b, i, b.idx(np));
+            Value kv = b.addi(kv0, r);
+            Value srcCol = col0 ? b.addi(col0, c) : c;
+            Value cOk = col0 || n % 16 ? b.cmpi(CmpIPredicate::ult, srcCol, b.idx(n)) : Value();
+            Value ok = andI(b, b.cmpi(CmpIPredicate::ult, kv, Skv), cOk);
+            memref::StoreOp::create(b,
+                                    toE(b, maskedLoad(b, src, {bi, head, kv, srcCol},
+                                                      {{2, Skv}, {3, b.idx(n)}}, ok)),
+                                    dst,
+                                    ValueRange{b.addi(off, b.addi(b.muli(r, b.idx(stride)), c))});
+          });
+        };
+        stage(k, Ks, hk, D, Dp, kStride, kOff, Value());
+        stage(v, Vs, hk, Dv, Dvn, vStride, vOff, dvSplit > 1 ? colBase : Value());
+        Value kLane = b.addi(kBase, kOff), vLane = b.addi(vBase, vOff);
+        barrier(b, op);
+
+        // S = Q Kᵀ for BN keys: BN/8 accumulator tiles per warp.
+        SmallVector<SmallVector<Value>> sc;
+        for (int64_t j = 0; j < BN / 8; ++j) {
+          SmallVector<Value> acc(4, b.f32(0.0f));
+
+          for (int64_t s = 0; s < Dp / 16; ++s) {
+            // Two consecutive d of one key: one 32-bit shared load each.
+            SmallVector<Value> bf;
+            for (int64_t half = 0; half < 2; ++half)
+              bf.push_back(vector::LoadOp::create(
+                  b, VectorType::get({2}, e), Ks,
+                  ValueRange{b.addi(kLane, b.idx(8 * j * kStride + 16 * s + 8 * half))}));
+            acc = mma16816(b, e, qFrag[s], bf, acc);
+          }
+          sc.push_back(acc);
+        }
+        // Scale, softcap, masks; the row max over the block.
+        Value mLoc[2] = {b.negInf(), b.negInf()};
+        for (int64_t j = 0; j < BN / 8; ++j)
+          for (int64_t r = 0; r < 4; ++r) {
+            int64_t rr = r / 2;
+            Value col = b.addi(kv0, b.addi(tq2, b.idx(8 * j + r % 2)));
+            Value x = b.mul(sc[j][r], b.f32(scale));
+            if (softcap > 0.0f)
+              x = b.mul(b.f32(softcap), b.tanh(b.div(x, b.f32(softcap))));
+            Value inKv = b.cmpi(CmpIPredicate::ult, col, Skv);
+            if (mask) {
+              Value mv = maskedLoad(b, mask, bcastIndex(b, mask, {bi, h, rows[rr], col}),
+                                    {{2, Sq}, {3, Skv}}, andI(b, rowOk[rr], inKv));
+              if (boolMask)
+                x = b.select(mv, x, b.negInf());
+              else
+                x = b.add(x, mv);
+            }
+            Value dead = b.cmpi(CmpIPredicate::uge, col, Skv);
+            if (causal)
+              dead = arith::OrIOp::create(b, dead, b.cmpi(CmpIPredicate::ugt, col, rows[rr]));
+            x = b.select(dead, b.negInf(), x);
+            sc[j][r] = x;
+            mLoc[rr] = b.max(mLoc[rr], x);
+          }
+        SmallVector<Value> next(it.begin(), it.end());
+        Value base[2], alpha[2];
+        for (int64_t rr = 0; rr < 2; ++rr) {
+          Value mNew = b.max(it[rr], quadReduce(b, mLoc[rr], /*isMax=*/true));
+          // A row with no live key so far keeps max -inf; exponents use 0.
+          base[rr] = b.select(b.cmpf(CmpFPredicate::OEQ, mNew, b.negInf()), b.f32(0.0f), mNew);
+          alpha[rr] = b.exp(b.sub(it[rr], base[rr]));
+          next[rr] = mNew;
+        }
+        Value lSum[2] = {b.f32(0.0f), b.f32(0.0f)};
+        for (int64_t j = 0; j < BN / 8; ++j)
+          for (int64_t r = 0; r < 4; ++r) {
+            sc[j][r] = b.exp(b.sub(sc[j][r], base[r / 2]));
+            lSum[r / 2] = b.add(lSum[r / 2], sc[j][r]);
+          }
+        for (int64_t rr = 0; rr < 2; ++rr)
+          next[2 + rr] = b.fma(it[2 + rr], alpha[rr], lSum[rr]);
+        SmallVector<SmallVector<Value>> o(nTilesO);
+        for (int64_t t = 0; t < nTilesO; ++t)
+          for (int64_t r = 0; r < 4; ++r)
+            o[t].push_back(b.mul(it[4 + 4 * t + r], alpha[r / 2]));
+        // O += P V: P's accumulator tiles 2u, 2u+1 are the A fragment of step u.
+        for (int64_t u = 0; u < BN / 16; ++u) {
+          SmallVector<Value> pa;
+          for (int64_t half = 0; half < 2; ++half)
+            for (int64_t r = 0; r < 4; r += 2)
+              pa.push_back(pack2(b, e, toE(b, sc[2 * u + half][r]),
+                                 toE(b, sc[2 * u + half][r + 1])));
+          for (int64_t t = 0; t < nTilesO; ++t) {
+            SmallVector<Value> bf;
+            for (int64_t half = 0; half < 2; ++half) {
+              Value x[2];
+              for (int64_t j = 0; j < 2; ++j)
+                x[j] = memref::LoadOp::create(
+                    b, Vs,
+                    ValueRange{b.addi(vLane, b.idx((16 * u + 8 * half + j) * vStride + 8 * t))});
+              bf.push_back(pack2(b, e, x[0], x[1]));
+            }
+            o[t] = mma16816(b, e, pa, bf, o[t]);
+          }
+        }
+        for (int64_t t = 0; t < nTilesO; ++t)
+          for (int64_t r = 0; r < 4; ++r)
+            next[4 + 4 * t + r] = o[t][r];
+        return next;
+      });
+
+      // Epilogue: normalize, gate, store the rows and columns in range.
+      Value inv[2];
+      for (int64_t rr = 0; rr < 2; ++rr) {
+        Value l = quadReduce(b, fin[2 + rr], /*isMax=*/false);
+        inv[rr] = b.select(b.cmpf(CmpFPredicate::OEQ, l, b.f32(0.0f)), b.f32(0.0f),
+                           b.div(b.f32(1.0f), l));
+      }
+      for (int64_t t = 0; t < nTilesO; ++t)
+        for (int64_t r = 0; r < 4; ++r) {
+          int64_t rr = r / 2;
+          Value col = b.addi(colBase, b.addi(tq2, b.idx(8 * t + r % 2)));
+          Value ok = andI(b, rowOk[rr], dvSplit == 1 && 8 * t + 8 <= Dv
+                                            ? Value()
+                                            : b.cmpi(CmpIPredicate::ult, col, b.idx(Dv)));
+          Value val = fin[4 + 4 * t + r];
+          Value inv_ = inv[rr];
+          Value row = rows[rr];
+          auto ifOp = scf::IfOp::create(b, ok, /*withElseRegion=*/false);
+          OpBuilder::InsertionGuard g2(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          Value res = b.mul(val, inv_);
+          if (gate) {
+            Value gv = b.load(gate, bcastIndex(b, gate, {bi, h, row, col}));
+            gv = op.getGateAct() == Activation::silu ? b.silu(gv) : b.sigmoid(gv);
+            res = b.mul(res, gv);
+          }
+          b.store(res, out, {bi, h, row, col});
+        }
+      gpu::TerminatorOp::create(b);
+    }
+    rw.replaceOp(op, b.toTensor(out, resT));
+    return success();
+  }
+};
+
+/// f32 attention on SIMT cores: one thread per query row, online softmax,
+/// the output row accumulated in thread-local memory.
+struct SdpaToSimt : OpRewritePattern<SdpaOp> {
+  SdpaToSimt(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
+    KernelBuilder b(op.getLoc(), rw);
+    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
+          v = b.toBuffer(op.getValue());
+    Value mask = op.getMask() ? b.toBuffer(op.getMask()) : Value();
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    auto resT = tt(op.getResult());
+    const int64_t D = tt(op.getQuery()).getDimSize(3), Dv = tt(op.getValue()).getDimSize(3);
+    const int64_t group = tt(op.getQuery()).getDimSize(1) / tt(op.getKey()).getDimSize(1);
+    Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
+    Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
+    const float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
+    const bool boolMask = mask && tt(op.getMask()).getElementType().isInteger(1);
+    Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
+
+    b.parallel({B, Hq, Sq}, true, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], h = ivs[1], i = ivs[2];
+      Value hk = b.divui(h, b.idx(group));
+      Value acc = memref::AllocaOp::create(b, MemRefType::get({Dv}, b.getF32Type()));
+      b.loop(c0, b.idx(Dv), c1, [&](KernelBuilder &b, Value d) {
+        memref::StoreOp::create(b, zero, acc, ValueRange{d});
+      });
+      Value end = op.getCausal() ? b.minui(Skv, b.addi(i, c1)) : Skv;
+      SmallVector<Value> ml = b.loop(
+          c0, end, c1, {b.negInf(), zero},
+          [&](KernelBuilder &b, Value j, ValueRange it) -> SmallVector<Value> {
+        Value dot = b.loop(c0, b.idx(D), c1, {zero},
+                           [&](KernelBuilder &b, Value d, ValueRange a) -> SmallVector<Value> {
+          return {b.fma(b.load(q, {bi, h, i, d}), b.load(k, {bi, hk, j, d}), a[0])};
+        })[0];
+        Value s = b.mul(dot, b.f32(op.getScaleOrDefault()));
+        if (softcap > 0.0f)
+          s = b.mul(b.f32(softcap), b.tanh(b.div(s, b.f32(softcap))));
+        if (mask) {
+          Value mv = b.load(mask, bcastIndex(b, mask, {bi, h, i, j}));
+          s = boolMask ? b.select(mv, s, b.negInf()) : b.add(s, mv);
+        }
+        Value mNew = b.max(it[0], s);
+        Value base = b.select(b.cmpf(CmpFPredicate::OEQ, mNew, b.negInf()), zero, mNew);
+        Value alpha = b.exp(b.sub(it[0], base)), p = b.exp(b.sub(s, base));
+        b.loop(c0, b.idx(Dv), c1, [&](KernelBuilder &b, Value d) {
+          Value a = memref::LoadOp::create(b, acc, ValueRange{d});
+          memref::StoreOp::create(b, b.fma(p, b.load(v, {bi, hk, j, d}), b.mul(a, alpha)),
+                                  acc, ValueRange{d});
+        });
+        return {mNew, b.fma(it[1], alpha, p)};
+      });
+      Value inv = b.select(b.cmpf(CmpFPredicate::OEQ, ml[1], zero), zero,
+                           b.div(b.f32(1.0f), ml[1]));
+      b.loop(c0, b.idx(Dv), c1, [&](KernelBuilder &b, Value d) {
+        Value o = b.mul(memref::LoadOp::create(b, acc, ValueRange{d}), inv);
+        if (gate) {
+          Value g = b.load(gate, bcastIndex(b, gate, {bi, h, i, d}));
+          g = op.getGateAct() == Activation::silu ? b.silu(g) : b.sigmoid(g);
+          o = b.mul(o, g);
+        }
+        b.store(o, out, {bi, h, i, d});
+      });
+    });
+    rw.replaceOp(op, b.toTensor(out, resT));
+    return success();
+  }
+};
+
+struct GateTileGPUPass : gatec::impl::GateTileGPUBase<GateTileGPUPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (precision != "f32" && precision != "bf16" && precision != "f16") {
+      getOperation().emitError() << "gate-tile-gpu: unknown precision '" << precision
+                                 << "' (expected f32, bf16 or f16)";
+      return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    populateGateGPUPatterns(patterns, precision);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
+
+void gatec::populateGateGPUPatterns(RewritePatternSet &patterns, StringRef precision) {
+  patterns.add<SdpaToMma>(patterns.getContext(), precision.str());
+  patterns.add<SdpaToSimt>(patterns.getContext());
+  // Linear attention, causal_conv, gate: the reference loop nests with their
+  // outer loops parallel, one GPU thread per (batch, head) / row.
+  populateGateReferencePatterns(patterns, /*parallel=*/true);
+}

@@ -1,0 +1,279 @@
+/*===- cuda.c - the CUDA driver glue of gatec's CUDA libraries ------------===*
+ *
+ * The host code of a CUDA library (MLIR's gpu-to-llvm lowering) calls the
+ * `mgpu*` functions below. They reach the CUDA driver through dlopen, on
+ * first use, so a library loads on a host without a GPU or driver and a call
+ * there fails with a status and a message instead of a crash. Linked only
+ * into CUDA libraries, hidden like the rest of the runtime.
+ *
+ * Semantics: a call runs on the stream set with <lib>_set_stream (per
+ * thread; default: the legacy default stream) and returns once its work is
+ * queued, like cuBLAS. Temporaries are stream-ordered allocations. The first
+ * failing driver call of a call records its error; everything after it in
+ * that call is skipped and the call returns GATEC_ERROR_DEVICE.
+ *===----------------------------------------------------------------------===*/
+#define _GNU_SOURCE
+#include "gatec-c/runtime.h"
+#include "runtime_internal.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The few driver types and entry points used (cuda.h is not needed to build). */
+typedef int CUresult;
+typedef int CUdevice;
+typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream;
+typedef unsigned long long CUdeviceptr;
+
+static struct {
+  CUresult (*Init)(unsigned);
+  CUresult (*GetErrorString)(CUresult, const char **);
+  CUresult (*DeviceGet)(CUdevice *, int);
+  CUresult (*DevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*CtxGetCurrent)(CUcontext *);
+  CUresult (*CtxSetCurrent)(CUcontext);
+  CUresult (*ModuleLoadData)(CUmodule *, const void *);
+  CUresult (*ModuleUnload)(CUmodule);
+  CUresult (*ModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **, void **);
+  CUresult (*MemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*MemFree)(CUdeviceptr);
+  CUresult (*MemAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*MemFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*MemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*MemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
+  CUresult (*MemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+} cu;
+static char driver_error[512];
+static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
+
+static void load_driver(void) {
+  void *h = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!h) {
+    const char *why = dlerror();
+    snprintf(driver_error, sizeof driver_error,
+             "the CUDA driver (libcuda.so.1) is not available on this host: %s",
+             why ? why : "not found");
+    return;
+  }
+  struct {
+    void **slot;
+    const char *name;
+    int optional;
+  } syms[] = {
+      {(void **)&cu.Init, "cuInit", 0},
+      {(void **)&cu.GetErrorString, "cuGetErrorString", 0},
+      {(void **)&cu.DeviceGet, "cuDeviceGet", 0},
+      {(void **)&cu.DevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain", 0},
+      {(void **)&cu.CtxGetCurrent, "cuCtxGetCurrent", 0},
+      {(void **)&cu.CtxSetCurrent, "cuCtxSetCurrent", 0},
+      {(void **)&cu.ModuleLoadData, "cuModuleLoadData", 0},
+      {(void **)&cu.ModuleUnload, "cuModuleUnload", 0},
+      {(void **)&cu.ModuleGetFunction, "cuModuleGetFunction", 0},
+      {(void **)&cu.LaunchKernel, "cuLaunchKernel", 0},
+      {(void **)&cu.MemAlloc, "cuMemAlloc_v2", 0},
+      {(void **)&cu.MemFree, "cuMemFree_v2", 0},
+      {(void **)&cu.MemAllocAsync, "cuMemAllocAsync", 1},
+      {(void **)&cu.MemFreeAsync, "cuMemFreeAsync", 1},
+      {(void **)&cu.MemcpyAsync, "cuMemcpyAsync", 0},
+      {(void **)&cu.MemsetD32Async, "cuMemsetD32Async", 0},
+      {(void **)&cu.MemsetD16Async, "cuMemsetD16Async", 0},
+  };
+  for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i) {
+    *syms[i].slot = dlsym(h, syms[i].name);
+    if (!*syms[i].slot && !syms[i].optional) {
+      snprintf(driver_error, sizeof driver_error,
+               "the CUDA driver (libcuda.so.1) lacks %s", syms[i].name);
+      cu.Init = NULL;
+      return;
+    }
+  }
+  CUresult r = cu.Init(0);
+  if (r != 0) {
+    const char *msg = NULL;
+    cu.GetErrorString(r, &msg);
+    snprintf(driver_error, sizeof driver_error,
+             "cuInit failed: %s (no usable GPU on this host?)",
+             msg ? msg : "unknown error");
+    cu.Init = NULL;
+  }
+}
+
+/* Per call: the stream, and the first error. */
+static _Thread_local CUstream call_stream;
+static _Thread_local int call_failed;
+
+void gatec_rt_cuda_set_stream(void *stream) { call_stream = (CUstream)stream; }
+
+static int check(CUresult r, const char *what) {
+  if (r == 0)
+    return 0;
+  if (!call_failed) {
+    const char *msg = NULL;
+    if (cu.GetErrorString)
+      cu.GetErrorString(r, &msg);
+    gatec_rt_fail(GATEC_ERROR_DEVICE, "CUDA error in %s: %s (%d)", what,
+                  msg ? msg : "unknown error", r);
+  }
+  call_failed = 1;
+  return 1;
+}
+
+int gatec_rt_cuda_begin(void) {
+  pthread_once(&driver_once, load_driver);
+  call_failed = 0;
+  if (!cu.Init) {
+    call_failed = 1;
+    return gatec_rt_fail(GATEC_ERROR_DEVICE, "%s", driver_error);
+  }
+  CUcontext ctx = NULL;
+  if (check(cu.CtxGetCurrent(&ctx), "cuCtxGetCurrent"))
+    return GATEC_ERROR_DEVICE;
+  if (!ctx) {
+    /* No current context: use the primary one of device 0, as the CUDA
+     * runtime (and so PyTorch) does. */
+    CUdevice dev;
+    if (check(cu.DeviceGet(&dev, 0), "cuDeviceGet") ||
+        check(cu.DevicePrimaryCtxRetain(&ctx, dev), "cuDevicePrimaryCtxRetain") ||
+        check(cu.CtxSetCurrent(ctx), "cuCtxSetCurrent"))
+      return GATEC_ERROR_DEVICE;
+  }
+  return GATEC_OK;
+}
+
+int gatec_rt_cuda_end(void) { return call_failed ? GATEC_ERROR_DEVICE : GATEC_OK; }
+
+/*===----------------------------------------------------------------------===*
+ * The functions MLIR's gpu-to-llvm lowering calls.
+ *===----------------------------------------------------------------------===*/
+
+/* A kernel image; loaded into the driver on the first launch (library
+ * constructors run at dlopen, before any driver may exist). */
+typedef struct {
+  const void *image;
+  CUmodule module;
+  pthread_mutex_t lock;
+} gatec_module;
+
+static void *new_module(const void *image) {
+  gatec_module *m = calloc(1, sizeof *m);
+  if (!m)
+    return NULL;
+  m->image = image;
+  pthread_mutex_init(&m->lock, NULL);
+  return m;
+}
+
+void *mgpuModuleLoad(void *data, size_t size) {
+  (void)size;
+  return new_module(data);
+}
+
+void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  (void)optLevel;
+  return new_module(data);
+}
+
+void mgpuModuleUnload(void *handle) {
+  gatec_module *m = handle;
+  if (!m)
+    return;
+  /* At process exit the driver may be gone already; the module dies with
+   * the context anyway. */
+  free(m);
+}
+
+void *mgpuModuleGetFunction(void *handle, const char *name) {
+  gatec_module *m = handle;
+  if (call_failed || !m)
+    return NULL;
+  pthread_mutex_lock(&m->lock);
+  if (!m->module && check(cu.ModuleLoadData(&m->module, m->image),
+                          "cuModuleLoadData (loading the kernels)"))
+    m->module = NULL;
+  pthread_mutex_unlock(&m->lock);
+  if (!m->module)
+    return NULL;
+  CUfunction f = NULL;
+  if (check(cu.ModuleGetFunction(&f, m->module, name), "cuModuleGetFunction"))
+    return NULL;
+  return f;
+}
+
+void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz,
+                      intptr_t bx, intptr_t by, intptr_t bz, int32_t smem,
+                      void *stream, void **params, void **extra, size_t nparams) {
+  (void)nparams;
+  if (call_failed || !function)
+    return;
+  /* Empty grids (a zero-sized batch or sequence) launch nothing. */
+  if (gx <= 0 || gy <= 0 || gz <= 0)
+    return;
+  check(cu.LaunchKernel(function, (unsigned)gx, (unsigned)gy, (unsigned)gz,
+                        (unsigned)bx, (unsigned)by, (unsigned)bz, (unsigned)smem,
+                        stream, params, extra),
+        "cuLaunchKernel");
+}
+
+void *mgpuStreamCreate(void) { return call_stream; }
+void mgpuStreamDestroy(void *stream) { (void)stream; }
+/* Work stays queued on the caller's stream; the caller synchronizes. */
+void mgpuStreamSynchronize(void *stream) { (void)stream; }
+void mgpuStreamWaitEvent(void *stream, void *event) { (void)stream, (void)event; }
+/* One stream per call: events order nothing that is not ordered already. */
+void *mgpuEventCreate(void) { return &call_stream; }
+void mgpuEventDestroy(void *event) { (void)event; }
+void mgpuEventSynchronize(void *event) { (void)event; }
+void mgpuEventRecord(void *event, void *stream) { (void)event, (void)stream; }
+
+void *mgpuMemAlloc(uint64_t size, void *stream, _Bool hostShared) {
+  (void)hostShared;
+  if (call_failed)
+    return NULL;
+  CUdeviceptr p = 0;
+  if (size == 0)
+    size = 1;
+  if (cu.MemAllocAsync)
+    check(cu.MemAllocAsync(&p, size, stream), "cuMemAllocAsync");
+  else
+    check(cu.MemAlloc(&p, size), "cuMemAlloc");
+  return (void *)(uintptr_t)p;
+}
+
+void mgpuMemFree(void *ptr, void *stream) {
+  if (!ptr || !cu.Init)
+    return;
+  /* Freed even after an error, so a failed call leaks nothing. */
+  if (cu.MemFreeAsync)
+    cu.MemFreeAsync((CUdeviceptr)(uintptr_t)ptr, stream);
+  else
+    cu.MemFree((CUdeviceptr)(uintptr_t)ptr);
+}
+
+void mgpuMemcpy(void *dst, void *src, size_t size, void *stream) {
+  if (call_failed || size == 0)
+    return;
+  check(cu.MemcpyAsync((CUdeviceptr)(uintptr_t)dst, (CUdeviceptr)(uintptr_t)src,
+                       size, stream),
+        "cuMemcpyAsync");
+}
+
+void mgpuMemset32(void *dst, unsigned value, size_t count, void *stream) {
+  if (call_failed || count == 0)
+    return;
+  check(cu.MemsetD32Async((CUdeviceptr)(uintptr_t)dst, value, count, stream),
+        "cuMemsetD32Async");
+}
+
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
+  if (call_failed || count == 0)
+    return;
+  check(cu.MemsetD16Async((CUdeviceptr)(uintptr_t)dst, value, count, stream),
+        "cuMemsetD16Async");
+}
