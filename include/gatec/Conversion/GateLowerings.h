@@ -20,6 +20,9 @@ inline constexpr llvm::StringLiteral kGPUBarrierMarker = "gate_gpu_barrier";
 /// tensors, or f32 with `precision` bf16|f16), SIMT loop nests otherwise.
 void populateGateGPUPatterns(mlir::RewritePatternSet &patterns,
                              llvm::StringRef precision);
+/// Chunked linear attention on tensor cores (16-bit operands).
+void populateLinearAttentionMmaPatterns(mlir::RewritePatternSet &patterns,
+                                        llvm::StringRef precision);
 } // namespace gatec
 
 #endif

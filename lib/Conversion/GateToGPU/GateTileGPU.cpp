@@ -11,7 +11,9 @@
 // register, the A fragment of P·V, so P never leaves registers. Key blocks
 // past the causal diagonal are not visited. Rows with every key masked give 0.
 //
-// Everything else (f32 attention, linear attention, causal_conv, gate) lowers
+// Linear attention with 16-bit operands: chunked, on tensor cores
+// (LinearAttentionMma.cpp). Everything else (f32 attention and linear
+// attention, causal_conv, gate) lowers
 // to SIMT loop nests whose outer loops are scf.parallel, one GPU thread per
 // iteration (gate-parallel-to-gpu): f32 math, no tensor cores.
 //
@@ -19,6 +21,7 @@
 #include "gatec/Conversion/GateLowerings.h"
 #include "gatec/Conversion/KernelBuilder.h"
 #include "gatec/Conversion/Passes.h"
+#include "GPUKernelUtils.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -36,125 +39,10 @@ using namespace gatec;
 using namespace gatec::gate;
 using arith::CmpFPredicate;
 using arith::CmpIPredicate;
+using namespace gatec::gpu_kernels;
 
 namespace {
 RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
-int64_t roundUp(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
-Value ceilDivIdx(KernelBuilder &b, Value a, int64_t d) {
-  return b.divui(b.addi(a, b.idx(d - 1)), b.idx(d));
-}
-
-/// Index into a broadcastable operand: dimensions of size 1 read index 0.
-SmallVector<Value> bcastIndex(KernelBuilder &b, Value buf, ValueRange ivs) {
-  auto mt = cast<MemRefType>(buf.getType());
-  SmallVector<Value> out;
-  for (auto [d, iv] : llvm::enumerate(ivs))
-    out.push_back(mt.getDimSize(d) == 1 ? b.idx(0) : iv);
-  return out;
-}
-
-/// The 16-bit MMA operand type for an op's element type, or null when the op
-/// runs on SIMT f32 math.
-Type mmaOperandType(Type elem, StringRef precision) {
-  MLIRContext *ctx = elem.getContext();
-  if (elem.isF16() || elem.isBF16())
-    return elem;
-  if (precision == "bf16")
-    return BFloat16Type::get(ctx);
-  if (precision == "f16")
-    return Float16Type::get(ctx);
-  return nullptr;
-}
-
-/// buffer[idx] as f32, or 0 where `inBounds` is false, without a branch:
-/// indices in `clamp` (index position -> size) are clamped into the buffer,
-/// so the load is always legal, and the value is then selected.
-Value maskedLoad(KernelBuilder &b, Value buf, ValueRange idx,
-                 ArrayRef<std::pair<unsigned, Value>> clamp, Value inBounds) {
-  SmallVector<Value> ix(idx);
-  for (auto [pos, size] : clamp)
-    ix[pos] = b.minui(ix[pos], b.subi(size, b.idx(1)));
-  Value v = b.load(buf, ix);
-  if (!inBounds)
-    return v;
-  Value zero = v.getType().isInteger(1)
-                   ? arith::ConstantIntOp::create(b, 0, 1).getResult()
-                   : b.f32(0.0f);
-  return b.select(inBounds, v, zero);
-}
-
-Value andI(KernelBuilder &b, Value x, Value y) {
-  if (!x)
-    return y;
-  if (!y)
-    return x;
-  return arith::AndIOp::create(b, x, y);
-}
-
-/// Two 16-bit operand elements as one 32-bit register (vector<2xE>).
-Value pack2(KernelBuilder &b, Type e, Value x0, Value x1) {
-  return vector::FromElementsOp::create(b, VectorType::get({2}, e), ValueRange{x0, x1});
-}
-
-/// d = a·b + c for one m16n8k16 tile. `a`: the lane's 4 operand registers
-/// (vector<2xE>), `bm`: 2, c and the result: the lane's 4 f32 accumulators.
-SmallVector<Value> mma16816(KernelBuilder &b, Type e, ArrayRef<Value> a,
-                            ArrayRef<Value> bm, ArrayRef<Value> c) {
-  Type f32 = b.getF32Type();
-  auto stack = [&](ArrayRef<Value> regs) {
-    auto t = VectorType::get({(int64_t)regs.size(), 2}, e);
-    Value v = arith::ConstantOp::create(b, t, DenseElementsAttr::get(t, b.getZeroAttr(e)));
-    for (auto [i, r] : llvm::enumerate(regs))
-      v = vector::InsertOp::create(b, r, v, ArrayRef<int64_t>{(int64_t)i});
-    return v;
-  };
-  Value vc = vector::FromElementsOp::create(b, VectorType::get({2, 2}, f32), c);
-  // bf16 operands are lowered by gate-lower-bf16-mma (nvgpu cannot type them).
-  Value r = nvgpu::MmaSyncOp::create(b, stack(a), stack(bm), vc, ArrayRef<int64_t>{16, 8, 16});
-  SmallVector<Value> d;
-  for (int64_t i = 0; i < 4; ++i)
-    d.push_back(vector::ExtractOp::create(b, r, ArrayRef<int64_t>{i / 2, i % 2}));
-  return d;
-}
-
-/// A block-wide barrier. Buffer deallocation (which runs after this pass)
-/// rejects gpu.barrier, an op without declared memory effects; a call to
-/// this marker function passes, and gate-gpu-device-buffers turns it into
-/// gpu.barrier.
-void barrier(KernelBuilder &b, Operation *anchor) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  if (!module.lookupSymbol(kGPUBarrierMarker)) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto f = func::FuncOp::create(b, kGPUBarrierMarker, b.getFunctionType({}, {}));
-    f.setPrivate();
-  }
-  func::CallOp::create(b, kGPUBarrierMarker, TypeRange{}, ValueRange{});
-}
-
-/// A workgroup-memory buffer as a module-level global. (Workgroup
-/// attributions of gpu.launch would be block arguments, which buffer
-/// deallocation, running after this pass, rewrites.) Outlining copies the
-/// global into the kernel module; gate-merge-gpu-modules drops the host copy.
-StringAttr sharedBuffer(KernelBuilder &b, Operation *anchor, MemRefType type) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  SymbolTable table(module);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(module.getBody());
-  auto global = memref::GlobalOp::create(b, "gate_smem", b.getStringAttr("private"), type,
-                                         b.getUnitAttr(), /*constant=*/false,
-                                         b.getI64IntegerAttr(16));
-  return table.insert(global); // uniqued name
-}
-
-/// Combines a value over the 4 lanes of a quad (lanes 4g..4g+3).
-Value quadReduce(KernelBuilder &b, Value v, bool isMax) {
-  for (int32_t off : {1, 2}) {
-    Value other = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR).getShuffleResult();
-    v = isMax ? b.max(v, other) : b.add(v, other);
-  }
-  return v;
-}
 
 struct SdpaToMma : OpRewritePattern<SdpaOp> {
   SdpaToMma(MLIRContext *ctx, std::string precision)
@@ -506,6 +394,7 @@ struct GateTileGPUPass : gatec::impl::GateTileGPUBase<GateTileGPUPass> {
 void gatec::populateGateGPUPatterns(RewritePatternSet &patterns, StringRef precision) {
   patterns.add<SdpaToMma>(patterns.getContext(), precision.str());
   patterns.add<SdpaToSimt>(patterns.getContext());
+  populateLinearAttentionMmaPatterns(patterns, precision);
   // Linear attention, causal_conv, gate: the reference loop nests with their
   // outer loops parallel, one GPU thread per (batch, head) / row.
   populateGateReferencePatterns(patterns, /*parallel=*/true);

@@ -1,0 +1,42 @@
+//===- GPUKernelUtils.h - building blocks of the CUDA kernels -------------===//
+#ifndef GATEC_LIB_CONVERSION_GATETOGPU_GPUKERNELUTILS_H
+#define GATEC_LIB_CONVERSION_GATETOGPU_GPUKERNELUTILS_H
+
+#include "gatec/Conversion/KernelBuilder.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace gatec::gpu_kernels {
+int64_t roundUp(int64_t a, int64_t m);
+mlir::Value ceilDivIdx(KernelBuilder &b, mlir::Value a, int64_t d);
+/// Index into a broadcastable operand: dimensions of size 1 read index 0.
+llvm::SmallVector<mlir::Value> bcastIndex(KernelBuilder &b, mlir::Value buf,
+                                          mlir::ValueRange ivs);
+/// The 16-bit MMA operand type for an op's element type, or null when the op
+/// runs on SIMT f32 math.
+mlir::Type mmaOperandType(mlir::Type elem, llvm::StringRef precision);
+/// buffer[idx] as f32, or 0 where `inBounds` is false, without a branch:
+/// indices in `clamp` (index position -> size) are clamped into the buffer,
+/// so the load is always legal, and the value is then selected.
+mlir::Value maskedLoad(KernelBuilder &b, mlir::Value buf, mlir::ValueRange idx,
+                       llvm::ArrayRef<std::pair<unsigned, mlir::Value>> clamp,
+                       mlir::Value inBounds);
+/// x && y where either may be null (true).
+mlir::Value andI(KernelBuilder &b, mlir::Value x, mlir::Value y);
+/// Two 16-bit operand elements as one 32-bit register (vector<2xE>).
+mlir::Value pack2(KernelBuilder &b, mlir::Type e, mlir::Value x0, mlir::Value x1);
+/// d = a·b + c for one m16n8k16 tile (nvgpu.mma.sync). `a`: the lane's 4
+/// operand registers, `bm`: 2, c and the result: the lane's 4 f32 values.
+llvm::SmallVector<mlir::Value> mma16816(KernelBuilder &b, mlir::Type e,
+                                        llvm::ArrayRef<mlir::Value> a,
+                                        llvm::ArrayRef<mlir::Value> bm,
+                                        llvm::ArrayRef<mlir::Value> c);
+/// A block-wide barrier (a marker call until buffers are final).
+void barrier(KernelBuilder &b, mlir::Operation *anchor);
+/// A workgroup-memory buffer as a module-level global; returns its name.
+mlir::StringAttr sharedBuffer(KernelBuilder &b, mlir::Operation *anchor,
+                              mlir::MemRefType type);
+/// Combines a value over the 4 lanes of a quad (lanes 4g..4g+3).
+mlir::Value quadReduce(KernelBuilder &b, mlir::Value v, bool isMax);
+} // namespace gatec::gpu_kernels
+
+#endif
