@@ -130,6 +130,8 @@ void gatec::buildCUDADevicePipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createGateParallelToGPU());
   pm.addPass(createGateGPUDeviceBuffers());
+  // exp/tanh/erf as polynomials: the kernels need no libdevice.
+  pm.addPass(createGateApproximateMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createGateMergeGPUModules());

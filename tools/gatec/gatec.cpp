@@ -125,6 +125,12 @@ int compileCUDA(ModuleOp module, llvm::StringRef name,
                 llvm::ArrayRef<gatec::FunctionSignature> sigs,
                 std::optional<gatec::CPUStage> stop, bool stopAtGPU,
                 llvm::ArrayRef<std::string> archs) {
+  // MLIR's NVPTX serializer links libdevice (math functions other than
+  // exp/tanh/erf, which gatec expands itself) from $CUDA_HOME.
+  if (!getenv("CUDA_HOME") && !getenv("CUDA_PATH") && !getenv("CUDA_ROOT"))
+    if (auto ptxas = gatec::findCUDATool("ptxas"))
+      setenv("CUDA_HOME",
+             llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas)).str().c_str(), 0);
   gatec::CUDAPipelineOptions copts;
   copts.precision = gpuPrecision;
   copts.chip = archs.front();

@@ -30,6 +30,12 @@ struct GateMergeGPUModulesPass
           space && space.getValue() == gpu::AddressSpace::Workgroup &&
           SymbolTable::symbolKnownUseEmpty(g, module))
         g.erase();
+    // One block per SM is enough: the kernels hide latency with registers
+    // (ptxas otherwise may cap them at 168 for 3 blocks and spill).
+    module.walk([&](gpu::GPUFuncOp f) {
+      if (f.isKernel())
+        f->setAttr("nvvm.minctasm", IntegerAttr::get(IntegerType::get(f.getContext(), 32), 1));
+    });
     SmallVector<gpu::GPUModuleOp> mods(module.getOps<gpu::GPUModuleOp>());
     if (mods.size() <= 1)
       return;

@@ -57,14 +57,14 @@ struct GateParallelToGPUPass
     auto idx = [&](int64_t v) -> Value { return arith::ConstantIndexOp::create(b, v); };
     // Trip count per dimension and in total.
     SmallVector<Value> trips;
-    Value total = idx(1);
+    Value total;
     for (auto [lb, ub, step] :
          llvm::zip(par.getLowerBound(), par.getUpperBound(), par.getStep())) {
       Value span = arith::SubIOp::create(b, ub, lb);
       span = arith::MaxSIOp::create(b, span, idx(0));
       Value n = arith::CeilDivUIOp::create(b, span, step);
       trips.push_back(n);
-      total = arith::MulIOp::create(b, total, n);
+      total = total ? arith::MulIOp::create(b, total, n).getResult() : n;
     }
     Value grid = arith::CeilDivUIOp::create(b, total, idx(blockSize));
     Value one = idx(1);

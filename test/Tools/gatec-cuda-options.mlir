@@ -1,0 +1,24 @@
+// Option errors of the CUDA target name the option and exit 1.
+// RUN: not gatec %s --target=cuda --gpu-arch=sm_70 --emit=ptx 2>&1 | FileCheck %s --check-prefix=ARCH
+// RUN: not gatec %s --target=cuda --gpu-arch=sm_80,sm_90a --emit=ptx 2>&1 | FileCheck %s --check-prefix=TWO
+// RUN: not gatec %s --target=cuda --gpu-precision=fp8 --emit=ptx 2>&1 | FileCheck %s --check-prefix=PREC
+// RUN: not gatec %s --emit=ptx 2>&1 | FileCheck %s --check-prefix=CPU
+// RUN: not gatec %s --target=cuda --emit=obj -o %t.o 2>&1 | FileCheck %s --check-prefix=OBJ
+// RUN: gatec %s --target=cuda --compile-to=gpu | FileCheck %s --check-prefix=GPU
+
+// ARCH: gatec: error: unknown GPU architecture 'sm_70' (--gpu-arch; sm_80 or newer
+// TWO: gatec: error: --emit=ptx writes one architecture; give one --gpu-arch
+// PREC: gatec: error: unknown --gpu-precision 'fp8' (expected f32, bf16 or f16)
+// CPU: gatec: error: --emit=ptx needs --target=cuda
+// OBJ: gatec: error: --emit=obj is for --target=cpu
+
+// The device stage: kernels outlined into one module, device buffers,
+// launches on the call's stream.
+// GPU: gpu.module @[[KM:[a-z_]+]]
+// GPU: gpu.func @{{.*}} kernel
+// GPU: func.func @main
+// GPU: gpu.launch_func async {{.*}} @[[KM]]::
+func.func @main(%x: tensor<?x8xf16>, %g: tensor<?x8xf16>) -> tensor<?x8xf16> {
+  %0 = gate.gate %x, %g : tensor<?x8xf16>, tensor<?x8xf16> -> tensor<?x8xf16>
+  return %0 : tensor<?x8xf16>
+}
