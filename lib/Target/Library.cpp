@@ -355,8 +355,14 @@ LogicalResult gatec::linkLibrary(StringRef lib, StringRef target, StringRef obje
       "-Wl,--version-script=" + script, "-L" GATEC_OMP_LIBDIR, "-lomp",
       "-Wl,-rpath," GATEC_OMP_LIBDIR, "-lm", "-Wl,-z,defs"};
   if (target == "cuda") {
-    // The driver glue; libcuda itself is dlopen'ed at the first call.
+    // The driver glue; libcuda itself is dlopen'ed at the first call. The
+    // host code runs no OpenMP: no libomp, so the library runs on hosts
+    // without LLVM's runtime.
     argv.insert(argv.begin() + 10, GATEC_RUNTIME_CUDA_LIB);
+    llvm::erase_if(argv, [](const std::string &a) {
+      return a == "-lomp" || StringRef(a).starts_with("-L" GATEC_OMP_LIBDIR) ||
+             StringRef(a).starts_with("-Wl,-rpath," GATEC_OMP_LIBDIR);
+    });
     argv.push_back("-ldl");
     argv.push_back("-lpthread");
   }

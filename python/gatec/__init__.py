@@ -5,6 +5,11 @@
     m = gatec.load("libmodel.so")
     (y,) = m(x)            # numpy in, tuple of numpy out, graph order
 
+Libraries built with `--target=cuda` take device arrays (anything with
+`__cuda_array_interface__`, e.g. torch/CuPy tensors or gatec.cuda.DeviceArray)
+and run asynchronously on the stream set by `module.set_stream`; numpy inputs
+are copied to the device and the outputs back (see gatec.cuda).
+
 `gatec.reference` holds float64 numpy references of every gate op.
 """
 from __future__ import annotations
@@ -14,6 +19,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
@@ -21,14 +27,22 @@ import numpy as np
 
 from . import reference  # noqa: F401  (public submodule)
 
-__all__ = ["Error", "load", "compile", "Module", "Function", "ArgSpec", "reference"]
+__all__ = ["Error", "load", "compile", "Module", "Function", "ArgSpec", "DeviceArray",
+           "reference", "cuda"]
 
 ABI_VERSION = 1
 
 
 class Error(Exception):
     """A gatec failure: bad arguments to a compiled function, a failed
-    compilation, or a library that cannot be loaded."""
+    compilation, or a library that cannot be loaded. `status` is the
+    library's gatec_status when a compiled function failed (None otherwise)."""
+
+    status: Optional[int] = None
+
+
+from . import cuda  # noqa: E402  (public submodule; needs Error)
+from .cuda import DeviceArray  # noqa: E402
 
 
 # --- the C ABI (include/gatec-c/runtime.h) ---------------------------------
@@ -68,7 +82,10 @@ class _Library(ctypes.Structure):
                 ("target", ctypes.c_char_p), ("num_functions", ctypes.c_int32),
                 ("functions", ctypes.POINTER(_Function)),
                 ("last_error", ctypes.CFUNCTYPE(ctypes.c_char_p)),
-                ("set_num_threads", ctypes.CFUNCTYPE(None, ctypes.c_int32))]
+                ("set_num_threads", ctypes.CFUNCTYPE(None, ctypes.c_int32)),
+                # CUDA libraries only (NULL for "cpu"; absent from older CPU
+                # libraries: read it only when target == "cuda")
+                ("set_stream", ctypes.CFUNCTYPE(None, ctypes.c_void_p))]
 
 
 def _bf16_dtype():
@@ -128,29 +145,44 @@ class Function:
 
     def _error(self, status: int) -> Error:
         msg = self._module._lib_desc.last_error()
-        return Error(msg.decode() if msg else f"{self.name}: failed with status {status}")
+        e = Error(msg.decode() if msg else f"{self.name}: failed with status {status}")
+        e.status = int(status)
+        return e
 
-    def __call__(self, *arrays) -> Tuple[np.ndarray, ...]:
+    def _host_arg(self, i: int, a, spec: ArgSpec, code: int, cuda_ok: bool = False):
+        """Input i as a C-contiguous numpy array of its signature's dtype and rank."""
+        if not isinstance(a, np.ndarray):
+            if np.isscalar(a) or isinstance(a, (list, tuple)):
+                a = np.asarray(a, dtype=spec.dtype)
+            else:
+                kinds = ("a numpy array or an object with __cuda_array_interface__"
+                         if cuda_ok else "a numpy array")
+                raise Error(f"{self.name}: input {i} ('{spec.name}') must be {kinds}, "
+                            f"got {type(a).__name__}")
+        if a.dtype != spec.dtype:
+            raise Error(f"{self.name}: input {i} ('{spec.name}') has dtype {a.dtype}, "
+                        f"expected {_DTYPE_NAMES[code]}")
+        if a.ndim != len(spec.shape):
+            raise Error(f"{self.name}: input {i} ('{spec.name}') has rank {a.ndim} "
+                        f"(shape {a.shape}), expected rank {len(spec.shape)} "
+                        f"{_fmt_shape(spec.shape)}")
+        return np.ascontiguousarray(a)
+
+    def __call__(self, *arrays, out=None):
+        """Runs the function. CPU libraries: numpy arrays in, a tuple of numpy
+        arrays out. CUDA libraries: see `_call_cuda`."""
+        if self._module.target == "cuda":
+            return self._call_cuda(arrays, out)
+        if out is not None:
+            raise Error(f"{self.name}: out= is only supported by CUDA libraries "
+                        f"(this one targets {self._module.target})")
         if len(arrays) != len(self.inputs):
             raise Error(f"{self.name}: expected {len(self.inputs)} inputs "
                         f"({', '.join(s.name for s in self.inputs)}), got {len(arrays)}")
         keep = []
         tensors = (_Tensor * max(1, len(arrays)))()
         for i, (a, spec, code) in enumerate(zip(arrays, self.inputs, self._in_codes)):
-            if not isinstance(a, np.ndarray):
-                if np.isscalar(a) or isinstance(a, (list, tuple)):
-                    a = np.asarray(a, dtype=spec.dtype)
-                else:
-                    raise Error(f"{self.name}: input {i} ('{spec.name}') must be a numpy "
-                                f"array, got {type(a).__name__}")
-            if a.dtype != spec.dtype:
-                raise Error(f"{self.name}: input {i} ('{spec.name}') has dtype {a.dtype}, "
-                            f"expected {_DTYPE_NAMES[code]}")
-            if a.ndim != len(spec.shape):
-                raise Error(f"{self.name}: input {i} ('{spec.name}') has rank {a.ndim} "
-                            f"(shape {a.shape}), expected rank {len(spec.shape)} "
-                            f"{_fmt_shape(spec.shape)}")
-            a = np.ascontiguousarray(a)
+            a = self._host_arg(i, a, spec, code)
             keep.append(a)
             shape = (ctypes.c_int64 * max(1, a.ndim))(*a.shape)
             keep.append(shape)
@@ -175,10 +207,207 @@ class Function:
             raise self._error(st)
         return tuple(outs)
 
+    # --- CUDA libraries ------------------------------------------------------
+
+    def _device_arg(self, what: str, i: int, a, spec: ArgSpec, code: int) -> "_DeviceArg":
+        """Checks an object's __cuda_array_interface__ against argument i's
+        signature (dtype, rank, C-contiguity); no driver access."""
+        label = f"{self.name}: {what} {i} ('{spec.name}')"
+        cai = a.__cuda_array_interface__
+        try:
+            shape = tuple(int(d) for d in cai["shape"])
+            typestr = cai["typestr"]
+            ptr, readonly = cai["data"]
+            ptr = int(ptr or 0)
+            strides = cai.get("strides")
+            mask = cai.get("mask")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise Error(f"{label}: malformed __cuda_array_interface__ "
+                        f"({type(a).__name__})") from None
+        if mask is not None:
+            raise Error(f"{label}: masked device arrays are not supported")
+        try:
+            dt = np.dtype(typestr)
+        except TypeError:
+            dt = None
+        if code == 3:  # bfloat16 has no standard typestr: any 2-byte raw/uint16 one
+            ok = dt is not None and dt.itemsize == 2 and (dt == spec.dtype or dt.kind in "Vu")
+        else:
+            ok = dt is not None and dt == spec.dtype
+        if not ok:
+            got = dt.name if dt is not None and dt.kind not in "V" else "?"
+            raise Error(f"{label} has dtype {got} (typestr {typestr!r}), "
+                        f"expected {_DTYPE_NAMES[code]}")
+        if len(shape) != len(spec.shape):
+            raise Error(f"{label} has rank {len(shape)} (shape {shape}), expected rank "
+                        f"{len(spec.shape)} {_fmt_shape(spec.shape)}")
+        if strides is not None:
+            try:
+                strides = tuple(int(s) for s in strides)
+            except (TypeError, ValueError):
+                raise Error(f"{label}: malformed __cuda_array_interface__ strides") from None
+            expect, acc = [], dt.itemsize
+            for d in reversed(shape):
+                expect.append(acc)
+                acc *= d
+            expect.reverse()
+            size = 1
+            for d in shape:
+                size *= d
+            if len(strides) != len(shape) or (size > 0 and any(
+                    s != e for s, e, d in zip(strides, expect, shape) if d != 1)):
+                raise Error(f"{label} is not C-contiguous (strides {strides} bytes for "
+                            f"shape {shape}); pass a contiguous copy")
+        if what == "output" and readonly:
+            raise Error(f"{label} is read-only")
+        return _DeviceArg(a, ptr, shape)
+
+    def _call_cuda(self, arrays, out):
+        """CUDA library call. Each input is a device object (anything with
+        `__cuda_array_interface__`: a torch/CuPy tensor, gatec.DeviceArray)
+        or a numpy array.
+
+        * Every input on the device: the work is queued on this thread's
+          stream (module.set_stream) and the call returns; the outputs are
+          written into `out` (a sequence of device objects, one per output)
+          when given, and returned as it was; else into new DeviceArrays,
+          returned as a tuple.
+        * Some numpy input: the numpy inputs are copied to the device, the
+          function runs, the stream is synchronized and the outputs come back
+          as a tuple of numpy arrays (`out` is then not allowed).
+        """
+        n = len(arrays)
+        if n != len(self.inputs):
+            raise Error(f"{self.name}: expected {len(self.inputs)} inputs "
+                        f"({', '.join(s.name for s in self.inputs)}), got {n}")
+        nout = len(self.outputs)
+        args = []  # _DeviceArg or contiguous np.ndarray, per input
+        for i, (a, spec, code) in enumerate(zip(arrays, self.inputs, self._in_codes)):
+            if hasattr(a, "__cuda_array_interface__"):
+                args.append(self._device_arg("input", i, a, spec, code))
+            else:
+                args.append(self._host_arg(i, a, spec, code, cuda_ok=True))
+        host = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+        outs_dev = None
+        if out is not None:
+            if host:
+                i = host[0]
+                raise Error(f"{self.name}: out= needs every input on the device; input {i} "
+                            f"('{self.inputs[i].name}') is a numpy array")
+            if hasattr(out, "__cuda_array_interface__") or not isinstance(out, (list, tuple)):
+                raise Error(f"{self.name}: out= must be a list or tuple of {nout} device "
+                            f"arrays, got {type(out).__name__}")
+            if len(out) != nout:
+                raise Error(f"{self.name}: expected {nout} outputs in out= "
+                            f"({', '.join(s.name for s in self.outputs)}), got {len(out)}")
+            outs_dev = []
+            for o, (a, spec, code) in enumerate(zip(out, self.outputs, self._out_codes)):
+                if not hasattr(a, "__cuda_array_interface__"):
+                    raise Error(f"{self.name}: output {o} ('{spec.name}') in out= must be "
+                                f"an object with __cuda_array_interface__, got "
+                                f"{type(a).__name__}")
+                outs_dev.append(self._device_arg("output", o, a, spec, code))
+
+        keep = []
+        tensors = (_Tensor * max(1, n))()
+        for i, (a, code) in enumerate(zip(args, self._in_codes)):
+            shape = (ctypes.c_int64 * max(1, len(a.shape)))(*a.shape)
+            keep.append(shape)
+            # numpy inputs: host pointers for output_shapes (which reads no
+            # data), replaced by their device copies before run
+            ptr = a.ctypes.data if isinstance(a, np.ndarray) else a.ptr
+            tensors[i] = _Tensor(ptr if a.size else None, code, len(a.shape), shape, None)
+        rows = [(ctypes.c_int64 * max(1, len(s.shape)))() for s in self.outputs]
+        row_ptrs = (ctypes.POINTER(ctypes.c_int64) * max(1, nout))(
+            *[ctypes.cast(r, ctypes.POINTER(ctypes.c_int64)) for r in rows])
+        st = self._fn.output_shapes(tensors, n, row_ptrs)
+        if st:
+            raise self._error(st)
+        shapes = [tuple(int(rows[o][d]) for d in range(len(spec.shape)))
+                  for o, spec in enumerate(self.outputs)]
+        if outs_dev is not None:
+            for o, (d, shape) in enumerate(zip(outs_dev, shapes)):
+                if d.shape != shape:
+                    raise Error(f"{self.name}: output {o} ('{self.outputs[o].name}') in out= "
+                                f"has shape {d.shape}, expected {shape}")
+        stream = self._module._stream()
+        out_tensors = (_Tensor * max(1, nout))()
+
+        def set_outputs(ptrs):
+            for o, (p, shape) in enumerate(zip(ptrs, shapes)):
+                size = 1
+                for d in shape:
+                    size *= d
+                out_tensors[o] = _Tensor(p if size else None, self._out_codes[o], len(shape),
+                                         rows[o], None)
+
+        if not host:
+            if outs_dev is not None:
+                set_outputs([d.ptr for d in outs_dev])
+            else:
+                try:
+                    result = tuple(cuda.DeviceArray(shape, spec.dtype)
+                                   for shape, spec in zip(shapes, self.outputs))
+                except Error as e:
+                    raise Error(f"{self.name}: {e}") from None
+                set_outputs([d.ptr for d in result])
+            st = self._fn.run(tensors, n, out_tensors, nout)
+            if st:
+                raise self._error(st)
+            return tuple(out) if outs_dev is not None else result
+
+        # some numpy input: copy in, run, wait, copy out
+        bufs = []
+        try:
+            try:
+                for i in host:
+                    a = args[i]
+                    d = cuda.DeviceArray(a.shape, a.dtype)
+                    bufs.append(d)
+                    cuda._htod(d.ptr, a, stream)
+                    tensors[i].data = d.ptr or None
+                dev_outs = [cuda.DeviceArray(shape, spec.dtype)
+                            for shape, spec in zip(shapes, self.outputs)]
+                bufs.extend(dev_outs)
+                set_outputs([d.ptr for d in dev_outs])
+            except Error as e:
+                raise Error(f"{self.name}: {e}") from None
+            st = self._fn.run(tensors, n, out_tensors, nout)
+            if st:
+                raise self._error(st)
+            try:
+                cuda.synchronize(stream)
+                result = []
+                for d, spec in zip(dev_outs, self.outputs):
+                    h = np.empty(d.shape, dtype=spec.dtype)
+                    cuda._dtoh(h, d.ptr)
+                    result.append(h)
+            except Error as e:
+                raise Error(f"{self.name}: {e}") from None
+            return tuple(result)
+        finally:
+            for d in bufs:
+                try:
+                    d.free()
+                except Error:
+                    pass
+
     def __repr__(self):
         ins = ", ".join(f"{s.name}: {s.dtype} {_fmt_shape(s.shape)}" for s in self.inputs)
         outs = ", ".join(f"{s.name}: {s.dtype} {_fmt_shape(s.shape)}" for s in self.outputs)
         return f"<gatec function {self.name}({ins}) -> ({outs})>"
+
+
+class _DeviceArg:
+    """A checked device argument: the object (kept alive), pointer and shape."""
+    __slots__ = ("obj", "ptr", "shape", "size")
+
+    def __init__(self, obj, ptr: int, shape: Tuple[int, ...]):
+        self.obj, self.ptr, self.shape = obj, ptr, shape
+        size = 1
+        for d in shape:
+            size *= d
+        self.size = size
 
 
 def _fmt_shape(shape) -> str:
@@ -210,6 +439,7 @@ class Module:
         self._lib_desc = desc.contents
         self.name = self._lib_desc.name.decode()
         self.target = self._lib_desc.target.decode()
+        self._tls = threading.local()  # this thread's CUDA stream (set_stream)
         self.functions = {}
         for i in range(self._lib_desc.num_functions):
             f = Function(self, self._lib_desc.functions[i])
@@ -237,8 +467,22 @@ class Module:
         """Threads used by this library's kernels (<= 0: all hardware threads)."""
         self._lib_desc.set_num_threads(int(n))
 
-    def __call__(self, *arrays):
-        return self._main()(*arrays)
+    def set_stream(self, stream) -> None:
+        """CUDA libraries: the CUstream this thread's calls run on: an int
+        handle, None (the legacy default stream) or an object with
+        `.cuda_stream` (torch.cuda.Stream). Raises gatec.Error for CPU ones."""
+        if self.target != "cuda" or not self._lib_desc.set_stream:
+            raise Error(f"{self.path}: set_stream needs a CUDA library (this one targets "
+                        f"{self.target})")
+        h = cuda.stream_handle(stream)
+        self._lib_desc.set_stream(h or None)
+        self._tls.stream = h
+
+    def _stream(self) -> int:
+        return getattr(self._tls, "stream", 0)
+
+    def __call__(self, *arrays, **kw):
+        return self._main()(*arrays, **kw)
 
     def __getattr__(self, name):
         funcs = self.__dict__.get("functions", {})

@@ -14,10 +14,10 @@
 
 // The device stage: kernels outlined into one module, device buffers,
 // launches on the call's stream.
-// GPU: gpu.module @[[KM:[a-z_]+]]
-// GPU: gpu.func @{{.*}} kernel
 // GPU: func.func @main
-// GPU: gpu.launch_func async {{.*}} @[[KM]]::
+// GPU: gpu.launch_func async {{.*}} @[[KM:[a-z_]+]]::
+// GPU: gpu.module @[[KM]]
+// GPU: gpu.func @{{.*}} kernel
 func.func @main(%x: tensor<?x8xf16>, %g: tensor<?x8xf16>) -> tensor<?x8xf16> {
   %0 = gate.gate %x, %g : tensor<?x8xf16>, tensor<?x8xf16> -> tensor<?x8xf16>
   return %0 : tensor<?x8xf16>

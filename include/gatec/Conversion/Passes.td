@@ -161,7 +161,9 @@ def GateMergeGPUModules : Pass<"gate-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Move every outlined kernel into one gpu.module";
   let description = [{
     One kernel module per library: one PTX file, one image for ptxas and
-    fatbinary, one module load at run time. Launches are retargeted.
+    fatbinary, one module load at run time. Launches are retargeted, and
+    kernels are marked `nvvm.minctasm = 1` (ptxas otherwise may cap the
+    register budget for occupancy and spill the MMA accumulators).
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", /*default=*/"\"gatec_kernels\"",
