@@ -1,0 +1,277 @@
+"""CUDA libraries on a GPU: correctness against float64 and timings against
+PyTorch, in one run.
+
+Two steps, because the GPU machine has no LLVM/MLIR to build gatec:
+
+  here (gatec built):  .venv/bin/python bench/cuda_device.py prepare .cudacheck
+  on the GPU machine:  python3 bench/cuda_device.py run .cudacheck
+
+`prepare` compiles every case into .cudacheck/ (libraries for sm_90a and
+sm_80, fatbins when ptxas is present). `run` needs numpy and torch (CUDA);
+it checks each library against gatec.reference (float64, CPU) on awkward
+shapes, times the large cases with CUDA events (median of repeated runs after
+warm-up) next to torch.nn.functional.scaled_dot_product_attention, prints a
+table and writes results.json into $OUT (or the current directory).
+
+With the device tool, one call:
+  run(command="PYTHONUNBUFFERED=1 python3 bench/cuda_device.py run .cudacheck",
+      carry=[".cudacheck"], timeout_s=480)
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
+
+import gatec  # noqa: E402
+from gatec import reference  # noqa: E402
+
+ARCHS = "sm_90a,sm_80"
+
+# name -> (kind, mlir args, compile extras)
+# kind "sdpa": (Hq, Hkv, D, Dv, dtype, causal, gate, mask)
+# kind "la":   (rule, Hq, Hk, Hv, K, V, dtype, decay, state)
+SDPA = {
+    "sdpa_f16_d128_gqa": (8, 2, 128, 128, "f16", True, "elementwise", None, "f32"),
+    "sdpa_f16_d64": (4, 4, 64, 64, "f16", False, None, None, "f32"),
+    "sdpa_bf16_d256_mask": (4, 4, 256, 256, "bf16", False, None, "bool", "f32"),
+    "sdpa_f16_d72_v40": (4, 2, 72, 40, "f16", True, "headwise", None, "f32"),
+    "sdpa_f32_as_bf16": (8, 2, 128, 128, "f32", True, "elementwise", None, "bf16"),
+    "sdpa_f32_simt": (4, 2, 64, 64, "f32", True, None, None, "f32"),
+}
+LA = {
+    "la_gated_delta_bf16": ("gated_delta", 4, 4, 8, 128, 128, "bf16", "scalar", True, "f32"),
+    "la_gla_f16": ("gated", 4, 4, 4, 128, 128, "f16", "channel", False, "f32"),
+    "la_delta_f32_as_bf16": ("delta", 4, 4, 4, 72, 40, "f32", None, True, "bf16"),
+    "la_linear_f16_gqa": ("linear", 8, 4, 4, 64, 64, "f16", None, False, "f32"),
+    "la_gated_delta_f32_simt": ("gated_delta", 2, 2, 4, 64, 64, "f32", "scalar", True, "f32"),
+}
+
+
+def prepare(outdir):
+    import kernel_util as ku
+    os.makedirs(outdir, exist_ok=True)
+    for name, (hq, hkv, d, dv, dt, causal, gate, mask, prec) in SDPA.items():
+        gshape = None if gate is None else ("B", hq, "S", dv if gate == "elementwise" else 1)
+        m = None if mask is None else (("B", 1, "S", "L"), "i1")
+        text = ku.module_text([ku.sdpa_func("main", ("B", hq, "S", d), ("B", hkv, "L", d),
+                                            ("B", hkv, "L", dv), dt, causal=causal,
+                                            gate=gshape, mask=m)])
+        ku.compile_module(text, outdir, name, load=False,
+                          extra_args=["--target=cuda", f"--gpu-arch={ARCHS}",
+                                      f"--gpu-precision={prec}"])
+        print("compiled", name)
+    for name, (rule, hq, hk, hv, K, V, dt, decay, state, prec) in LA.items():
+        dshape = None
+        if decay == "scalar":
+            dshape = ("B", hv, "T")
+        elif decay == "channel":
+            dshape = ("B", hv, "T", K)
+        beta = ("B", hv, "T") if rule in ("delta", "gated_delta") else None
+        text = ku.module_text([ku.linear_attention_func(
+            "main", rule, ("B", hq, "T", K), ("B", hk, "T", K), ("B", hv, "T", V), dt,
+            decay=dshape, beta=beta, state=state)])
+        ku.compile_module(text, outdir, name, load=False,
+                          extra_args=["--target=cuda", f"--gpu-arch={ARCHS}",
+                                      f"--gpu-precision={prec}"])
+        print("compiled", name)
+
+
+# ------------------------------------------------------------------ run --
+def _np_dtype(dt):
+    return {"f32": np.float32, "f16": np.float16}.get(dt)
+
+
+def _torch_dtype(torch, dt):
+    return {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[dt]
+
+
+def _rel(got, ref):
+    got = np.asarray(got, np.float64)
+    if not np.all(np.isfinite(got)):
+        return float("inf")
+    return float(np.max(np.abs(got - ref)) / max(np.max(np.abs(ref)), 1e-30))
+
+
+def _tol(dt, prec):
+    if dt == "f32" and prec == "f32":
+        return 1e-4
+    return 2e-2
+
+
+def run(libdir):
+    import torch
+    assert torch.cuda.is_available(), "no CUDA device"
+    dev = torch.device("cuda")
+    rng = np.random.default_rng(0)
+    results = {"device": torch.cuda.get_device_name(0), "checks": [], "timings": []}
+    stream = torch.cuda.current_stream()
+
+    def to_dev(a, dt):
+        t = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(dev)
+        return t.to(_torch_dtype(torch, dt))
+
+    def host(t):
+        return t.float().cpu().numpy().astype(np.float64)
+
+    def call(mod, args, outs):
+        mod.set_stream(stream.cuda_stream)
+        mod(*args, out=outs)
+        torch.cuda.synchronize()
+
+    # Correctness, fresh random inputs per shape, outputs poisoned with NaN.
+    for name, (hq, hkv, d, dv, dt, causal, gate, mask, prec) in SDPA.items():
+        mod = gatec.load(os.path.join(libdir, f"lib{name}.so"))
+        for (b, sq, skv) in [(1, 1, 1), (2, 63, 63), (1, 65, 65), (1, 257, 257), (1, 1, 300),
+                             (2, 100, 37)]:
+            if causal and sq != skv:
+                continue
+            q = rng.standard_normal((b, hq, sq, d))
+            k = rng.standard_normal((b, hkv, skv, d))
+            v = rng.standard_normal((b, hkv, skv, dv))
+            args_np = [q, k, v]
+            g = None
+            if mask:
+                mk = rng.random((b, 1, sq, skv)) > 0.3
+                args_np.append(mk)
+            if gate:
+                g = rng.standard_normal((b, hq, sq, dv if gate == "elementwise" else 1))
+                args_np.append(g)
+            dev_args = []
+            for a in args_np:
+                if a.dtype == bool:
+                    dev_args.append(torch.from_numpy(a).to(dev))
+                else:
+                    dev_args.append(to_dev(a, dt))
+            # The reference sees the operands as rounded to the input dtype.
+            rq, rk, rv = (host(x) for x in dev_args[:3])
+            rg = host(dev_args[-1]) if gate else None
+            ref = reference.sdpa(rq, rk, rv, mask=args_np[3] if mask else None, gate=rg,
+                                 causal=causal)
+            out = torch.full((b, hq, sq, dv), float("nan"), device=dev,
+                             dtype=_torch_dtype(torch, dt))
+            call(mod, dev_args, [out])
+            err = _rel(host(out), ref)
+            ok = err <= _tol(dt, prec)
+            results["checks"].append({"case": name, "shape": [b, sq, skv], "rel_err": err, "ok": ok})
+            print(f"{'ok  ' if ok else 'FAIL'} {name:24s} B={b} Sq={sq} Skv={skv}  rel err {err:.2e}")
+    for name, (rule, hq, hk, hv, K, V, dt, decay, state, prec) in LA.items():
+        mod = gatec.load(os.path.join(libdir, f"lib{name}.so"))
+        for (b, t) in [(1, 1), (2, 17), (1, 100), (1, 300)]:
+            q = rng.standard_normal((b, hq, t, K)) / np.sqrt(K)
+            k = rng.standard_normal((b, hk, t, K))
+            k /= np.linalg.norm(k, axis=-1, keepdims=True)
+            v = rng.standard_normal((b, hv, t, V))
+            args = [q, k, v]
+            dcy = None
+            if decay == "scalar":
+                dcy = -rng.random((b, hv, t)) * 0.5
+                args.append(dcy)
+            elif decay == "channel":
+                dcy = -rng.random((b, hv, t, K)) * 0.5
+                args.append(dcy)
+            bt = None
+            if rule in ("delta", "gated_delta"):
+                bt = rng.random((b, hv, t))
+                args.append(bt)
+            s0 = rng.standard_normal((b, hv, K, V)) * 0.1 if state else None
+            dev_args = [to_dev(a, dt) for a in args]
+            if state:
+                dev_args.append(torch.from_numpy(s0.astype(np.float32)).to(dev))
+            rounded = [host(x) for x in dev_args[:len(args)]]
+            rq, rk, rv = rounded[:3]
+            i = 3
+            rd = rb = None
+            if decay:
+                rd = rounded[i]
+                i += 1
+            if bt is not None:
+                rb = rounded[i]
+            ref_o, ref_s = reference.linear_attention(rq, rk, rv, rule, decay=rd, beta=rb,
+                                                      initial_state=s0)
+            ho = hq if hq != hk else hv
+            out = torch.full((b, ho, t, V), float("nan"), device=dev, dtype=_torch_dtype(torch, dt))
+            fs = torch.full((b, hv, K, V), float("nan"), device=dev, dtype=torch.float32)
+            call(mod, dev_args, [out, fs])
+            err = max(_rel(host(out), ref_o), _rel(host(fs), ref_s))
+            ok = err <= _tol(dt, prec)
+            results["checks"].append({"case": name, "shape": [b, t], "rel_err": err, "ok": ok})
+            print(f"{'ok  ' if ok else 'FAIL'} {name:24s} B={b} T={t}  rel err {err:.2e}")
+
+    # Timings: CUDA events, median of 20 after 5 warm-ups.
+    def bench(fn, n=20):
+        for _ in range(5):
+            fn()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(n):
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            fn()
+            e.record()
+            torch.cuda.synchronize()
+            times.append(s.elapsed_time(e))
+        return float(np.median(times))
+
+    import torch.nn.functional as F
+    mod = gatec.load(os.path.join(libdir, "libsdpa_f16_d128_gqa.so"))
+    for (b, s) in [(1, 2048), (4, 4096)]:
+        hq, hkv, d = 8, 2, 128
+        q = torch.randn(b, hq, s, d, device=dev, dtype=torch.float16)
+        k = torch.randn(b, hkv, s, d, device=dev, dtype=torch.float16)
+        v = torch.randn(b, hkv, s, d, device=dev, dtype=torch.float16)
+        g = torch.randn(b, hq, s, d, device=dev, dtype=torch.float16)
+        out = torch.empty(b, hq, s, d, device=dev, dtype=torch.float16)
+        mod.set_stream(stream.cuda_stream)
+        t_g = bench(lambda: mod(q, k, v, g, out=[out]))
+        kk, vv = k.repeat_interleave(hq // hkv, 1), v.repeat_interleave(hq // hkv, 1)
+        t_t = bench(lambda: F.scaled_dot_product_attention(q, kk, vv, is_causal=True) * torch.sigmoid(g))
+        flops = 4 * b * hq * s * s * d / 2
+        row = {"case": f"causal gated SDPA f16 B={b} H={hq}/{hkv} S={s} D={d}",
+               "gatec_ms": t_g, "torch_ms": t_t, "gatec_tflops": flops / t_g / 1e9,
+               "torch_tflops": flops / t_t / 1e9}
+        results["timings"].append(row)
+    mod = gatec.load(os.path.join(libdir, "libla_gated_delta_bf16.so"))
+    for (b, t) in [(1, 4096), (8, 4096)]:
+        hq, hk, hv, K, V = 4, 4, 8, 128, 128
+        q = torch.randn(b, hq, t, K, device=dev, dtype=torch.bfloat16) / K ** 0.5
+        k = torch.nn.functional.normalize(torch.randn(b, hk, t, K, device=dev), dim=-1).bfloat16()
+        v = torch.randn(b, hv, t, V, device=dev, dtype=torch.bfloat16)
+        dcy = -torch.rand(b, hv, t, device=dev).bfloat16() * 0.5
+        bt = torch.rand(b, hv, t, device=dev).bfloat16()
+        s0 = torch.zeros(b, hv, K, V, device=dev)
+        out = torch.empty(b, hv, t, V, device=dev, dtype=torch.bfloat16)
+        fs = torch.empty(b, hv, K, V, device=dev)
+        mod.set_stream(stream.cuda_stream)
+        t_g = bench(lambda: mod(q, k, v, dcy, bt, s0, out=[out, fs]), n=5)
+        # chunked delta rule: ~ T·(6·K·V + 2·C·(K+V)) per head, C = 16
+        flops = b * hv * t * (6 * K * V + 2 * 16 * (K + V)) * 2
+        results["timings"].append({"case": f"gated delta bf16 B={b} T={t} Hv={hv} K=V={K}",
+                                   "gatec_ms": t_g, "gatec_tflops": flops / t_g / 1e9})
+
+    print()
+    print(f"device: {results['device']}")
+    print(f"checks: {sum(c['ok'] for c in results['checks'])}/{len(results['checks'])} passed")
+    print(f"{'workload':48s} {'gatec ms':>9s} {'TFLOP/s':>8s} {'torch ms':>9s} {'TFLOP/s':>8s}")
+    for r in results["timings"]:
+        tt = f"{r['torch_ms']:9.3f} {r['torch_tflops']:8.1f}" if "torch_ms" in r else ""
+        print(f"{r['case']:48s} {r['gatec_ms']:9.3f} {r['gatec_tflops']:8.1f} {tt}")
+    out = os.environ.get("OUT", ".")
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    return 0 if all(c["ok"] for c in results["checks"]) else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("prepare", "run"):
+        print(__doc__)
+        sys.exit(2)
+    t0 = time.time()
+    rc = prepare(sys.argv[2]) if sys.argv[1] == "prepare" else run(sys.argv[2])
+    print(f"({time.time() - t0:.0f} s)")
+    sys.exit(rc or 0)
