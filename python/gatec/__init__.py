@@ -213,7 +213,7 @@ class Function:
         """Checks an object's __cuda_array_interface__ against argument i's
         signature (dtype, rank, C-contiguity); no driver access."""
         label = f"{self.name}: {what} {i} ('{spec.name}')"
-        cai = a.__cuda_array_interface__
+        cai = _cuda_interface(a, label)
         try:
             shape = tuple(int(d) for d in cai["shape"])
             typestr = cai["typestr"]
@@ -283,7 +283,7 @@ class Function:
         nout = len(self.outputs)
         args = []  # _DeviceArg or contiguous np.ndarray, per input
         for i, (a, spec, code) in enumerate(zip(arrays, self.inputs, self._in_codes)):
-            if hasattr(a, "__cuda_array_interface__"):
+            if _is_device(a):
                 args.append(self._device_arg("input", i, a, spec, code))
             else:
                 args.append(self._host_arg(i, a, spec, code, cuda_ok=True))
@@ -294,7 +294,7 @@ class Function:
                 i = host[0]
                 raise Error(f"{self.name}: out= needs every input on the device; input {i} "
                             f"('{self.inputs[i].name}') is a numpy array")
-            if hasattr(out, "__cuda_array_interface__") or not isinstance(out, (list, tuple)):
+            if _is_device(out) or not isinstance(out, (list, tuple)):
                 raise Error(f"{self.name}: out= must be a list or tuple of {nout} device "
                             f"arrays, got {type(out).__name__}")
             if len(out) != nout:
@@ -302,7 +302,7 @@ class Function:
                             f"({', '.join(s.name for s in self.outputs)}), got {len(out)}")
             outs_dev = []
             for o, (a, spec, code) in enumerate(zip(out, self.outputs, self._out_codes)):
-                if not hasattr(a, "__cuda_array_interface__"):
+                if not _is_device(a):
                     raise Error(f"{self.name}: output {o} ('{spec.name}') in out= must be "
                                 f"an object with __cuda_array_interface__, got "
                                 f"{type(a).__name__}")
@@ -396,6 +396,50 @@ class Function:
         ins = ", ".join(f"{s.name}: {s.dtype} {_fmt_shape(s.shape)}" for s in self.inputs)
         outs = ", ".join(f"{s.name}: {s.dtype} {_fmt_shape(s.shape)}" for s in self.outputs)
         return f"<gatec function {self.name}({ins}) -> ({outs})>"
+
+
+_TORCH_TYPESTR = {"torch.float32": "<f4", "torch.float16": "<f2", "torch.bfloat16": "<V2",
+                  "torch.bool": "|b1", "torch.int64": "<i8", "torch.int32": "<i4",
+                  "torch.float64": "<f8"}
+
+
+def _is_torch_cuda(a) -> bool:
+    try:
+        return (type(a).__module__.split(".")[0] == "torch" and hasattr(a, "data_ptr")
+                and bool(getattr(a, "is_cuda", False)))
+    except Exception:
+        return False
+
+
+def _is_device(a) -> bool:
+    """Whether `a` is a device array: it has __cuda_array_interface__ (a
+    getter raising AttributeError means no, as torch does for CPU tensors),
+    or it is a CUDA torch tensor."""
+    try:
+        return hasattr(a, "__cuda_array_interface__")
+    except Exception:  # a getter that fails otherwise: still a device object
+        return True
+
+
+def _cuda_interface(a, label: str) -> dict:
+    """a.__cuda_array_interface__; for torch CUDA tensors whose interface
+    fails (older torch has no typestr for bfloat16; requires_grad) the same
+    dict from the tensor's attributes."""
+    try:
+        return a.__cuda_array_interface__
+    except Exception as e:
+        if not _is_torch_cuda(a):
+            raise Error(f"{label}: __cuda_array_interface__ failed: "
+                        f"{type(e).__name__}: {e}") from None
+    try:
+        typestr = _TORCH_TYPESTR.get(str(a.dtype), str(a.dtype))
+        shape = tuple(int(d) for d in a.shape)
+        itemsize = int(a.element_size())
+        strides = None if a.is_contiguous() else tuple(int(s) * itemsize for s in a.stride())
+        return dict(shape=shape, typestr=typestr, strides=strides,
+                    data=(int(a.data_ptr()) if a.numel() else 0, False), version=2)
+    except Exception as e:
+        raise Error(f"{label}: cannot read the torch tensor: {type(e).__name__}: {e}") from None
 
 
 class _DeviceArg:

@@ -540,3 +540,83 @@ class TestGPU:
         ins = _sdpa_inputs(np.random.default_rng(4), 64, 8, 2, 5, 5, np.float16, B=0)
         (o,) = f(*ins)
         assert o.shape == (0, 8, 5, 64)
+
+
+# --------------------------------------------------------------------------- #
+# bfloat16 device arrays; torch tensors whose interface fails
+# --------------------------------------------------------------------------- #
+class FakeTorchTensor:
+    """Looks like a CUDA torch.Tensor of an older torch, whose
+    __cuda_array_interface__ has no typestr for bfloat16 (KeyError)."""
+    __module__ = "torch"
+
+    def __init__(self, shape, dtype="torch.bfloat16", contiguous=True):
+        self.shape, self.dtype, self.is_cuda, self._contig = tuple(shape), dtype, True, contiguous
+
+    @property
+    def __cuda_array_interface__(self):
+        raise KeyError(self.dtype)
+
+    def data_ptr(self):
+        return 0xBEEF0000
+
+    def element_size(self):
+        return 2
+
+    def is_contiguous(self):
+        return self._contig
+
+    def stride(self):
+        st, acc = [], 1
+        for d in reversed(self.shape):
+            st.append(acc)
+            acc *= d
+        c_strides = tuple(reversed(st))
+        return c_strides if self._contig else c_strides[::-1]  # a permuted layout
+
+    def numel(self):
+        return int(np.prod(self.shape))
+
+
+@pytest.fixture(scope="module")
+def bf16_lib(tmp_path_factory):
+    return cuda_lib(tmp_path_factory, "cu_bf16",
+                    [ku.sdpa_func("main", ("b", 4, "sq", 64), ("b", 2, "skv", 64),
+                                  ("b", 2, "skv", 64), "bf16", causal=True)])
+
+
+def test_bf16_device_args(bf16_lib, f16_lib, monkeypatch):
+    monkeypatch.setattr(cuda, "_load", boom)
+    assert bf16_lib.inputs[0].dtype.itemsize == 2
+    shapes = ((1, 4, 5, 64), (1, 2, 5, 64), (1, 2, 5, 64))
+    # '<V2' (torch >= 2.x, ml_dtypes) and raw '<u2' bits pass the checks: the
+    # call then needs the driver for its output
+    for ins in ([FakeDevice(s, "<V2") for s in shapes], [FakeDevice(s, "<u2") for s in shapes],
+                [FakeTorchTensor(s) for s in shapes]):
+        with pytest.raises(AssertionError, match="driver was accessed"):
+            bf16_lib(*ins)
+    with pytest.raises(gatec.Error, match=r"input 0 \('query'\) has dtype float16 \(typestr "
+                                          r"'<f2'\), expected bfloat16"):
+        bf16_lib(*[FakeDevice(s, "<f2") for s in shapes])
+    with pytest.raises(gatec.Error, match=r"input 1 \('key'\) is not C-contiguous"):
+        bf16_lib(FakeTorchTensor(shapes[0]), FakeTorchTensor(shapes[1], contiguous=False),
+                 FakeTorchTensor(shapes[2]))
+    # a bfloat16 torch tensor is no float16 one
+    f16_ins = [FakeTorchTensor(s) for s in ((1, 8, 5, 64), (1, 2, 5, 64), (1, 2, 5, 64),
+                                            (1, 8, 5, 64))]
+    with pytest.raises(gatec.Error, match=r"input 0 \('query'\) has dtype \? \(typestr '<V2'\), "
+                                          r"expected float16"):
+        f16_lib(*f16_ins)
+
+
+def test_failing_interface(f16_lib, no_driver):
+    class Broken:
+        @property
+        def __cuda_array_interface__(self):
+            raise RuntimeError("requires grad")
+
+    ins = _fakes()
+    ins[3] = Broken()
+    with pytest.raises(gatec.Error, match=r"input 3 \('gate'\): __cuda_array_interface__ "
+                                          r"failed: RuntimeError: requires grad"):
+        f16_lib(*ins)
