@@ -133,6 +133,9 @@ void gatec::buildCUDADevicePipeline(OpPassManager &pm) {
   // exp/tanh/erf as polynomials: the kernels need no libdevice.
   pm.addPass(createGateApproximateMath());
   pm.addPass(createCanonicalizerPass());
+  // Constants and index math back into the kernels (canonicalization hoisted
+  // them to the host function), so they are immediates, not kernel params.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createGateMergeGPUModules());
   pm.addPass(createGateLowerBF16Mma());

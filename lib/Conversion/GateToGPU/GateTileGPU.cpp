@@ -50,6 +50,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
   std::string precision;
 
   static constexpr int64_t kRows = 64, kWarps = 4;
+  // Split-KV decode: at most this many splits, each at least this many keys.
+  static constexpr int64_t kMaxSplits = 32, kSplitMinKeys = 512;
 
   LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
     Type e = mmaOperandType(tt(op.getQuery()).getElementType(), precision);
@@ -93,8 +95,16 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     auto vSmemT = MemRefType::get({2 * BN * vStride}, e, MemRefLayoutAttrInterface(), wg);
     Value c1 = b.idx(1);
     StringAttr kName = sharedBuffer(b, op, kSmemT), vName = sharedBuffer(b, op, vSmemT);
+    // The kernel; with `split`, block z = (batch, KV split) covers keys
+    // [sp·splitLen, (sp+1)·splitLen) and leaves its unnormalized rows, their
+    // max and sum in scratch (parts: [B·P, Hq, Sq, Dv], stats: [B·P, Hq, Sq, 2]).
+    struct Split {
+      Value count, len, parts, stats;
+    };
+    auto emitKernel = [&](KernelBuilder &b, const Split *split) {
+    Value gridZ = split ? b.muli(B, split->count) : B;
     auto launch = gpu::LaunchOp::create(b, b.muli(ceilDivIdx(b, Sq, kRows), b.idx(dvSplit)),
-                                        Hq, B,
+                                        Hq, gridZ,
                                         b.idx(32 * kWarps), c1, c1);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -106,7 +116,9 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
             colBase = b.muli(arith::RemUIOp::create(b, launch.getBlockIds().x, b.idx(dvSplit)),
                              b.idx(Dvn)),
             h = launch.getBlockIds().y,
-            bi = launch.getBlockIds().z;
+            bi = split ? b.divui(launch.getBlockIds().z, split->count) : launch.getBlockIds().z;
+      Value sp = split ? arith::RemUIOp::create(b, launch.getBlockIds().z, split->count).getResult()
+                       : Value();
       Value hk = b.divui(h, b.idx(group));
       Value warp = b.divui(tid, b.idx(32)), lane = arith::RemUIOp::create(b, tid, b.idx(32));
       Value g = b.divui(lane, b.idx(4)), tq = arith::RemUIOp::create(b, lane, b.idx(4));
@@ -154,8 +166,14 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
       for (int64_t i = 0; i < nTilesO * 4; ++i)
         init.push_back(b.f32(0.0f));
 
+      Value firstBlock = b.idx(0);
+      if (split) {
+        // splitLen is a multiple of BN: no key block straddles two splits.
+        firstBlock = b.divui(b.muli(sp, split->len), b.idx(BN));
+        numBlocks = b.minui(numBlocks, b.divui(b.muli(b.addi(sp, c1), split->len), b.idx(BN)));
+      }
       SmallVector<Value> fin = b.loop(
-          b.idx(0), numBlocks, c1, init,
+          firstBlock, numBlocks, c1, init,
           [&](KernelBuilder &b, Value kvb, ValueRange it) -> SmallVector<Value> {
         Value kv0 = b.muli(kvb, b.idx(BN));
         Value stageNo = arith::AndIOp::create(b, kvb, b.idx(1));
@@ -273,8 +291,10 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
 
       // Epilogue: normalize, gate, store the rows and columns in range.
       Value inv[2];
+      Value rowSum[2];
       for (int64_t rr = 0; rr < 2; ++rr) {
         Value l = quadReduce(b, fin[2 + rr], /*isMax=*/false);
+        rowSum[rr] = l;
         inv[rr] = b.select(b.cmpf(CmpFPredicate::OEQ, l, b.f32(0.0f)), b.f32(0.0f),
                            b.div(b.f32(1.0f), l));
       }
@@ -291,6 +311,16 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
           auto ifOp = scf::IfOp::create(b, ok, /*withElseRegion=*/false);
           OpBuilder::InsertionGuard g2(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          if (split) {
+            // Partial row: unnormalized; the combine kernel rescales it.
+            Value z = b.addi(b.muli(bi, split->count), sp);
+            b.store(val, split->parts, {z, h, row, col});
+            if (t == 0 && r % 2 == 0) {
+              b.store(fin[rr], split->stats, {z, h, row, b.idx(0)});
+              b.store(rowSum[rr], split->stats, {z, h, row, b.idx(1)});
+            }
+            continue;
+          }
           Value res = b.mul(val, inv_);
           if (gate) {
             Value gv = b.load(gate, bcastIndex(b, gate, {bi, h, row, col}));
@@ -300,6 +330,59 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
           b.store(res, out, {bi, h, row, col});
         }
       gpu::TerminatorOp::create(b);
+    }
+    };
+
+    // Decode (one query block) over a long KV sequence would occupy only
+    // B·Hq blocks: split the keys over blocks and combine the partial rows.
+    Value qBlocks = ceilDivIdx(b, Sq, kRows);
+    Value splits = b.minui(b.idx(kMaxSplits), ceilDivIdx(b, Skv, kSplitMinKeys));
+    Value useSplit = arith::AndIOp::create(b, b.cmpi(CmpIPredicate::eq, qBlocks, c1),
+                                           b.cmpi(CmpIPredicate::ugt, splits, c1));
+    auto ifOp = scf::IfOp::create(b, useSplit, /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      // Keys per split: whole key blocks.
+      Value blocks = ceilDivIdx(b, Skv, BN);
+      Value perSplit = b.divui(b.addi(blocks, b.subi(splits, c1)), splits);
+      Split sp{splits, b.muli(perSplit, b.idx(BN)), Value(), Value()};
+      Value zs = b.muli(B, splits);
+      sp.parts = b.allocF32({ShapedType::kDynamic, tt(op.getQuery()).getDimSize(1),
+                             ShapedType::kDynamic, Dv},
+                            {zs, Sq});
+      sp.stats = b.allocF32({ShapedType::kDynamic, tt(op.getQuery()).getDimSize(1),
+                             ShapedType::kDynamic, 2},
+                            {zs, Sq});
+      emitKernel(b, &sp);
+      // Combine: out = Σ_s e^{m_s − M} O_s / Σ_s e^{m_s − M} l_s.
+      Value zero = b.f32(0.0f);
+      b.parallel({B, Hq, Sq, b.idx(Dv)}, true, [&](KernelBuilder &b, ValueRange iv) {
+        Value bi = iv[0], h = iv[1], i = iv[2], d = iv[3];
+        auto z = [&](KernelBuilder &b, Value s) { return b.addi(b.muli(bi, splits), s); };
+        Value m = b.loop(b.idx(0), splits, c1, {b.negInf()},
+                         [&](KernelBuilder &b, Value s, ValueRange a) -> SmallVector<Value> {
+          return {b.max(a[0], b.load(sp.stats, {z(b, s), h, i, b.idx(0)}))};
+        })[0];
+        Value base = b.select(b.cmpf(CmpFPredicate::OEQ, m, b.negInf()), zero, m);
+        SmallVector<Value> acc = b.loop(
+            b.idx(0), splits, c1, {zero, zero},
+            [&](KernelBuilder &b, Value s, ValueRange a) -> SmallVector<Value> {
+          Value w = b.exp(b.sub(b.load(sp.stats, {z(b, s), h, i, b.idx(0)}), base));
+          return {b.fma(w, b.load(sp.stats, {z(b, s), h, i, b.idx(1)}), a[0]),
+                  b.fma(w, b.load(sp.parts, {z(b, s), h, i, d}), a[1])};
+        });
+        Value res = b.select(b.cmpf(CmpFPredicate::OEQ, acc[0], zero), zero,
+                             b.div(acc[1], acc[0]));
+        if (gate) {
+          Value gv = b.load(gate, bcastIndex(b, gate, {bi, h, i, d}));
+          gv = op.getGateAct() == Activation::silu ? b.silu(gv) : b.sigmoid(gv);
+          res = b.mul(res, gv);
+        }
+        b.store(res, out, {bi, h, i, d});
+      });
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      emitKernel(b, nullptr);
     }
     rw.replaceOp(op, b.toTensor(out, resT));
     return success();

@@ -2,8 +2,7 @@
 //
 // Outlining puts every kernel in its own gpu.module. A library wants one: one
 // PTX file (--emit=ptx), one image for ptxas/fatbinary, one module load in
-// the driver. Kernel names stay unique (outlining derived them from the
-// module names).
+// the driver. Kernels take their modules' (unique) names.
 //
 //===----------------------------------------------------------------------===//
 #include "gatec/Conversion/Passes.h"
@@ -44,9 +43,25 @@ struct GateMergeGPUModulesPass
     merged->setAttrs(mods.front()->getAttrs());
     merged.setName(moduleName);
     SymbolTable table(merged);
+    // Kernels are renamed after their (unique) modules: outlining may give
+    // kernels of different modules the same name.
+    llvm::DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> renamed;
     for (gpu::GPUModuleOp m : mods) {
+      for (auto f : m.getOps<gpu::GPUFuncOp>())
+        if (f.isKernel()) {
+          renamed[{m.getNameAttr(), f.getNameAttr()}] = m.getNameAttr();
+          f.setName(m.getName());
+        }
       for (Operation &op : llvm::make_early_inc_range(m.getBody()->getOperations())) {
         if (auto sym = dyn_cast<SymbolOpInterface>(op); sym && table.lookup(sym.getName())) {
+          // Workgroup buffers shared by several kernels were copied into
+          // each kernel's module: keep one.
+          auto g = dyn_cast<memref::GlobalOp>(op);
+          auto kept = dyn_cast<memref::GlobalOp>(table.lookup(sym.getName()));
+          if (g && kept && g.getType() == kept.getType()) {
+            op.erase();
+            continue;
+          }
           m.emitError() << "gate-merge-gpu-modules: symbol '" << sym.getName()
                         << "' defined in two kernel modules";
           return signalPassFailure();
@@ -58,8 +73,9 @@ struct GateMergeGPUModulesPass
     }
     auto mergedRef = FlatSymbolRefAttr::get(merged.getNameAttr());
     module.walk([&](gpu::LaunchFuncOp launch) {
+      StringAttr name = renamed.lookup({launch.getKernelModuleName(), launch.getKernelName()});
       launch.setKernelAttr(SymbolRefAttr::get(
-          mergedRef.getAttr(), {FlatSymbolRefAttr::get(launch.getKernelName())}));
+          mergedRef.getAttr(), {FlatSymbolRefAttr::get(name ? name : launch.getKernelName())}));
     });
     for (gpu::GPUModuleOp m : mods)
       m.erase();

@@ -10,14 +10,19 @@
 
 // SM80:  .target sm_80
 // SM90A: .target sm_90a
-// PTX:   .entry main_kernel
-// PTX:   .maxntid 128, 1, 1
+// Three kernels: split-KV decode, its combine step, the regular one.
 // PTX:   .shared .align 16 .b8 gate_smem
+// PTX:   .entry main_kernel(
+// PTX:   .maxntid 128, 1, 1
+// PTX:   .minnctapersm 1
 // PTX:   bar.sync {{.*}}0;
 // PTX:   ld.shared
 // PTX:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // PTX-NOT: __nv_
 // PTX:   shfl.sync.bfly.b32
+// PTX:   .entry main_kernel_0(
+// PTX:   .entry main_kernel_1(
+// PTX:   mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // HEADER: const gatec_library *attn_library(void);
 // HEADER: void attn_set_stream(void *stream);
 func.func @main(%q: tensor<?x8x?x128xf16>, %k: tensor<?x2x?x128xf16>, %v: tensor<?x2x?x128xf16>, %g: tensor<?x8x?x128xf16>) -> tensor<?x8x?x128xf16> {
