@@ -112,7 +112,9 @@ def GateTileGPU : Pass<"gate-tile-gpu", "mlir::ModuleOp"> {
     `gpu.launch`: 4 warps × 16 query rows per block, key/value blocks staged
     in workgroup memory, QKᵀ and P·V as m16n8k16 tensor-core MMAs
     (`nvgpu.mma.sync`) with f32 accumulators,
-    online softmax in registers, causal block skipping, fused gate. f32
+    online softmax in registers, causal block skipping, fused gate; when
+    the queries fit one block (decode) and the keys are long, the keys are
+    split over blocks and a second kernel combines the partial rows. f32
     tensors use these kernels only with `precision=bf16|f16`; otherwise, and
     for linear attention, causal_conv and gate, SIMT loop nests whose outer
     loops are `scf.parallel` (mapped to threads by `gate-parallel-to-gpu`).
