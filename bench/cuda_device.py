@@ -27,6 +27,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "python", "tests"))
+sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 
 import gatec  # noqa: E402
 from gatec import reference  # noqa: E402
@@ -53,9 +54,22 @@ LA = {
 }
 
 
+# The Qwen3-Next example layers (ONNX, f32): SIMT f32 and bf16 tensor cores.
+MODELS = ["qwen3_next_attention", "qwen3_next_gated_deltanet",
+          "qwen3_next_attention_decomposed", "qwen3_next_gated_deltanet_decomposed"]
+
+
 def prepare(outdir):
     import kernel_util as ku
+    import make_models
     os.makedirs(outdir, exist_ok=True)
+    make_models.write_models(outdir, names=MODELS)
+    for name in MODELS:
+        for prec in ("f32", "bf16"):
+            gatec.compile(os.path.join(outdir, name + ".onnx"),
+                          os.path.join(outdir, f"lib{name}_{prec}.so"), target="cuda",
+                          extra_args=[f"--gpu-arch={ARCHS}", f"--gpu-precision={prec}"])
+            print("compiled", name, prec)
     for name, (hq, hkv, d, dv, dt, causal, gate, mask, prec) in SDPA.items():
         gshape = None if gate is None else ("B", hq, "S", dv if gate == "elementwise" else 1)
         m = None if mask is None else (("B", 1, "S", "L"), "i1")
@@ -202,6 +216,26 @@ def run(libdir):
             ok = err <= _tol(dt, prec)
             results["checks"].append({"case": name, "shape": [b, t], "rel_err": err, "ok": ok})
             print(f"{'ok  ' if ok else 'FAIL'} {name:24s} B={b} T={t}  rel err {err:.2e}")
+
+    # The example layers end to end (numpy in and out: copied to the device).
+    from models_reference import reference_outputs
+    for name in MODELS:
+        for prec in ("f32", "bf16"):
+            m = gatec.load(os.path.join(libdir, f"lib{name}_{prec}.so"))
+            for batch, seq in [(1, 1), (2, 300)]:
+                feeds = {}
+                for spec in m.inputs:
+                    shape = [batch if d == "batch" else seq if d == "seq" else d for d in spec.shape]
+                    if spec.dtype == np.int64:
+                        feeds[spec.name] = np.broadcast_to(np.arange(seq), shape).astype(np.int64).copy()
+                    else:
+                        feeds[spec.name] = rng.standard_normal(shape).astype(spec.dtype)
+                (y,) = m(*[feeds[s.name] for s in m.inputs])
+                err = _rel(y, reference_outputs(name, feeds)["output"])
+                ok = err <= (1e-4 if prec == "f32" else 3e-2)
+                results["checks"].append({"case": f"{name}_{prec}", "shape": [batch, seq],
+                                          "rel_err": err, "ok": ok})
+                print(f"{'ok  ' if ok else 'FAIL'} {name}_{prec:5s} B={batch} T={seq}  rel err {err:.2e}")
 
     # Timings: CUDA events, median of 20 after 5 warm-ups.
     def bench(fn, n=20):
