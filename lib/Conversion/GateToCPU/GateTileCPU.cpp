@@ -5,7 +5,9 @@
 // into an L1 scratch so that QKᵀ is a broadcast-FMA over key vectors; the
 // softmax is online (running max and sum per row), P·V accumulates into an f32
 // row tile, causal blocks past the diagonal are never visited, and the gate is
-// applied in the epilogue.
+// applied in the epilogue. Decode tiles against a long cache (too few tiles
+// for the threads) split the keys into partitions that run as tasks of their
+// own; a second parallel loop merges their partial results by log-sum-exp.
 //
 // gate.linear_attention: token-recurrent. A task is (batch, value head, block
 // of VW value columns); its [K, VW] state slab stays in L1 for the whole
@@ -75,6 +77,9 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     const int64_t Bc = 64;                        // keys per block
     const int64_t RB = 4;                         // rows per P·V register block
     const int64_t nDv = ceilDiv(Dv, vw);          // accumulator vectors per row
+    // Split-KV decode: from this many keys, partitions of at least
+    // kSplitPartKeys keys, about kSplitTasks tasks in all.
+    const int64_t kSplitMinKeys = 1024, kSplitPartKeys = 256, kSplitTasks = 64;
 
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
           v = b.toBuffer(op.getValue());
@@ -98,16 +103,42 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
     Value nBlocks = ceilDivIdx(b, Sq, Brq);
 
-    b.tiles({B, Hkv, nBlocks}, [&](KernelBuilder &b, ValueRange ivs) {
-      Value bi = ivs[0], hk = ivs[1];
-      Value i0 = b.muli(ivs[2], b.idx(Brq));
+    // Tile row r is query position i0 + r/G of query head hk*G + r%G.
+    auto rowInfo = [&](KernelBuilder &b, Value hk, Value i0, Value r) -> std::pair<Value, Value> {
+      Value h = b.addi(b.muli(hk, b.idx(group)), arith::RemUIOp::create(b, r, b.idx(group)));
+      return {h, b.addi(i0, b.divui(r, b.idx(group)))};
+    };
+    // Stores one output row: its nDv accumulator vectors times inv, gated.
+    auto storeRow = [&](KernelBuilder &b, Value bi, Value h, Value i, ArrayRef<Value> o,
+                        Value inv) {
+      Value invV = b.splat(inv, vw);
+      for (int64_t c = 0; c < nDv; ++c) {
+        bool full = (c + 1) * vw <= Dv;
+        Value x = b.mul(o[c], invV);
+        if (gate) {
+          bool headwise = tt(op.getGate()).getDimSize(3) == 1;
+          Value g = headwise ? b.splat(b.load(gate, {bi, h, i, c0}), vw)
+                             : b.vload(gate, {bi, h, i, b.idx(c * vw)}, vw, full);
+          x = b.mul(x, siluGate ? b.silu(g) : b.sigmoid(g));
+        }
+        b.vstore(x, out, {bi, h, i, b.idx(c * vw)}, full);
+      }
+    };
+    auto invOf = [&](KernelBuilder &b, Value l) {
+      return b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
+    };
+    // [begin, end) of the keys a tile of rowsQ query positions visits.
+    using KeyRange = function_ref<std::pair<Value, Value>(KernelBuilder &, Value rowsQ)>;
+    // What a tile leaves: its rows, unnormalized accumulators [Br, nDv*vw] and
+    // per-row running max and sum [Br].
+    using Epilogue = function_ref<void(KernelBuilder &, Value nRows, Value acc, Value mS, Value lS)>;
+
+    // One flash tile: rows from query position i0 of kv head hk's group.
+    auto flashTile = [&](KernelBuilder &b, Value bi, Value hk, Value i0, KeyRange keyRange,
+                         Epilogue epilogue) {
       Value rowsQ = b.minui(b.idx(Brq), b.subi(Sq, i0));
-      // Tile row r is query position i0 + r/G of query head hk*G + r%G.
       Value nRows = b.muli(rowsQ, b.idx(group));
-      auto rowInfo = [&](KernelBuilder &b, Value r) -> std::pair<Value, Value> {
-        Value h = b.addi(b.muli(hk, b.idx(group)), arith::RemUIOp::create(b, r, b.idx(group)));
-        return {h, b.addi(i0, b.divui(r, b.idx(group)))};
-      };
+      auto tileRow = [&](KernelBuilder &b, Value r) { return rowInfo(b, hk, i0, r); };
       auto f32 = b.getF32Type();
       auto scratch = [&](ArrayRef<int64_t> shape) -> Value {
         return memref::AllocOp::create(b, MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
@@ -115,12 +146,12 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       Value qt = scratch({D, Br});          // Qᵀ tile (padding rows are 0)
       Value sT = scratch({Bc + KB, Br});    // scores / probabilities, key-major
       Value acc = scratch({Br, nDv * vw});  // output accumulators, row-major
-      Value alphaS = scratch({Br}), lS = scratch({Br});
+      Value alphaS = scratch({Br}), mS = scratch({Br}), lS = scratch({Br});
       b.loop(c0, b.idx(Br), c1, [&](KernelBuilder &b, Value r) {
         Value valid = b.cmpi(CmpIPredicate::ult, r, nRows);
         Value rc = b.minui(r, b.subi(nRows, c1));
         Value h, i;
-        std::tie(h, i) = rowInfo(b, rc);
+        std::tie(h, i) = tileRow(b, rc);
         b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
           memref::StoreOp::create(b, b.select(valid, b.load(q, {bi, h, i, d}), zero), qt,
                                   ValueRange{d, r});
@@ -134,12 +165,12 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         Value rows = laneIndices(b, b.idx(rv * vw), vw);
         laneI.push_back(b.addi(b.splat(i0, vw), arith::DivUIOp::create(b, rows, b.splat(b.idx(group), vw))));
       }
-      // Causal: the tile sees keys below i0 + rowsQ only.
-      Value kEnd = causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv;
+      Value kBegin, kEnd;
+      std::tie(kBegin, kEnd) = keyRange(b, rowsQ);
       SmallVector<Value> state; // m per row vector, then l per row vector
       state.append(nRV, negInfV);
       state.append(nRV, zeroV);
-      state = b.loop(c0, kEnd, b.idx(Bc), state,
+      state = b.loop(kBegin, kEnd, b.idx(Bc), state,
                      [&](KernelBuilder &b, Value j0, ValueRange st) -> SmallVector<Value> {
         Value cols = b.minui(b.idx(Bc), b.subi(kEnd, j0));
         // Pass 1: scores for KB keys x nRV row vectors at a time; keys past
@@ -172,7 +203,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
                 x = b.mul(cap, b.tanh(b.div(x, cap)));
               }
               if (mask)
-                x = b.add(x, maskVector(b, mask, bi, rv, keys[t], nRows, rowInfo));
+                x = b.add(x, maskVector(b, mask, bi, rv, keys[t], nRows, tileRow));
               Value valid = b.splat(inBlock, vw);
               if (causal)
                 valid = arith::AndIOp::create(
@@ -243,27 +274,105 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
           next.push_back(b.add(b.mul(st[nRV + rv], alpha[rv]), sums[rv]));
         return next;
       });
-      for (int64_t rv = 0; rv < nRV; ++rv)
+      for (int64_t rv = 0; rv < nRV; ++rv) {
+        vector::StoreOp::create(b, state[rv], mS, ValueRange{b.idx(rv * vw)});
         vector::StoreOp::create(b, state[nRV + rv], lS, ValueRange{b.idx(rv * vw)});
-      // Epilogue: normalize, gate, store.
-      b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
-        auto [h, i] = rowInfo(b, r);
-        Value l = memref::LoadOp::create(b, lS, ValueRange{r});
-        Value inv = b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
-        Value invV = b.splat(inv, vw);
-        for (int64_t c = 0; c < nDv; ++c) {
-          bool full = (c + 1) * vw <= Dv;
-          Value o = b.mul(b.vload(acc, {r, b.idx(c * vw)}, vw, true), invV);
-          if (gate) {
-            bool headwise = tt(op.getGate()).getDimSize(3) == 1;
-            Value g = headwise ? b.splat(b.load(gate, {bi, h, i, c0}), vw)
-                               : b.vload(gate, {bi, h, i, b.idx(c * vw)}, vw, full);
-            o = b.mul(o, siluGate ? b.silu(g) : b.sigmoid(g));
-          }
-          b.vstore(o, out, {bi, h, i, b.idx(c * vw)}, full);
-        }
+      }
+      epilogue(b, nRows, acc, mS, lS);
+    };
+
+    // Every tile sees all its keys: normalize, gate, store.
+    auto wholeTiles = [&](KernelBuilder &b) {
+      b.tiles({B, Hkv, nBlocks}, [&](KernelBuilder &b, ValueRange ivs) {
+        Value bi = ivs[0], hk = ivs[1], i0 = b.muli(ivs[2], b.idx(Brq));
+        flashTile(
+            b, bi, hk, i0,
+            [&](KernelBuilder &b, Value rowsQ) -> std::pair<Value, Value> {
+              // Causal: the tile sees keys below i0 + rowsQ only.
+              return {c0, causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv};
+            },
+            [&](KernelBuilder &b, Value nRows, Value acc, Value, Value lS) {
+              b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
+                auto [h, i] = rowInfo(b, hk, i0, r);
+                SmallVector<Value> o;
+                for (int64_t c = 0; c < nDv; ++c)
+                  o.push_back(b.vload(acc, {r, b.idx(c * vw)}, vw, true));
+                storeRow(b, bi, h, i, o, invOf(b, memref::LoadOp::create(b, lS, ValueRange{r})));
+              });
+            });
       });
-    });
+    };
+
+    // Decode (every query row of a group in one tile) against a long cache:
+    // B·Hkv tiles cannot fill the threads, so the keys are split into
+    // partitions that run as separate tasks and leave partial (max, sum,
+    // unnormalized output); a second parallel loop merges them by
+    // log-sum-exp. The partition count depends on the sizes only, never on
+    // the thread count, so results do not change with it.
+    Value kAll = causal ? b.minui(Skv, Sq) : Skv; // keys of a tile starting at row 0
+    Value splitKeys = arith::AndIOp::create(
+        b, b.cmpi(CmpIPredicate::ule, Sq, b.idx(Brq)),
+        b.cmpi(CmpIPredicate::uge, kAll, b.idx(kSplitMinKeys)));
+    b.ifThenElse(splitKeys, [&](KernelBuilder &b) {
+      Value tasks = arith::MaxUIOp::create(b, b.muli(B, Hkv), c1);
+      Value want = b.divui(b.addi(b.idx(kSplitTasks - 1), tasks), tasks);
+      Value nP = b.minui(want, b.divui(kAll, b.idx(kSplitPartKeys)));
+      // Partitions of whole key blocks; the last may be shorter.
+      Value part = b.muli(ceilDivIdx(b, b.divui(b.addi(kAll, b.subi(nP, c1)), nP), Bc), b.idx(Bc));
+      nP = b.divui(b.addi(kAll, b.subi(part, c1)), part);
+      Value nRows = b.muli(Sq, b.idx(group));
+      const int64_t Hk = kT.getDimSize(1), W = nDv * vw;
+      Value mP = b.allocF32({ShapedType::kDynamic, Hk, ShapedType::kDynamic, Br}, {B, nP});
+      Value lP = b.allocF32({ShapedType::kDynamic, Hk, ShapedType::kDynamic, Br}, {B, nP});
+      Value accP = b.allocF32({ShapedType::kDynamic, Hk, ShapedType::kDynamic, Br, W}, {B, nP});
+      b.tiles({B, Hkv, nP}, [&](KernelBuilder &b, ValueRange ivs) {
+        Value bi = ivs[0], hk = ivs[1], p = ivs[2];
+        flashTile(
+            b, bi, hk, c0,
+            [&](KernelBuilder &b, Value) -> std::pair<Value, Value> {
+              Value begin = b.muli(p, part);
+              return {begin, b.minui(kAll, b.addi(begin, part))};
+            },
+            [&](KernelBuilder &b, Value nRows, Value acc, Value mS, Value lS) {
+              for (int64_t rv = 0; rv < nRV; ++rv) {
+                Value r = b.idx(rv * vw);
+                vector::StoreOp::create(b, b.vload(mS, {r}, vw, true), mP,
+                                        ValueRange{bi, hk, p, r});
+                vector::StoreOp::create(b, b.vload(lS, {r}, vw, true), lP,
+                                        ValueRange{bi, hk, p, r});
+              }
+              b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
+                for (int64_t c = 0; c < nDv; ++c)
+                  vector::StoreOp::create(b, b.vload(acc, {r, b.idx(c * vw)}, vw, true), accP,
+                                          ValueRange{bi, hk, p, r, b.idx(c * vw)});
+              });
+            });
+      });
+      // Merge: weights exp(m_p - max m); partitions (or rows) that saw no
+      // key have m = -inf, weight 0, and a row with none left is 0.
+      b.parallel({B, Hkv, nRows}, true, [&](KernelBuilder &b, ValueRange ivs) {
+        Value bi = ivs[0], hk = ivs[1], r = ivs[2];
+        Value m = b.loop(c0, nP, c1, {b.negInf()},
+                         [&](KernelBuilder &b, Value p, ValueRange a) -> SmallVector<Value> {
+          return {b.max(a[0], memref::LoadOp::create(b, mP, ValueRange{bi, hk, p, r}))};
+        })[0];
+        Value mSafe = b.select(b.cmpf(CmpFPredicate::OEQ, m, b.negInf()), zero, m);
+        SmallVector<Value> init(nDv, zeroV);
+        init.push_back(zero);
+        SmallVector<Value> sums = b.loop(c0, nP, c1, init,
+            [&](KernelBuilder &b, Value p, ValueRange a) -> SmallVector<Value> {
+          Value w = b.exp(b.sub(memref::LoadOp::create(b, mP, ValueRange{bi, hk, p, r}), mSafe));
+          Value wV = b.splat(w, vw);
+          SmallVector<Value> next;
+          for (int64_t c = 0; c < nDv; ++c)
+            next.push_back(b.fma(wV, b.vload(accP, {bi, hk, p, r, b.idx(c * vw)}, vw, true), a[c]));
+          next.push_back(b.fma(w, memref::LoadOp::create(b, lP, ValueRange{bi, hk, p, r}), a[nDv]));
+          return next;
+        });
+        auto [h, i] = rowInfo(b, hk, c0, r);
+        storeRow(b, bi, h, i, ArrayRef<Value>(sums).take_front(nDv), invOf(b, sums[nDv]));
+      });
+    }, wholeTiles);
     rw.replaceOp(op, b.toTensor(out, resT));
     return success();
   }
