@@ -44,6 +44,11 @@ static cl::opt<std::string> mcpu("mcpu", cl::desc("CPU to compile for (LLVM name
                                  cl::init("native"), cl::cat(cat));
 static cl::opt<std::string> kernels("kernels", cl::desc("fast | reference (plain loops, the oracle)"),
                                     cl::init("fast"), cl::cat(cat));
+static cl::opt<std::string> linearAttention(
+    "linear-attention",
+    cl::desc("gate.linear_attention CPU kernel: auto | chunked | recurrent (auto: chunked for "
+             "longer sequences where that is faster)"),
+    cl::init("auto"), cl::cat(cat));
 static cl::opt<std::string> libName("name", cl::desc("library name (default: from -o)"),
                                     cl::cat(cat));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"), cl::Prefix,
@@ -143,6 +148,9 @@ int main(int argc, char **argv) {
     return fail("--target=cuda is not implemented yet in this build");
   if (kernels != "fast" && kernels != "reference")
     return fail("unknown --kernels '" + kernels + "' (expected fast or reference)");
+  if (linearAttention != "auto" && linearAttention != "chunked" && linearAttention != "recurrent")
+    return fail("unknown --linear-attention '" + linearAttention +
+                "' (expected auto, chunked or recurrent)");
   static const char *emits[] = {"lib", "obj", "llvm", "mlir", "header"};
   if (!llvm::is_contained(emits, emit.getValue()))
     return fail("unknown --emit '" + emit + "' (expected lib, obj, llvm, mlir or header)");
@@ -227,6 +235,7 @@ int main(int argc, char **argv) {
   gatec::CPUPipelineOptions popts;
   popts.kernels = kernels;
   popts.vectorWidth = gatec::vectorWidthForCPU(mcpu);
+  popts.linearAttention = linearAttention;
   popts.parallel = !noParallel;
   popts.runtimeAllocator = true; // the library links gatec's runtime
 

@@ -9,8 +9,13 @@
 // for the threads) split the keys into partitions that run as tasks of their
 // own; a second parallel loop merges their partial results by log-sum-exp.
 //
-// gate.linear_attention: token-recurrent. A task is (batch, value head, block
-// of VW value columns); its [K, VW] state slab stays in L1 for the whole
+// gate.linear_attention: chunked beyond 64 tokens (scalar or no decay), else
+// token-recurrent. Chunked: a task is (batch, value head, block of up to 128
+// value columns) and walks the chunks in order; within a chunk the masked,
+// decayed Q Kᵀ (and K Kᵀ with its triangular solve for delta rules) are
+// register-blocked matmuls, and every exponent is a difference of cumulative
+// log decays that is ≤ 0. Recurrent: a task is (batch, value head, block of
+// VW value columns); its [K, VW] state slab stays in L1 for the whole
 // sequence, every rule's update and the output are one pass over the slab per
 // token (two for delta rules), and decays are applied per token as exp(g) so
 // no cumulative product can overflow.
@@ -25,6 +30,7 @@
 #include "gatec/Conversion/Passes.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringSwitch.h"
 
 namespace gatec {
 #define GEN_PASS_DEF_GATETILECPU
@@ -421,21 +427,454 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
   }
 };
 
-struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
-  LinearAttentionToRecurrent(MLIRContext *ctx, int64_t vw)
-      : OpRewritePattern(ctx, /*benefit=*/2), vw(vw) {}
+/// acc(i, e) = init(i, e) + Σ_{r < innerEnd(rowLast)} x(i, r) · y(r, e) for
+/// rows i < nRows and vectors e < nVec, stored by store(i, e, acc): RB rows x
+/// VG vectors of accumulators at a time, rows past nRows repeating the last
+/// one (they store the same values). `needed(rowLast, e)`, when given, skips
+/// the vectors from e on of row blocks whose last row is rowLast.
+struct RowTimesMatrix {
+  using XFn = function_ref<Value(KernelBuilder &, Value i, Value r)>;
+  using YFn = function_ref<Value(KernelBuilder &, Value r, int64_t e)>;
+  using InitFn = function_ref<Value(KernelBuilder &, Value i, int64_t e)>;
+  using StoreFn = function_ref<void(KernelBuilder &, Value i, int64_t e, Value acc)>;
+  using EndFn = function_ref<Value(KernelBuilder &, Value rowLast)>;
+  using NeededFn = function_ref<Value(KernelBuilder &, Value rowLast, int64_t e)>;
   int64_t vw;
+  Value nRows;
+  int64_t nVec;
+  EndFn innerEnd;
+  XFn x;
+  YFn y;
+  StoreFn store;
+  InitFn init = nullptr;
+  NeededFn needed = nullptr;
+
+  void emit(KernelBuilder &b) const {
+    // 16 accumulators where there are 32 vector registers (AVX-512), else 8.
+    const int64_t RB = 4, VG = vw >= 16 ? 4 : 2;
+    Value c0 = b.idx(0), c1 = b.idx(1), zeroV = b.splat(b.f32(0.0f), vw);
+    b.loop(c0, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
+      SmallVector<Value> rs;
+      for (int64_t t = 0; t < RB; ++t)
+        rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
+      Value end = innerEnd(b, rs.back());
+      for (int64_t e0 = 0; e0 < nVec; e0 += VG) {
+        const int64_t ne = std::min(VG, nVec - e0);
+        auto group = [&](KernelBuilder &b) {
+          SmallVector<Value> acc;
+          for (int64_t t = 0; t < RB; ++t)
+            for (int64_t e = 0; e < ne; ++e)
+              acc.push_back(init ? init(b, rs[t], e0 + e) : zeroV);
+          acc = b.loop(c0, end, c1, acc,
+                       [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+            SmallVector<Value> yv, next;
+            for (int64_t e = 0; e < ne; ++e)
+              yv.push_back(y(b, r, e0 + e));
+            for (int64_t t = 0; t < RB; ++t) {
+              Value xs = b.splat(x(b, rs[t], r), vw);
+              for (int64_t e = 0; e < ne; ++e)
+                next.push_back(b.fma(xs, yv[e], a[t * ne + e]));
+            }
+            return next;
+          });
+          for (int64_t t = 0; t < RB; ++t)
+            for (int64_t e = 0; e < ne; ++e)
+              store(b, rs[t], e0 + e, acc[t * ne + e]);
+        };
+        if (needed)
+          b.ifThenElse(needed(b, rs.back(), e0), group, [](KernelBuilder &) {});
+        else
+          group(b);
+      }
+    });
+  }
+};
+
+struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
+  LinearAttentionToCPU(MLIRContext *ctx, int64_t vw, LinearAttentionKernel mode)
+      : OpRewritePattern(ctx, /*benefit=*/2), vw(vw), mode(mode) {}
+  int64_t vw;
+  LinearAttentionKernel mode;
+  /// Longer sequences run chunked; decode and short prompts run recurrent.
+  static constexpr int64_t kChunkMinTokens = 64;
 
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     LinearAttentionOperands la(b, op);
+    if (mode == LinearAttentionKernel::Chunked) {
+      chunked(b, op, la);
+    } else if (mode == LinearAttentionKernel::Recurrent || !chunkedPays(op)) {
+      recurrent(b, op, la);
+    } else {
+      b.ifThenElse(b.cmpi(CmpIPredicate::ugt, la.T, b.idx(kChunkMinTokens)),
+                   [&](KernelBuilder &b) { chunked(b, op, la); },
+                   [&](KernelBuilder &b) { recurrent(b, op, la); });
+    }
+    rw.replaceOp(op, {b.toTensor(la.out, la.outT), b.toTensor(la.st, la.stT)});
+    return success();
+  }
+
+  /// Whether the chunked kernel beats the recurrent one on long sequences.
+  /// With per-channel decays it does not on CPUs: the exponentials of the
+  /// diagonal sub-blocks (C·SB·K per chunk) cost more than the recurrence.
+  static bool chunkedPays(LinearAttentionOp op) { return !op.hasChannelDecay(); }
+
+  /// The chunked form: per chunk of C tokens, with G the cumulative log
+  /// decay from the chunk's start (Γ_ij = exp(G_i - G_j), M the causal mask),
+  ///   delta rules: U = (I + strictly-lower(diag(β) (K Kᵀ ⊙ Γ)))⁻¹ diag(β)
+  ///                    (V - (K ⊙ exp G) S)    (the WY/UT form, solved by
+  ///                    forward substitution on the right-hand side)
+  ///   others:      U = V
+  ///   O = scale ((Q ⊙ exp G) S + (Q Kᵀ ⊙ M ⊙ Γ) U)
+  ///   S ← exp(G_last) S + (K ⊙ exp(G_last - G))ᵀ U.
+  /// A task is (batch, value head, block of value columns): every column of
+  /// the state evolves independently. Every exponent is a difference of
+  /// cumulative sums within a chunk taken in the order that makes it ≤ 0;
+  /// the sums are f64 so that nearby tokens' differences stay exact after
+  /// many large decays. Per-channel decays split the chunk into sub-blocks
+  /// of SB rows: rows before a sub-block meet it through the cumulative decay
+  /// just before it (both factors ≤ 1), pairs inside it are exponentiated
+  /// one by one.
+  void chunked(KernelBuilder &b, LinearAttentionOp op, const LinearAttentionOperands &la) const {
     Value q = la.q, k = la.k, v = la.v, decay = la.decay, beta = la.beta, init = la.init,
           B = la.B, T = la.T, out = la.out, st = la.st;
     const int64_t hv = la.hv, K = la.K, V = la.V, qPerState = la.qPerState,
                   statesPerKey = la.statesPerKey;
     const bool gqa = la.gqa;
-    auto outT = la.outT, stT = la.stT;
+    auto tok = [&](Value b0, Value h, Value t, Value d) { return la.tok(b0, h, t, d); };
+    auto tok3 = [&](Value b0, Value h, Value t) { return la.tok3(b0, h, t); };
+    const bool gated = op.isGated(), delta = op.isDelta(), channel = op.hasChannelDecay();
+    const bool scalarDecay = gated && !channel;
+    // chunk_size is a hint: keep the chunk's scratch in L1/L2.
+    const int64_t C = std::clamp<int64_t>(op.getChunkSize(), 1, 256);
+    const int64_t SB = std::max<int64_t>(16, vw);
+    const int64_t Cp = ceilDiv(C, SB) * SB, nCV = Cp / vw;
+    const int64_t Kp = ceilDiv(K, vw) * vw;
+    const int64_t nV = ceilDiv(V, vw);
+    // Value vectors per task: the largest divisor of nV up to 128 columns (the
+    // chunk's Q Kᵀ and K Kᵀ are computed once per task).
+    int64_t NT = 1;
+    for (int64_t d = 1; d <= nV && d * vw <= std::max<int64_t>(128, vw); ++d)
+      if (nV % d == 0)
+        NT = d;
+    const int64_t W = NT * vw;
+    const bool full = V % vw == 0;
+    Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
+    Value c0 = b.idx(0), c1 = b.idx(1), cK = b.idx(K), cC = b.idx(C);
+    Value zero = b.f32(0.0f), zeroV = b.splat(zero, vw);
+    auto f32 = b.getF32Type(), f64 = b.getF64Type();
+
+    b.tiles({B, b.idx(hv), b.idx(nV / NT)}, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], j = ivs[1];
+      Value kh = b.divui(j, b.idx(statesPerKey));
+      SmallVector<Value> cols;
+      for (int64_t n = 0; n < NT; ++n)
+        cols.push_back(b.muli(b.addi(b.muli(ivs[2], b.idx(NT)), b.idx(n)), b.idx(vw)));
+      auto scratch = [&](ArrayRef<int64_t> shape, Type et) -> Value {
+        return memref::AllocOp::create(b, MemRefType::get(shape, et), b.getI64IntegerAttr(64));
+      };
+      // Zeroed once, so that columns past a short last chunk and row padding
+      // read finite values.
+      auto zeroed = [&](ArrayRef<int64_t> shape, Type et) -> Value {
+        Value buf = scratch(shape, et);
+        Value z = b.splat(arith::ConstantOp::create(b, b.getFloatAttr(et, 0.0)), vw);
+        b.loop(c0, b.idx(shape[0]), c1, [&](KernelBuilder &b, Value r) {
+          for (int64_t c = 0; c < shape[1]; c += vw)
+            vector::StoreOp::create(b, z, buf, ValueRange{r, b.idx(c)});
+        });
+        return buf;
+      };
+      Value S = scratch({K, W}, f32);
+      Value kc = zeroed({C, Kp}, f32), kT = zeroed({K, Cp}, f32); // keys, and transposed
+      Value xc = zeroed({C, Kp}, f32);                            // queries of one head
+      Value xg = gated ? zeroed({C, Kp}, f32) : Value();          // rows ⊙ exp(G)
+      Value kdT = gated ? scratch({K, Cp}, f32) : kT;             // (K ⊙ exp(G_last - G))ᵀ
+      Value pm = scratch({C, Cp}, f32);                           // Q Kᵀ ⊙ M ⊙ Γ
+      Value am = delta ? scratch({C, Cp}, f32) : Value();         // K Kᵀ ⊙ Γ, strictly lower
+      Value u = scratch({C, W}, f32), ob = scratch({C, W}, f32);
+      Value bt = delta ? scratch({C}, f32) : Value();
+      Value gs = scalarDecay ? scratch({Cp}, f64) : Value();
+      if (gs)
+        b.loop(c0, b.idx(Cp), c1, [&](KernelBuilder &b, Value i) {
+          memref::StoreOp::create(b, arith::ConstantOp::create(b, b.getF64FloatAttr(0.0)), gs,
+                                  ValueRange{i});
+        });
+      Value gc = channel ? zeroed({C, Kp}, f64) : Value(), gT = channel ? zeroed({K, Cp}, f64) : Value();
+      Value xr = channel ? zeroed({SB, Kp}, f32) : Value(), krT = channel ? scratch({K, Cp}, f32) : Value();
+
+      auto ld = [&](KernelBuilder &b, Value buf, ValueRange idx) -> Value {
+        return memref::LoadOp::create(b, buf, idx);
+      };
+      auto vld = [&](KernelBuilder &b, Value buf, ValueRange idx) -> Value {
+        auto et = cast<MemRefType>(buf.getType()).getElementType();
+        return vector::LoadOp::create(b, VectorType::get({vw}, et), buf, idx);
+      };
+      auto vst = [&](KernelBuilder &b, Value x, Value buf, ValueRange idx) {
+        vector::StoreOp::create(b, x, buf, idx);
+      };
+      // exp(a - c) of f64 cumulative decays (scalars or vectors); where
+      // `valid` is false the exponent is 0 instead (pairs that are masked).
+      auto expDiff = [&](KernelBuilder &b, Value a, Value c, Value valid = Value()) -> Value {
+        Value d = b.sub(a, c);
+        Type t = f32;
+        if (auto vt = dyn_cast<VectorType>(d.getType()))
+          t = VectorType::get(vt.getShape(), f32);
+        d = arith::TruncFOp::create(b, t, d);
+        if (valid)
+          d = b.select(valid, d, zeroV);
+        return b.exp(d);
+      };
+      auto lanesLE = [&](KernelBuilder &b, int64_t col0, Value col, Value i, bool strict) {
+        Value lanes = laneIndices(b, col ? col : b.idx(col0), vw);
+        return b.cmpi(strict ? CmpIPredicate::ult : CmpIPredicate::ule, lanes, b.splat(i, vw));
+      };
+
+      b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+        for (int64_t n = 0; n < NT; ++n)
+          vst(b, init ? b.vload(init, {bi, j, r, cols[n]}, vw, full) : zeroV, S,
+              {r, b.idx(n * vw)});
+      });
+
+      // x ⊙ exp(G) (the rows that meet the state at the chunk's start).
+      auto decayRows = [&](KernelBuilder &b, Value x, Value L) {
+        b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+          Value e = scalarDecay ? b.splat(b.exp(arith::TruncFOp::create(b, f32, ld(b, gs, {i}))), vw)
+                                : Value();
+          for (int64_t c = 0; c < Kp; c += vw) {
+            Value f = e ? e : expDiff(b, vld(b, gc, {i, b.idx(c)}),
+                                      b.splat(arith::ConstantOp::create(b, b.getF64FloatAttr(0.0)), vw));
+            vst(b, b.mul(vld(b, x, {i, b.idx(c)}), f), xg, {i, b.idx(c)});
+          }
+        });
+      };
+      // out[i][j] = Σ_c x_ic k_jc Γ_ij,c for j ≤ i (j < i when strict), else 0.
+      auto gram = [&](KernelBuilder &b, Value x, Value outM, Value L, bool strict) {
+        if (!channel) {
+          RowTimesMatrix{
+              vw, L, nCV, [&](KernelBuilder &, Value) { return cK; },
+              [&](KernelBuilder &b, Value i, Value r) { return ld(b, x, {i, r}); },
+              [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, kT, {r, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                Value valid = lanesLE(b, e * vw, Value(), i, strict);
+                if (scalarDecay)
+                  acc = b.mul(acc, expDiff(b, b.splat(ld(b, gs, {i}), vw),
+                                           vld(b, gs, {b.idx(e * vw)}), valid));
+                vst(b, b.select(valid, acc, zeroV), outM, {i, b.idx(e * vw)});
+              },
+              nullptr,
+              [&](KernelBuilder &b, Value rowLast, int64_t e) {
+                return b.cmpi(CmpIPredicate::ule, b.idx(e * vw), rowLast);
+              }}
+              .emit(b);
+          return;
+        }
+        for (int64_t a0 = 0; a0 < C; a0 += SB) {
+          b.ifThenElse(b.cmpi(CmpIPredicate::ult, b.idx(a0), L), [&](KernelBuilder &b) {
+            Value rows = b.minui(b.idx(SB), b.subi(L, b.idx(a0)));
+            if (a0 > 0) {
+              // Earlier rows meet the sub-block through G at a0 - 1.
+              Value ref = b.idx(a0 - 1);
+              b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+                Value g = b.splat(ld(b, gc, {ref, r}), vw);
+                for (int64_t c = 0; c < a0; c += vw)
+                  vst(b, b.mul(vld(b, kT, {r, b.idx(c)}), expDiff(b, g, vld(b, gT, {r, b.idx(c)}))),
+                      krT, {r, b.idx(c)});
+              });
+              b.loop(c0, rows, c1, [&](KernelBuilder &b, Value i) {
+                Value row = b.addi(i, b.idx(a0));
+                for (int64_t c = 0; c < Kp; c += vw)
+                  vst(b, b.mul(vld(b, x, {row, b.idx(c)}),
+                               expDiff(b, vld(b, gc, {row, b.idx(c)}), vld(b, gc, {ref, b.idx(c)}))),
+                      xr, {i, b.idx(c)});
+              });
+              RowTimesMatrix{
+                  vw, rows, a0 / vw, [&](KernelBuilder &, Value) { return cK; },
+                  [&](KernelBuilder &b, Value i, Value r) { return ld(b, xr, {i, r}); },
+                  [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, krT, {r, b.idx(e * vw)}); },
+                  [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                    vst(b, acc, outM, {b.addi(i, b.idx(a0)), b.idx(e * vw)});
+                  }}
+                  .emit(b);
+            }
+            // Pairs inside the sub-block, one exponent each.
+            b.loop(c0, rows, c1, [&](KernelBuilder &b, Value ii) {
+              Value i = b.addi(ii, b.idx(a0));
+              SmallVector<Value> valid;
+              for (int64_t c = a0; c < a0 + SB; c += vw)
+                valid.push_back(lanesLE(b, c, Value(), i, strict));
+              SmallVector<Value> acc = b.loop(c0, cK, c1, SmallVector<Value>(SB / vw, zeroV),
+                  [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+                Value xs = b.splat(ld(b, x, {i, r}), vw);
+                Value gi = b.splat(ld(b, gc, {i, r}), vw);
+                SmallVector<Value> next;
+                for (int64_t e = 0; e < SB / vw; ++e) {
+                  Value col = b.idx(a0 + e * vw);
+                  Value f = expDiff(b, gi, vld(b, gT, {r, col}), valid[e]);
+                  next.push_back(b.fma(b.mul(xs, vld(b, kT, {r, col})), f, a[e]));
+                }
+                return next;
+              });
+              for (int64_t e = 0; e < SB / vw; ++e)
+                vst(b, b.select(valid[e], acc[e], zeroV), outM, {i, b.idx(a0 + e * vw)});
+            });
+          }, [](KernelBuilder &) {});
+        }
+      };
+
+      b.loop(c0, T, cC, [&](KernelBuilder &b, Value t0) {
+        Value L = b.minui(cC, b.subi(T, t0));
+        Value last = b.subi(L, c1);
+        b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+          Value t = b.addi(t0, i);
+          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+            Value x = b.load(k, tok(bi, kh, t, r));
+            memref::StoreOp::create(b, x, kc, ValueRange{i, r});
+            memref::StoreOp::create(b, x, kT, ValueRange{r, i});
+          });
+          if (delta)
+            memref::StoreOp::create(b, b.load(beta, tok3(bi, j, t)), bt, ValueRange{i});
+        });
+        // Cumulative log decays from the chunk's start.
+        Value zero64 = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
+        if (scalarDecay)
+          b.loop(c0, L, c1, {zero64}, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+            Value g = b.add(a[0], arith::ExtFOp::create(b, f64, b.load(decay, tok3(bi, j, b.addi(t0, i)))));
+            memref::StoreOp::create(b, g, gs, ValueRange{i});
+            return {g};
+          });
+        if (channel)
+          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+            b.loop(c0, L, c1, {zero64}, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+              Value g = b.add(a[0], arith::ExtFOp::create(b, f64,
+                                                          b.load(decay, tok(bi, j, b.addi(t0, i), r))));
+              memref::StoreOp::create(b, g, gc, ValueRange{i, r});
+              memref::StoreOp::create(b, g, gT, ValueRange{r, i});
+              return {g};
+            });
+          });
+        // (K ⊙ exp(G_last - G))ᵀ, columns past the chunk left as they are.
+        if (gated)
+          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+            Value gl = b.splat(scalarDecay ? ld(b, gs, {last}) : ld(b, gc, {last, r}), vw);
+            for (int64_t c = 0; c < Cp; c += vw) {
+              Value valid = lanesLE(b, c, Value(), last, false);
+              SmallVector<Value> at = {b.idx(c)};
+              if (!scalarDecay)
+                at.insert(at.begin(), r);
+              Value gj = vld(b, scalarDecay ? gs : gT, at);
+              vst(b, b.mul(vld(b, kT, {r, b.idx(c)}), expDiff(b, gl, gj, valid)), kdT,
+                  {r, b.idx(c)});
+            }
+          });
+
+        if (delta) {
+          // R = V - (K ⊙ exp G) S, then U = (I + diag(β) A)⁻¹ diag(β) R row by row.
+          if (gated)
+            decayRows(b, kc, L);
+          Value kg = gated ? xg : kc;
+          RowTimesMatrix{
+              vw, L, NT, [&](KernelBuilder &, Value) { return cK; },
+              [&](KernelBuilder &b, Value i, Value r) { return ld(b, kg, {i, r}); },
+              [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, S, {r, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                Value x = b.vload(v, tok(bi, j, b.addi(t0, i), cols[e]), vw, full);
+                vst(b, b.sub(x, acc), u, {i, b.idx(e * vw)});
+              }}
+              .emit(b);
+          gram(b, kc, am, L, /*strict=*/true);
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            SmallVector<Value> r0;
+            for (int64_t e = 0; e < NT; ++e)
+              r0.push_back(vld(b, u, {i, b.idx(e * vw)}));
+            SmallVector<Value> acc = b.loop(c0, i, c1, r0,
+                [&](KernelBuilder &b, Value jj, ValueRange a) -> SmallVector<Value> {
+              Value aij = b.splat(arith::NegFOp::create(b, ld(b, am, {i, jj})), vw);
+              SmallVector<Value> next;
+              for (int64_t e = 0; e < NT; ++e)
+                next.push_back(b.fma(aij, vld(b, u, {jj, b.idx(e * vw)}), a[e]));
+              return next;
+            });
+            Value bv = b.splat(ld(b, bt, {i}), vw);
+            for (int64_t e = 0; e < NT; ++e)
+              vst(b, b.mul(bv, acc[e]), u, {i, b.idx(e * vw)});
+          });
+        } else {
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            for (int64_t e = 0; e < NT; ++e)
+              vst(b, b.vload(v, tok(bi, j, b.addi(t0, i), cols[e]), vw, full), u,
+                  {i, b.idx(e * vw)});
+          });
+        }
+
+        for (int64_t g = 0; g < qPerState; ++g) {
+          Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
+          Value oh = gqa ? qh : j;
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+              memref::StoreOp::create(b, b.load(q, tok(bi, qh, b.addi(t0, i), r)), xc,
+                                      ValueRange{i, r});
+            });
+          });
+          if (gated)
+            decayRows(b, xc, L);
+          Value qg = gated ? xg : xc;
+          gram(b, xc, pm, L, /*strict=*/false);
+          // O = (Q ⊙ exp G) S + P U
+          RowTimesMatrix{
+              vw, L, NT, [&](KernelBuilder &, Value) { return cK; },
+              [&](KernelBuilder &b, Value i, Value r) { return ld(b, qg, {i, r}); },
+              [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, S, {r, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                vst(b, acc, ob, {i, b.idx(e * vw)});
+              }}
+              .emit(b);
+          RowTimesMatrix{
+              vw, L, NT,
+              [&](KernelBuilder &b, Value rowLast) { return b.addi(rowLast, c1); },
+              [&](KernelBuilder &b, Value i, Value jj) { return ld(b, pm, {i, jj}); },
+              [&](KernelBuilder &b, Value jj, int64_t e) { return vld(b, u, {jj, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                b.vstore(b.mul(acc, scaleV), out, tok(bi, oh, b.addi(t0, i), cols[e]), full);
+              },
+              [&](KernelBuilder &b, Value i, int64_t e) { return vld(b, ob, {i, b.idx(e * vw)}); }}
+              .emit(b);
+        }
+
+        // S = exp(G_last) S + (K ⊙ exp(G_last - G))ᵀ U
+        Value eLast = scalarDecay ? b.splat(b.exp(arith::TruncFOp::create(b, f32, ld(b, gs, {last}))), vw)
+                                  : Value();
+        RowTimesMatrix{
+            vw, cK, NT, [&](KernelBuilder &, Value) { return L; },
+            [&](KernelBuilder &b, Value r, Value jj) { return ld(b, kdT, {r, jj}); },
+            [&](KernelBuilder &b, Value jj, int64_t e) { return vld(b, u, {jj, b.idx(e * vw)}); },
+            [&](KernelBuilder &b, Value r, int64_t e, Value acc) {
+              vst(b, acc, S, {r, b.idx(e * vw)});
+            },
+            [&](KernelBuilder &b, Value r, int64_t e) {
+              Value s = vld(b, S, {r, b.idx(e * vw)});
+              if (scalarDecay)
+                return b.mul(s, eLast);
+              if (channel)
+                return b.mul(s, b.splat(b.exp(arith::TruncFOp::create(b, f32, ld(b, gc, {last, r}))), vw));
+              return s;
+            }}
+            .emit(b);
+      });
+      b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+        for (int64_t n = 0; n < NT; ++n)
+          b.vstore(vld(b, S, {r, b.idx(n * vw)}), st, {bi, j, r, cols[n]}, full);
+      });
+    });
+  }
+
+  /// The token-recurrent form.
+  void recurrent(KernelBuilder &b, LinearAttentionOp op, const LinearAttentionOperands &la) const {
+    Value q = la.q, k = la.k, v = la.v, decay = la.decay, beta = la.beta, init = la.init,
+          B = la.B, T = la.T, out = la.out, st = la.st;
+    const int64_t hv = la.hv, K = la.K, V = la.V, qPerState = la.qPerState,
+                  statesPerKey = la.statesPerKey;
+    const bool gqa = la.gqa;
     auto tok = [&](Value b0, Value h, Value t, Value d) { return la.tok(b0, h, t, d); };
     auto tok3 = [&](Value b0, Value h, Value t) { return la.tok3(b0, h, t); };
     const int64_t nV = ceilDiv(V, vw);
@@ -606,8 +1045,6 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
           b.vstore(b.vload(S, sIdx(b, r, n), vw, true), st, {bi, j, r, cols[n]}, full);
       });
     });
-    rw.replaceOp(op, {b.toTensor(out, outT), b.toTensor(st, stT)});
-    return success();
   }
 };
 
@@ -619,17 +1056,28 @@ struct GateTileCPUPass : gatec::impl::GateTileCPUBase<GateTileCPUPass> {
                                  << vectorWidth;
       return signalPassFailure();
     }
+    auto mode = llvm::StringSwitch<std::optional<LinearAttentionKernel>>(linearAttention)
+                    .Case("auto", LinearAttentionKernel::Auto)
+                    .Case("chunked", LinearAttentionKernel::Chunked)
+                    .Case("recurrent", LinearAttentionKernel::Recurrent)
+                    .Default(std::nullopt);
+    if (!mode) {
+      getOperation().emitError() << "gate-tile-cpu: linear-attention must be auto, chunked or "
+                                    "recurrent, got '" << linearAttention << "'";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    populateGateCPUPatterns(patterns, vectorWidth);
+    populateGateCPUPatterns(patterns, vectorWidth, *mode);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };
 } // namespace
 
-void gatec::populateGateCPUPatterns(RewritePatternSet &patterns, int64_t vectorWidth) {
-  patterns.add<SdpaToFlash, LinearAttentionToRecurrent>(patterns.getContext(),
-                                                        vectorWidth);
+void gatec::populateGateCPUPatterns(RewritePatternSet &patterns, int64_t vectorWidth,
+                                    LinearAttentionKernel linearAttention) {
+  patterns.add<SdpaToFlash>(patterns.getContext(), vectorWidth);
+  patterns.add<LinearAttentionToCPU>(patterns.getContext(), vectorWidth, linearAttention);
   // causal_conv and gate: parallel reference loops (LLVM vectorizes them).
   populateGateReferencePatterns(patterns, /*parallel=*/true);
 }
