@@ -430,15 +430,16 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
 /// acc(i, e) = init(i, e) + Σ_{r < innerEnd(rowLast)} x(i, r) · y(r, e) for
 /// rows i < nRows and vectors e < nVec, stored by store(i, e, acc): RB rows x
 /// VG vectors of accumulators at a time, rows past nRows repeating the last
-/// one (they store the same values). `needed(rowLast, e)`, when given, skips
-/// the vectors from e on of row blocks whose last row is rowLast.
+/// one (they store the same values). Vector groups are the outer loop, so a
+/// group's column slab of y stays in L1 while the rows stream past it.
+/// `firstRow(e)`, when given, skips the row blocks before it for the group
+/// starting at vector e (the zero upper triangle of a causal product).
 struct RowTimesMatrix {
   using XFn = function_ref<Value(KernelBuilder &, Value i, Value r)>;
   using YFn = function_ref<Value(KernelBuilder &, Value r, int64_t e)>;
   using InitFn = function_ref<Value(KernelBuilder &, Value i, int64_t e)>;
   using StoreFn = function_ref<void(KernelBuilder &, Value i, int64_t e, Value acc)>;
   using EndFn = function_ref<Value(KernelBuilder &, Value rowLast)>;
-  using NeededFn = function_ref<Value(KernelBuilder &, Value rowLast, int64_t e)>;
   int64_t vw;
   Value nRows;
   int64_t nVec;
@@ -447,46 +448,42 @@ struct RowTimesMatrix {
   YFn y;
   StoreFn store;
   InitFn init = nullptr;
-  NeededFn needed = nullptr;
+  function_ref<int64_t(int64_t e)> firstRow = nullptr;
+
+  static constexpr int64_t RB = 4;
 
   void emit(KernelBuilder &b) const {
     // 16 accumulators where there are 32 vector registers (AVX-512), else 8.
-    const int64_t RB = 4, VG = vw >= 16 ? 4 : 2;
+    const int64_t VG = vw >= 16 ? 4 : 2;
     Value c0 = b.idx(0), c1 = b.idx(1), zeroV = b.splat(b.f32(0.0f), vw);
-    b.loop(c0, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
-      SmallVector<Value> rs;
-      for (int64_t t = 0; t < RB; ++t)
-        rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
-      Value end = innerEnd(b, rs.back());
-      for (int64_t e0 = 0; e0 < nVec; e0 += VG) {
-        const int64_t ne = std::min(VG, nVec - e0);
-        auto group = [&](KernelBuilder &b) {
-          SmallVector<Value> acc;
-          for (int64_t t = 0; t < RB; ++t)
+    for (int64_t e0 = 0; e0 < nVec; e0 += VG) {
+      const int64_t ne = std::min(VG, nVec - e0);
+      Value from = firstRow ? b.idx(firstRow(e0) / RB * RB) : c0;
+      b.loop(from, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
+        SmallVector<Value> rs;
+        for (int64_t t = 0; t < RB; ++t)
+          rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
+        SmallVector<Value> acc;
+        for (int64_t t = 0; t < RB; ++t)
+          for (int64_t e = 0; e < ne; ++e)
+            acc.push_back(init ? init(b, rs[t], e0 + e) : zeroV);
+        acc = b.loop(c0, innerEnd(b, rs.back()), c1, acc,
+                     [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+          SmallVector<Value> yv, next;
+          for (int64_t e = 0; e < ne; ++e)
+            yv.push_back(y(b, r, e0 + e));
+          for (int64_t t = 0; t < RB; ++t) {
+            Value xs = b.splat(x(b, rs[t], r), vw);
             for (int64_t e = 0; e < ne; ++e)
-              acc.push_back(init ? init(b, rs[t], e0 + e) : zeroV);
-          acc = b.loop(c0, end, c1, acc,
-                       [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            SmallVector<Value> yv, next;
-            for (int64_t e = 0; e < ne; ++e)
-              yv.push_back(y(b, r, e0 + e));
-            for (int64_t t = 0; t < RB; ++t) {
-              Value xs = b.splat(x(b, rs[t], r), vw);
-              for (int64_t e = 0; e < ne; ++e)
-                next.push_back(b.fma(xs, yv[e], a[t * ne + e]));
-            }
-            return next;
-          });
-          for (int64_t t = 0; t < RB; ++t)
-            for (int64_t e = 0; e < ne; ++e)
-              store(b, rs[t], e0 + e, acc[t * ne + e]);
-        };
-        if (needed)
-          b.ifThenElse(needed(b, rs.back(), e0), group, [](KernelBuilder &) {});
-        else
-          group(b);
-      }
-    });
+              next.push_back(b.fma(xs, yv[e], a[t * ne + e]));
+          }
+          return next;
+        });
+        for (int64_t t = 0; t < RB; ++t)
+          for (int64_t e = 0; e < ne; ++e)
+            store(b, rs[t], e0 + e, acc[t * ne + e]);
+      });
+    }
   }
 };
 
@@ -625,6 +622,11 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
           d = b.select(valid, d, zeroV);
         return b.exp(d);
       };
+      // Row i of a chunk scratch = token t of head h (zeros past K).
+      auto loadRow = [&](KernelBuilder &b, Value src, Value h, Value t, Value dst, Value i) {
+        for (int64_t c = 0; c < Kp; c += vw)
+          vst(b, b.vload(src, tok(bi, h, t, b.idx(c)), vw, c + vw <= K), dst, {i, b.idx(c)});
+      };
       auto lanesLE = [&](KernelBuilder &b, int64_t col0, Value col, Value i, bool strict) {
         Value lanes = laneIndices(b, col ? col : b.idx(col0), vw);
         return b.cmpi(strict ? CmpIPredicate::ult : CmpIPredicate::ule, lanes, b.splat(i, vw));
@@ -662,10 +664,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
                                            vld(b, gs, {b.idx(e * vw)}), valid));
                 vst(b, b.select(valid, acc, zeroV), outM, {i, b.idx(e * vw)});
               },
-              nullptr,
-              [&](KernelBuilder &b, Value rowLast, int64_t e) {
-                return b.cmpi(CmpIPredicate::ule, b.idx(e * vw), rowLast);
-              }}
+              nullptr, [&](int64_t e) { return e * vw; }}
               .emit(b);
           return;
         }
@@ -727,10 +726,9 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
         Value last = b.subi(L, c1);
         b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
           Value t = b.addi(t0, i);
+          loadRow(b, k, kh, t, kc, i);
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            Value x = b.load(k, tok(bi, kh, t, r));
-            memref::StoreOp::create(b, x, kc, ValueRange{i, r});
-            memref::StoreOp::create(b, x, kT, ValueRange{r, i});
+            memref::StoreOp::create(b, ld(b, kc, {i, r}), kT, ValueRange{r, i});
           });
           if (delta)
             memref::StoreOp::create(b, b.load(beta, tok3(bi, j, t)), bt, ValueRange{i});
@@ -811,10 +809,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
           Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
           Value oh = gqa ? qh : j;
           b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
-            b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-              memref::StoreOp::create(b, b.load(q, tok(bi, qh, b.addi(t0, i), r)), xc,
-                                      ValueRange{i, r});
-            });
+            loadRow(b, q, qh, b.addi(t0, i), xc, i);
           });
           if (gated)
             decayRows(b, xc, L);
