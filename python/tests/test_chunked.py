@@ -7,7 +7,7 @@ divide T, and one longer than the per-channel sub-blocks), T = 65 / 127 / 257,
 awkward head sizes (K = 24, V = 40) and K = V = 128, GVA 1:2 and GQA, with and
 without an initial state, head-major and token-major; then stability: decays
 of about -1e4 per token and sequences of tens of thousands of tokens stay
-finite and exact.
+finite and exact; and a few functions for AVX2 and SSE (8 and 4 lanes).
 """
 from __future__ import annotations
 
@@ -187,3 +187,30 @@ def test_unknown_linear_attention_kernel(tmp_path):
                          "--linear-attention=fast"])
     assert proc.returncode != 0
     assert "unknown --linear-attention 'fast'" in proc.stderr
+
+
+ISA_FNS = [Fn("gated_c", "mha", 24, 40, 16, state=True), Fn("gdelta_c", "gqa", 40, 24, 7, state=False),
+           Fn("gdelta_s", "gva", 24, 40, 100, state=True)]
+
+
+@pytest.fixture(scope="module")
+def isa_libs(tmp_path_factory):
+    text = ku.module_text(f.text() for f in ISA_FNS)
+
+    def build(mcpu):
+        d = str(tmp_path_factory.mktemp(f"chunked_{mcpu}".replace("-", "_")))
+        return ku.compile_module(text, d, "la_isa", mcpu=mcpu, load=False,
+                                 extra_args=["--linear-attention=chunked"])
+
+    mcpus = ("x86-64-v3", "x86-64")  # 8 and 4 f32 lanes
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return {m: gatec.load(p) for m, p in zip(mcpus, pool.map(build, mcpus))}
+
+
+@pytest.mark.parametrize("mcpu", ["x86-64-v3", "x86-64"])
+@pytest.mark.parametrize("fn", ISA_FNS, ids=lambda f: f.name)
+def test_chunked_isa(isa_libs, fn, mcpu):
+    args, refs = make_inputs(fn, 2, 127, "normal", f"isa-{fn.name}")
+    got = isa_libs[mcpu].functions[fn.name](*args)
+    for o in range(2):
+        ku.assert_close(got[o], refs[o], ku.F32_TOL, what=f"output {o}")
