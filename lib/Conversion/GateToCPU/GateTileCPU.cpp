@@ -741,16 +741,25 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
             memref::StoreOp::create(b, g, gs, ValueRange{i});
             return {g};
           });
-        if (channel)
+        if (channel) {
+          // Token rows of decays are contiguous: sum them as vectors, then
+          // transpose.
+          SmallVector<Value> g0(Kp / vw, b.splat(zero64, vw));
+          b.loop(c0, L, c1, g0, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+            SmallVector<Value> next;
+            for (int64_t c = 0; c < Kp; c += vw) {
+              Value g = b.vload(decay, tok(bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K);
+              next.push_back(b.add(a[c / vw], arith::ExtFOp::create(b, VectorType::get({vw}, f64), g)));
+              vst(b, next.back(), gc, {i, b.idx(c)});
+            }
+            return next;
+          });
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            b.loop(c0, L, c1, {zero64}, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
-              Value g = b.add(a[0], arith::ExtFOp::create(b, f64,
-                                                          b.load(decay, tok(bi, j, b.addi(t0, i), r))));
-              memref::StoreOp::create(b, g, gc, ValueRange{i, r});
-              memref::StoreOp::create(b, g, gT, ValueRange{r, i});
-              return {g};
+            b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+              memref::StoreOp::create(b, ld(b, gc, {i, r}), gT, ValueRange{r, i});
             });
           });
+        }
         // (K ⊙ exp(G_last - G))ᵀ, columns past the chunk left as they are.
         if (gated)
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
