@@ -727,11 +727,14 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
         b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
           Value t = b.addi(t0, i);
           loadRow(b, k, kh, t, kc, i);
-          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            memref::StoreOp::create(b, ld(b, kc, {i, r}), kT, ValueRange{r, i});
-          });
           if (delta)
             memref::StoreOp::create(b, b.load(beta, tok3(bi, j, t)), bt, ValueRange{i});
+        });
+        // Kᵀ with contiguous stores (LLVM turns strided stores into scatters).
+        b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            memref::StoreOp::create(b, ld(b, kc, {i, r}), kT, ValueRange{r, i});
+          });
         });
         // Cumulative log decays from the chunk's start.
         Value zero64 = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
