@@ -5,7 +5,8 @@
 
 // The chunked kernel keeps cumulative log decays in f64 (the recurrent one
 // has none): `auto` runs it for sequences longer than 64 tokens where it is
-// faster (scalar decays), `chunked` / `recurrent` at every length.
+// faster (scalar or no decay, chunks of at most 64), `chunked` / `recurrent`
+// at every length.
 
 // BAD: linear-attention must be auto, chunked or recurrent, got 'fast'
 
@@ -53,4 +54,23 @@ func.func @la_scalar_decay(%q: tensor<?x2x?x32xf32>, %k: tensor<?x2x?x32xf32>, %
 func.func @la_channel_decay(%q: tensor<?x2x?x24xf32>, %k: tensor<?x2x?x24xf32>, %v: tensor<?x2x?x40xf32>, %g: tensor<?x2x?x24xf32>) -> (tensor<?x2x?x40xf32>, tensor<?x2x24x40xf32>) {
   %o, %s = gate.linear_attention gated %q, %k, %v decay(%g : tensor<?x2x?x24xf32>) {chunk_size = 16 : i64} : tensor<?x2x?x24xf32>, tensor<?x2x?x24xf32>, tensor<?x2x?x40xf32> -> tensor<?x2x?x40xf32>, tensor<?x2x24x40xf32>
   return %o, %s : tensor<?x2x?x40xf32>, tensor<?x2x24x40xf32>
+}
+
+// -----
+
+// Chunks over 64 tokens: recurrent unless asked for.
+// AUTO-LABEL:  func.func @la_long_chunks
+// AUTO-NOT:      f64
+// AUTO:          return
+
+// CHUNKED-LABEL: func.func @la_long_chunks
+// CHUNKED:           memref.alloc() {{.*}} : memref<128xf64>
+// CHUNKED:         return
+
+// RECURRENT-LABEL: func.func @la_long_chunks
+// RECURRENT-NOT:     f64
+// RECURRENT:         return
+func.func @la_long_chunks(%q: tensor<?x2x?x32xf32>, %k: tensor<?x2x?x32xf32>, %v: tensor<?x2x?x32xf32>, %g: tensor<?x2x?xf32>) -> (tensor<?x2x?x32xf32>, tensor<?x2x32x32xf32>) {
+  %o, %s = gate.linear_attention gated %q, %k, %v decay(%g : tensor<?x2x?xf32>) {chunk_size = 128 : i64} : tensor<?x2x?x32xf32>, tensor<?x2x?x32xf32>, tensor<?x2x?x32xf32> -> tensor<?x2x?x32xf32>, tensor<?x2x32x32xf32>
+  return %o, %s : tensor<?x2x?x32xf32>, tensor<?x2x32x32xf32>
 }

@@ -9,8 +9,8 @@
 // for the threads) split the keys into partitions that run as tasks of their
 // own; a second parallel loop merges their partial results by log-sum-exp.
 //
-// gate.linear_attention: chunked beyond 64 tokens (scalar or no decay), else
-// token-recurrent. Chunked: a task is (batch, value head, block of up to 128
+// gate.linear_attention: chunked beyond 64 tokens (scalar or no decay, chunks
+// of at most 64), else token-recurrent. Chunked: a task is (batch, value head, block of up to 128
 // value columns) and walks the chunks in order; within a chunk the masked,
 // decayed Q Kᵀ (and K Kᵀ with its triangular solve for delta rules) are
 // register-blocked matmuls, and every exponent is a difference of cumulative
@@ -512,10 +512,14 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
     return success();
   }
 
-  /// Whether the chunked kernel beats the recurrent one on long sequences.
-  /// With per-channel decays it does not on CPUs: the exponentials of the
-  /// diagonal sub-blocks (C·SB·K per chunk) cost more than the recurrence.
-  static bool chunkedPays(LinearAttentionOp op) { return !op.hasChannelDecay(); }
+  /// Whether the chunked kernel beats the recurrent one on long sequences
+  /// (measured at K = V = 128 on AVX-512). Not with per-channel decays: the
+  /// exponentials of the diagonal sub-blocks (C·SB·K per chunk) cost more
+  /// than the recurrence; nor with chunks over 64 tokens, where the C²
+  /// terms (Q Kᵀ, K Kᵀ, the solve) outweigh the matmuls' efficiency.
+  static bool chunkedPays(LinearAttentionOp op) {
+    return !op.hasChannelDecay() && op.getChunkSize() <= 64;
+  }
 
   /// The chunked form: per chunk of C tokens, with G the cumulative log
   /// decay from the chunk's start (Γ_ij = exp(G_i - G_j), M the causal mask),
