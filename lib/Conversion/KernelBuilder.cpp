@@ -224,3 +224,12 @@ Value KernelBuilder::ifElse(Value cond, Type type,
   }
   return ifOp.getResult(0);
 }
+
+void KernelBuilder::ifThenElse(Value cond, function_ref<void(KernelBuilder &)> thenFn,
+                               function_ref<void(KernelBuilder &)> elseFn) {
+  auto ifOp = scf::IfOp::create(*this, TypeRange{}, cond, /*withElseRegion=*/true);
+  for (auto [block, fn] : {std::pair{ifOp.thenBlock(), thenFn}, {ifOp.elseBlock(), elseFn}}) {
+    KernelBuilder kb(getLoc(), OpBuilder::atBlockTerminator(block));
+    fn(kb);
+  }
+}

@@ -36,6 +36,7 @@ void gatec::buildCPUKernelPipeline(OpPassManager &pm,
   } else {
     GateTileCPUOptions tile;
     tile.vectorWidth = options.vectorWidth;
+    tile.linearAttention = options.linearAttention;
     pm.addPass(createGateTileCPU(tile));
   }
   // What the importer left around the gate ops: elementwise chains fused

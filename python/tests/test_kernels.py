@@ -279,13 +279,33 @@ def _build_sdpa_cases():
                   D=128, gate="head")
         sdpa_case(C, "sdpa", "decode_mqa_d64_padmask", B=2, Hq=8, Hkv=1, Sq=1, Skv=skv,
                   D=64, mask=("b11k", "i1"))
+    # split-KV decode (long caches: the keys are split across tasks and merged)
+    sdpa_case(C, "sdpa", "decode_gqa_d128_headgate", B=2, Hq=8, Hkv=2, Sq=1, Skv=4100,
+              D=128, gate="head")
+    sdpa_case(C, "sdpa", "decode_gqa_d128_headgate", B=1, Hq=8, Hkv=2, Sq=2, Skv=1024,
+              D=128, gate="head")
+    sdpa_case(C, "sdpa", "decode_mqa_d64_padmask", B=3, Hq=8, Hkv=1, Sq=1, Skv=3000, D=64,
+              mask=("b11k", "i1"), masked_rows=True, id_extra="-masked_rows")
+    sdpa_case(C, "sdpa", "softcap_scale_mask_d40", B=2, Hq=2, Hkv=1, Sq=1, Skv=1500, D=40,
+              scale=0.5, softcap=3.0, mask=("11qk", "f32"))
+    sdpa_case(C, "sdpa", "causal_d40", B=1, Hq=2, Hkv=2, Sq=1, Skv=2000, D=40, causal=True)
+    for mdt, tag in (("i1", "bool"), ("f32", "f32")):
+        sdpa_case(C, "sdpa", f"mask_{tag}_full", B=3, Hq=4, Hkv=2, Sq=2, Skv=1100, D=40,
+                  mask=("full", mdt), mask_blocks=True, masked_rows=True,
+                  id_extra="-blocks-masked_rows")
+    sdpa_case(C, "sdpa", "static_decode_d64_split_gate", B=1, Hq=4, Hkv=1, Sq=1, Skv=2048,
+              D=64, Dv=40, gate="elem", gate_act="silu", static=("b", "sq", "skv"))
+    sdpa_case(C, "sdpa", "mha_d64", B=1, Hq=2, Hkv=2, Sq=1, Skv=1500, D=64, qmul=30.0,
+              id_extra="-big")
     # f16 (f32 accumulation)
     for T in (1, 65, 257):
         sdpa_case(C, "sdpa", "f16_gqa_causal_d64_gate", B=1, Hq=4, Hkv=2, Sq=T, Skv=T, D=64,
                   dtype="f16", causal=True, gate="elem")
     sdpa_case(C, "sdpa", "f16_mask_d128", B=2, Hq=2, Hkv=2, Sq=65, Skv=63, D=128,
               dtype="f16", mask=("b11k", "f16"))
-    sdpa_case(C, "sdpa", "f16_decode_d80", B=1, Hq=8, Hkv=1, Sq=1, Skv=1000, D=80, dtype="f16")
+    for skv in (1000, 5000):
+        sdpa_case(C, "sdpa", "f16_decode_d80", B=1, Hq=8, Hkv=1, Sq=1, Skv=skv, D=80,
+                  dtype="f16")
     # f16 inputs whose Q K^T overflows f16 (|s| ~ 1e4..6e4 before scaling): f32 accumulation
     sdpa_case(C, "sdpa", "f16_mask_d128", B=2, Hq=2, Hkv=2, Sq=65, Skv=63, D=128,
               dtype="f16", mask=("b11k", "f16"), qmul=40.0, kmul=40.0, id_extra="-big")
@@ -724,6 +744,7 @@ def test_isa(libs, case, mcpu):
 
 THREAD_CASES = ["gqa8_causal_d80-B1-Sq257-Skv257", "mask_f32_full-B3-Sq65-Skv63",
                 "decode_gqa_d128_headgate-B2-Sq1-Skv1000",
+                "decode_gqa_d128_headgate-B2-Sq1-Skv4100",
                 "la_gdelta_s_q2k2v2_24x40_st-B1-T257", "la_gated_c_q4k2v2_24x40-B2-T257",
                 "la_delta_q1k1v2_24x40-B2-T65", "conv_k4_bias_st_silu-B2-L65",
                 "gate_r4w40_row_silu-b2-t65"]

@@ -44,6 +44,26 @@ func.func @sdpa_dynamic_bf16(%q: tensor<?x8x?x64xbf16>, %k: tensor<?x2x?x64xbf16
 
 // -----
 
+// Decode against a long cache (>= 1024 keys): partitions of the keys run as
+// tasks, a second parallel loop merges their partial results; otherwise one
+// task per tile.
+// CHECK-LABEL: func.func @sdpa_decode_split_kv
+// CHECK:         arith.cmpi uge, %{{.*}}, %c1024
+// CHECK:         scf.if
+// CHECK:           memref.alloc(%{{.*}}) {{.*}} : memref<?x2x?x{{[0-9]+}}x64xf32>
+// CHECK:           scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             math.exp
+// CHECK:         } else {
+// CHECK:           scf.parallel
+// CHECK:         return %{{.*}} : tensor<?x8x?x64xf32>
+func.func @sdpa_decode_split_kv(%q: tensor<?x8x?x64xf32>, %k: tensor<?x2x?x64xf32>, %v: tensor<?x2x?x64xf32>) -> tensor<?x8x?x64xf32> {
+  %0 = gate.sdpa %q, %k, %v : tensor<?x8x?x64xf32>, tensor<?x2x?x64xf32>, tensor<?x2x?x64xf32> -> tensor<?x8x?x64xf32>
+  return %0 : tensor<?x8x?x64xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @gate_elementwise
 // CHECK-NOT:     {{= gate\.}}
 // CHECK:         {{scf\.for|scf\.parallel}}

@@ -47,6 +47,11 @@ static cl::opt<std::string> mcpu("mcpu", cl::desc("CPU to compile for (LLVM name
                                  cl::init("native"), cl::cat(cat));
 static cl::opt<std::string> kernels("kernels", cl::desc("fast | reference (plain loops, the oracle)"),
                                     cl::init("fast"), cl::cat(cat));
+static cl::opt<std::string> linearAttention(
+    "linear-attention",
+    cl::desc("gate.linear_attention CPU kernel: auto | chunked | recurrent (auto: chunked for "
+             "longer sequences where that is faster)"),
+    cl::init("auto"), cl::cat(cat));
 static cl::opt<std::string> libName("name", cl::desc("library name (default: from -o)"),
                                     cl::cat(cat));
 static cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level 0-3"), cl::Prefix,
@@ -268,11 +273,16 @@ int main(int argc, char **argv) {
       return fail("--emit=obj is for --target=cpu; use --emit=lib or --emit=ptx");
     if (kernels != "fast")
       return fail("--kernels=reference is for --target=cpu");
+    if (linearAttention != "auto")
+      return fail("--linear-attention is for --target=cpu");
   } else if (emit == "ptx") {
     return fail("--emit=ptx needs --target=cuda");
   }
   if (kernels != "fast" && kernels != "reference")
     return fail("unknown --kernels '" + kernels + "' (expected fast or reference)");
+  if (linearAttention != "auto" && linearAttention != "chunked" && linearAttention != "recurrent")
+    return fail("unknown --linear-attention '" + linearAttention +
+                "' (expected auto, chunked or recurrent)");
   static const char *emits[] = {"lib", "obj", "llvm", "mlir", "header", "ptx"};
   if (!llvm::is_contained(emits, emit.getValue()))
     return fail("unknown --emit '" + emit + "' (expected lib, obj, llvm, mlir, header or ptx)");
@@ -358,6 +368,7 @@ int main(int argc, char **argv) {
   gatec::CPUPipelineOptions popts;
   popts.kernels = kernels;
   popts.vectorWidth = gatec::vectorWidthForCPU(mcpu);
+  popts.linearAttention = linearAttention;
   popts.parallel = !noParallel;
   popts.runtimeAllocator = true; // the library links gatec's runtime
 

@@ -9,10 +9,18 @@ namespace gatec {
 /// `parallel`, the outermost (batch, head / channel) loops are scf.parallel.
 void populateGateReferencePatterns(mlir::RewritePatternSet &patterns,
                                    bool parallel);
+/// Which form gate.linear_attention's CPU kernel takes.
+enum class LinearAttentionKernel {
+  Auto,      // chunked for longer sequences where that is faster, else recurrent
+  Chunked,   // chunked at every length
+  Recurrent, // token-recurrent at every length
+};
+
 /// Tiled, vectorized, parallel kernels. Ops without a fast kernel use the
 /// reference pattern (at a lower benefit).
 void populateGateCPUPatterns(mlir::RewritePatternSet &patterns,
-                             int64_t vectorWidth);
+                             int64_t vectorWidth,
+                             LinearAttentionKernel linearAttention = LinearAttentionKernel::Auto);
 /// Private function whose calls stand for gpu.barrier until the buffers of
 /// a CUDA function are final (see gate-gpu-device-buffers).
 inline constexpr llvm::StringLiteral kGPUBarrierMarker = "gate_gpu_barrier";

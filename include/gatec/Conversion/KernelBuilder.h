@@ -98,6 +98,9 @@ public:
   mlir::Value ifElse(mlir::Value cond, mlir::Type type,
                      llvm::function_ref<mlir::Value(KernelBuilder &)> thenFn,
                      llvm::function_ref<mlir::Value(KernelBuilder &)> elseFn);
+  /// scf.if cond { then } else { else } without results.
+  void ifThenElse(mlir::Value cond, llvm::function_ref<void(KernelBuilder &)> thenFn,
+                  llvm::function_ref<void(KernelBuilder &)> elseFn);
 };
 
 } // namespace gatec

@@ -24,13 +24,19 @@ def GateTileCPU : Pass<"gate-tile-cpu", "mlir::ModuleOp"> {
   let summary = "Lower gate ops to tiled, vectorized, parallel CPU kernels";
   let description = [{
     Flash-style SDPA (query-row tiles covering a whole GQA group, online softmax,
-    causal block skipping, fused gate epilogue), token-recurrent linear attention
-    with the state held in vector registers, vectorized causal_conv and gate.
-    Vectors are `vector-width` f32 lanes; the outer tile loops are `scf.parallel`.
+    causal block skipping, fused gate epilogue, decode against long caches split
+    over the keys and merged by log-sum-exp), linear attention in the chunked
+    form (masked `QKᵀ`, per-channel decays in sub-blocks, the WY/UT form of the
+    delta rules) for sequences longer than 64 tokens and token-recurrent with
+    the state in L1 otherwise, vectorized causal_conv and gate. Vectors are
+    `vector-width` f32 lanes; the outer tile loops are `scf.parallel`.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector (16 = AVX-512, 8 = AVX2, 4 = SSE/NEON)">
+           "f32 lanes per vector (16 = AVX-512, 8 = AVX2, 4 = SSE/NEON)">,
+    Option<"linearAttention", "linear-attention", "std::string", /*default=*/"\"auto\"",
+           "gate.linear_attention kernel: auto (chunked beyond 64 tokens where "
+           "that is faster), chunked or recurrent (at every length)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",

@@ -14,6 +14,10 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
   Option<int64_t> vectorWidth{*this, "vector-width",
                               llvm::cl::desc("f32 lanes per vector"),
                               llvm::cl::init(16)};
+  Option<std::string> linearAttention{
+      *this, "linear-attention",
+      llvm::cl::desc("gate.linear_attention kernel: auto | chunked | recurrent"),
+      llvm::cl::init("auto")};
   Option<bool> runtimeAllocator{
       *this, "runtime-allocator",
       llvm::cl::desc("allocate buffers through the gatec runtime (libraries) "

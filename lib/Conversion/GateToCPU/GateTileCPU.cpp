@@ -5,10 +5,17 @@
 // into an L1 scratch so that QKᵀ is a broadcast-FMA over key vectors; the
 // softmax is online (running max and sum per row), P·V accumulates into an f32
 // row tile, causal blocks past the diagonal are never visited, and the gate is
-// applied in the epilogue.
+// applied in the epilogue. Decode tiles against a long cache (too few tiles
+// for the threads) split the keys into partitions that run as tasks of their
+// own; a second parallel loop merges their partial results by log-sum-exp.
 //
-// gate.linear_attention: token-recurrent. A task is (batch, value head, block
-// of VW value columns); its [K, VW] state slab stays in L1 for the whole
+// gate.linear_attention: chunked beyond 64 tokens (scalar or no decay, chunks
+// of at most 64), else token-recurrent. Chunked: a task is (batch, value head, block of up to 128
+// value columns) and walks the chunks in order; within a chunk the masked,
+// decayed Q Kᵀ (and K Kᵀ with its triangular solve for delta rules) are
+// register-blocked matmuls, and every exponent is a difference of cumulative
+// log decays that is ≤ 0. Recurrent: a task is (batch, value head, block of
+// VW value columns); its [K, VW] state slab stays in L1 for the whole
 // sequence, every rule's update and the output are one pass over the slab per
 // token (two for delta rules), and decays are applied per token as exp(g) so
 // no cumulative product can overflow.
@@ -23,6 +30,7 @@
 #include "gatec/Conversion/Passes.h"
 
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringSwitch.h"
 
 namespace gatec {
 #define GEN_PASS_DEF_GATETILECPU
@@ -75,6 +83,9 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     const int64_t Bc = 64;                        // keys per block
     const int64_t RB = 4;                         // rows per P·V register block
     const int64_t nDv = ceilDiv(Dv, vw);          // accumulator vectors per row
+    // Split-KV decode: from this many keys, partitions of at least
+    // kSplitPartKeys keys, about kSplitTasks tasks in all.
+    const int64_t kSplitMinKeys = 1024, kSplitPartKeys = 256, kSplitTasks = 64;
 
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
           v = b.toBuffer(op.getValue());
@@ -98,16 +109,42 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
     Value nBlocks = ceilDivIdx(b, Sq, Brq);
 
-    b.tiles({B, Hkv, nBlocks}, [&](KernelBuilder &b, ValueRange ivs) {
-      Value bi = ivs[0], hk = ivs[1];
-      Value i0 = b.muli(ivs[2], b.idx(Brq));
+    // Tile row r is query position i0 + r/G of query head hk*G + r%G.
+    auto rowInfo = [&](KernelBuilder &b, Value hk, Value i0, Value r) -> std::pair<Value, Value> {
+      Value h = b.addi(b.muli(hk, b.idx(group)), arith::RemUIOp::create(b, r, b.idx(group)));
+      return {h, b.addi(i0, b.divui(r, b.idx(group)))};
+    };
+    // Stores one output row: its nDv accumulator vectors times inv, gated.
+    auto storeRow = [&](KernelBuilder &b, Value bi, Value h, Value i, ArrayRef<Value> o,
+                        Value inv) {
+      Value invV = b.splat(inv, vw);
+      for (int64_t c = 0; c < nDv; ++c) {
+        bool full = (c + 1) * vw <= Dv;
+        Value x = b.mul(o[c], invV);
+        if (gate) {
+          bool headwise = tt(op.getGate()).getDimSize(3) == 1;
+          Value g = headwise ? b.splat(b.load(gate, {bi, h, i, c0}), vw)
+                             : b.vload(gate, {bi, h, i, b.idx(c * vw)}, vw, full);
+          x = b.mul(x, siluGate ? b.silu(g) : b.sigmoid(g));
+        }
+        b.vstore(x, out, {bi, h, i, b.idx(c * vw)}, full);
+      }
+    };
+    auto invOf = [&](KernelBuilder &b, Value l) {
+      return b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
+    };
+    // [begin, end) of the keys a tile of rowsQ query positions visits.
+    using KeyRange = function_ref<std::pair<Value, Value>(KernelBuilder &, Value rowsQ)>;
+    // What a tile leaves: its rows, unnormalized accumulators [Br, nDv*vw] and
+    // per-row running max and sum [Br].
+    using Epilogue = function_ref<void(KernelBuilder &, Value nRows, Value acc, Value mS, Value lS)>;
+
+    // One flash tile: rows from query position i0 of kv head hk's group.
+    auto flashTile = [&](KernelBuilder &b, Value bi, Value hk, Value i0, KeyRange keyRange,
+                         Epilogue epilogue) {
       Value rowsQ = b.minui(b.idx(Brq), b.subi(Sq, i0));
-      // Tile row r is query position i0 + r/G of query head hk*G + r%G.
       Value nRows = b.muli(rowsQ, b.idx(group));
-      auto rowInfo = [&](KernelBuilder &b, Value r) -> std::pair<Value, Value> {
-        Value h = b.addi(b.muli(hk, b.idx(group)), arith::RemUIOp::create(b, r, b.idx(group)));
-        return {h, b.addi(i0, b.divui(r, b.idx(group)))};
-      };
+      auto tileRow = [&](KernelBuilder &b, Value r) { return rowInfo(b, hk, i0, r); };
       auto f32 = b.getF32Type();
       auto scratch = [&](ArrayRef<int64_t> shape) -> Value {
         return memref::AllocOp::create(b, MemRefType::get(shape, f32), b.getI64IntegerAttr(64));
@@ -115,12 +152,12 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       Value qt = scratch({D, Br});          // Qᵀ tile (padding rows are 0)
       Value sT = scratch({Bc + KB, Br});    // scores / probabilities, key-major
       Value acc = scratch({Br, nDv * vw});  // output accumulators, row-major
-      Value alphaS = scratch({Br}), lS = scratch({Br});
+      Value alphaS = scratch({Br}), mS = scratch({Br}), lS = scratch({Br});
       b.loop(c0, b.idx(Br), c1, [&](KernelBuilder &b, Value r) {
         Value valid = b.cmpi(CmpIPredicate::ult, r, nRows);
         Value rc = b.minui(r, b.subi(nRows, c1));
         Value h, i;
-        std::tie(h, i) = rowInfo(b, rc);
+        std::tie(h, i) = tileRow(b, rc);
         b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
           memref::StoreOp::create(b, b.select(valid, b.load(q, {bi, h, i, d}), zero), qt,
                                   ValueRange{d, r});
@@ -134,12 +171,12 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         Value rows = laneIndices(b, b.idx(rv * vw), vw);
         laneI.push_back(b.addi(b.splat(i0, vw), arith::DivUIOp::create(b, rows, b.splat(b.idx(group), vw))));
       }
-      // Causal: the tile sees keys below i0 + rowsQ only.
-      Value kEnd = causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv;
+      Value kBegin, kEnd;
+      std::tie(kBegin, kEnd) = keyRange(b, rowsQ);
       SmallVector<Value> state; // m per row vector, then l per row vector
       state.append(nRV, negInfV);
       state.append(nRV, zeroV);
-      state = b.loop(c0, kEnd, b.idx(Bc), state,
+      state = b.loop(kBegin, kEnd, b.idx(Bc), state,
                      [&](KernelBuilder &b, Value j0, ValueRange st) -> SmallVector<Value> {
         Value cols = b.minui(b.idx(Bc), b.subi(kEnd, j0));
         // Pass 1: scores for KB keys x nRV row vectors at a time; keys past
@@ -172,7 +209,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
                 x = b.mul(cap, b.tanh(b.div(x, cap)));
               }
               if (mask)
-                x = b.add(x, maskVector(b, mask, bi, rv, keys[t], nRows, rowInfo));
+                x = b.add(x, maskVector(b, mask, bi, rv, keys[t], nRows, tileRow));
               Value valid = b.splat(inBlock, vw);
               if (causal)
                 valid = arith::AndIOp::create(
@@ -243,27 +280,105 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
           next.push_back(b.add(b.mul(st[nRV + rv], alpha[rv]), sums[rv]));
         return next;
       });
-      for (int64_t rv = 0; rv < nRV; ++rv)
+      for (int64_t rv = 0; rv < nRV; ++rv) {
+        vector::StoreOp::create(b, state[rv], mS, ValueRange{b.idx(rv * vw)});
         vector::StoreOp::create(b, state[nRV + rv], lS, ValueRange{b.idx(rv * vw)});
-      // Epilogue: normalize, gate, store.
-      b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
-        auto [h, i] = rowInfo(b, r);
-        Value l = memref::LoadOp::create(b, lS, ValueRange{r});
-        Value inv = b.select(b.cmpf(CmpFPredicate::OGT, l, zero), b.div(b.f32(1.0f), l), zero);
-        Value invV = b.splat(inv, vw);
-        for (int64_t c = 0; c < nDv; ++c) {
-          bool full = (c + 1) * vw <= Dv;
-          Value o = b.mul(b.vload(acc, {r, b.idx(c * vw)}, vw, true), invV);
-          if (gate) {
-            bool headwise = tt(op.getGate()).getDimSize(3) == 1;
-            Value g = headwise ? b.splat(b.load(gate, {bi, h, i, c0}), vw)
-                               : b.vload(gate, {bi, h, i, b.idx(c * vw)}, vw, full);
-            o = b.mul(o, siluGate ? b.silu(g) : b.sigmoid(g));
-          }
-          b.vstore(o, out, {bi, h, i, b.idx(c * vw)}, full);
-        }
+      }
+      epilogue(b, nRows, acc, mS, lS);
+    };
+
+    // Every tile sees all its keys: normalize, gate, store.
+    auto wholeTiles = [&](KernelBuilder &b) {
+      b.tiles({B, Hkv, nBlocks}, [&](KernelBuilder &b, ValueRange ivs) {
+        Value bi = ivs[0], hk = ivs[1], i0 = b.muli(ivs[2], b.idx(Brq));
+        flashTile(
+            b, bi, hk, i0,
+            [&](KernelBuilder &b, Value rowsQ) -> std::pair<Value, Value> {
+              // Causal: the tile sees keys below i0 + rowsQ only.
+              return {c0, causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv};
+            },
+            [&](KernelBuilder &b, Value nRows, Value acc, Value, Value lS) {
+              b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
+                auto [h, i] = rowInfo(b, hk, i0, r);
+                SmallVector<Value> o;
+                for (int64_t c = 0; c < nDv; ++c)
+                  o.push_back(b.vload(acc, {r, b.idx(c * vw)}, vw, true));
+                storeRow(b, bi, h, i, o, invOf(b, memref::LoadOp::create(b, lS, ValueRange{r})));
+              });
+            });
       });
-    });
+    };
+
+    // Decode (every query row of a group in one tile) against a long cache:
+    // B·Hkv tiles cannot fill the threads, so the keys are split into
+    // partitions that run as separate tasks and leave partial (max, sum,
+    // unnormalized output); a second parallel loop merges them by
+    // log-sum-exp. The partition count depends on the sizes only, never on
+    // the thread count, so results do not change with it.
+    Value kAll = causal ? b.minui(Skv, Sq) : Skv; // keys of a tile starting at row 0
+    Value splitKeys = arith::AndIOp::create(
+        b, b.cmpi(CmpIPredicate::ule, Sq, b.idx(Brq)),
+        b.cmpi(CmpIPredicate::uge, kAll, b.idx(kSplitMinKeys)));
+    b.ifThenElse(splitKeys, [&](KernelBuilder &b) {
+      Value tasks = arith::MaxUIOp::create(b, b.muli(B, Hkv), c1);
+      Value want = b.divui(b.addi(b.idx(kSplitTasks - 1), tasks), tasks);
+      Value nP = b.minui(want, b.divui(kAll, b.idx(kSplitPartKeys)));
+      // Partitions of whole key blocks; the last may be shorter.
+      Value part = b.muli(ceilDivIdx(b, b.divui(b.addi(kAll, b.subi(nP, c1)), nP), Bc), b.idx(Bc));
+      nP = b.divui(b.addi(kAll, b.subi(part, c1)), part);
+      Value nRows = b.muli(Sq, b.idx(group));
+      const int64_t Hk = kT.getDimSize(1), W = nDv * vw;
+      Value mP = b.allocF32({ShapedType::kDynamic, Hk, ShapedType::kDynamic, Br}, {B, nP});
+      Value lP = b.allocF32({ShapedType::kDynamic, Hk, ShapedType::kDynamic, Br}, {B, nP});
+      Value accP = b.allocF32({ShapedType::kDynamic, Hk, ShapedType::kDynamic, Br, W}, {B, nP});
+      b.tiles({B, Hkv, nP}, [&](KernelBuilder &b, ValueRange ivs) {
+        Value bi = ivs[0], hk = ivs[1], p = ivs[2];
+        flashTile(
+            b, bi, hk, c0,
+            [&](KernelBuilder &b, Value) -> std::pair<Value, Value> {
+              Value begin = b.muli(p, part);
+              return {begin, b.minui(kAll, b.addi(begin, part))};
+            },
+            [&](KernelBuilder &b, Value nRows, Value acc, Value mS, Value lS) {
+              for (int64_t rv = 0; rv < nRV; ++rv) {
+                Value r = b.idx(rv * vw);
+                vector::StoreOp::create(b, b.vload(mS, {r}, vw, true), mP,
+                                        ValueRange{bi, hk, p, r});
+                vector::StoreOp::create(b, b.vload(lS, {r}, vw, true), lP,
+                                        ValueRange{bi, hk, p, r});
+              }
+              b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
+                for (int64_t c = 0; c < nDv; ++c)
+                  vector::StoreOp::create(b, b.vload(acc, {r, b.idx(c * vw)}, vw, true), accP,
+                                          ValueRange{bi, hk, p, r, b.idx(c * vw)});
+              });
+            });
+      });
+      // Merge: weights exp(m_p - max m); partitions (or rows) that saw no
+      // key have m = -inf, weight 0, and a row with none left is 0.
+      b.parallel({B, Hkv, nRows}, true, [&](KernelBuilder &b, ValueRange ivs) {
+        Value bi = ivs[0], hk = ivs[1], r = ivs[2];
+        Value m = b.loop(c0, nP, c1, {b.negInf()},
+                         [&](KernelBuilder &b, Value p, ValueRange a) -> SmallVector<Value> {
+          return {b.max(a[0], memref::LoadOp::create(b, mP, ValueRange{bi, hk, p, r}))};
+        })[0];
+        Value mSafe = b.select(b.cmpf(CmpFPredicate::OEQ, m, b.negInf()), zero, m);
+        SmallVector<Value> init(nDv, zeroV);
+        init.push_back(zero);
+        SmallVector<Value> sums = b.loop(c0, nP, c1, init,
+            [&](KernelBuilder &b, Value p, ValueRange a) -> SmallVector<Value> {
+          Value w = b.exp(b.sub(memref::LoadOp::create(b, mP, ValueRange{bi, hk, p, r}), mSafe));
+          Value wV = b.splat(w, vw);
+          SmallVector<Value> next;
+          for (int64_t c = 0; c < nDv; ++c)
+            next.push_back(b.fma(wV, b.vload(accP, {bi, hk, p, r, b.idx(c * vw)}, vw, true), a[c]));
+          next.push_back(b.fma(w, memref::LoadOp::create(b, lP, ValueRange{bi, hk, p, r}), a[nDv]));
+          return next;
+        });
+        auto [h, i] = rowInfo(b, hk, c0, r);
+        storeRow(b, bi, h, i, ArrayRef<Value>(sums).take_front(nDv), invOf(b, sums[nDv]));
+      });
+    }, wholeTiles);
     rw.replaceOp(op, b.toTensor(out, resT));
     return success();
   }
@@ -312,21 +427,465 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
   }
 };
 
-struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
-  LinearAttentionToRecurrent(MLIRContext *ctx, int64_t vw)
-      : OpRewritePattern(ctx, /*benefit=*/2), vw(vw) {}
+/// acc(i, e) = init(i, e) + Σ_{r < innerEnd(rowLast)} x(i, r) · y(r, e) for
+/// rows i < nRows and vectors e < nVec, stored by store(i, e, acc): RB rows x
+/// VG vectors of accumulators at a time, rows past nRows repeating the last
+/// one (they store the same values). Vector groups are the outer loop, so a
+/// group's column slab of y stays in L1 while the rows stream past it.
+/// `firstRow(e)`, when given, skips the row blocks before it for the group
+/// starting at vector e (the zero upper triangle of a causal product).
+struct RowTimesMatrix {
+  using XFn = function_ref<Value(KernelBuilder &, Value i, Value r)>;
+  using YFn = function_ref<Value(KernelBuilder &, Value r, int64_t e)>;
+  using InitFn = function_ref<Value(KernelBuilder &, Value i, int64_t e)>;
+  using StoreFn = function_ref<void(KernelBuilder &, Value i, int64_t e, Value acc)>;
+  using EndFn = function_ref<Value(KernelBuilder &, Value rowLast)>;
   int64_t vw;
+  Value nRows;
+  int64_t nVec;
+  EndFn innerEnd;
+  XFn x;
+  YFn y;
+  StoreFn store;
+  InitFn init = nullptr;
+  function_ref<int64_t(int64_t e)> firstRow = nullptr;
+
+  static constexpr int64_t RB = 4;
+
+  void emit(KernelBuilder &b) const {
+    // 16 accumulators where there are 32 vector registers (AVX-512), else 8.
+    const int64_t VG = vw >= 16 ? 4 : 2;
+    Value c0 = b.idx(0), c1 = b.idx(1), zeroV = b.splat(b.f32(0.0f), vw);
+    for (int64_t e0 = 0; e0 < nVec; e0 += VG) {
+      const int64_t ne = std::min(VG, nVec - e0);
+      Value from = firstRow ? b.idx(firstRow(e0) / RB * RB) : c0;
+      b.loop(from, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
+        SmallVector<Value> rs;
+        for (int64_t t = 0; t < RB; ++t)
+          rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
+        SmallVector<Value> acc;
+        for (int64_t t = 0; t < RB; ++t)
+          for (int64_t e = 0; e < ne; ++e)
+            acc.push_back(init ? init(b, rs[t], e0 + e) : zeroV);
+        acc = b.loop(c0, innerEnd(b, rs.back()), c1, acc,
+                     [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+          SmallVector<Value> yv, next;
+          for (int64_t e = 0; e < ne; ++e)
+            yv.push_back(y(b, r, e0 + e));
+          for (int64_t t = 0; t < RB; ++t) {
+            Value xs = b.splat(x(b, rs[t], r), vw);
+            for (int64_t e = 0; e < ne; ++e)
+              next.push_back(b.fma(xs, yv[e], a[t * ne + e]));
+          }
+          return next;
+        });
+        for (int64_t t = 0; t < RB; ++t)
+          for (int64_t e = 0; e < ne; ++e)
+            store(b, rs[t], e0 + e, acc[t * ne + e]);
+      });
+    }
+  }
+};
+
+struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
+  LinearAttentionToCPU(MLIRContext *ctx, int64_t vw, LinearAttentionKernel mode)
+      : OpRewritePattern(ctx, /*benefit=*/2), vw(vw), mode(mode) {}
+  int64_t vw;
+  LinearAttentionKernel mode;
+  /// Longer sequences run chunked; decode and short prompts run recurrent.
+  static constexpr int64_t kChunkMinTokens = 64;
 
   LogicalResult matchAndRewrite(LinearAttentionOp op,
                                 PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
     LinearAttentionOperands la(b, op);
+    if (mode == LinearAttentionKernel::Chunked) {
+      chunked(b, op, la);
+    } else if (mode == LinearAttentionKernel::Recurrent || !chunkedPays(op)) {
+      recurrent(b, op, la);
+    } else {
+      b.ifThenElse(b.cmpi(CmpIPredicate::ugt, la.T, b.idx(kChunkMinTokens)),
+                   [&](KernelBuilder &b) { chunked(b, op, la); },
+                   [&](KernelBuilder &b) { recurrent(b, op, la); });
+    }
+    rw.replaceOp(op, {b.toTensor(la.out, la.outT), b.toTensor(la.st, la.stT)});
+    return success();
+  }
+
+  /// Whether the chunked kernel beats the recurrent one on long sequences
+  /// (measured at K = V = 128 on AVX-512). Not with per-channel decays: the
+  /// exponentials of the diagonal sub-blocks (C·SB·K per chunk) cost more
+  /// than the recurrence; nor with chunks over 64 tokens, where the C²
+  /// terms (Q Kᵀ, K Kᵀ, the solve) outweigh the matmuls' efficiency.
+  static bool chunkedPays(LinearAttentionOp op) {
+    return !op.hasChannelDecay() && op.getChunkSize() <= 64;
+  }
+
+  /// The chunked form: per chunk of C tokens, with G the cumulative log
+  /// decay from the chunk's start (Γ_ij = exp(G_i - G_j), M the causal mask),
+  ///   delta rules: U = (I + strictly-lower(diag(β) (K Kᵀ ⊙ Γ)))⁻¹ diag(β)
+  ///                    (V - (K ⊙ exp G) S)    (the WY/UT form, solved by
+  ///                    forward substitution on the right-hand side)
+  ///   others:      U = V
+  ///   O = scale ((Q ⊙ exp G) S + (Q Kᵀ ⊙ M ⊙ Γ) U)
+  ///   S ← exp(G_last) S + (K ⊙ exp(G_last - G))ᵀ U.
+  /// A task is (batch, value head, block of value columns): every column of
+  /// the state evolves independently. Every exponent is a difference of
+  /// cumulative sums within a chunk taken in the order that makes it ≤ 0;
+  /// the sums are f64 so that nearby tokens' differences stay exact after
+  /// many large decays. Per-channel decays split the chunk into sub-blocks
+  /// of SB rows: rows before a sub-block meet it through the cumulative decay
+  /// just before it (both factors ≤ 1), pairs inside it are exponentiated
+  /// one by one.
+  void chunked(KernelBuilder &b, LinearAttentionOp op, const LinearAttentionOperands &la) const {
     Value q = la.q, k = la.k, v = la.v, decay = la.decay, beta = la.beta, init = la.init,
           B = la.B, T = la.T, out = la.out, st = la.st;
     const int64_t hv = la.hv, K = la.K, V = la.V, qPerState = la.qPerState,
                   statesPerKey = la.statesPerKey;
     const bool gqa = la.gqa;
-    auto outT = la.outT, stT = la.stT;
+    auto tok = [&](Value b0, Value h, Value t, Value d) { return la.tok(b0, h, t, d); };
+    auto tok3 = [&](Value b0, Value h, Value t) { return la.tok3(b0, h, t); };
+    const bool gated = op.isGated(), delta = op.isDelta(), channel = op.hasChannelDecay();
+    const bool scalarDecay = gated && !channel;
+    // chunk_size is a hint: keep the chunk's scratch in L1/L2.
+    const int64_t C = std::clamp<int64_t>(op.getChunkSize(), 1, 256);
+    const int64_t SB = std::max<int64_t>(16, vw);
+    const int64_t Cp = ceilDiv(C, SB) * SB, nCV = Cp / vw;
+    const int64_t Kp = ceilDiv(K, vw) * vw;
+    const int64_t nV = ceilDiv(V, vw);
+    // Value vectors per task: the largest divisor of nV up to 128 columns (the
+    // chunk's Q Kᵀ and K Kᵀ are computed once per task).
+    int64_t NT = 1;
+    for (int64_t d = 1; d <= nV && d * vw <= std::max<int64_t>(128, vw); ++d)
+      if (nV % d == 0)
+        NT = d;
+    const int64_t W = NT * vw;
+    const bool full = V % vw == 0;
+    Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
+    Value c0 = b.idx(0), c1 = b.idx(1), cK = b.idx(K), cC = b.idx(C);
+    Value zero = b.f32(0.0f), zeroV = b.splat(zero, vw);
+    auto f32 = b.getF32Type(), f64 = b.getF64Type();
+
+    b.tiles({B, b.idx(hv), b.idx(nV / NT)}, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], j = ivs[1];
+      Value kh = b.divui(j, b.idx(statesPerKey));
+      SmallVector<Value> cols;
+      for (int64_t n = 0; n < NT; ++n)
+        cols.push_back(b.muli(b.addi(b.muli(ivs[2], b.idx(NT)), b.idx(n)), b.idx(vw)));
+      auto scratch = [&](ArrayRef<int64_t> shape, Type et) -> Value {
+        return memref::AllocOp::create(b, MemRefType::get(shape, et), b.getI64IntegerAttr(64));
+      };
+      // Zeroed once, so that columns past a short last chunk and row padding
+      // read finite values.
+      auto zeroed = [&](ArrayRef<int64_t> shape, Type et) -> Value {
+        Value buf = scratch(shape, et);
+        Value z = b.splat(arith::ConstantOp::create(b, b.getFloatAttr(et, 0.0)), vw);
+        b.loop(c0, b.idx(shape[0]), c1, [&](KernelBuilder &b, Value r) {
+          for (int64_t c = 0; c < shape[1]; c += vw)
+            vector::StoreOp::create(b, z, buf, ValueRange{r, b.idx(c)});
+        });
+        return buf;
+      };
+      Value S = scratch({K, W}, f32);
+      Value kc = zeroed({C, Kp}, f32), kT = zeroed({K, Cp}, f32); // keys, and transposed
+      Value xc = zeroed({C, Kp}, f32);                            // queries of one head
+      Value xg = gated ? zeroed({C, Kp}, f32) : Value();          // rows ⊙ exp(G)
+      Value kdT = gated ? scratch({K, Cp}, f32) : kT;             // (K ⊙ exp(G_last - G))ᵀ
+      Value pm = scratch({C, Cp}, f32);                           // Q Kᵀ ⊙ M ⊙ Γ
+      Value am = delta ? scratch({C, Cp}, f32) : Value();         // K Kᵀ ⊙ Γ, strictly lower
+      Value u = scratch({C, W}, f32), ob = scratch({C, W}, f32);
+      Value bt = delta ? scratch({C}, f32) : Value();
+      Value gs = scalarDecay ? scratch({Cp}, f64) : Value();
+      if (gs)
+        b.loop(c0, b.idx(Cp), c1, [&](KernelBuilder &b, Value i) {
+          memref::StoreOp::create(b, arith::ConstantOp::create(b, b.getF64FloatAttr(0.0)), gs,
+                                  ValueRange{i});
+        });
+      Value gc = channel ? zeroed({C, Kp}, f64) : Value(), gT = channel ? zeroed({K, Cp}, f64) : Value();
+      Value xr = channel ? zeroed({SB, Kp}, f32) : Value(), krT = channel ? scratch({K, Cp}, f32) : Value();
+
+      auto ld = [&](KernelBuilder &b, Value buf, ValueRange idx) -> Value {
+        return memref::LoadOp::create(b, buf, idx);
+      };
+      auto vld = [&](KernelBuilder &b, Value buf, ValueRange idx) -> Value {
+        auto et = cast<MemRefType>(buf.getType()).getElementType();
+        return vector::LoadOp::create(b, VectorType::get({vw}, et), buf, idx);
+      };
+      auto vst = [&](KernelBuilder &b, Value x, Value buf, ValueRange idx) {
+        vector::StoreOp::create(b, x, buf, idx);
+      };
+      // exp(a - c) of f64 cumulative decays (scalars or vectors); where
+      // `valid` is false the exponent is 0 instead (pairs that are masked).
+      auto expDiff = [&](KernelBuilder &b, Value a, Value c, Value valid = Value()) -> Value {
+        Value d = b.sub(a, c);
+        Type t = f32;
+        if (auto vt = dyn_cast<VectorType>(d.getType()))
+          t = VectorType::get(vt.getShape(), f32);
+        d = arith::TruncFOp::create(b, t, d);
+        if (valid)
+          d = b.select(valid, d, zeroV);
+        return b.exp(d);
+      };
+      // Row i of a chunk scratch = token t of head h (zeros past K).
+      auto loadRow = [&](KernelBuilder &b, Value src, Value h, Value t, Value dst, Value i) {
+        for (int64_t c = 0; c < Kp; c += vw)
+          vst(b, b.vload(src, tok(bi, h, t, b.idx(c)), vw, c + vw <= K), dst, {i, b.idx(c)});
+      };
+      auto lanesLE = [&](KernelBuilder &b, int64_t col0, Value col, Value i, bool strict) {
+        Value lanes = laneIndices(b, col ? col : b.idx(col0), vw);
+        return b.cmpi(strict ? CmpIPredicate::ult : CmpIPredicate::ule, lanes, b.splat(i, vw));
+      };
+
+      b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+        for (int64_t n = 0; n < NT; ++n)
+          vst(b, init ? b.vload(init, {bi, j, r, cols[n]}, vw, full) : zeroV, S,
+              {r, b.idx(n * vw)});
+      });
+
+      // x ⊙ exp(G) (the rows that meet the state at the chunk's start).
+      auto decayRows = [&](KernelBuilder &b, Value x, Value L) {
+        b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+          Value e = scalarDecay ? b.splat(b.exp(arith::TruncFOp::create(b, f32, ld(b, gs, {i}))), vw)
+                                : Value();
+          for (int64_t c = 0; c < Kp; c += vw) {
+            Value f = e ? e : expDiff(b, vld(b, gc, {i, b.idx(c)}),
+                                      b.splat(arith::ConstantOp::create(b, b.getF64FloatAttr(0.0)), vw));
+            vst(b, b.mul(vld(b, x, {i, b.idx(c)}), f), xg, {i, b.idx(c)});
+          }
+        });
+      };
+      // out[i][j] = Σ_c x_ic k_jc Γ_ij,c for j ≤ i (j < i when strict), else 0.
+      auto gram = [&](KernelBuilder &b, Value x, Value outM, Value L, bool strict) {
+        if (!channel) {
+          RowTimesMatrix{
+              vw, L, nCV, [&](KernelBuilder &, Value) { return cK; },
+              [&](KernelBuilder &b, Value i, Value r) { return ld(b, x, {i, r}); },
+              [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, kT, {r, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                Value valid = lanesLE(b, e * vw, Value(), i, strict);
+                if (scalarDecay)
+                  acc = b.mul(acc, expDiff(b, b.splat(ld(b, gs, {i}), vw),
+                                           vld(b, gs, {b.idx(e * vw)}), valid));
+                vst(b, b.select(valid, acc, zeroV), outM, {i, b.idx(e * vw)});
+              },
+              nullptr, [&](int64_t e) { return e * vw; }}
+              .emit(b);
+          return;
+        }
+        for (int64_t a0 = 0; a0 < C; a0 += SB) {
+          b.ifThenElse(b.cmpi(CmpIPredicate::ult, b.idx(a0), L), [&](KernelBuilder &b) {
+            Value rows = b.minui(b.idx(SB), b.subi(L, b.idx(a0)));
+            if (a0 > 0) {
+              // Earlier rows meet the sub-block through G at a0 - 1.
+              Value ref = b.idx(a0 - 1);
+              b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+                Value g = b.splat(ld(b, gc, {ref, r}), vw);
+                for (int64_t c = 0; c < a0; c += vw)
+                  vst(b, b.mul(vld(b, kT, {r, b.idx(c)}), expDiff(b, g, vld(b, gT, {r, b.idx(c)}))),
+                      krT, {r, b.idx(c)});
+              });
+              b.loop(c0, rows, c1, [&](KernelBuilder &b, Value i) {
+                Value row = b.addi(i, b.idx(a0));
+                for (int64_t c = 0; c < Kp; c += vw)
+                  vst(b, b.mul(vld(b, x, {row, b.idx(c)}),
+                               expDiff(b, vld(b, gc, {row, b.idx(c)}), vld(b, gc, {ref, b.idx(c)}))),
+                      xr, {i, b.idx(c)});
+              });
+              RowTimesMatrix{
+                  vw, rows, a0 / vw, [&](KernelBuilder &, Value) { return cK; },
+                  [&](KernelBuilder &b, Value i, Value r) { return ld(b, xr, {i, r}); },
+                  [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, krT, {r, b.idx(e * vw)}); },
+                  [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                    vst(b, acc, outM, {b.addi(i, b.idx(a0)), b.idx(e * vw)});
+                  }}
+                  .emit(b);
+            }
+            // Pairs inside the sub-block, one exponent each.
+            b.loop(c0, rows, c1, [&](KernelBuilder &b, Value ii) {
+              Value i = b.addi(ii, b.idx(a0));
+              SmallVector<Value> valid;
+              for (int64_t c = a0; c < a0 + SB; c += vw)
+                valid.push_back(lanesLE(b, c, Value(), i, strict));
+              SmallVector<Value> acc = b.loop(c0, cK, c1, SmallVector<Value>(SB / vw, zeroV),
+                  [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+                Value xs = b.splat(ld(b, x, {i, r}), vw);
+                Value gi = b.splat(ld(b, gc, {i, r}), vw);
+                SmallVector<Value> next;
+                for (int64_t e = 0; e < SB / vw; ++e) {
+                  Value col = b.idx(a0 + e * vw);
+                  Value f = expDiff(b, gi, vld(b, gT, {r, col}), valid[e]);
+                  next.push_back(b.fma(b.mul(xs, vld(b, kT, {r, col})), f, a[e]));
+                }
+                return next;
+              });
+              for (int64_t e = 0; e < SB / vw; ++e)
+                vst(b, b.select(valid[e], acc[e], zeroV), outM, {i, b.idx(a0 + e * vw)});
+            });
+          }, [](KernelBuilder &) {});
+        }
+      };
+
+      b.loop(c0, T, cC, [&](KernelBuilder &b, Value t0) {
+        Value L = b.minui(cC, b.subi(T, t0));
+        Value last = b.subi(L, c1);
+        b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+          Value t = b.addi(t0, i);
+          loadRow(b, k, kh, t, kc, i);
+          if (delta)
+            memref::StoreOp::create(b, b.load(beta, tok3(bi, j, t)), bt, ValueRange{i});
+        });
+        // Kᵀ with contiguous stores (LLVM turns strided stores into scatters).
+        b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            memref::StoreOp::create(b, ld(b, kc, {i, r}), kT, ValueRange{r, i});
+          });
+        });
+        // Cumulative log decays from the chunk's start.
+        Value zero64 = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
+        if (scalarDecay)
+          b.loop(c0, L, c1, {zero64}, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+            Value g = b.add(a[0], arith::ExtFOp::create(b, f64, b.load(decay, tok3(bi, j, b.addi(t0, i)))));
+            memref::StoreOp::create(b, g, gs, ValueRange{i});
+            return {g};
+          });
+        if (channel) {
+          // Token rows of decays are contiguous: sum them as vectors, then
+          // transpose.
+          SmallVector<Value> g0(Kp / vw, b.splat(zero64, vw));
+          b.loop(c0, L, c1, g0, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+            SmallVector<Value> next;
+            for (int64_t c = 0; c < Kp; c += vw) {
+              Value g = b.vload(decay, tok(bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K);
+              next.push_back(b.add(a[c / vw], arith::ExtFOp::create(b, VectorType::get({vw}, f64), g)));
+              vst(b, next.back(), gc, {i, b.idx(c)});
+            }
+            return next;
+          });
+          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+            b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+              memref::StoreOp::create(b, ld(b, gc, {i, r}), gT, ValueRange{r, i});
+            });
+          });
+        }
+        // (K ⊙ exp(G_last - G))ᵀ, columns past the chunk left as they are.
+        if (gated)
+          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+            Value gl = b.splat(scalarDecay ? ld(b, gs, {last}) : ld(b, gc, {last, r}), vw);
+            for (int64_t c = 0; c < Cp; c += vw) {
+              Value valid = lanesLE(b, c, Value(), last, false);
+              SmallVector<Value> at = {b.idx(c)};
+              if (!scalarDecay)
+                at.insert(at.begin(), r);
+              Value gj = vld(b, scalarDecay ? gs : gT, at);
+              vst(b, b.mul(vld(b, kT, {r, b.idx(c)}), expDiff(b, gl, gj, valid)), kdT,
+                  {r, b.idx(c)});
+            }
+          });
+
+        if (delta) {
+          // R = V - (K ⊙ exp G) S, then U = (I + diag(β) A)⁻¹ diag(β) R row by row.
+          if (gated)
+            decayRows(b, kc, L);
+          Value kg = gated ? xg : kc;
+          RowTimesMatrix{
+              vw, L, NT, [&](KernelBuilder &, Value) { return cK; },
+              [&](KernelBuilder &b, Value i, Value r) { return ld(b, kg, {i, r}); },
+              [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, S, {r, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                Value x = b.vload(v, tok(bi, j, b.addi(t0, i), cols[e]), vw, full);
+                vst(b, b.sub(x, acc), u, {i, b.idx(e * vw)});
+              }}
+              .emit(b);
+          gram(b, kc, am, L, /*strict=*/true);
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            SmallVector<Value> r0;
+            for (int64_t e = 0; e < NT; ++e)
+              r0.push_back(vld(b, u, {i, b.idx(e * vw)}));
+            SmallVector<Value> acc = b.loop(c0, i, c1, r0,
+                [&](KernelBuilder &b, Value jj, ValueRange a) -> SmallVector<Value> {
+              Value aij = b.splat(arith::NegFOp::create(b, ld(b, am, {i, jj})), vw);
+              SmallVector<Value> next;
+              for (int64_t e = 0; e < NT; ++e)
+                next.push_back(b.fma(aij, vld(b, u, {jj, b.idx(e * vw)}), a[e]));
+              return next;
+            });
+            Value bv = b.splat(ld(b, bt, {i}), vw);
+            for (int64_t e = 0; e < NT; ++e)
+              vst(b, b.mul(bv, acc[e]), u, {i, b.idx(e * vw)});
+          });
+        } else {
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            for (int64_t e = 0; e < NT; ++e)
+              vst(b, b.vload(v, tok(bi, j, b.addi(t0, i), cols[e]), vw, full), u,
+                  {i, b.idx(e * vw)});
+          });
+        }
+
+        for (int64_t g = 0; g < qPerState; ++g) {
+          Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
+          Value oh = gqa ? qh : j;
+          b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
+            loadRow(b, q, qh, b.addi(t0, i), xc, i);
+          });
+          if (gated)
+            decayRows(b, xc, L);
+          Value qg = gated ? xg : xc;
+          gram(b, xc, pm, L, /*strict=*/false);
+          // O = (Q ⊙ exp G) S + P U
+          RowTimesMatrix{
+              vw, L, NT, [&](KernelBuilder &, Value) { return cK; },
+              [&](KernelBuilder &b, Value i, Value r) { return ld(b, qg, {i, r}); },
+              [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, S, {r, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                vst(b, acc, ob, {i, b.idx(e * vw)});
+              }}
+              .emit(b);
+          RowTimesMatrix{
+              vw, L, NT,
+              [&](KernelBuilder &b, Value rowLast) { return b.addi(rowLast, c1); },
+              [&](KernelBuilder &b, Value i, Value jj) { return ld(b, pm, {i, jj}); },
+              [&](KernelBuilder &b, Value jj, int64_t e) { return vld(b, u, {jj, b.idx(e * vw)}); },
+              [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
+                b.vstore(b.mul(acc, scaleV), out, tok(bi, oh, b.addi(t0, i), cols[e]), full);
+              },
+              [&](KernelBuilder &b, Value i, int64_t e) { return vld(b, ob, {i, b.idx(e * vw)}); }}
+              .emit(b);
+        }
+
+        // S = exp(G_last) S + (K ⊙ exp(G_last - G))ᵀ U
+        Value eLast = scalarDecay ? b.splat(b.exp(arith::TruncFOp::create(b, f32, ld(b, gs, {last}))), vw)
+                                  : Value();
+        RowTimesMatrix{
+            vw, cK, NT, [&](KernelBuilder &, Value) { return L; },
+            [&](KernelBuilder &b, Value r, Value jj) { return ld(b, kdT, {r, jj}); },
+            [&](KernelBuilder &b, Value jj, int64_t e) { return vld(b, u, {jj, b.idx(e * vw)}); },
+            [&](KernelBuilder &b, Value r, int64_t e, Value acc) {
+              vst(b, acc, S, {r, b.idx(e * vw)});
+            },
+            [&](KernelBuilder &b, Value r, int64_t e) {
+              Value s = vld(b, S, {r, b.idx(e * vw)});
+              if (scalarDecay)
+                return b.mul(s, eLast);
+              if (channel)
+                return b.mul(s, b.splat(b.exp(arith::TruncFOp::create(b, f32, ld(b, gc, {last, r}))), vw));
+              return s;
+            }}
+            .emit(b);
+      });
+      b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+        for (int64_t n = 0; n < NT; ++n)
+          b.vstore(vld(b, S, {r, b.idx(n * vw)}), st, {bi, j, r, cols[n]}, full);
+      });
+    });
+  }
+
+  /// The token-recurrent form.
+  void recurrent(KernelBuilder &b, LinearAttentionOp op, const LinearAttentionOperands &la) const {
+    Value q = la.q, k = la.k, v = la.v, decay = la.decay, beta = la.beta, init = la.init,
+          B = la.B, T = la.T, out = la.out, st = la.st;
+    const int64_t hv = la.hv, K = la.K, V = la.V, qPerState = la.qPerState,
+                  statesPerKey = la.statesPerKey;
+    const bool gqa = la.gqa;
     auto tok = [&](Value b0, Value h, Value t, Value d) { return la.tok(b0, h, t, d); };
     auto tok3 = [&](Value b0, Value h, Value t) { return la.tok3(b0, h, t); };
     const int64_t nV = ceilDiv(V, vw);
@@ -497,8 +1056,6 @@ struct LinearAttentionToRecurrent : OpRewritePattern<LinearAttentionOp> {
           b.vstore(b.vload(S, sIdx(b, r, n), vw, true), st, {bi, j, r, cols[n]}, full);
       });
     });
-    rw.replaceOp(op, {b.toTensor(out, outT), b.toTensor(st, stT)});
-    return success();
   }
 };
 
@@ -510,17 +1067,28 @@ struct GateTileCPUPass : gatec::impl::GateTileCPUBase<GateTileCPUPass> {
                                  << vectorWidth;
       return signalPassFailure();
     }
+    auto mode = llvm::StringSwitch<std::optional<LinearAttentionKernel>>(linearAttention)
+                    .Case("auto", LinearAttentionKernel::Auto)
+                    .Case("chunked", LinearAttentionKernel::Chunked)
+                    .Case("recurrent", LinearAttentionKernel::Recurrent)
+                    .Default(std::nullopt);
+    if (!mode) {
+      getOperation().emitError() << "gate-tile-cpu: linear-attention must be auto, chunked or "
+                                    "recurrent, got '" << linearAttention << "'";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(&getContext());
-    populateGateCPUPatterns(patterns, vectorWidth);
+    populateGateCPUPatterns(patterns, vectorWidth, *mode);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };
 } // namespace
 
-void gatec::populateGateCPUPatterns(RewritePatternSet &patterns, int64_t vectorWidth) {
-  patterns.add<SdpaToFlash, LinearAttentionToRecurrent>(patterns.getContext(),
-                                                        vectorWidth);
+void gatec::populateGateCPUPatterns(RewritePatternSet &patterns, int64_t vectorWidth,
+                                    LinearAttentionKernel linearAttention) {
+  patterns.add<SdpaToFlash>(patterns.getContext(), vectorWidth);
+  patterns.add<LinearAttentionToCPU>(patterns.getContext(), vectorWidth, linearAttention);
   // causal_conv and gate: parallel reference loops (LLVM vectorizes them).
   populateGateReferencePatterns(patterns, /*parallel=*/true);
 }
