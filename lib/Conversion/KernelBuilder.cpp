@@ -113,6 +113,19 @@ Value KernelBuilder::splat(Value scalar, int64_t width) {
       *this, VectorType::get({width}, scalar.getType()), scalar);
 }
 
+SmallVector<Value> KernelBuilder::bcastIndex(Value buffer, ValueRange ivs) {
+  auto mt = cast<MemRefType>(buffer.getType());
+  SmallVector<Value> out;
+  for (auto [d, iv] : llvm::enumerate(ivs))
+    out.push_back(mt.getDimSize(d) == 1 ? idx(0) : iv);
+  return out;
+}
+
+Value KernelBuilder::applyGate(Value o, Value gate, ValueRange ivs, bool useSilu) {
+  Value g = load(gate, bcastIndex(gate, ivs));
+  return mul(o, useSilu ? silu(g) : sigmoid(g));
+}
+
 Value KernelBuilder::add(Value a, Value b) { return arith::AddFOp::create(*this, a, b); }
 Value KernelBuilder::sub(Value a, Value b) { return arith::SubFOp::create(*this, a, b); }
 Value KernelBuilder::mul(Value a, Value b) { return arith::MulFOp::create(*this, a, b); }

@@ -118,12 +118,12 @@ func.func @sdpa_dynamic_float_mask(%q: tensor<?x2x?x16xf32>, %k: tensor<?x2x?x16
 // CHECK:         scf.for %[[I:.+]] = %{{.+}} to
 // CHECK-NEXT:      scf.for %[[J:.+]] = %{{.+}} to
 // CHECK-NEXT:        scf.for %[[K:.+]] = %{{.+}} to
+// CHECK-NEXT:          %[[XV:.+]] = memref.load %[[XB]][%[[I]], %[[J]], %[[K]]]
 // CHECK-NEXT:          %[[GV:.+]] = memref.load %[[GB]][%[[I]], %[[J]], %[[C0]]] : memref<2x3x1xf32>
 // CHECK-NEXT:          %[[NEG:.+]] = arith.negf %[[GV]]
 // CHECK-NEXT:          %[[E:.+]] = math.exp %[[NEG]]
 // CHECK-NEXT:          %[[D:.+]] = arith.addf %[[E]], %{{.+}}
 // CHECK-NEXT:          %[[S:.+]] = arith.divf %{{.+}}, %[[D]]
-// CHECK-NEXT:          %[[XV:.+]] = memref.load %[[XB]][%[[I]], %[[J]], %[[K]]]
 // CHECK-NEXT:          %[[P:.+]] = arith.mulf %[[XV]], %[[S]]
 // CHECK-NEXT:          memref.store %[[P]], %[[OUT]][%[[I]], %[[J]], %[[K]]]
 // CHECK:         %[[R:.+]] = bufferization.to_tensor %[[OUT]]

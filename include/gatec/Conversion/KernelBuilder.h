@@ -50,6 +50,11 @@ public:
   void vstore(mlir::Value value, mlir::Value buffer, mlir::ValueRange indices,
               bool inBounds);
   mlir::Value splat(mlir::Value scalar, int64_t width);
+  /// Index into a broadcastable operand: dimensions of size 1 read index 0.
+  llvm::SmallVector<mlir::Value> bcastIndex(mlir::Value buffer, mlir::ValueRange ivs);
+  /// o ⊙ act(gate[ivs]) with the gate broadcast over its size-1 dimensions;
+  /// act is silu or sigmoid.
+  mlir::Value applyGate(mlir::Value o, mlir::Value gate, mlir::ValueRange ivs, bool silu);
 
   mlir::Value add(mlir::Value a, mlir::Value b);
   mlir::Value sub(mlir::Value a, mlir::Value b);

@@ -18,15 +18,6 @@ Value ceilDivIdx(KernelBuilder &b, Value a, int64_t d) {
   return b.divui(b.addi(a, b.idx(d - 1)), b.idx(d));
 }
 
-/// Index into a broadcastable operand: dimensions of size 1 read index 0.
-SmallVector<Value> bcastIndex(KernelBuilder &b, Value buf, ValueRange ivs) {
-  auto mt = cast<MemRefType>(buf.getType());
-  SmallVector<Value> out;
-  for (auto [d, iv] : llvm::enumerate(ivs))
-    out.push_back(mt.getDimSize(d) == 1 ? b.idx(0) : iv);
-  return out;
-}
-
 /// The 16-bit MMA operand type for an op's element type, or null when the op
 /// runs on SIMT f32 math.
 Type mmaOperandType(Type elem, StringRef precision) {

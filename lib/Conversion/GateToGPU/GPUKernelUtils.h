@@ -8,9 +8,6 @@
 namespace gatec::gpu_kernels {
 int64_t roundUp(int64_t a, int64_t m);
 mlir::Value ceilDivIdx(KernelBuilder &b, mlir::Value a, int64_t d);
-/// Index into a broadcastable operand: dimensions of size 1 read index 0.
-llvm::SmallVector<mlir::Value> bcastIndex(KernelBuilder &b, mlir::Value buf,
-                                          mlir::ValueRange ivs);
 /// The 16-bit MMA operand type for an op's element type, or null when the op
 /// runs on SIMT f32 math.
 mlir::Type mmaOperandType(mlir::Type elem, llvm::StringRef precision);

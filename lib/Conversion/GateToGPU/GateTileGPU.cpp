@@ -22,6 +22,7 @@
 #include "gatec/Conversion/KernelBuilder.h"
 #include "gatec/Conversion/Passes.h"
 #include "GPUKernelUtils.h"
+#include "../SdpaOperands.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -58,13 +59,10 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     if (!e)
       return rw.notifyMatchFailure(op, "f32 without a 16-bit precision: SIMT");
     KernelBuilder b(op.getLoc(), rw);
-    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
-          v = b.toBuffer(op.getValue());
-    Value mask = op.getMask() ? b.toBuffer(op.getMask()) : Value();
-    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
-    auto resT = tt(op.getResult());
-    const int64_t D = tt(op.getQuery()).getDimSize(3), Dv = tt(op.getValue()).getDimSize(3);
-    const int64_t group = tt(op.getQuery()).getDimSize(1) / tt(op.getKey()).getDimSize(1);
+    SdpaOperands so(b, op);
+    Value q = so.q, k = so.k, v = so.v, mask = so.mask, gate = so.gate;
+    auto resT = so.resT;
+    const int64_t D = so.D, Dv = so.Dv, group = so.group;
     const int64_t Dp = roundUp(D, 16);
     // Output columns per block: wide heads (Dv > 128) are split over
     // several blocks, each recomputing QKᵀ, so the O accumulators (W/8 tiles
@@ -76,12 +74,9 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     int64_t BN = 64;
     while (BN > 16 && BN * (Dp + 8 + Dvn + 8) * 2 > 20 * 1024)
       BN /= 2;
-    Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
-    Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
-    const float scale = op.getScaleOrDefault();
-    const float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
-    const bool causal = op.getCausal();
-    const bool boolMask = mask && tt(op.getMask()).getElementType().isInteger(1);
+    Value B = so.B, Hq = so.Hq, Sq = so.Sq, Skv = so.Skv, out = so.out;
+    const float scale = so.scale, softcap = so.softcap;
+    const bool causal = so.causal, boolMask = so.boolMask;
 
     auto wg = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
     // Flat buffers: every fragment address is a per-lane base plus a
@@ -228,7 +223,7 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
               x = b.mul(b.f32(softcap), b.tanh(b.div(x, b.f32(softcap))));
             Value inKv = b.cmpi(CmpIPredicate::ult, col, Skv);
             if (mask) {
-              Value mv = maskedLoad(b, mask, bcastIndex(b, mask, {bi, h, rows[rr], col}),
+              Value mv = maskedLoad(b, mask, b.bcastIndex(mask, {bi, h, rows[rr], col}),
                                     {{2, Sq}, {3, Skv}}, andI(b, rowOk[rr], inKv));
               if (boolMask)
                 x = b.select(mv, x, b.negInf());
@@ -322,11 +317,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
             continue;
           }
           Value res = b.mul(val, inv_);
-          if (gate) {
-            Value gv = b.load(gate, bcastIndex(b, gate, {bi, h, row, col}));
-            gv = op.getGateAct() == Activation::silu ? b.silu(gv) : b.sigmoid(gv);
-            res = b.mul(res, gv);
-          }
+          if (gate)
+            res = b.applyGate(res, gate, {bi, h, row, col}, op.getGateAct() == Activation::silu);
           b.store(res, out, {bi, h, row, col});
         }
       gpu::TerminatorOp::create(b);
@@ -374,11 +366,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
         });
         Value res = b.select(b.cmpf(CmpFPredicate::OEQ, acc[0], zero), zero,
                              b.div(acc[1], acc[0]));
-        if (gate) {
-          Value gv = b.load(gate, bcastIndex(b, gate, {bi, h, i, d}));
-          gv = op.getGateAct() == Activation::silu ? b.silu(gv) : b.sigmoid(gv);
-          res = b.mul(res, gv);
-        }
+        if (gate)
+          res = b.applyGate(res, gate, {bi, h, i, d}, op.getGateAct() == Activation::silu);
         b.store(res, out, {bi, h, i, d});
       });
       b.setInsertionPointToStart(&ifOp.getElseRegion().front());
@@ -396,17 +385,13 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
 
   LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
     KernelBuilder b(op.getLoc(), rw);
-    Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
-          v = b.toBuffer(op.getValue());
-    Value mask = op.getMask() ? b.toBuffer(op.getMask()) : Value();
-    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
-    auto resT = tt(op.getResult());
-    const int64_t D = tt(op.getQuery()).getDimSize(3), Dv = tt(op.getValue()).getDimSize(3);
-    const int64_t group = tt(op.getQuery()).getDimSize(1) / tt(op.getKey()).getDimSize(1);
-    Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
-    Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
-    const float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
-    const bool boolMask = mask && tt(op.getMask()).getElementType().isInteger(1);
+    SdpaOperands so(b, op);
+    Value q = so.q, k = so.k, v = so.v, mask = so.mask, gate = so.gate;
+    auto resT = so.resT;
+    const int64_t D = so.D, Dv = so.Dv, group = so.group;
+    Value B = so.B, Hq = so.Hq, Sq = so.Sq, Skv = so.Skv, out = so.out;
+    const float softcap = so.softcap;
+    const bool boolMask = so.boolMask;
     Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
 
     b.parallel({B, Hq, Sq}, true, [&](KernelBuilder &b, ValueRange ivs) {
@@ -428,7 +413,7 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
         if (softcap > 0.0f)
           s = b.mul(b.f32(softcap), b.tanh(b.div(s, b.f32(softcap))));
         if (mask) {
-          Value mv = b.load(mask, bcastIndex(b, mask, {bi, h, i, j}));
+          Value mv = b.load(mask, b.bcastIndex(mask, {bi, h, i, j}));
           s = boolMask ? b.select(mv, s, b.negInf()) : b.add(s, mv);
         }
         Value mNew = b.max(it[0], s);
@@ -445,11 +430,8 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
                            b.div(b.f32(1.0f), ml[1]));
       b.loop(c0, b.idx(Dv), c1, [&](KernelBuilder &b, Value d) {
         Value o = b.mul(memref::LoadOp::create(b, acc, ValueRange{d}), inv);
-        if (gate) {
-          Value g = b.load(gate, bcastIndex(b, gate, {bi, h, i, d}));
-          g = op.getGateAct() == Activation::silu ? b.silu(g) : b.sigmoid(g);
-          o = b.mul(o, g);
-        }
+        if (gate)
+          o = b.applyGate(o, gate, {bi, h, i, d}, op.getGateAct() == Activation::silu);
         b.store(o, out, {bi, h, i, d});
       });
     });

@@ -28,15 +28,6 @@ namespace {
 
 RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
-/// Index into a broadcastable operand: dimensions of size 1 read index 0.
-SmallVector<Value> bcastIndex(KernelBuilder &b, Value buf, ValueRange ivs) {
-  auto mt = cast<MemRefType>(buf.getType());
-  SmallVector<Value> out;
-  for (auto [d, iv] : llvm::enumerate(ivs))
-    out.push_back(mt.getDimSize(d) == 1 ? b.idx(0) : iv);
-  return out;
-}
-
 /// A reference lowering; with `parallel`, its outer loops are scf.parallel.
 template <typename Op>
 struct ReferencePattern : OpRewritePattern<Op> {
@@ -81,7 +72,7 @@ struct SdpaToReference : ReferencePattern<SdpaOp> {
           s = b.mul(c, b.tanh(b.div(s, c)));
         }
         if (mask) {
-          Value mv = b.load(mask, bcastIndex(b, mask, {bi, h, i, j}));
+          Value mv = b.load(mask, b.bcastIndex(mask, {bi, h, i, j}));
           s = boolMask ? b.select(mv, s, b.negInf()) : b.add(s, mv);
         }
         if (causal)
@@ -105,11 +96,8 @@ struct SdpaToReference : ReferencePattern<SdpaOp> {
           return {b.fma(b.load(scores, {j}), b.load(v, {bi, hk, j, d}), a[0])};
         })[0];
         Value o = b.mul(acc, inv);
-        if (gate) {
-          Value g = b.load(gate, bcastIndex(b, gate, {bi, h, i, d}));
-          g = op.getGateAct() == Activation::silu ? b.silu(g) : b.sigmoid(g);
-          o = b.mul(o, g);
-        }
+        if (gate)
+          o = b.applyGate(o, gate, {bi, h, i, d}, op.getGateAct() == Activation::silu);
         b.store(o, out, {bi, h, i, d});
       });
     });
@@ -135,9 +123,7 @@ struct GateToReference : ReferencePattern<GateOp> {
       b.loop(b.idx(0), sizes.back(), b.idx(1), [&](KernelBuilder &b, Value c) {
         SmallVector<Value> ivs(rowIvs);
         ivs.push_back(c);
-        Value gv = b.load(g, bcastIndex(b, g, ivs));
-        gv = silu ? b.silu(gv) : b.sigmoid(gv);
-        b.store(b.mul(b.load(x, ivs), gv), out, ivs);
+        b.store(b.applyGate(b.load(x, ivs), g, ivs, silu), out, ivs);
       });
     });
     rw.replaceOp(op, b.toTensor(out, resT));
