@@ -116,8 +116,15 @@ Value KernelBuilder::splat(Value scalar, int64_t width) {
 SmallVector<Value> KernelBuilder::bcastIndex(Value buffer, ValueRange ivs) {
   auto mt = cast<MemRefType>(buffer.getType());
   SmallVector<Value> out;
-  for (auto [d, iv] : llvm::enumerate(ivs))
-    out.push_back(mt.getDimSize(d) == 1 ? idx(0) : iv);
+  for (auto [d, iv] : llvm::enumerate(ivs)) {
+    if (mt.getDimSize(d) == 1)
+      out.push_back(idx(0));
+    else if (ShapedType::isDynamic(mt.getDimSize(d)))
+      // A dynamic dimension may be 1 at run time: broadcast then too.
+      out.push_back(select(cmpi(arith::CmpIPredicate::eq, dim(buffer, d), idx(1)), idx(0), iv));
+    else
+      out.push_back(iv);
+  }
   return out;
 }
 

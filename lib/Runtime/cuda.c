@@ -153,11 +153,15 @@ int gatec_rt_cuda_end(void) { return call_failed ? GATEC_ERROR_DEVICE : GATEC_OK
  * The functions MLIR's gpu-to-llvm lowering calls.
  *===----------------------------------------------------------------------===*/
 
-/* A kernel image; loaded into the driver on the first launch (library
- * constructors run at dlopen, before any driver may exist). */
+/* A kernel image; loaded into the driver on the first launch in each
+ * context (library constructors run at dlopen, before any driver may
+ * exist; a process may use several GPUs). */
+#define GATEC_RT_MAX_CONTEXTS 16
 typedef struct {
   const void *image;
-  CUmodule module;
+  CUcontext contexts[GATEC_RT_MAX_CONTEXTS];
+  CUmodule modules[GATEC_RT_MAX_CONTEXTS];
+  int count;
   pthread_mutex_t lock;
 } gatec_module;
 
@@ -193,15 +197,33 @@ void *mgpuModuleGetFunction(void *handle, const char *name) {
   gatec_module *m = handle;
   if (call_failed || !m)
     return NULL;
+  CUcontext ctx = NULL;
+  if (check(cu.CtxGetCurrent(&ctx), "cuCtxGetCurrent"))
+    return NULL;
+  CUmodule module = NULL;
   pthread_mutex_lock(&m->lock);
-  if (!m->module && check(cu.ModuleLoadData(&m->module, m->image),
-                          "cuModuleLoadData (loading the kernels)"))
-    m->module = NULL;
+  for (int i = 0; i < m->count; ++i)
+    if (m->contexts[i] == ctx)
+      module = m->modules[i];
+  if (!module) {
+    if (m->count == GATEC_RT_MAX_CONTEXTS) {
+      if (!call_failed)
+        gatec_rt_fail(GATEC_ERROR_DEVICE, "more than %d CUDA contexts used one library",
+                      GATEC_RT_MAX_CONTEXTS);
+      call_failed = 1;
+    } else if (!check(cu.ModuleLoadData(&module, m->image),
+                      "cuModuleLoadData (loading the kernels)")) {
+      m->contexts[m->count] = ctx;
+      m->modules[m->count++] = module;
+    } else {
+      module = NULL;
+    }
+  }
   pthread_mutex_unlock(&m->lock);
-  if (!m->module)
+  if (!module)
     return NULL;
   CUfunction f = NULL;
-  if (check(cu.ModuleGetFunction(&f, m->module, name), "cuModuleGetFunction"))
+  if (check(cu.ModuleGetFunction(&f, module, name), "cuModuleGetFunction"))
     return NULL;
   return f;
 }
@@ -232,6 +254,10 @@ void mgpuEventDestroy(void *event) { (void)event; }
 void mgpuEventSynchronize(void *event) { (void)event; }
 void mgpuEventRecord(void *event, void *stream) { (void)event, (void)stream; }
 
+/* Stream-ordered allocation unless the device has no memory pools
+ * (CUDA_ERROR_NOT_SUPPORTED, 801), then plain cuMemAlloc from there on. */
+static int use_async_alloc = 1;
+
 void *mgpuMemAlloc(uint64_t size, void *stream, _Bool hostShared) {
   (void)hostShared;
   if (call_failed)
@@ -239,10 +265,16 @@ void *mgpuMemAlloc(uint64_t size, void *stream, _Bool hostShared) {
   CUdeviceptr p = 0;
   if (size == 0)
     size = 1;
-  if (cu.MemAllocAsync)
-    check(cu.MemAllocAsync(&p, size, stream), "cuMemAllocAsync");
-  else
-    check(cu.MemAlloc(&p, size), "cuMemAlloc");
+  if (cu.MemAllocAsync && use_async_alloc) {
+    CUresult r = cu.MemAllocAsync(&p, size, stream);
+    if (r == 801)
+      use_async_alloc = 0;
+    else if (!check(r, "cuMemAllocAsync"))
+      return (void *)(uintptr_t)p;
+    else
+      return NULL;
+  }
+  check(cu.MemAlloc(&p, size), "cuMemAlloc");
   return (void *)(uintptr_t)p;
 }
 
@@ -250,7 +282,7 @@ void mgpuMemFree(void *ptr, void *stream) {
   if (!ptr || !cu.Init)
     return;
   /* Freed even after an error, so a failed call leaks nothing. */
-  if (cu.MemFreeAsync)
+  if (cu.MemFreeAsync && use_async_alloc)
     cu.MemFreeAsync((CUdeviceptr)(uintptr_t)ptr, stream);
   else
     cu.MemFree((CUdeviceptr)(uintptr_t)ptr);

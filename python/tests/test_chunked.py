@@ -214,3 +214,35 @@ def test_chunked_isa(isa_libs, fn, mcpu):
     got = isa_libs[mcpu].functions[fn.name](*args)
     for o in range(2):
         ku.assert_close(got[o], refs[o], ku.F32_TOL, what=f"output {o}")
+
+
+@pytest.mark.parametrize("rule,dkind", [("gated_delta", "scalar"), ("gated", "channel")])
+def test_zero_decay_is_finite(tmp_path, rule, dkind):
+    """A decay of exactly 0 (log decay -inf) clears the state; differences of
+    cumulative log decays must not turn it into NaN."""
+    K = V = 16
+    T = 200
+    dshape = ("B", 2, "T") if dkind == "scalar" else ("B", 2, "T", K)
+    beta = ("B", 2, "T") if "delta" in rule else None
+    text = ku.module_text([ku.linear_attention_func(
+        "main", rule, ("B", 2, "T", K), ("B", 2, "T", K), ("B", 2, "T", V),
+        decay=dshape, beta=beta)])
+    rng = np.random.default_rng(7)
+    q = rng.standard_normal((1, 2, T, K))
+    k = rng.standard_normal((1, 2, T, K))
+    k /= np.linalg.norm(k, axis=-1, keepdims=True)
+    v = rng.standard_normal((1, 2, T, V))
+    g = -rng.random((1, 2, T) if dkind == "scalar" else (1, 2, T, K))
+    g[:, :, 50] = -np.inf
+    g[:, :, 131] = -np.inf
+    args = [q, k, v, g]
+    b = rng.random((1, 2, T)) if beta else None
+    if beta:
+        args.append(b)
+    ref_o, ref_s = R.linear_attention(q, k, v, rule, decay=g, beta=b)
+    for mode in ("chunked", "recurrent"):
+        m = ku.compile_module(text, str(tmp_path), f"zd_{mode}",
+                              extra_args=[f"--linear-attention={mode}"])
+        o, s = m(*[a.astype(np.float32) for a in args])
+        ku.assert_close(o, ref_o, ku.F32_TOL, what=f"{mode} output")
+        ku.assert_close(s, ref_s, ku.F32_TOL, what=f"{mode} final state")

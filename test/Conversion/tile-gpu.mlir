@@ -64,3 +64,14 @@ func.func @gated_f32(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tenso
   %o, %s = gate.linear_attention gated %q, %k, %v decay(%d : tensor<1x2x8xf32>) : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>
   return %o, %s : tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// Heads too wide for 48 KiB of static shared memory run on SIMT cores.
+// CHECK-LABEL: func.func @sdpa_wide
+// CHECK-NOT:     nvgpu.mma.sync
+// CHECK:         scf.parallel
+func.func @sdpa_wide(%q: tensor<1x2x?x768xf16>, %k: tensor<1x2x?x768xf16>, %v: tensor<1x2x?x64xf16>) -> tensor<1x2x?x64xf16> {
+  %0 = gate.sdpa %q, %k, %v : tensor<1x2x?x768xf16>, tensor<1x2x?x768xf16>, tensor<1x2x?x64xf16> -> tensor<1x2x?x64xf16>
+  return %0 : tensor<1x2x?x64xf16>
+}

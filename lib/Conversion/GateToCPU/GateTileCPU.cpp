@@ -740,11 +740,15 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
             memref::StoreOp::create(b, ld(b, kc, {i, r}), kT, ValueRange{r, i});
           });
         });
-        // Cumulative log decays from the chunk's start.
+        // Cumulative log decays from the chunk's start. A log decay of -inf
+        // (decay 0) is taken as -80: differences of cumulative sums stay
+        // finite, and e^-80 clears the state all the same.
         Value zero64 = arith::ConstantOp::create(b, b.getF64FloatAttr(0.0));
+        Value floor = b.f32(-80.0f);
         if (scalarDecay)
           b.loop(c0, L, c1, {zero64}, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
-            Value g = b.add(a[0], arith::ExtFOp::create(b, f64, b.load(decay, tok3(bi, j, b.addi(t0, i)))));
+            Value gi = b.max(b.load(decay, tok3(bi, j, b.addi(t0, i))), floor);
+            Value g = b.add(a[0], arith::ExtFOp::create(b, f64, gi));
             memref::StoreOp::create(b, g, gs, ValueRange{i});
             return {g};
           });
@@ -755,7 +759,8 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
           b.loop(c0, L, c1, g0, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
             SmallVector<Value> next;
             for (int64_t c = 0; c < Kp; c += vw) {
-              Value g = b.vload(decay, tok(bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K);
+              Value g = b.max(b.vload(decay, tok(bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K),
+                              b.splat(floor, vw));
               next.push_back(b.add(a[c / vw], arith::ExtFOp::create(b, VectorType::get({vw}, f64), g)));
               vst(b, next.back(), gc, {i, b.idx(c)});
             }

@@ -74,6 +74,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     int64_t BN = 64;
     while (BN > 16 && BN * (Dp + 8 + Dvn + 8) * 2 > 20 * 1024)
       BN /= 2;
+    if (2 * BN * (Dp + 8 + Dvn + 8) * 2 > 48 * 1024)
+      return rw.notifyMatchFailure(op, "heads too wide for static shared memory: SIMT");
     Value B = so.B, Hq = so.Hq, Sq = so.Sq, Skv = so.Skv, out = so.out;
     const float scale = so.scale, softcap = so.softcap;
     const bool causal = so.causal, boolMask = so.boolMask;
@@ -328,7 +330,9 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     // Decode (one query block) over a long KV sequence would occupy only
     // B·Hq blocks: split the keys over blocks and combine the partial rows.
     Value qBlocks = ceilDivIdx(b, Sq, kRows);
-    Value splits = b.minui(b.idx(kMaxSplits), ceilDivIdx(b, Skv, kSplitMinKeys));
+    // Grid z = batch × splits stays within CUDA's 65535.
+    Value splits = b.minui(b.minui(b.idx(kMaxSplits), ceilDivIdx(b, Skv, kSplitMinKeys)),
+                           b.divui(b.idx(65535), arith::MaxUIOp::create(b, B, c1)));
     Value useSplit = arith::AndIOp::create(b, b.cmpi(CmpIPredicate::eq, qBlocks, c1),
                                            b.cmpi(CmpIPredicate::ugt, splits, c1));
     auto ifOp = scf::IfOp::create(b, useSplit, /*withElseRegion=*/true);

@@ -248,7 +248,9 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
           } else {
             v = maskedLoad(b, la.decay, la.tok3(bi, j, t), {{tPos, T}}, ok);
           }
-          st(b, v, Gs, x);
+          // A log decay of -inf (decay 0) would make the differences of
+          // cumulative sums NaN; e^-80 is zero for the state all the same.
+          st(b, b.max(v, b.f32(-80.0f)), Gs, x);
         });
       if (delta)
         simt(kC, [&](KernelBuilder &b, Value i) {
