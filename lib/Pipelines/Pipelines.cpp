@@ -120,6 +120,9 @@ void gatec::buildCUDAKernelPipeline(OpPassManager &pm,
   GateTileGPUOptions tile;
   tile.precision = options.precision;
   pm.addPass(createGateTileGPU(tile));
+  // The SIMT lowerings' parallel loops become launches now: canonicalization
+  // would inline single-iteration ones into host code.
+  pm.addPass(createGateParallelToGPU());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());

@@ -22,6 +22,12 @@ namespace gatec {
 using namespace mlir;
 
 namespace {
+/// Buffers of indices are shapes computed on the host (operands of
+/// memref.reshape): they stay in host memory.
+bool isHostShape(Value memref) {
+  return cast<MemRefType>(memref.getType()).getElementType().isIndex();
+}
+
 bool inKernel(Operation *op) {
   return op->getParentOfType<gpu::LaunchOp>() || op->getParentOfType<gpu::GPUModuleOp>();
 }
@@ -53,6 +59,16 @@ struct GateGPUDeviceBuffersPass
           if (dealloc.getMemref().getDefiningOp<memref::AllocaOp>())
             dealloc.erase();
         }
+        continue;
+      }
+      if (auto alloc = dyn_cast<memref::AllocOp>(op); alloc && isHostShape(alloc)) {
+        continue;
+      } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op);
+                 dealloc && isHostShape(dealloc.getMemref())) {
+        continue;
+      } else if (auto store = dyn_cast<memref::StoreOp>(op); store && isHostShape(store.getMemref())) {
+        continue;
+      } else if (auto load = dyn_cast<memref::LoadOp>(op); load && isHostShape(load.getMemref())) {
         continue;
       }
       if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
