@@ -141,6 +141,41 @@ def linear_attention_func(fname: str, rule: str, q: Shape, k: Shape, v: Shape,
     return func_text(fname, args, [out, fs], body, ["%o", "%s"])
 
 
+# Linear-attention test variants: name -> (rule, decay kind, has beta).
+LA_VARIANTS = {
+    "linear": ("linear", None, False),
+    "gated_s": ("gated", "scalar", False),
+    "gated_c": ("gated", "channel", False),
+    "delta": ("delta", None, True),
+    "gdelta_s": ("gated_delta", "scalar", True),
+    "gdelta_c": ("gated_delta", "channel", True),
+}
+
+
+def token_major_linear_attention_func(fname: str, rule: str, dkind: Optional[str],
+                                      beta: bool, hq: int, hk: int, hv: int, K: int, V: int,
+                                      chunk_size: Optional[int] = None) -> str:
+    """A token-major ([B, T, H, D]) f32 gate.linear_attention function with
+    dynamic B and T; dkind None | "scalar" | "channel"."""
+    ho = hv if hq == hk else hq
+    t = lambda h, d: f"tensor<?x?x{h}x{d}xf32>"
+    args = [f"%q: {t(hq, K)}", f"%k: {t(hk, K)}", f"%v: {t(hv, V)}"]
+    extra = ""
+    if dkind:
+        dty = f"tensor<?x?x{hv}x{K}xf32>" if dkind == "channel" else f"tensor<?x?x{hv}xf32>"
+        args.append(f"%g: {dty}")
+        extra += f" decay(%g : {dty})"
+    if beta:
+        args.append(f"%b: tensor<?x?x{hv}xf32>")
+        extra += f" beta(%b : tensor<?x?x{hv}xf32>)"
+    st = f"tensor<?x{hv}x{K}x{V}xf32>"
+    attrs = "token_major" + (f", chunk_size = {chunk_size} : i64" if chunk_size else "")
+    return (f"func.func @{fname}({', '.join(args)}) -> ({t(ho, V)}, {st}) {{\n"
+            f"  %o, %s = gate.linear_attention {rule} %q, %k, %v{extra} {{{attrs}}} : "
+            f"{t(hq, K)}, {t(hk, K)}, {t(hv, V)} -> {t(ho, V)}, {st}\n"
+            f"  return %o, %s : {t(ho, V)}, {st}\n}}\n")
+
+
 def causal_conv_func(fname: str, x: Shape, ksize: int, dtype: str = "f32", *,
                      bias: bool = False, state: bool = False,
                      activation: str = "none") -> str:

@@ -25,14 +25,7 @@ from gatec import reference as R
 pytestmark = pytest.mark.skipif(not ku.have_compiler(),
                                 reason=f"gatec compiler not found at {ku.gatec_binary()}")
 
-VARIANTS = {  # variant -> (rule, decay kind, beta)
-    "linear": ("linear", None, False),
-    "gated_s": ("gated", "scalar", False),
-    "gated_c": ("gated", "channel", False),
-    "delta": ("delta", None, True),
-    "gdelta_s": ("gated_delta", "scalar", True),
-    "gdelta_c": ("gated_delta", "channel", True),
-}
+VARIANTS = ku.LA_VARIANTS
 HEADS = {"mha": (2, 2, 2), "gva": (1, 1, 2), "gqa": (4, 2, 2)}  # (Hq, Hk, Hv)
 CHUNKS = (7, 16, 64, 100)
 TS = (65, 127, 257)
@@ -49,34 +42,14 @@ class Fn:
         rule, dkind, beta = VARIANTS[self.variant]
         hq, hk, hv = HEADS[self.heads]
         if self.token_major:
-            return _token_major_text(self.name, rule, dkind, beta, hq, hk, hv, self.K, self.V,
-                                     self.chunk)
+            return ku.token_major_linear_attention_func(self.name, rule, dkind, beta, hq, hk, hv,
+                                                        self.K, self.V, self.chunk)
         q, k, v = ("b", hq, "t", self.K), ("b", hk, "t", self.K), ("b", hv, "t", self.V)
         decay = None if dkind is None else (("b", hv, "t") if dkind == "scalar"
                                             else ("b", hv, "t", self.K))
         return ku.linear_attention_func(self.name, rule, q, k, v, decay=decay,
                                         beta=("b", hv, "t") if beta else None,
                                         state=self.state, chunk_size=self.chunk)
-
-
-def _token_major_text(name, rule, dkind, beta, hq, hk, hv, K, V, chunk):
-    ho = hv if hq == hk else hq
-    t = lambda h, d: f"tensor<?x?x{h}x{d}xf32>"
-    args = [f"%q: {t(hq, K)}", f"%k: {t(hk, K)}", f"%v: {t(hv, V)}"]
-    extra = ""
-    if dkind:
-        dty = f"tensor<?x?x{hv}x{K}xf32>" if dkind == "channel" else f"tensor<?x?x{hv}xf32>"
-        args.append(f"%g: {dty}")
-        extra += f" decay(%g : {dty})"
-    if beta:
-        args.append(f"%b: tensor<?x?x{hv}xf32>")
-        extra += f" beta(%b : tensor<?x?x{hv}xf32>)"
-    st = f"tensor<?x{hv}x{K}x{V}xf32>"
-    return (f"func.func @{name}({', '.join(args)}) -> ({t(ho, V)}, {st}) {{\n"
-            f"  %o, %s = gate.linear_attention {rule} %q, %k, %v{extra} "
-            f"{{token_major, chunk_size = {chunk} : i64}} : "
-            f"{t(hq, K)}, {t(hk, K)}, {t(hv, V)} -> {t(ho, V)}, {st}\n"
-            f"  return %o, %s : {t(ho, V)}, {st}\n}}\n")
 
 
 FNS = []

@@ -317,14 +317,7 @@ def _build_sdpa_cases():
 # --------------------------------------------------------------------------- #
 # gate.linear_attention
 # --------------------------------------------------------------------------- #
-LA_RULES = {  # variant -> (rule, decay kind, beta)
-    "linear": ("linear", None, False),
-    "gated_s": ("gated", "scalar", False),
-    "gated_c": ("gated", "channel", False),
-    "delta": ("delta", None, True),
-    "gdelta_s": ("gated_delta", "scalar", True),
-    "gdelta_c": ("gated_delta", "channel", True),
-}
+LA_RULES = ku.LA_VARIANTS
 
 
 def la_case(cases, lib, variant, *, B, T, Hq, Hk, Hv, K, V, state=False, chunk=None,

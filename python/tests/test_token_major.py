@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import gatec
+import kernel_util as ku
 from gatec import reference as R
 
 # (rule, decay kind, Hq, Hk, Hv, K, V)
@@ -19,22 +20,8 @@ CASES = [
 
 
 def _func(i, rule, decay, hq, hk, hv, K, V):
-    ho = hv if hq == hk else hq
-    t = lambda h, d: f"tensor<?x?x{h}x{d}xf32>"
-    args = [f"%q: {t(hq, K)}", f"%k: {t(hk, K)}", f"%v: {t(hv, V)}"]
-    extra = ""
-    if decay:
-        dty = f"tensor<?x?x{hv}x{K}xf32>" if decay == "channel" else f"tensor<?x?x{hv}xf32>"
-        args.append(f"%g: {dty}")
-        extra += f" decay(%g : {dty})"
-    if "delta" in rule:
-        args.append(f"%b: tensor<?x?x{hv}xf32>")
-        extra += f" beta(%b : tensor<?x?x{hv}xf32>)"
-    st = f"tensor<?x{hv}x{K}x{V}xf32>"
-    return (f"func.func @f{i}({', '.join(args)}) -> ({t(ho, V)}, {st}) {{\n"
-            f"  %o, %s = gate.linear_attention {rule} %q, %k, %v{extra} {{token_major}} : "
-            f"{t(hq, K)}, {t(hk, K)}, {t(hv, V)} -> {t(ho, V)}, {st}\n"
-            f"  return %o, %s : {t(ho, V)}, {st}\n}}\n")
+    return ku.token_major_linear_attention_func(f"f{i}", rule, decay, "delta" in rule,
+                                                hq, hk, hv, K, V)
 
 
 @pytest.fixture(scope="module", params=["fast", "reference"])
