@@ -350,22 +350,18 @@ LogicalResult gatec::linkLibrary(StringRef lib, StringRef target, StringRef obje
   std::string log = write("link.log", "");
   std::vector<std::string> argv = {
       *cc, "-shared", "-fPIC", "-O2", "-std=c11", "-fvisibility=hidden",
-      "-I" GATEC_INCLUDE_DIR, "-I" GATEC_RUNTIME_SOURCE_DIR, stub, objectPath.str(),
-      GATEC_RUNTIME_LIB, "-o", outputPath.str(),
-      "-Wl,--version-script=" + script, "-L" GATEC_OMP_LIBDIR, "-lomp",
-      "-Wl,-rpath," GATEC_OMP_LIBDIR, "-lm", "-Wl,-z,defs"};
+      "-I" GATEC_INCLUDE_DIR, "-I" GATEC_RUNTIME_SOURCE_DIR, stub, objectPath.str()};
   if (target == "cuda") {
-    // The driver glue; libcuda itself is dlopen'ed at the first call. The
+    // The driver glue (libcuda itself is dlopen'ed at the first call). The
     // host code runs no OpenMP: no libomp, so the library runs on hosts
     // without LLVM's runtime.
-    argv.insert(argv.begin() + 10, GATEC_RUNTIME_CUDA_LIB);
-    llvm::erase_if(argv, [](const std::string &a) {
-      return a == "-lomp" || StringRef(a).starts_with("-L" GATEC_OMP_LIBDIR) ||
-             StringRef(a).starts_with("-Wl,-rpath," GATEC_OMP_LIBDIR);
-    });
-    argv.push_back("-ldl");
-    argv.push_back("-lpthread");
+    argv.insert(argv.end(), {GATEC_RUNTIME_CUDA_LIB, GATEC_RUNTIME_LIB, "-ldl", "-lpthread"});
+  } else {
+    argv.insert(argv.end(), {GATEC_RUNTIME_LIB, "-L" GATEC_OMP_LIBDIR, "-lomp",
+                             "-Wl,-rpath," GATEC_OMP_LIBDIR});
   }
+  argv.insert(argv.end(), {"-o", outputPath.str(), "-Wl,--version-script=" + script, "-lm",
+                           "-Wl,-z,defs"});
   std::vector<StringRef> args(argv.begin(), argv.end());
   std::optional<StringRef> redirects[] = {std::nullopt, StringRef(log), StringRef(log)};
   std::string execError;

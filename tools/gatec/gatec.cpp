@@ -195,8 +195,6 @@ int compileCUDA(ModuleOp module, llvm::StringRef name,
     return fail(inputFile + ": " + error);
   if (emit == "llvm")
     return writeText(outputFile, [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); });
-  if (emit == "header")
-    return writeText(outputFile, [&](llvm::raw_ostream &os) { os << gatec::generateHeader(name, target, sigs); });
   if (!usedPtxas)
     llvm::errs() << "gatec: warning: ptxas/fatbinary not found (CUDA toolkit): the library "
                     "embeds PTX, which the driver compiles at load time\n";

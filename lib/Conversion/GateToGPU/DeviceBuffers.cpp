@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace gatec {
 #define GEN_PASS_DEF_GATEGPUDEVICEBUFFERS
@@ -26,6 +27,17 @@ namespace {
 /// memref.reshape): they stay in host memory.
 bool isHostShape(Value memref) {
   return cast<MemRefType>(memref.getType()).getElementType().isIndex();
+}
+
+/// Allocations, frees and element accesses of such buffers stay as they are.
+bool touchesHostShape(Operation *op) {
+  Value buffer = TypeSwitch<Operation *, Value>(op)
+                     .Case([](memref::AllocOp o) { return o.getResult(); })
+                     .Case([](memref::DeallocOp o) { return o.getMemref(); })
+                     .Case([](memref::LoadOp o) { return o.getMemref(); })
+                     .Case([](memref::StoreOp o) { return o.getMemref(); })
+                     .Default([](Operation *) { return Value(); });
+  return buffer && isHostShape(buffer);
 }
 
 bool inKernel(Operation *op) {
@@ -61,16 +73,8 @@ struct GateGPUDeviceBuffersPass
         }
         continue;
       }
-      if (auto alloc = dyn_cast<memref::AllocOp>(op); alloc && isHostShape(alloc)) {
+      if (touchesHostShape(op))
         continue;
-      } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op);
-                 dealloc && isHostShape(dealloc.getMemref())) {
-        continue;
-      } else if (auto store = dyn_cast<memref::StoreOp>(op); store && isHostShape(store.getMemref())) {
-        continue;
-      } else if (auto load = dyn_cast<memref::LoadOp>(op); load && isHostShape(load.getMemref())) {
-        continue;
-      }
       if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
         auto g = gpu::AllocOp::create(b, alloc.getType(), Type(), ValueRange{},
                                       alloc.getDynamicSizes(), alloc.getSymbolOperands());
