@@ -10,7 +10,8 @@
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/LLVMIR/Transforms/OptimizeForNVVM.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -115,10 +116,30 @@ void gatec::buildCPUPipeline(OpPassManager &pm, const CPUPipelineOptions &option
   buildCPULLVMPipeline(pm, options);
 }
 
+SmallVector<std::string> gatec::cudaArchs(const CUDAPipelineOptions &options) {
+  SmallVector<StringRef> parts;
+  StringRef(options.chip).split(parts, ',', -1, /*KeepEmpty=*/false);
+  SmallVector<std::string> archs;
+  for (StringRef p : parts)
+    archs.push_back(p.trim().str());
+  return archs;
+}
+
+namespace {
+/// sm_90a kernels (wgmma, TMA) are emitted when sm_90a is a target; next to
+/// other architectures they live in a kernel module of their own.
+bool hasSM90a(ArrayRef<std::string> archs) { return llvm::is_contained(archs, "sm_90a"); }
+bool splitSM90a(ArrayRef<std::string> archs) {
+  return hasSM90a(archs) && llvm::any_of(archs, [](StringRef a) { return a != "sm_90a"; });
+}
+constexpr StringLiteral kKernelModule = "gatec_kernels";
+} // namespace
+
 void gatec::buildCUDAKernelPipeline(OpPassManager &pm,
                                     const CUDAPipelineOptions &options) {
   GateTileGPUOptions tile;
   tile.precision = options.precision;
+  tile.wgmma = hasSM90a(cudaArchs(options));
   pm.addPass(createGateTileGPU(tile));
   // The SIMT lowerings' parallel loops become launches now: canonicalization
   // would inline single-iteration ones into host code.
@@ -129,7 +150,7 @@ void gatec::buildCUDAKernelPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-void gatec::buildCUDADevicePipeline(OpPassManager &pm) {
+void gatec::buildCUDADevicePipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
   pm.addPass(createGateLegalizeMemRefs());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createGateParallelToGPU());
@@ -141,7 +162,10 @@ void gatec::buildCUDADevicePipeline(OpPassManager &pm) {
   // them to the host function), so they are immediates, not kernel params.
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
-  pm.addPass(createGateMergeGPUModules());
+  GateMergeGPUModulesOptions merge;
+  merge.moduleName = kKernelModule.str();
+  merge.splitSM90a = splitSM90a(cudaArchs(options));
+  pm.addPass(createGateMergeGPUModules(merge));
   pm.addPass(createGateLowerBF16Mma());
   // One stream per call: allocations, copies and launches are ordered on it.
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
@@ -154,16 +178,54 @@ std::string gatec::ptxFeaturesFor(StringRef chip) {
   StringRef(chip).drop_front(3).take_while([](char c) { return isdigit(c); }).getAsInteger(10, sm);
   if (sm >= 100)
     return "+ptx86";
+  // sm_90a kernels fence the TMA descriptors (fence.proxy.tensormap, 8.3).
+  if (chip == "sm_90a")
+    return "+ptx83";
   return "+ptx80";
 }
 
 void gatec::buildCUDALLVMPipeline(OpPassManager &pm, const CUDAPipelineOptions &options) {
-  gpu::GPUToNVVMPipelineOptions nvvm;
-  nvvm.cubinChip = options.chip;
-  nvvm.cubinFeatures = ptxFeaturesFor(options.chip);
-  nvvm.cubinFormat = "isa"; // PTX; ptxas and fatbinary run in the driver
-  nvvm.optLevel = options.optLevel;
-  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
+  // MLIR's gpu-lower-to-nvvm-pipeline, except that targets are attached per
+  // kernel module: the sm_90a module gets only sm_90a.
+  SmallVector<std::string> archs = cudaArchs(options);
+  bool split = splitSM90a(archs);
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  for (const std::string &arch : archs) {
+    GpuNVVMAttachTargetOptions target;
+    target.chip = arch;
+    target.features = ptxFeaturesFor(arch);
+    target.optLevel = options.optLevel;
+    if (split && arch != "sm_90a")
+      target.moduleMatcher = ("^" + kKernelModule + "$").str();
+    pm.addPass(createGpuNVVMAttachTarget(target));
+  }
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  pm.addNestedPass<gpu::GPUModuleOp>(createStripDebugInfoPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(LLVM::createNVVMOptimizeForTargetPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa"; // PTX; ptxas and fatbinary run in the driver
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void gatec::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &options,
@@ -177,7 +239,7 @@ void gatec::buildCUDAPipeline(OpPassManager &pm, const CUDAPipelineOptions &opti
   buildCPUBufferPipeline(pm);
   if (stopAfter == CUDAStage::Buffers)
     return;
-  buildCUDADevicePipeline(pm);
+  buildCUDADevicePipeline(pm, options);
   if (stopAfter == CUDAStage::GPU)
     return;
   buildCUDALLVMPipeline(pm, options);

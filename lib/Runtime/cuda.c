@@ -49,6 +49,12 @@ static struct {
   CUresult (*MemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*MemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*MemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+  CUresult (*CtxGetDevice)(CUdevice *);
+  CUresult (*DeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*FuncSetAttribute)(CUfunction, int, int);
+  CUresult (*TensorMapEncodeTiled)(void *, int, unsigned, void *, const uint64_t *,
+                                   const uint64_t *, const unsigned *, const unsigned *,
+                                   int, int, int, int);
 } cu;
 static char driver_error[512];
 static pthread_once_t driver_once = PTHREAD_ONCE_INIT;
@@ -84,6 +90,10 @@ static void load_driver(void) {
       {(void **)&cu.MemcpyAsync, "cuMemcpyAsync", 0},
       {(void **)&cu.MemsetD32Async, "cuMemsetD32Async", 0},
       {(void **)&cu.MemsetD16Async, "cuMemsetD16Async", 0},
+      {(void **)&cu.CtxGetDevice, "cuCtxGetDevice", 0},
+      {(void **)&cu.DeviceGetAttribute, "cuDeviceGetAttribute", 0},
+      {(void **)&cu.FuncSetAttribute, "cuFuncSetAttribute", 0},
+      {(void **)&cu.TensorMapEncodeTiled, "cuTensorMapEncodeTiled", 1},
   };
   for (size_t i = 0; i < sizeof syms / sizeof syms[0]; ++i) {
     *syms[i].slot = dlsym(h, syms[i].name);
@@ -108,6 +118,10 @@ static void load_driver(void) {
 /* Per call: the stream, and the first error. */
 static _Thread_local CUstream call_stream;
 static _Thread_local int call_failed;
+/* Per call: the device copies of its TMA descriptors, freed at its end. */
+#define GATEC_RT_MAX_TENSOR_MAPS 64
+static _Thread_local CUdeviceptr call_maps[GATEC_RT_MAX_TENSOR_MAPS];
+static _Thread_local int call_map_count;
 
 void gatec_rt_cuda_set_stream(void *stream) { call_stream = (CUstream)stream; }
 
@@ -128,6 +142,7 @@ static int check(CUresult r, const char *what) {
 int gatec_rt_cuda_begin(void) {
   pthread_once(&driver_once, load_driver);
   call_failed = 0;
+  call_map_count = 0;
   if (!cu.Init) {
     call_failed = 1;
     return gatec_rt_fail(GATEC_ERROR_DEVICE, "%s", driver_error);
@@ -147,7 +162,14 @@ int gatec_rt_cuda_begin(void) {
   return GATEC_OK;
 }
 
-int gatec_rt_cuda_end(void) { return call_failed ? GATEC_ERROR_DEVICE : GATEC_OK; }
+void mgpuMemFree(void *ptr, void *stream);
+
+int gatec_rt_cuda_end(void) {
+  for (int i = 0; i < call_map_count; ++i)
+    mgpuMemFree((void *)(uintptr_t)call_maps[i], call_stream);
+  call_map_count = 0;
+  return call_failed ? GATEC_ERROR_DEVICE : GATEC_OK;
+}
 
 /*===----------------------------------------------------------------------===*
  * The functions MLIR's gpu-to-llvm lowering calls.
@@ -237,6 +259,11 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz,
   /* Empty grids (a zero-sized batch or sequence) launch nothing. */
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return;
+  /* Dynamic shared memory beyond 48 KiB (the wgmma kernels) is opt-in. */
+  if (smem > 48 * 1024 &&
+      check(cu.FuncSetAttribute(function, 8 /* MAX_DYNAMIC_SHARED_SIZE_BYTES */, smem),
+            "cuFuncSetAttribute (dynamic shared memory)"))
+    return;
   check(cu.LaunchKernel(function, (unsigned)gx, (unsigned)gy, (unsigned)gz,
                         (unsigned)bx, (unsigned)by, (unsigned)bz, (unsigned)smem,
                         stream, params, extra),
@@ -308,4 +335,57 @@ void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
     return;
   check(cu.MemsetD16Async((CUdeviceptr)(uintptr_t)dst, value, count, stream),
         "cuMemsetD16Async");
+}
+
+/*===----------------------------------------------------------------------===*
+ * TMA descriptors of the sm_90a kernels.
+ *===----------------------------------------------------------------------===*/
+
+/* Whether the current device runs sm_90a code (compute capability 9.0). */
+static int current_device_is_sm90(void) {
+  static _Thread_local CUcontext cached_ctx;
+  static _Thread_local int cached;
+  CUcontext ctx = NULL;
+  if (cu.CtxGetCurrent(&ctx) != 0 || !ctx)
+    return 0;
+  if (ctx != cached_ctx) {
+    CUdevice dev;
+    int major = 0, minor = 0;
+    cached = cu.CtxGetDevice(&dev) == 0 &&
+             cu.DeviceGetAttribute(&major, 75 /* COMPUTE_CAPABILITY_MAJOR */, dev) == 0 &&
+             cu.DeviceGetAttribute(&minor, 76 /* COMPUTE_CAPABILITY_MINOR */, dev) == 0 &&
+             major == 9 && minor == 0;
+    cached_ctx = ctx;
+  }
+  return cached;
+}
+
+/* A TMA descriptor in device memory for a contiguous row-major tensor of
+ * 16-bit elements with dims (innermost first) d0..d3, read in boxes of
+ * box0 x box1 x 1 x 1 elements into 128B-swizzled shared memory. Returns
+ * its device address, or 0 when the sm_90a kernels cannot be used for it
+ * (another GPU, a driver without TMA, a misaligned tensor): the caller then
+ * runs the portable kernel. Freed when the call ends. */
+uint64_t gatec_rt_cuda_tma_map(uint64_t ptr, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
+                               int64_t box0, int64_t box1) {
+  if (call_failed || !cu.TensorMapEncodeTiled || !current_device_is_sm90())
+    return 0;
+  if (ptr % 16 || d0 <= 0 || d1 <= 0 || d2 <= 0 || d3 <= 0 || (d0 * 2) % 16 ||
+      call_map_count == GATEC_RT_MAX_TENSOR_MAPS)
+    return 0;
+  uint64_t dims[4] = {(uint64_t)d0, (uint64_t)d1, (uint64_t)d2, (uint64_t)d3};
+  uint64_t strides[3] = {dims[0] * 2, dims[0] * dims[1] * 2, dims[0] * dims[1] * dims[2] * 2};
+  unsigned box[4] = {(unsigned)box0, (unsigned)box1, 1, 1}, unit[4] = {1, 1, 1, 1};
+  _Alignas(64) uint64_t map[16];
+  if (cu.TensorMapEncodeTiled(map, 1 /* UINT16 */, 4, (void *)(uintptr_t)ptr, dims, strides, box,
+                              unit, 0 /* INTERLEAVE_NONE */, 3 /* SWIZZLE_128B */,
+                              3 /* L2_PROMOTION_256B */, 0 /* OOB_FILL_NONE: zeros */) != 0)
+    return 0;
+  void *dev = mgpuMemAlloc(sizeof map, call_stream, 0);
+  if (!dev)
+    return 0;
+  call_maps[call_map_count++] = (CUdeviceptr)(uintptr_t)dev;
+  /* From pageable memory: staged before the call returns. */
+  mgpuMemcpy(dev, map, sizeof map, call_stream);
+  return call_failed ? 0 : (uint64_t)(uintptr_t)dev;
 }

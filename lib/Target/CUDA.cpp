@@ -43,18 +43,27 @@ std::optional<std::string> gatec::findCUDATool(StringRef name) {
   return std::nullopt;
 }
 
+namespace {
+/// The PTX objects of one gpu.binary.
+LogicalResult binaryPTX(gpu::BinaryOp bin, std::vector<KernelPTX> &out, std::string &error) {
+  for (Attribute a : bin.getObjects()) {
+    auto obj = cast<gpu::ObjectAttr>(a);
+    auto target = dyn_cast<NVVM::NVVMTargetAttr>(obj.getTarget());
+    if (!target || obj.getFormat() != gpu::CompilationTarget::Assembly) {
+      error = "unexpected kernel object (expected PTX for an NVVM target)";
+      return failure();
+    }
+    out.push_back({target.getChip().str(), obj.getObject().getValue().str()});
+  }
+  return success();
+}
+} // namespace
+
 LogicalResult gatec::collectPTX(ModuleOp module, std::vector<KernelPTX> &out,
                                 std::string &error) {
   for (auto bin : module.getOps<gpu::BinaryOp>())
-    for (Attribute a : bin.getObjects()) {
-      auto obj = cast<gpu::ObjectAttr>(a);
-      auto target = dyn_cast<NVVM::NVVMTargetAttr>(obj.getTarget());
-      if (!target || obj.getFormat() != gpu::CompilationTarget::Assembly) {
-        error = "unexpected kernel object (expected PTX for an NVVM target)";
-        return failure();
-      }
-      out.push_back({target.getChip().str(), obj.getObject().getValue().str()});
-    }
+    if (failed(binaryPTX(bin, out, error)))
+      return failure();
   if (out.empty()) {
     error = "the module has no GPU kernels";
     return failure();
@@ -74,62 +83,76 @@ int run(StringRef tool, ArrayRef<std::string> argv, StringRef log, std::string &
 }
 } // namespace
 
-LogicalResult gatec::embedKernelImage(ModuleOp module, bool &usedPtxas, std::string &error) {
-  std::vector<KernelPTX> ptx;
-  if (failed(collectPTX(module, ptx, error)))
-    return failure();
-  auto ptxas = findCUDATool("ptxas"), fatbinary = findCUDATool("fatbinary");
-  std::string image;
-  usedPtxas = ptxas && fatbinary;
-  if (usedPtxas) {
-    SmallString<128> dir;
-    if (auto ec = llvm::sys::fs::createUniqueDirectory("gatec-cuda", dir)) {
-      error = "cannot create a temporary directory: " + ec.message();
-      return failure();
-    }
-    auto path = [&](StringRef name) {
-      SmallString<128> p(dir);
-      llvm::sys::path::append(p, name);
-      return p.str().str();
-    };
-    std::string log = path("log"), fat = path("kernels.fatbin");
-    std::vector<std::string> fatArgs = {*fatbinary, "--create=" + fat, "-64"};
-    for (const KernelPTX &k : ptx) {
-      std::string p = path(k.chip + ".ptx"), c = path(k.chip + ".cubin");
-      {
-        std::error_code ec;
-        llvm::raw_fd_ostream os(p, ec);
-        os << k.ptx;
-      }
-      std::string msg;
-      if (run(*ptxas, {*ptxas, "-arch=" + k.chip, "-O3", p, "-o", c}, log, msg) != 0) {
-        error = "ptxas rejected the kernels for " + k.chip + ": " + msg;
-        llvm::sys::fs::remove_directories(dir);
-        return failure();
-      }
-      std::string sm = StringRef(k.chip).drop_front(3).str();
-      fatArgs.push_back("--image3=kind=elf,sm=" + sm + ",file=" + c);
-      fatArgs.push_back("--image3=kind=ptx,sm=" + sm + ",file=" + p);
-    }
-    std::string msg;
-    if (run(*fatbinary, fatArgs, log, msg) != 0) {
-      error = "fatbinary failed: " + msg;
-      llvm::sys::fs::remove_directories(dir);
-      return failure();
-    }
-    auto buf = llvm::MemoryBuffer::getFile(fat);
-    if (!buf) {
-      error = "cannot read the fatbinary output";
-      llvm::sys::fs::remove_directories(dir);
-      return failure();
-    }
-    image = (*buf)->getBuffer().str();
-    llvm::sys::fs::remove_directories(dir);
-  } else {
+namespace {
+/// One kernel module's image: a fatbin of cubins + PTX with the toolkit,
+/// else its first PTX.
+LogicalResult buildImage(ArrayRef<KernelPTX> ptx, bool usePtxas, std::string &image,
+                         std::string &error) {
+  if (!usePtxas) {
     // The driver JIT-compiles PTX; it needs the terminating NUL.
     image = ptx.front().ptx + '\0';
+    return success();
   }
-  for (auto bin : llvm::make_early_inc_range(module.getOps<gpu::BinaryOp>())) {
+  auto ptxas = findCUDATool("ptxas"), fatbinary = findCUDATool("fatbinary");
+  SmallString<128> dir;
+  if (auto ec = llvm::sys::fs::createUniqueDirectory("gatec-cuda", dir)) {
+    error = "cannot create a temporary directory: " + ec.message();
+    return failure();
+  }
+  auto path = [&](StringRef name) {
+    SmallString<128> p(dir);
+    llvm::sys::path::append(p, name);
+    return p.str().str();
+  };
+  auto fail = [&](std::string msg) {
+    error = std::move(msg);
+    llvm::sys::fs::remove_directories(dir);
+    return failure();
+  };
+  std::string log = path("log"), fat = path("kernels.fatbin");
+  std::vector<std::string> fatArgs = {*fatbinary, "--create=" + fat, "-64"};
+  for (const KernelPTX &k : ptx) {
+    std::string p = path(k.chip + ".ptx"), c = path(k.chip + ".cubin");
+    {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(p, ec);
+      os << k.ptx;
+    }
+    std::string msg;
+    if (run(*ptxas, {*ptxas, "-arch=" + k.chip, "-O3", p, "-o", c}, log, msg) != 0)
+      return fail("ptxas rejected the kernels for " + k.chip + ": " + msg);
+    std::string sm = StringRef(k.chip).drop_front(3).str();
+    fatArgs.push_back("--image3=kind=elf,sm=" + sm + ",file=" + c);
+    fatArgs.push_back("--image3=kind=ptx,sm=" + sm + ",file=" + p);
+  }
+  std::string msg;
+  if (run(*fatbinary, fatArgs, log, msg) != 0)
+    return fail("fatbinary failed: " + msg);
+  auto buf = llvm::MemoryBuffer::getFile(fat);
+  if (!buf)
+    return fail("cannot read the fatbinary output");
+  image = (*buf)->getBuffer().str();
+  llvm::sys::fs::remove_directories(dir);
+  return success();
+}
+} // namespace
+
+LogicalResult gatec::embedKernelImage(ModuleOp module, bool &usedPtxas, std::string &error) {
+  usedPtxas = findCUDATool("ptxas") && findCUDATool("fatbinary");
+  auto bins = llvm::to_vector(module.getOps<gpu::BinaryOp>());
+  if (bins.empty()) {
+    error = "the module has no GPU kernels";
+    return failure();
+  }
+  for (gpu::BinaryOp bin : bins) {
+    std::vector<KernelPTX> ptx;
+    std::string image;
+    if (failed(binaryPTX(bin, ptx, error)) || ptx.empty() ||
+        failed(buildImage(ptx, usedPtxas, image, error))) {
+      if (error.empty())
+        error = "a kernel module has no PTX";
+      return failure();
+    }
     auto first = cast<gpu::ObjectAttr>(bin.getObjects()[0]);
     auto obj = gpu::ObjectAttr::get(
         module.getContext(), first.getTarget(),

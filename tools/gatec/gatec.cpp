@@ -138,7 +138,8 @@ int compileCUDA(ModuleOp module, llvm::StringRef name,
              llvm::sys::path::parent_path(llvm::sys::path::parent_path(*ptxas)).str().c_str(), 0);
   gatec::CUDAPipelineOptions copts;
   copts.precision = gpuPrecision;
-  copts.chip = archs.front();
+  // --emit=ptx writes one PTX module: the first architecture's.
+  copts.chip = emit == "ptx" ? archs.front() : llvm::join(archs, ",");
   copts.optLevel = optLevel;
   MLIRContext *ctx = module.getContext();
   auto print = [&] {
@@ -151,7 +152,7 @@ int compileCUDA(ModuleOp module, llvm::StringRef name,
       if (!stop || *stop != gatec::CPUStage::Kernels) {
         gatec::buildCPUBufferPipeline(pm);
         if (!stop || *stop != gatec::CPUStage::Buffers)
-          gatec::buildCUDADevicePipeline(pm);
+          gatec::buildCUDADevicePipeline(pm, copts);
       }
     }
     if (failed(pm.run(module)))
@@ -159,15 +160,6 @@ int compileCUDA(ModuleOp module, llvm::StringRef name,
   }
   if (stop && (*stop != gatec::CPUStage::LLVM || stopAtGPU))
     return print();
-  // Every architecture gets its PTX (the pipeline attaches the first).
-  module.walk([&](gpu::GPUModuleOp m) {
-    SmallVector<Attribute> targets;
-    for (const std::string &a : archs.drop_front())
-      targets.push_back(NVVM::NVVMTargetAttr::get(
-          ctx, optLevel, "nvptx64-nvidia-cuda", a, gatec::ptxFeaturesFor(a)));
-    if (!targets.empty())
-      m.setTargetsAttr(ArrayAttr::get(ctx, targets));
-  });
   {
     PassManager pm(ctx);
     gatec::buildCUDALLVMPipeline(pm, copts);

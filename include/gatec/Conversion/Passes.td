@@ -124,10 +124,20 @@ def GateTileGPU : Pass<"gate-tile-gpu", "mlir::ModuleOp"> {
     tensors use these kernels only with `precision=bf16|f16`; otherwise, and
     for linear attention, causal_conv and gate, SIMT loop nests whose outer
     loops are `scf.parallel` (mapped to threads by `gate-parallel-to-gpu`).
+
+    With `wgmma`, f16/bf16 attention (head dims multiples of 8) also gets a
+    Hopper kernel: TMA loads into 128B-swizzled shared memory (mbarriers,
+    double-buffered K/V), QKᵀ and P·V as warpgroup MMAs (`nvvm.wgmma`). The
+    host builds the TMA descriptors per call and launches it when they exist
+    (an sm_90 device, aligned tensors) and the call is not a split-KV
+    decode; otherwise the portable kernel runs.
   }];
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
-           "operands of f32 attention: f32 (SIMT) | bf16 | f16 (tensor cores)">
+           "operands of f32 attention: f32 (SIMT) | bf16 | f16 (tensor cores)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "also emit the sm_90a attention kernel (TMA + wgmma) for f16/bf16 "
+           "tensors, launched when the device is sm_90">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
@@ -166,16 +176,23 @@ def GateGPUDeviceBuffers : Pass<"gate-gpu-device-buffers", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"];
 }
 def GateMergeGPUModules : Pass<"gate-merge-gpu-modules", "mlir::ModuleOp"> {
-  let summary = "Move every outlined kernel into one gpu.module";
+  let summary = "Move the outlined kernels into one gpu.module (two with sm_90a kernels)";
   let description = [{
     One kernel module per library: one PTX file, one image for ptxas and
     fatbinary, one module load at run time. Launches are retargeted, and
     kernels are marked `nvvm.minctasm = 1` (ptxas otherwise may cap the
     register budget for occupancy and spill the MMA accumulators).
+
+    With `split-sm90a`, kernels using sm_90a-only instructions (wgmma, TMA,
+    mbarrier transactions) go into a second module, `<module-name>_sm90a`,
+    compiled for sm_90a alone while the first is compiled for every
+    architecture; the runtime loads it only when one of its kernels runs.
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", /*default=*/"\"gatec_kernels\"",
-           "name of the merged gpu.module">
+           "name of the merged gpu.module">,
+    Option<"splitSM90a", "split-sm90a", "bool", /*default=*/"false",
+           "put kernels with sm_90a-only instructions in a module of their own">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }

@@ -51,9 +51,10 @@ struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOption
       *this, "precision",
       llvm::cl::desc("operands of f32 attention: f32 (SIMT) | bf16 | f16"),
       llvm::cl::init("f32")};
-  Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("GPU architecture of the PTX (sm_80, sm_90a, ...)"),
-                           llvm::cl::init("sm_80")};
+  Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("GPU architectures of the PTX, comma-separated (sm_80,sm_90a, ...)"),
+      llvm::cl::init("sm_80")};
   Option<int64_t> optLevel{*this, "opt-level",
                            llvm::cl::desc("NVPTX optimization level"), llvm::cl::init(3)};
 };
@@ -64,7 +65,9 @@ enum class CUDAStage { Gate, Kernels, Buffers, GPU, LLVM };
 void buildCUDAKernelPipeline(mlir::OpPassManager &pm,
                              const CUDAPipelineOptions &options);
 /// Parallel loops to kernels, host buffers to device buffers, outlining.
-void buildCUDADevicePipeline(mlir::OpPassManager &pm);
+void buildCUDADevicePipeline(mlir::OpPassManager &pm, const CUDAPipelineOptions &options);
+/// The architectures of `options.chip`.
+llvm::SmallVector<std::string> cudaArchs(const CUDAPipelineOptions &options);
 /// Host code to the LLVM dialect, kernels to PTX (gpu.binary).
 void buildCUDALLVMPipeline(mlir::OpPassManager &pm,
                            const CUDAPipelineOptions &options);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "gatec/Conversion/GateLowerings.h"
 #include "gatec/Conversion/Passes.h"
+#include "GPUKernelUtils.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -118,6 +119,7 @@ struct GateGPUDeviceBuffersPass
         return signalPassFailure();
     if (auto marker = getOperation().lookupSymbol<func::FuncOp>(gatec::kGPUBarrierMarker))
       marker.erase();
+    gatec::gpu_kernels::restoreDeferredOps(getOperation());
   }
 };
 } // namespace

@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -95,6 +97,65 @@ void barrier(KernelBuilder &b, Operation *anchor) {
     f.setPrivate();
   }
   func::CallOp::create(b, kGPUBarrierMarker, TypeRange{}, ValueRange{});
+}
+
+namespace {
+constexpr StringLiteral kDeferredPrefix = "gate_gpu_deferred_";
+constexpr StringLiteral kDeferredOp = "gate.deferred_op", kDeferredProps = "gate.deferred_props";
+} // namespace
+
+void deferNVVMOps(RewriterBase &rw, Operation *root) {
+  auto module = root->getParentOfType<ModuleOp>();
+  SmallVector<Operation *> ops;
+  root->walk([&](Operation *op) {
+    if (isa<NVVM::NVVMDialect>(op->getDialect()) && !isMemoryEffectFree(op) &&
+        !isa<MemoryEffectOpInterface>(op))
+      ops.push_back(op);
+  });
+  SymbolTable table(module);
+  OpBuilder::InsertionGuard guard(rw);
+  for (Operation *op : ops) {
+    rw.setInsertionPoint(op);
+    auto type = rw.getFunctionType(op->getOperandTypes(), op->getResultTypes());
+    // One marker function per signature.
+    func::FuncOp marker;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (f.getName().starts_with(kDeferredPrefix) && f.getFunctionType() == type)
+        marker = f;
+    if (!marker) {
+      OpBuilder mb(module.getBodyRegion());
+      marker = func::FuncOp::create(mb, op->getLoc(), kDeferredPrefix, type);
+      marker.setPrivate();
+      table.insert(marker); // uniqued name
+    }
+    auto call = func::CallOp::create(rw, op->getLoc(), marker, op->getOperands());
+    call->setAttr(kDeferredOp, rw.getStringAttr(op->getName().getStringRef()));
+    if (Attribute props = op->getPropertiesAsAttribute())
+      call->setAttr(kDeferredProps, props);
+    rw.replaceOp(op, call.getResults());
+  }
+}
+
+void restoreDeferredOps(ModuleOp module) {
+  SmallVector<func::CallOp> calls;
+  module.walk([&](func::CallOp call) {
+    if (call->hasAttr(kDeferredOp))
+      calls.push_back(call);
+  });
+  for (func::CallOp call : calls) {
+    OperationState state(call.getLoc(), cast<StringAttr>(call->getAttr(kDeferredOp)).getValue());
+    state.addOperands(call.getOperands());
+    state.addTypes(call.getResultTypes());
+    if (auto props = call->getAttrOfType<DictionaryAttr>(kDeferredProps))
+      state.addAttributes(props.getValue());
+    OpBuilder b(call);
+    Operation *op = b.create(state);
+    call.replaceAllUsesWith(op->getResults());
+    call.erase();
+  }
+  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+    if (f.getName().starts_with(kDeferredPrefix))
+      f.erase();
 }
 
 /// A workgroup-memory buffer as a module-level global. (Workgroup

@@ -4,6 +4,7 @@
 
 #include "gatec/Conversion/KernelBuilder.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace gatec::gpu_kernels {
 int64_t roundUp(int64_t a, int64_t m);
@@ -29,6 +30,14 @@ llvm::SmallVector<mlir::Value> mma16816(KernelBuilder &b, mlir::Type e,
                                         llvm::ArrayRef<mlir::Value> c);
 /// A block-wide barrier (a marker call until buffers are final).
 void barrier(KernelBuilder &b, mlir::Operation *anchor);
+/// Buffer deallocation (after gate-tile-gpu) rejects ops that declare no
+/// memory effects, as NVVM's intrinsics (mbarrier, TMA, wgmma) do: each one
+/// under `root` becomes a call to a private marker function carrying its
+/// name and properties, which gate-gpu-device-buffers turns back into the op
+/// (restoreDeferredOps).
+void deferNVVMOps(mlir::RewriterBase &rw, mlir::Operation *root);
+/// Rebuilds the ops of deferNVVMOps in `module` and drops the markers.
+void restoreDeferredOps(mlir::ModuleOp module);
 /// A workgroup-memory buffer as a module-level global; returns its name.
 mlir::StringAttr sharedBuffer(KernelBuilder &b, mlir::Operation *anchor,
                               mlir::MemRefType type);

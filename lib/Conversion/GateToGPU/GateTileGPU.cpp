@@ -453,14 +453,17 @@ struct GateTileGPUPass : gatec::impl::GateTileGPUBase<GateTileGPUPass> {
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
-    populateGateGPUPatterns(patterns, precision);
+    populateGateGPUPatterns(patterns, precision, wgmma);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };
 } // namespace
 
-void gatec::populateGateGPUPatterns(RewritePatternSet &patterns, StringRef precision) {
+void gatec::populateGateGPUPatterns(RewritePatternSet &patterns, StringRef precision,
+                                    bool wgmma) {
+  if (wgmma)
+    populateGateWgmmaPatterns(patterns);
   patterns.add<SdpaToMma>(patterns.getContext(), precision.str());
   patterns.add<SdpaToSimt>(patterns.getContext());
   populateLinearAttentionMmaPatterns(patterns, precision);
