@@ -7,7 +7,9 @@ Two steps, because the GPU machine has no LLVM/MLIR to build gatec:
   on the GPU machine:  python3 bench/cuda_device.py run .cudacheck
 
 `prepare` compiles every case into .cudacheck/ (libraries for sm_90a and
-sm_80, fatbins when ptxas is present). `run` needs numpy and torch (CUDA);
+sm_80, fatbins when ptxas is present; the 16-bit attention cases also for
+sm_80 alone, so that on an H100/H200 both the wgmma kernel (sm_90a) and the
+portable mma.sync kernel are checked and timed). `run` needs numpy and torch (CUDA);
 it checks each library against gatec.reference (float64, CPU) on awkward
 shapes, times the large cases with CUDA events (median of repeated runs after
 warm-up) next to torch.nn.functional.scaled_dot_product_attention, prints a
@@ -92,9 +94,10 @@ def prepare(outdir):
         text = ku.module_text([ku.sdpa_func("main", ("B", hq, "S", d), ("B", hkv, "L", d),
                                             ("B", hkv, "L", dv), dt, causal=causal,
                                             gate=gshape, mask=m)])
-        ku.compile_module(text, outdir, name, load=False,
-                          extra_args=["--target=cuda", f"--gpu-arch={ARCHS}",
-                                      f"--gpu-precision={prec}"])
+        for suffix, archs in _sdpa_variants(dt):
+            ku.compile_module(text, outdir, name + suffix, load=False,
+                              extra_args=["--target=cuda", f"--gpu-arch={archs}",
+                                          f"--gpu-precision={prec}"])
         print("compiled", name)
     for name, (rule, hq, hk, hv, K, V, dt, decay, state, prec) in LA.items():
         dshape = None
@@ -110,6 +113,13 @@ def prepare(outdir):
                           extra_args=["--target=cuda", f"--gpu-arch={ARCHS}",
                                       f"--gpu-precision={prec}"])
         print("compiled", name)
+
+
+def _sdpa_variants(dt):
+    """(library suffix, --gpu-arch): 16-bit attention also without sm_90a."""
+    if dt in ("f16", "bf16"):
+        return [("", ARCHS), ("_sm80", "sm_80")]
+    return [("", ARCHS)]
 
 
 # ------------------------------------------------------------------ run --
@@ -135,6 +145,8 @@ def _tol(dt, prec):
 
 
 def run(libdir):
+    # Report any fallback from the sm_90a kernel to the portable one.
+    os.environ.setdefault("GATEC_CUDA_VERBOSE", "1")
     import torch
     assert torch.cuda.is_available(), "no CUDA device"
     dev = torch.device("cuda")
@@ -155,10 +167,13 @@ def run(libdir):
         torch.cuda.synchronize()
 
     # Correctness, fresh random inputs per shape, outputs poisoned with NaN.
-    for name, (hq, hkv, d, dv, dt, causal, gate, mask, prec) in SDPA.items():
+    sdpa_cases = [(name + suffix, spec) for name, spec in SDPA.items()
+                  for suffix, _ in _sdpa_variants(spec[4])]
+    for name, (hq, hkv, d, dv, dt, causal, gate, mask, prec) in sdpa_cases:
         mod = gatec.load(os.path.join(libdir, f"lib{name}.so"))
+        # (Sq ≤ 64 with > 512 keys: split-KV decode, the portable kernel.)
         for (b, sq, skv) in [(1, 1, 1), (2, 63, 63), (1, 65, 65), (1, 257, 257), (1, 1, 300),
-                             (2, 100, 37)]:
+                             (2, 100, 37), (3, 130, 130), (1, 1, 1500), (2, 40, 1100)]:
             if causal and sq != skv:
                 continue
             q = rng.standard_normal((b, hq, sq, d))
@@ -298,8 +313,10 @@ def run(libdir):
         return float(np.median(times))
 
     import torch.nn.functional as F
-    mod = gatec.load(os.path.join(libdir, "libsdpa_f16_d128_gqa.so"))
-    for (b, s) in [(1, 2048), (4, 4096)]:
+    for (lib, kernel), (b, s) in [(l, bs) for l in [("libsdpa_f16_d128_gqa.so", "wgmma"),
+                                                      ("libsdpa_f16_d128_gqa_sm80.so", "mma.sync")]
+                                  for bs in [(1, 2048), (4, 4096)]]:
+        mod = gatec.load(os.path.join(libdir, lib))
         hq, hkv, d = 8, 2, 128
         q = torch.randn(b, hq, s, d, device=dev, dtype=torch.float16)
         k = torch.randn(b, hkv, s, d, device=dev, dtype=torch.float16)
@@ -311,7 +328,7 @@ def run(libdir):
         kk, vv = k.repeat_interleave(hq // hkv, 1), v.repeat_interleave(hq // hkv, 1)
         t_t = bench(lambda: F.scaled_dot_product_attention(q, kk, vv, is_causal=True) * torch.sigmoid(g))
         flops = 4 * b * hq * s * s * d / 2
-        row = {"case": f"causal gated SDPA f16 B={b} H={hq}/{hkv} S={s} D={d}",
+        row = {"case": f"causal gated SDPA f16 B={b} H={hq}/{hkv} S={s} D={d} ({kernel})",
                "gatec_ms": t_g, "torch_ms": t_t, "gatec_tflops": flops / t_g / 1e9,
                "torch_tflops": flops / t_t / 1e9}
         results["timings"].append(row)

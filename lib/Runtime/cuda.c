@@ -370,17 +370,27 @@ uint64_t gatec_rt_cuda_tma_map(uint64_t ptr, int64_t d0, int64_t d1, int64_t d2,
                                int64_t box0, int64_t box1) {
   if (call_failed || !cu.TensorMapEncodeTiled || !current_device_is_sm90())
     return 0;
+  /* GATEC_CUDA_VERBOSE=1 says why an sm_90 device runs the portable kernel. */
+  const char *verbose = getenv("GATEC_CUDA_VERBOSE");
   if (ptr % 16 || d0 <= 0 || d1 <= 0 || d2 <= 0 || d3 <= 0 || (d0 * 2) % 16 ||
-      call_map_count == GATEC_RT_MAX_TENSOR_MAPS)
+      call_map_count == GATEC_RT_MAX_TENSOR_MAPS) {
+    if (verbose && *verbose == '1')
+      fprintf(stderr, "gatec: no TMA for a tensor at %p of %lld x %lld x %lld x %lld: "
+              "unaligned or empty; the portable kernel runs\n", (void *)(uintptr_t)ptr,
+              (long long)d3, (long long)d2, (long long)d1, (long long)d0);
     return 0;
+  }
   uint64_t dims[4] = {(uint64_t)d0, (uint64_t)d1, (uint64_t)d2, (uint64_t)d3};
   uint64_t strides[3] = {dims[0] * 2, dims[0] * dims[1] * 2, dims[0] * dims[1] * dims[2] * 2};
   unsigned box[4] = {(unsigned)box0, (unsigned)box1, 1, 1}, unit[4] = {1, 1, 1, 1};
   _Alignas(64) uint64_t map[16];
   if (cu.TensorMapEncodeTiled(map, 1 /* UINT16 */, 4, (void *)(uintptr_t)ptr, dims, strides, box,
                               unit, 0 /* INTERLEAVE_NONE */, 3 /* SWIZZLE_128B */,
-                              3 /* L2_PROMOTION_256B */, 0 /* OOB_FILL_NONE: zeros */) != 0)
+                              3 /* L2_PROMOTION_256B */, 0 /* OOB_FILL_NONE: zeros */) != 0) {
+    if (verbose && *verbose == '1')
+      fprintf(stderr, "gatec: cuTensorMapEncodeTiled rejected a tensor; the portable kernel runs\n");
     return 0;
+  }
   void *dev = mgpuMemAlloc(sizeof map, call_stream, 0);
   if (!dev)
     return 0;
