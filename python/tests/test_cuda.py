@@ -407,6 +407,10 @@ def gpu_libraries(tmp_path_factory):
         "f16": cuda_lib(tmp_path_factory, "gpu_f16",
                         [gated_sdpa_text(sdpa_fname(*c), *c[1:3], c[0], "f16", c[3])
                          for c in F16_SDPA]),
+        # With the sm_90a kernel (TMA + wgmma), launched on sm_90 devices.
+        "f16_sm90a": cuda_lib(tmp_path_factory, "gpu_f16_sm90a",
+                              [gated_sdpa_text(sdpa_fname(*c), *c[1:3], c[0], "f16", c[3])
+                               for c in F16_SDPA], ["--gpu-arch=sm_80,sm_90a"]),
         "bf16": cuda_lib(tmp_path_factory, "gpu_f32_bf16",
                          [gated_sdpa_text(sdpa_fname(*c), *c[1:3], c[0], "f32", c[3])
                           for c in F32_SDPA], ["--gpu-precision=bf16"]),
@@ -424,6 +428,7 @@ def gpu_libs(tmp_path_factory):
 
 def test_gpu_libraries_compile(gpu_libs):
     assert len(gpu_libs["f16"].functions) == len(F16_SDPA)
+    assert len(gpu_libs["f16_sm90a"].functions) == len(F16_SDPA)
     assert len(gpu_libs["bf16"].functions) == len(F32_SDPA)
     assert len(gpu_libs["f32"].functions) == len(F32_SDPA)
     la = gpu_libs["la"]
@@ -459,13 +464,14 @@ def _sdpa_cases(configs):
 
 @pytest.mark.skipif(not HAVE_GPU, reason="needs the CUDA driver and a GPU")
 class TestGPU:
+    @pytest.mark.parametrize("lib", ["f16", "f16_sm90a"])
     @pytest.mark.parametrize("cfg,Sq,Skv", list(_sdpa_cases(F16_SDPA)))
-    def test_f16_gated_sdpa(self, gpu_libs, cfg, Sq, Skv):
+    def test_f16_gated_sdpa(self, gpu_libs, lib, cfg, Sq, Skv):
         D, Hq, Hkv, causal = cfg
         rng = np.random.default_rng(Sq * 1000 + D)
         B = 2 if Sq <= 65 else 1
         ins = _sdpa_inputs(rng, D, Hq, Hkv, Sq, Skv, np.float16, B=B)
-        (o,) = gpu_libs["f16"].functions[sdpa_fname(*cfg)](*ins)
+        (o,) = gpu_libs[lib].functions[sdpa_fname(*cfg)](*ins)
         assert isinstance(o, np.ndarray) and o.dtype == np.float16
         ku.assert_close(o, _sdpa_ref(ins, causal), 1e-2)
 

@@ -113,16 +113,17 @@ def test_descriptors_read_what_tma_and_p_stores_wrote(D, Dv):
                     smem.mem[phys // 2 + 1] = p[row, 8 * j + 2 * tq + 1]
     # O = P V: step u reads P at +32u bytes (K-major) and V at +2048u
     # (MN-major: LBO = a 64-column tile, SBO = 8 keys).
-    o = np.zeros((ROWS, Dvn))
+    nv = 64 * Vt  # P·V covers whole 64-column V tiles
+    o = np.zeros((ROWS, nv))
     v_base = v_off + stage * Vt * TILE
     for u in range(BN // 16):
         a = desc_k_major(p_off + 32 * u, 1024)
         b = desc_mn_major(v_base + 2048 * u, TILE, 1024)
         assert descriptor_fields(v_base + 2048 * u, TILE, 1024)[1:] == (TILE, 1024, 1)
         A = np.array([[smem.read(a(m, kk)) for kk in range(16)] for m in range(ROWS)])
-        B = np.array([[smem.read(b(kk, n)) for n in range(Dvn)] for kk in range(16)])
+        B = np.array([[smem.read(b(kk, n)) for n in range(nv)] for kk in range(16)])
         o += A @ B
-    vp = np.zeros((BN, Dvn))
+    vp = np.zeros((BN, nv))
     vp[:BN - 3, :Dv] = v
     np.testing.assert_allclose(o, p @ vp, rtol=1e-12, atol=1e-12)
 

@@ -280,8 +280,11 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
       return LLVM::ExtractValueOp::create(b, s, ArrayRef<int64_t>{i}).getResult();
     };
 
-    Value oInit = LLVM::PoisonOp::create(b, accType(Dvn));
-    for (int64_t i = 0; i < Dvn / 2; ++i)
+    // P·V covers whole 64-column V tiles (N-major operands in 128B-swizzle
+    // atoms); columns past Dv are TMA's zeros, and not stored.
+    const int64_t Nv = Vt * 64;
+    Value oInit = LLVM::PoisonOp::create(b, accType(Nv));
+    for (int64_t i = 0; i < Nv / 2; ++i)
       oInit = LLVM::InsertValueOp::create(b, oInit, b.f32(0.0f), ArrayRef<int64_t>{i});
     SmallVector<Value> init = {b.negInf(), b.negInf(), b.f32(0.0f), b.f32(0.0f), oInit};
     // A thread's P elements: row r of its warp's 16, tile j, at
@@ -349,7 +352,7 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
           LLVM::StoreOp::create(b, p, ptr3(arith::AddIOp::create(b, pLane[rr], swz)));
         }
       Value o = it[4];
-      for (int64_t i = 0; i < Dvn / 2; ++i)
+      for (int64_t i = 0; i < Nv / 2; ++i)
         o = LLVM::InsertValueOp::create(b, o, b.mul(extract(o, i), alpha[(i % 4) / 2]),
                                         ArrayRef<int64_t>{i});
       // Generic-proxy writes of P before the tensor cores' (async-proxy) reads.
@@ -362,7 +365,7 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
       for (int64_t u = 0; u < kBN / 16; ++u) {
         Value da = descriptor(b, at(pOff + u * 32), 16, 1024);
         Value db = descriptor(b, arith::AddIOp::create(b, vBase, c64(u * 2048)), kTile, 1024);
-        o = wgmma(o, da, db, Dvn, /*accumulate=*/true, /*bTransposed=*/true);
+        o = wgmma(o, da, db, Nv, /*accumulate=*/true, /*bTransposed=*/true);
       }
       NVVM::WgmmaGroupSyncAlignedOp::create(b);
       NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
