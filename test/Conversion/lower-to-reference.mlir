@@ -182,22 +182,22 @@ func.func @la_linear(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tenso
 
 // -----
 
-// Scalar decay: one exp per (b, head, t), applied to the whole state.
+// Scalar decay: one exp per (b, head, t), applied to the state column.
+// Value columns are independent recurrences: loops over (b, head, column).
 // CHECK-LABEL: func.func @la_gated_scalar
 // CHECK:         %[[DB:.+]] = bufferization.to_buffer %{{.+}} read_only : tensor<1x2x8xf32> to memref<1x2x8xf32>
 // CHECK:         scf.for %[[B:.+]] =
 // CHECK-NEXT:      scf.for %[[J:.+]] =
-// CHECK-NEXT:        scf.for
+// CHECK-NEXT:        scf.for %[[C:.+]] =
 // CHECK-NEXT:          scf.for
 // CHECK-NEXT:            memref.store
 // CHECK:             scf.for %[[T:.+]] =
 // CHECK-NEXT:          %[[DV:.+]] = memref.load %[[DB]][%[[B]], %[[J]], %[[T]]] : memref<1x2x8xf32>
 // CHECK-NEXT:          %[[E:.+]] = math.exp %[[DV]] : f32
-// CHECK-NEXT:          scf.for
-// CHECK-NEXT:            scf.for
-// CHECK-NEXT:              memref.load
-// CHECK-NEXT:              arith.mulf %[[E]], %{{.+}} : f32
-// CHECK-NEXT:              memref.store
+// CHECK-NEXT:          scf.for %[[R:.+]] =
+// CHECK-NEXT:            memref.load %{{.+}}[%[[B]], %[[J]], %[[R]], %[[C]]]
+// CHECK-NEXT:            arith.mulf %[[E]], %{{.+}} : f32
+// CHECK-NEXT:            memref.store
 // CHECK-NOT:     gate.linear_attention
 func.func @la_gated_scalar(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>, %d: tensor<1x2x8xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>) {
   %o, %s = gate.linear_attention gated %q, %k, %v decay(%d : tensor<1x2x8xf32>) : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>
@@ -222,20 +222,21 @@ func.func @la_gated_scalar(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v:
 // CHECK:         %[[ST:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x4x4x2xf32>
 // CHECK:         scf.for %[[B:.+]] =
 // CHECK-NEXT:      scf.for %[[J:.+]] =
-// CHECK-NEXT:        %[[KH:.+]] = arith.divui %[[J]], %[[C2]] : index
-// CHECK:             %[[INIT:.+]] = memref.load %[[SB]][%[[B]], %[[J]], %{{.+}}, %{{.+}}]
-// CHECK-NEXT:        memref.store %[[INIT]], %[[ST]]
-// CHECK:             scf.for %[[T:.+]] =
-// CHECK-NEXT:          scf.for %[[R:.+]] =
-// CHECK-NEXT:            %[[DV:.+]] = memref.load %[[DB]][%[[B]], %[[J]], %[[T]], %[[R]]] : memref<1x4x8x4xf32>
-// CHECK-NEXT:            math.exp %[[DV]]
-// CHECK:               %[[BV:.+]] = memref.load %[[BB]][%[[B]], %[[J]], %[[T]]] : memref<1x4x8xf32>
-// CHECK:               memref.load %[[VB]][%[[B]], %[[J]], %[[T]], %{{.+}}]
-// CHECK:               memref.load %[[KB]][%[[B]], %[[KH]], %[[T]], %{{.+}}]
-// CHECK:               %[[DIFF:.+]] = arith.subf
-// CHECK-NEXT:          arith.mulf %[[BV]], %[[DIFF]] : f32
-// CHECK:               memref.load %[[QB]][%[[B]], %[[KH]], %[[T]], %{{.+}}]
-// CHECK:               memref.store %{{.+}}, %[[OUT]][%[[B]], %[[J]], %[[T]], %{{.+}}]
+// CHECK-NEXT:        scf.for %[[C:.+]] =
+// CHECK-NEXT:          %[[KH:.+]] = arith.divui %[[J]], %[[C2]] : index
+// CHECK:               %[[INIT:.+]] = memref.load %[[SB]][%[[B]], %[[J]], %{{.+}}, %[[C]]]
+// CHECK-NEXT:          memref.store %[[INIT]], %[[ST]]
+// CHECK:               scf.for %[[T:.+]] =
+// CHECK-NEXT:            scf.for %[[R:.+]] =
+// CHECK-NEXT:              %[[DV:.+]] = memref.load %[[DB]][%[[B]], %[[J]], %[[T]], %[[R]]] : memref<1x4x8x4xf32>
+// CHECK-NEXT:              math.exp %[[DV]]
+// CHECK:                 memref.load %[[VB]][%[[B]], %[[J]], %[[T]], %[[C]]]
+// CHECK:                 memref.load %[[KB]][%[[B]], %[[KH]], %[[T]], %{{.+}}]
+// CHECK:                 %[[BV:.+]] = memref.load %[[BB]][%[[B]], %[[J]], %[[T]]] : memref<1x4x8xf32>
+// CHECK-NEXT:            %[[DIFF:.+]] = arith.subf
+// CHECK-NEXT:            arith.mulf %[[BV]], %[[DIFF]] : f32
+// CHECK:                 memref.load %[[QB]][%[[B]], %[[KH]], %[[T]], %{{.+}}]
+// CHECK:                 memref.store %{{.+}}, %[[OUT]][%[[B]], %[[J]], %[[T]], %[[C]]]
 // CHECK-NOT:     gate.linear_attention
 func.func @la_gated_delta_gva(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x4x8x2xf32>, %d: tensor<1x4x8x4xf32>, %beta: tensor<1x4x8xf32>, %s0: tensor<1x4x4x2xf32>) -> (tensor<1x4x8x2xf32>, tensor<1x4x4x2xf32>) {
   %o, %s = gate.linear_attention gated_delta %q, %k, %v decay(%d : tensor<1x4x8x4xf32>) beta(%beta : tensor<1x4x8xf32>) initial_state(%s0 : tensor<1x4x4x2xf32>) {scale = 0.5 : f32} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x4x8x2xf32> -> tensor<1x4x8x2xf32>, tensor<1x4x4x2xf32>
@@ -253,8 +254,9 @@ func.func @la_gated_delta_gva(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, 
 // CHECK:         memref.alloc() {alignment = 64 : i64} : memref<1x2x4x4xf32>
 // CHECK:         scf.for %[[B:.+]] =
 // CHECK-NEXT:      scf.for %[[J:.+]] =
-// CHECK:             scf.for %[[T:.+]] =
-// CHECK:               arith.subf
+// CHECK-NEXT:        scf.for %[[C:.+]] =
+// CHECK:               scf.for %[[T:.+]] =
+// CHECK:                 arith.subf
 // CHECK:               %[[BASE0:.+]] = arith.muli %[[J]], %[[C2]] : index
 // CHECK:               memref.load %[[QB]][%[[B]], %[[BASE0]], %[[T]], %{{.+}}]
 // CHECK:               memref.store %{{.+}}, %[[OUT]][%[[B]], %[[BASE0]], %[[T]], %{{.+}}]

@@ -150,52 +150,46 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
     Value cK = b.idx(K), cV = b.idx(V);
     bool channelDecay = op.hasChannelDecay();
 
-    b.parallel({B, b.idx(hv)}, parallel, [&](KernelBuilder &b, ValueRange ivs) {
-      Value bi = ivs[0], j = ivs[1];
+    // Value columns are independent recurrences (the delta rule's prediction
+    // reads its own column), so they are a parallel dimension too: on the
+    // GPU, one thread per (batch, state head, value column).
+    b.parallel({B, b.idx(hv), cV}, parallel, [&](KernelBuilder &b, ValueRange ivs) {
+      Value bi = ivs[0], j = ivs[1], c = ivs[2];
       Value kh = b.divui(j, b.idx(statesPerKey));
       // The state lives in the final-state buffer throughout.
       b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-        b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
-          b.store(init ? b.load(init, {bi, j, r, c}) : zero, st, {bi, j, r, c});
-        });
+        b.store(init ? b.load(init, {bi, j, r, c}) : zero, st, {bi, j, r, c});
       });
       b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
         if (op.isGated()) {
           Value g = channelDecay ? Value() : b.exp(b.load(decay, tok3(bi, j, t)));
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
             Value e = channelDecay ? b.exp(b.load(decay, tok(bi, j, t, r))) : g;
-            b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
-              b.store(b.mul(e, b.load(st, {bi, j, r, c})), st, {bi, j, r, c});
-            });
+            b.store(b.mul(e, b.load(st, {bi, j, r, c})), st, {bi, j, r, c});
           });
         }
-        Value bt = beta ? b.load(beta, tok3(bi, j, t)) : Value();
-        b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
-          Value u = b.load(v, tok(bi, j, t, c));
-          if (op.isDelta()) {
-            Value pred = b.loop(c0, cK, c1, {zero},
-                                [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-              return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, tok(bi, kh, t, r)), a[0])};
-            })[0];
-            u = b.mul(bt, b.sub(u, pred));
-          }
-          b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            b.store(b.fma(b.load(k, tok(bi, kh, t, r)), u, b.load(st, {bi, j, r, c})),
-                    st, {bi, j, r, c});
-          });
+        Value u = b.load(v, tok(bi, j, t, c));
+        if (op.isDelta()) {
+          Value pred = b.loop(c0, cK, c1, {zero},
+                              [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+            return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, tok(bi, kh, t, r)), a[0])};
+          })[0];
+          u = b.mul(b.load(beta, tok3(bi, j, t)), b.sub(u, pred));
+        }
+        b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
+          b.store(b.fma(b.load(k, tok(bi, kh, t, r)), u, b.load(st, {bi, j, r, c})),
+                  st, {bi, j, r, c});
         });
         for (int64_t g = 0; g < qPerState; ++g) {
           // GQA: query head j*G+g reads state j; otherwise the state reads
           // the query head of its key head.
           Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
           Value oh = gqa ? qh : j;
-          b.loop(c0, cV, c1, [&](KernelBuilder &b, Value c) {
-            Value o = b.loop(c0, cK, c1, {zero},
-                             [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-              return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, tok(bi, qh, t, r)), a[0])};
-            })[0];
-            b.store(b.mul(o, scale), out, tok(bi, oh, t, c));
-          });
+          Value o = b.loop(c0, cK, c1, {zero},
+                           [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
+            return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, tok(bi, qh, t, r)), a[0])};
+          })[0];
+          b.store(b.mul(o, scale), out, tok(bi, oh, t, c));
         }
       });
     });
