@@ -24,16 +24,16 @@ void populateGateCPUPatterns(mlir::RewritePatternSet &patterns,
 /// Private function whose calls stand for gpu.barrier until the buffers of
 /// a CUDA function are final (see gate-gpu-device-buffers).
 inline constexpr llvm::StringLiteral kGPUBarrierMarker = "gate_gpu_barrier";
-/// CUDA kernels: tensor-core attention for 16-bit operands (f16/bf16
-/// tensors, or f32 with `precision` bf16|f16), SIMT loop nests otherwise;
-/// with `wgmma`, also the sm_90a attention kernel, chosen at run time.
+/// CUDA kernels: tensor-core attention for MMA operands (f16/bf16 tensors,
+/// or f32 with `precision` bf16|f16|tf32), SIMT loop nests otherwise; with
+/// `wgmma`, also the sm_90a attention kernel, chosen at run time.
 void populateGateGPUPatterns(mlir::RewritePatternSet &patterns,
                              llvm::StringRef precision, bool wgmma = false);
 /// gate.sdpa on sm_90a (TMA + wgmma), falling back at run time to the
 /// portable kernel: the op re-emitted with kPortableAttr.
 void populateGateWgmmaPatterns(mlir::RewritePatternSet &patterns);
 inline constexpr llvm::StringLiteral kPortableAttr = "gate.portable_kernel";
-/// Chunked linear attention on tensor cores (16-bit operands).
+/// Chunked linear attention on tensor cores (16-bit or tf32 operands).
 void populateLinearAttentionMmaPatterns(mlir::RewritePatternSet &patterns,
                                         llvm::StringRef precision);
 } // namespace gatec

@@ -120,10 +120,14 @@ def GateTileGPU : Pass<"gate-tile-gpu", "mlir::ModuleOp"> {
     (`nvgpu.mma.sync`) with f32 accumulators,
     online softmax in registers, causal block skipping, fused gate; when
     the queries fit one block (decode) and the keys are long, the keys are
-    split over blocks and a second kernel combines the partial rows. f32
-    tensors use these kernels only with `precision=bf16|f16`; otherwise, and
-    for linear attention, causal_conv and gate, SIMT loop nests whose outer
-    loops are `scf.parallel` (mapped to threads by `gate-parallel-to-gpu`).
+    split over blocks and a second kernel combines the partial rows.
+    `gate.linear_attention` with 16-bit operands becomes one chunked kernel
+    (f32 state in workgroup memory, chunk matmuls on tensor cores). f32
+    tensors use these kernels only with `precision=bf16|f16` (operands
+    converted to 16 bits) or `precision=tf32` (f32 operands rounded to tf32,
+    m16n8k8 MMAs); otherwise, and for causal_conv and gate, SIMT loop nests
+    whose outer loops are `scf.parallel` (mapped to threads by
+    `gate-parallel-to-gpu`).
 
     With `wgmma`, f16/bf16 attention (head dims multiples of 8) also gets a
     Hopper kernel: TMA loads into 128B-swizzled shared memory (mbarriers,
@@ -134,7 +138,7 @@ def GateTileGPU : Pass<"gate-tile-gpu", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
-           "operands of f32 attention: f32 (SIMT) | bf16 | f16 (tensor cores)">,
+           "operands of f32 attention: f32 (SIMT) | bf16 | f16 | tf32 (tensor cores)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "also emit the sm_90a attention kernel (TMA + wgmma) for f16/bf16 "
            "tensors, launched when the device is sm_90">

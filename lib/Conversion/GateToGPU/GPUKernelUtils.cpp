@@ -20,8 +20,8 @@ Value ceilDivIdx(KernelBuilder &b, Value a, int64_t d) {
   return b.divui(b.addi(a, b.idx(d - 1)), b.idx(d));
 }
 
-/// The 16-bit MMA operand type for an op's element type, or null when the op
-/// runs on SIMT f32 math.
+/// The MMA operand type for an op's element type: f16 or bf16, f32 for tf32
+/// operands, or null when the op runs on SIMT f32 math.
 Type mmaOperandType(Type elem, StringRef precision) {
   MLIRContext *ctx = elem.getContext();
   if (elem.isF16() || elem.isBF16())
@@ -30,7 +30,22 @@ Type mmaOperandType(Type elem, StringRef precision) {
     return BFloat16Type::get(ctx);
   if (precision == "f16")
     return Float16Type::get(ctx);
+  if (precision == "tf32")
+    return Float32Type::get(ctx);
   return nullptr;
+}
+
+int64_t regElems(Type e) { return 32 / e.getIntOrFloatBitWidth(); }
+int64_t mmaK(Type e) { return 8 * regElems(e); }
+
+/// An f32 value as an operand of type `e`. tf32 rounds to nearest (ties
+/// away, cvt.rna.tf32.f32): the MMA itself would ignore the low 13 mantissa
+/// bits, i.e. truncate, and nvgpu's lowering passes the f32 bits unchanged.
+Value toOperand(KernelBuilder &b, Type e, Value x) {
+  if (!e.isF32())
+    return arith::TruncFOp::create(b, e, x);
+  Value r = NVVM::ConvertFloatToTF32Op::create(b, b.getI32Type(), x, NVVM::FPRoundingMode::RNA);
+  return arith::BitcastOp::create(b, b.getF32Type(), r);
 }
 
 /// buffer[idx] as f32, or 0 where `inBounds` is false, without a branch:
@@ -58,26 +73,30 @@ Value andI(KernelBuilder &b, Value x, Value y) {
   return arith::AndIOp::create(b, x, y);
 }
 
-/// Two 16-bit operand elements as one 32-bit register (vector<2xE>).
-Value pack2(KernelBuilder &b, Type e, Value x0, Value x1) {
-  return vector::FromElementsOp::create(b, VectorType::get({2}, e), ValueRange{x0, x1});
+/// regElems(e) operand elements as one 32-bit register (vector<NxE>).
+Value packReg(KernelBuilder &b, Type e, ValueRange xs) {
+  assert((int64_t)xs.size() == regElems(e) && "one 32-bit register");
+  return vector::FromElementsOp::create(b, VectorType::get({(int64_t)xs.size()}, e), xs);
 }
 
-/// d = a·b + c for one m16n8k16 tile. `a`: the lane's 4 operand registers
-/// (vector<2xE>), `bm`: 2, c and the result: the lane's 4 f32 accumulators.
-SmallVector<Value> mma16816(KernelBuilder &b, Type e, ArrayRef<Value> a,
-                            ArrayRef<Value> bm, ArrayRef<Value> c) {
+/// d = a·b + c for one m16n8k16 (16-bit) or m16n8k8 (tf32) tile. `a`: the
+/// lane's 4 operand registers (vector<NxE>), `bm`: 2, c and the result: the
+/// lane's 4 f32 accumulators.
+SmallVector<Value> mmaSync(KernelBuilder &b, Type e, ArrayRef<Value> a,
+                           ArrayRef<Value> bm, ArrayRef<Value> c) {
   Type f32 = b.getF32Type();
   auto stack = [&](ArrayRef<Value> regs) {
-    auto t = VectorType::get({(int64_t)regs.size(), 2}, e);
+    auto t = VectorType::get({(int64_t)regs.size(), regElems(e)}, e);
     Value v = arith::ConstantOp::create(b, t, DenseElementsAttr::get(t, b.getZeroAttr(e)));
     for (auto [i, r] : llvm::enumerate(regs))
       v = vector::InsertOp::create(b, r, v, ArrayRef<int64_t>{(int64_t)i});
     return v;
   };
   Value vc = vector::FromElementsOp::create(b, VectorType::get({2, 2}, f32), c);
-  // bf16 operands are lowered by gate-lower-bf16-mma (nvgpu cannot type them).
-  Value r = nvgpu::MmaSyncOp::create(b, stack(a), stack(bm), vc, ArrayRef<int64_t>{16, 8, 16});
+  // bf16 operands are lowered by gate-lower-bf16-mma (nvgpu cannot type
+  // them); f32 ones are tf32 (tf32Enabled).
+  Value r = nvgpu::MmaSyncOp::create(b, stack(a), stack(bm), vc,
+                                     ArrayRef<int64_t>{16, 8, mmaK(e)}, e.isF32());
   SmallVector<Value> d;
   for (int64_t i = 0; i < 4; ++i)
     d.push_back(vector::ExtractOp::create(b, r, ArrayRef<int64_t>{i / 2, i % 2}));

@@ -1,19 +1,22 @@
 //===- GateTileGPU.cpp - gate ops as CUDA kernels -------------------------===//
 //
-// gate.sdpa with 16-bit operands (f16 / bf16 tensors, or f32 tensors with
-// precision=bf16|f16): one gpu.launch, FlashAttention-2 style. A thread block
-// of 4 warps owns 64 query rows of one (batch, head); each warp owns 16 rows.
-// Key/value blocks are staged in shared memory, QKᵀ and P·V are m16n8k16
-// tensor-core MMAs (nvgpu.mma.sync; gate-lower-bf16-mma finishes the bf16
-// ones, which nvgpu's lowering cannot type) with f32 accumulators, and the online softmax runs on the
-// accumulator fragments in registers: a row's 4 owning lanes combine their
-// max and sum with two shuffles. The score fragment of QKᵀ is, register for
-// register, the A fragment of P·V, so P never leaves registers. Key blocks
-// past the causal diagonal are not visited. Rows with every key masked give 0.
+// gate.sdpa on tensor cores (f16 / bf16 tensors, or f32 tensors with
+// precision=bf16|f16|tf32): one gpu.launch, FlashAttention-2 style. A thread
+// block of 4 warps owns 64 query rows of one (batch, head); each warp owns 16
+// rows. Key/value blocks are staged in shared memory (in the operand type:
+// 16 bits, or f32 rounded to tf32), QKᵀ and P·V are m16n8k16 (16-bit) or
+// m16n8k8 (tf32) tensor-core MMAs (nvgpu.mma.sync; gate-lower-bf16-mma
+// finishes the bf16 ones, which nvgpu's lowering cannot type) with f32
+// accumulators, and the online softmax runs on the accumulator fragments in
+// registers: a row's 4 owning lanes combine their max and sum with two
+// shuffles. The score fragment of QKᵀ is, register for register, the A
+// fragment of P·V (for tf32 with the keys of each 8-key tile permuted), so P
+// never leaves registers. Key blocks past the causal diagonal are not
+// visited. Rows with every key masked give 0.
 //
-// Linear attention with 16-bit operands: chunked, on tensor cores
+// Linear attention with MMA operands: chunked, on tensor cores
 // (LinearAttentionMma.cpp). Everything else (f32 attention and linear
-// attention, causal_conv, gate) lowers
+// attention without an MMA precision, causal_conv, gate) lowers
 // to SIMT loop nests whose outer loops are scf.parallel, one GPU thread per
 // iteration (gate-parallel-to-gpu): f32 math, no tensor cores.
 //
@@ -57,24 +60,33 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
   LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
     Type e = mmaOperandType(tt(op.getQuery()).getElementType(), precision);
     if (!e)
-      return rw.notifyMatchFailure(op, "f32 without a 16-bit precision: SIMT");
+      return rw.notifyMatchFailure(op, "f32 without an MMA precision: SIMT");
     KernelBuilder b(op.getLoc(), rw);
     SdpaOperands so(b, op);
     Value q = so.q, k = so.k, v = so.v, mask = so.mask, gate = so.gate;
     auto resT = so.resT;
     const int64_t D = so.D, Dv = so.Dv, group = so.group;
-    const int64_t Dp = roundUp(D, 16);
-    // Output columns per block: wide heads (Dv > 128) are split over
-    // several blocks, each recomputing QKᵀ, so the O accumulators (W/8 tiles
-    // of 4 f32 per lane) and the Q fragments fit in registers.
-    const int64_t dvSplit = (roundUp(Dv, 16) + 127) / 128;
+    // One MMA step covers kStep of D (QKᵀ) or of the keys (P·V); a 32-bit
+    // register holds p operands of eBytes each.
+    const int64_t p = regElems(e), kStep = mmaK(e), eBytes = 4 / p;
+    const int64_t Dp = roundUp(D, kStep);
+    // Output columns per block: at most W = 128, fewer where the Q fragments
+    // (4·Dp/kStep registers per lane; tf32 needs twice the 16-bit count)
+    // leave less room: the O accumulators (W/8 tiles of 4 f32 per lane) and
+    // the Q fragments fit in ~216 registers without spills (ptxas -v). Wider
+    // heads are split over several blocks, each recomputing QKᵀ.
+    const int64_t W = std::min<int64_t>(128, (216 - 4 * Dp / kStep) * 2 / 16 * 16);
+    if (W < 16)
+      return rw.notifyMatchFailure(op, "Q fragments of heads this wide exceed the registers: SIMT");
+    const int64_t dvSplit = (roundUp(Dv, 16) + W - 1) / W;
     const int64_t Dvn = roundUp((Dv + dvSplit - 1) / dvSplit, 16);
     // Key block: as large as fits 40 KiB of static shared memory (K and V,
-    // rows padded by 8 elements against bank conflicts).
+    // rows padded by 16 bytes against bank conflicts), at least one MMA step.
+    const int64_t kStride = Dp + 16 / eBytes, vStride = Dvn + 16 / eBytes;
     int64_t BN = 64;
-    while (BN > 16 && BN * (Dp + 8 + Dvn + 8) * 2 > 20 * 1024)
+    while (BN > kStep && BN * (kStride + vStride) * eBytes > 20 * 1024)
       BN /= 2;
-    if (2 * BN * (Dp + 8 + Dvn + 8) * 2 > 48 * 1024)
+    if (2 * BN * (kStride + vStride) * eBytes > 48 * 1024)
       return rw.notifyMatchFailure(op, "heads too wide for static shared memory: SIMT");
     Value B = so.B, Hq = so.Hq, Sq = so.Sq, Skv = so.Skv, out = so.out;
     const float scale = so.scale, softcap = so.softcap;
@@ -84,7 +96,6 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     // Flat buffers: every fragment address is a per-lane base plus a
     // constant, which PTX folds into the load ([%r + imm]); 2-D indexing
     // made LLVM hoist one 64-bit address per fragment out of the loop.
-    const int64_t kStride = Dp + 8, vStride = Dvn + 8;
     // Two stages: block i+1 is staged while block i is read, one barrier per
     // block. (The stage offset also keeps fragment addresses loop-variant, so
     // LLVM does not hoist one live register per fragment address.)
@@ -123,30 +134,31 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
       Value rows[2] = {b.addi(rowBase, g), b.addi(rowBase, b.addi(g, b.idx(8)))};
       Value rowOk[2] = {b.cmpi(CmpIPredicate::ult, rows[0], Sq),
                         b.cmpi(CmpIPredicate::ult, rows[1], Sq)};
-      Value tq2 = b.muli(tq, b.idx(2));
-      // Lane bases of the B fragments: K[key g][d 2tq], V[key 2tq][col g].
-      Value kBase = b.addi(b.muli(g, b.idx(kStride)), tq2);
+      // tqp: the lane's first k of an A or B fragment (p per register).
+      Value tq2 = b.muli(tq, b.idx(2)), tqp = p == 2 ? tq2 : tq;
+      // Lane bases of the B fragments: K[key g][d tqp], V[key 2tq][col g].
+      Value kBase = b.addi(b.muli(g, b.idx(kStride)), tqp);
       Value vBase = b.addi(b.muli(tq2, b.idx(vStride)), g);
-      auto toE = [&](KernelBuilder &b, Value f) {
-        return arith::TruncFOp::create(b, e, f).getResult();
-      };
+      auto toE = [&](KernelBuilder &b, Value f) { return toOperand(b, e, f); };
       auto colOk = [&](KernelBuilder &b, Value col, int64_t n) -> Value {
         return n % 16 == 0 ? Value() : b.cmpi(CmpIPredicate::ult, col, b.idx(n));
       };
 
-      // The warp's Q rows as A fragments, one per 16 columns of D.
+      // The warp's Q rows as A fragments, one per kStep columns of D:
+      // registers 0-3 are (row g, col k), (g+8, k), (g, k + kStep/2),
+      // (g+8, k + kStep/2), k = tqp.
       SmallVector<SmallVector<Value>> qFrag;
-      for (int64_t s = 0; s < Dp / 16; ++s) {
+      for (int64_t s = 0; s < Dp / kStep; ++s) {
         SmallVector<Value> frag;
         for (int64_t r = 0; r < 4; ++r) {
-          Value x[2];
-          for (int64_t j = 0; j < 2; ++j) {
-            Value col = b.addi(tq2, b.idx(16 * s + (r >= 2 ? 8 : 0) + j));
-            x[j] = toE(b, maskedLoad(b, q, {bi, h, rows[r & 1], col},
-                                     {{2, Sq}, {3, b.idx(D)}},
-                                     andI(b, rowOk[r & 1], colOk(b, col, D))));
+          SmallVector<Value> x;
+          for (int64_t j = 0; j < p; ++j) {
+            Value col = b.addi(tqp, b.idx(kStep * s + (r >= 2 ? kStep / 2 : 0) + j));
+            x.push_back(toE(b, maskedLoad(b, q, {bi, h, rows[r & 1], col},
+                                          {{2, Sq}, {3, b.idx(D)}},
+                                          andI(b, rowOk[r & 1], colOk(b, col, D)))));
           }
-          frag.push_back(pack2(b, e, x[0], x[1]));
+          frag.push_back(packReg(b, e, x));
         }
         qFrag.push_back(frag);
       }
@@ -203,14 +215,15 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
         for (int64_t j = 0; j < BN / 8; ++j) {
           SmallVector<Value> acc(4, b.f32(0.0f));
 
-          for (int64_t s = 0; s < Dp / 16; ++s) {
-            // Two consecutive d of one key: one 32-bit shared load each.
+          for (int64_t s = 0; s < Dp / kStep; ++s) {
+            // p consecutive d of one key: one 32-bit shared load each.
             SmallVector<Value> bf;
             for (int64_t half = 0; half < 2; ++half)
               bf.push_back(vector::LoadOp::create(
-                  b, VectorType::get({2}, e), Ks,
-                  ValueRange{b.addi(kLane, b.idx(8 * j * kStride + 16 * s + 8 * half))}));
-            acc = mma16816(b, e, qFrag[s], bf, acc);
+                  b, VectorType::get({p}, e), Ks,
+                  ValueRange{b.addi(kLane, b.idx(8 * j * kStride + kStep * s +
+                                                 kStep / 2 * half))}));
+            acc = mmaSync(b, e, qFrag[s], bf, acc);
           }
           sc.push_back(acc);
         }
@@ -260,24 +273,33 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
         for (int64_t t = 0; t < nTilesO; ++t)
           for (int64_t r = 0; r < 4; ++r)
             o[t].push_back(b.mul(it[4 + 4 * t + r], alpha[r / 2]));
-        // O += P V: P's accumulator tiles 2u, 2u+1 are the A fragment of step u.
-        for (int64_t u = 0; u < BN / 16; ++u) {
+        // O += P V. 16-bit: P's accumulator tiles 2u, 2u+1 are the A
+        // fragment of step u. tf32 (k8): tile u is, with the keys of the tile
+        // permuted (k t <-> key 2t, k t+4 <-> key 2t+1), a0-a3 = P(g, 2t),
+        // P(g+8, 2t), P(g, 2t+1), P(g+8, 2t+1), and the B fragment takes V's
+        // keys 2t, 2t+1: the sum over the keys is the same.
+        for (int64_t u = 0; u < BN / kStep; ++u) {
           SmallVector<Value> pa;
-          for (int64_t half = 0; half < 2; ++half)
-            for (int64_t r = 0; r < 4; r += 2)
-              pa.push_back(pack2(b, e, toE(b, sc[2 * u + half][r]),
-                                 toE(b, sc[2 * u + half][r + 1])));
+          for (int64_t r = 0; r < 4; ++r) {
+            int64_t rr = r % 2, hi = r / 2;
+            if (p == 2)
+              pa.push_back(packReg(b, e, {toE(b, sc[2 * u + hi][2 * rr]),
+                                          toE(b, sc[2 * u + hi][2 * rr + 1])}));
+            else
+              pa.push_back(packReg(b, e, {toE(b, sc[u][2 * rr + hi])}));
+          }
           for (int64_t t = 0; t < nTilesO; ++t) {
             SmallVector<Value> bf;
             for (int64_t half = 0; half < 2; ++half) {
-              Value x[2];
-              for (int64_t j = 0; j < 2; ++j)
-                x[j] = memref::LoadOp::create(
-                    b, Vs,
-                    ValueRange{b.addi(vLane, b.idx((16 * u + 8 * half + j) * vStride + 8 * t))});
-              bf.push_back(pack2(b, e, x[0], x[1]));
+              SmallVector<Value> x;
+              for (int64_t j = 0; j < p; ++j) {
+                int64_t key = kStep * u + (p == 2 ? 8 * half + j : half);
+                x.push_back(memref::LoadOp::create(
+                    b, Vs, ValueRange{b.addi(vLane, b.idx(key * vStride + 8 * t))}));
+              }
+              bf.push_back(packReg(b, e, x));
             }
-            o[t] = mma16816(b, e, pa, bf, o[t]);
+            o[t] = mmaSync(b, e, pa, bf, o[t]);
           }
         }
         for (int64_t t = 0; t < nTilesO; ++t)
@@ -377,6 +399,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
       b.setInsertionPointToStart(&ifOp.getElseRegion().front());
       emitKernel(b, nullptr);
     }
+    // tf32 rounding is an NVVM op that buffer deallocation would reject.
+    deferNVVMOps(rw, ifOp);
     rw.replaceOp(op, b.toTensor(out, resT));
     return success();
   }
@@ -447,9 +471,10 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
 struct GateTileGPUPass : gatec::impl::GateTileGPUBase<GateTileGPUPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (precision != "f32" && precision != "bf16" && precision != "f16") {
+    if (precision != "f32" && precision != "bf16" && precision != "f16" &&
+        precision != "tf32") {
       getOperation().emitError() << "gate-tile-gpu: unknown precision '" << precision
-                                 << "' (expected f32, bf16 or f16)";
+                                 << "' (expected f32, bf16, f16 or tf32)";
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());

@@ -1,6 +1,6 @@
 //===- LinearAttentionMma.cpp - chunked linear attention on tensor cores --===//
 //
-// gate.linear_attention with 16-bit operands as one gpu.launch. A thread
+// gate.linear_attention with MMA operands as one gpu.launch. A thread
 // block owns (batch, value head, 16 value columns): the recurrence is
 // independent per value column, so the f32 state slab [K, 16] stays in shared
 // memory for the whole sequence. Tokens go in chunks of C = 16; with G_i the
@@ -14,9 +14,11 @@
 //   S ← e^{G_C} ⊙ S + (K ⊙ e^{G_C − G})ᵀ U
 //
 // where P(X,Y)_ij = Σ_c x_ic y_jc e^{G_ic − G_jc}. Every exponent is ≤ 0, so
-// no decay overflows. The matmuls are m16n8k16 tensor-core MMAs on shared
-// memory (16-bit operands, f32 accumulation; the state enters them rounded to
-// 16 bits, as in flash-linear-attention); P for per-channel decay, the
+// no decay overflows. The matmuls are tensor-core MMAs on shared memory with
+// f32 accumulation: m16n8k16 on 16-bit copies of the operands (the state
+// enters them rounded to 16 bits, as in flash-linear-attention), or m16n8k8
+// on tf32 operands, which are f32 buffers rounded as the fragments are
+// loaded (S, U and P need no copies then); P for per-channel decay, the
 // cumulative sums, the substitution and the elementwise steps are SIMT f32.
 //
 //===----------------------------------------------------------------------===//
@@ -52,16 +54,24 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
     Type e = mmaOperandType(cast<RankedTensorType>(op.getQuery().getType()).getElementType(),
                             precision);
     if (!e)
-      return rw.notifyMatchFailure(op, "f32 without a 16-bit precision: SIMT");
+      return rw.notifyMatchFailure(op, "f32 without an MMA precision: SIMT");
     auto qt = cast<RankedTensorType>(op.getQuery().getType());
     const int64_t K = qt.getDimSize(3), Kp = roundUp(K, 16);
     const bool chDecay = op.hasChannelDecay(), gated = op.isGated(), delta = op.isDelta();
     const int64_t gWidth = chDecay ? Kp : 1;
-    // Shared memory (bytes): Q, K, X in 16 bits; G, S, V/U, P, O in f32.
-    int64_t bytes = 3 * kC * Kp * 2 + kC * gWidth * 4 + kC * 4 + Kp * kVb * (4 + 2) +
-                    kC * kVb * (4 + 2 + 4) + kC * kC * (4 + 2);
+    // 16-bit operands: S, U and P get 16-bit copies; tf32 ones read the f32
+    // buffers.
+    const int64_t p = regElems(e), kStep = mmaK(e), eBytes = 4 / p;
+    const bool copies = !e.isF32();
+    // Shared memory (bytes): Q, K, X as operands; G, S, V/U, P, O in f32;
+    // the copies.
+    int64_t bytes = 3 * kC * Kp * eBytes + kC * gWidth * 4 + kC * 4 + Kp * kVb * 4 +
+                    kC * kVb * (4 + 4) + kC * kC * 4 +
+                    (copies ? (Kp * kVb + kC * kVb + kC * kC) * eBytes : 0);
     if (bytes > 46 * 1024)
-      return rw.notifyMatchFailure(op, "key head too large for shared memory: SIMT");
+      return rw.notifyMatchFailure(
+          op, "key head too large for static shared memory (" + std::to_string(bytes) +
+                  " bytes at operand type " + (copies ? "16-bit" : "tf32") + "): SIMT");
 
     KernelBuilder b(op.getLoc(), rw);
     LinearAttentionOperands la(b, op);
@@ -76,8 +86,9 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
     };
     auto qeD = smem(kC * Kp, e), keD = smem(kC * Kp, e), xeD = smem(kC * Kp, e),
          gsD = smem(kC * gWidth, f32), bsD = smem(kC, f32), sD = smem(Kp * kVb, f32),
-         seD = smem(Kp * kVb, e), vsD = smem(kC * kVb, f32), ueD = smem(kC * kVb, e),
-         pfD = smem(kC * kC, f32), peD = smem(kC * kC, e), osD = smem(kC * kVb, f32);
+         seD = copies ? smem(Kp * kVb, e) : sD, vsD = smem(kC * kVb, f32),
+         ueD = copies ? smem(kC * kVb, e) : vsD, pfD = smem(kC * kC, f32),
+         peD = copies ? smem(kC * kC, e) : pfD, osD = smem(kC * kVb, f32);
 
     Value c1 = b.idx(1);
     auto launch = gpu::LaunchOp::create(b, b.idx((V + kVb - 1) / kVb), b.idx(hv), la.B,
@@ -95,7 +106,9 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
           bi = launch.getBlockIds().z;
     Value kh = b.divui(j, b.idx(la.statesPerKey));
     Value warp = b.divui(tid, b.idx(32)), lane = arith::RemUIOp::create(b, tid, b.idx(32));
-    Value g = b.divui(lane, b.idx(4)), tq2 = b.muli(arith::RemUIOp::create(b, lane, b.idx(4)), b.idx(2));
+    Value g = b.divui(lane, b.idx(4)), tq = arith::RemUIOp::create(b, lane, b.idx(4));
+    // tq2: the lane's first accumulator column; tqp: its first k of a fragment.
+    Value tq2 = b.muli(tq, b.idx(2)), tqp = p == 2 ? tq2 : tq;
     Value T = la.T;
 
     auto ld = [&](KernelBuilder &b, Value buf, Value i) -> Value {
@@ -130,22 +143,29 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
         SmallVector<Value> acc;
         for (Value i : idx)
           acc.push_back(accumulate ? ld(b, out, i) : b.f32(0.0f));
-        auto elem = [&](KernelBuilder &b, View v, Value r, Value c) {
-          return memref::LoadOp::create(
-              b, v.buf, ValueRange{b.addi(b.muli(r, b.idx(v.rs)), b.muli(c, b.idx(v.cs)))});
+        // p consecutive k of row r (A) or column c (B) as one register.
+        auto reg = [&](KernelBuilder &b, View v, Value r, Value c, bool alongRow) {
+          SmallVector<Value> xs;
+          for (int64_t j = 0; j < p; ++j) {
+            Value rj = alongRow ? r : b.addi(r, b.idx(j)), cj = alongRow ? b.addi(c, b.idx(j)) : c;
+            Value x = memref::LoadOp::create(
+                b, v.buf, ValueRange{b.addi(b.muli(rj, b.idx(v.rs)), b.muli(cj, b.idx(v.cs)))});
+            xs.push_back(copies ? x : toOperand(b, e, x));
+          }
+          return packReg(b, e, xs);
         };
-        for (int64_t ks = 0; ks < Kd / 16; ++ks) {
+        for (int64_t ks = 0; ks < Kd / kStep; ++ks) {
           SmallVector<Value> a, bb;
           for (int64_t r = 0; r < 4; ++r) {
             Value row = r & 1 ? r1 : r0;
-            Value k = b.addi(tq2, b.idx(16 * ks + (r >= 2 ? 8 : 0)));
-            a.push_back(pack2(b, e, elem(b, A, row, k), elem(b, A, row, b.addi(k, c1))));
+            Value k = b.addi(tqp, b.idx(kStep * ks + (r >= 2 ? kStep / 2 : 0)));
+            a.push_back(reg(b, A, row, k, /*alongRow=*/true));
           }
           for (int64_t half = 0; half < 2; ++half) {
-            Value k = b.addi(tq2, b.idx(16 * ks + 8 * half));
-            bb.push_back(pack2(b, e, elem(b, Bm, k, nb), elem(b, Bm, b.addi(k, c1), nb)));
+            Value k = b.addi(tqp, b.idx(kStep * ks + kStep / 2 * half));
+            bb.push_back(reg(b, Bm, k, nb, /*alongRow=*/false));
           }
-          acc = mma16816(b, e, a, bb, acc);
+          acc = mmaSync(b, e, a, bb, acc);
         }
         for (int64_t i = 0; i < 4; ++i)
           st(b, acc[i], out, idx[i]);
@@ -157,7 +177,7 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
         return b.f32(0.0f);
       return ld(b, Gs, chDecay ? at(b, i, Kp, c) : i);
     };
-    // dst[i][c] = src[t0 + i][c] (zero past T or K) as 16 bits, times e^{f(i, c)}.
+    // dst[i][c] = src[t0 + i][c] (zero past T or K) in the operand type, times e^{f(i, c)}.
     auto loadTokens = [&](Value dst, Value src, Value head, Value t0,
                           function_ref<Value(KernelBuilder &, Value, Value)> logScale) {
       simt(kC * Kp, [&](KernelBuilder &b, Value x) {
@@ -171,12 +191,12 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
         st(b, v, dst, x);
       });
     };
-    // Scales (i, c) of the 16-bit copies of Q and K.
+    // Scales (i, c) of the operand copies of Q and K.
     auto sinceStart = [&](KernelBuilder &b, Value i, Value c) { return G(b, i, c); };
     auto toEnd = [&](KernelBuilder &b, Value i, Value c) {
       return b.sub(G(b, b.idx(kC - 1), c), G(b, i, c));
     };
-    // Pf = P(X, K) over j < i (strict) or j <= i, X the 16-bit rows in `X`.
+    // Pf = P(X, K) over j < i (strict) or j <= i, X the operand rows in `X`.
     auto decayedScores = [&](Value X, bool strict) {
       auto live = [&](KernelBuilder &b, Value i, Value jj) {
         return b.cmpi(strict ? CmpIPredicate::ult : CmpIPredicate::ule, jj, i);
@@ -206,6 +226,8 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
       sync();
     };
     auto copyState = [&] {
+      if (!copies)
+        return;
       simt(Kp * kVb, [&](KernelBuilder &b, Value x) { st(b, ld(b, S, x), Se, x); });
       sync();
     };
@@ -296,8 +318,10 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
         });
         sync();
       }
-      simt(kC * kVb, [&](KernelBuilder &b, Value x) { st(b, ld(b, Vs, x), Ue, x); });
-      sync();
+      if (copies) {
+        simt(kC * kVb, [&](KernelBuilder &b, Value x) { st(b, ld(b, Vs, x), Ue, x); });
+        sync();
+      }
       for (int64_t gq = 0; gq < la.qPerState; ++gq) {
         Value qh = la.gqa ? b.addi(b.muli(j, b.idx(la.qPerState)), b.idx(gq)) : kh;
         Value oh = la.gqa ? qh : j;
@@ -305,8 +329,10 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
         loadTokens(Xe, la.q, qh, t0, sinceStart);
         sync();
         decayedScores(Qe, /*strict=*/false);
-        simt(kC * kC, [&](KernelBuilder &b, Value x) { st(b, ld(b, Pf, x), Pe, x); });
-        sync();
+        if (copies) {
+          simt(kC * kC, [&](KernelBuilder &b, Value x) { st(b, ld(b, Pf, x), Pe, x); });
+          sync();
+        }
         matmul(Os, kVb, false, {Xe, Kp, 1}, {Se, kVb, 1}, kC, kVb, Kp);
         matmul(Os, kVb, true, {Pe, kC, 1}, {Ue, kVb, 1}, kC, kVb, kC);
         simt(kC * kVb, [&](KernelBuilder &b, Value x) {
@@ -345,6 +371,8 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
     });
     gpu::TerminatorOp::create(b);
     b.setInsertionPointAfter(launch);
+    // tf32 rounding is an NVVM op that buffer deallocation would reject.
+    deferNVVMOps(rw, launch);
     rw.replaceOp(op, {b.toTensor(la.out, la.outT), b.toTensor(la.st, la.stT)});
     return success();
   }
