@@ -64,7 +64,8 @@ static cl::opt<std::string> gpuArch(
     cl::init("sm_80"), cl::cat(cat));
 static cl::opt<std::string> gpuPrecision(
     "gpu-precision",
-    cl::desc("operands of f32 attention on the GPU: f32 (SIMT, default) | bf16 | f16 (tensor cores)"),
+    cl::desc("operands of f32 attention on the GPU: f32 (SIMT, default) | bf16 | f16 | tf32 "
+             "(tensor cores)"),
     cl::init("f32"), cl::cat(cat));
 static cl::opt<bool> noParallel("no-parallel", cl::desc("run kernels on one thread (no OpenMP)"),
                                 cl::cat(cat));
@@ -255,8 +256,10 @@ int main(int argc, char **argv) {
     }
     if (archs.empty())
       return fail("--gpu-arch is empty");
-    if (gpuPrecision != "f32" && gpuPrecision != "bf16" && gpuPrecision != "f16")
-      return fail("unknown --gpu-precision '" + gpuPrecision + "' (expected f32, bf16 or f16)");
+    if (gpuPrecision != "f32" && gpuPrecision != "bf16" && gpuPrecision != "f16" &&
+        gpuPrecision != "tf32")
+      return fail("unknown --gpu-precision '" + gpuPrecision +
+                  "' (expected f32, bf16, f16 or tf32)");
     if (emit == "ptx" && archs.size() != 1)
       return fail("--emit=ptx writes one architecture; give one --gpu-arch");
     if (emit == "obj")

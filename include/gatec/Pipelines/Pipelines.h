@@ -49,7 +49,7 @@ void buildCPUPipeline(mlir::OpPassManager &pm, const CPUPipelineOptions &options
 struct CUDAPipelineOptions : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
   Option<std::string> precision{
       *this, "precision",
-      llvm::cl::desc("operands of f32 attention: f32 (SIMT) | bf16 | f16"),
+      llvm::cl::desc("operands of f32 attention: f32 (SIMT) | bf16 | f16 | tf32 (tensor cores)"),
       llvm::cl::init("f32")};
   Option<std::string> chip{
       *this, "chip",
