@@ -45,21 +45,28 @@ SDPA = {
     "sdpa_bf16_d256_mask": (4, 4, 256, 256, "bf16", False, None, "bool", "f32"),
     "sdpa_f16_d72_v40": (4, 2, 72, 40, "f16", True, "headwise", None, "f32"),
     "sdpa_f32_as_bf16": (8, 2, 128, 128, "f32", True, "elementwise", None, "bf16"),
+    "sdpa_f32_as_tf32": (8, 2, 128, 128, "f32", True, "elementwise", None, "tf32"),
+    "sdpa_f32_as_tf32_d72_v40": (4, 2, 72, 40, "f32", False, "headwise", None, "tf32"),
     "sdpa_f32_simt": (4, 2, 64, 64, "f32", True, None, None, "f32"),
 }
 LA = {
     "la_gated_delta_bf16": ("gated_delta", 4, 4, 8, 128, 128, "bf16", "scalar", True, "f32"),
     "la_gla_f16": ("gated", 4, 4, 4, 128, 128, "f16", "channel", False, "f32"),
     "la_delta_f32_as_bf16": ("delta", 4, 4, 4, 72, 40, "f32", None, True, "bf16"),
+    "la_gated_delta_f32_as_tf32": ("gated_delta", 4, 4, 8, 128, 128, "f32", "scalar", True, "tf32"),
+    "la_gla_f32_as_tf32": ("gated", 4, 4, 4, 128, 128, "f32", "channel", False, "tf32"),
     "la_linear_f16_gqa": ("linear", 8, 4, 4, 64, 64, "f16", None, False, "f32"),
     "la_gated_delta_f32_simt": ("gated_delta", 2, 2, 4, 64, 64, "f32", "scalar", True, "f32"),
 }
 
 
-# The Qwen3-Next example layers (ONNX, f32): SIMT f32 and bf16 tensor cores.
+# The Qwen3-Next example layers (ONNX, f32): SIMT f32, bf16 and tf32 tensor cores.
 MODELS = ["qwen3_next_attention", "qwen3_next_gated_deltanet",
           "qwen3_next_attention_decomposed", "qwen3_next_gated_deltanet_decomposed"]
 
+
+MODEL_PRECISIONS = ("f32", "bf16", "tf32")
+MODEL_TOL = {"f32": 1e-4, "bf16": 3e-2, "tf32": 1e-2}
 
 CONFORMANCE_SKIP = {"test_linear_attention_fp16_expanded"}  # does not lower for CUDA yet
 
@@ -83,7 +90,7 @@ def prepare(outdir):
     print("compiled the conformance models")
     make_models.write_models(outdir, names=MODELS)
     for name in MODELS:
-        for prec in ("f32", "bf16"):
+        for prec in MODEL_PRECISIONS:
             gatec.compile(os.path.join(outdir, name + ".onnx"),
                           os.path.join(outdir, f"lib{name}_{prec}.so"), target="cuda",
                           extra_args=[f"--gpu-arch={ARCHS}", f"--gpu-precision={prec}"])
@@ -141,6 +148,8 @@ def _rel(got, ref):
 def _tol(dt, prec):
     if dt == "f32" and prec == "f32":
         return 1e-4
+    if prec == "tf32":
+        return 5e-3  # python/tests/kernel_util.py TF32_TOL
     return 2e-2
 
 
@@ -280,7 +289,7 @@ def run(libdir):
     # The example layers end to end (numpy in and out: copied to the device).
     from models_reference import reference_outputs
     for name in MODELS:
-        for prec in ("f32", "bf16"):
+        for prec in MODEL_PRECISIONS:
             m = gatec.load(os.path.join(libdir, f"lib{name}_{prec}.so"))
             for batch, seq in [(1, 1), (2, 300)]:
                 feeds = {}
@@ -292,7 +301,7 @@ def run(libdir):
                         feeds[spec.name] = rng.standard_normal(shape).astype(spec.dtype)
                 (y,) = m(*[feeds[s.name] for s in m.inputs])
                 err = _rel(y, reference_outputs(name, feeds)["output"])
-                ok = err <= (1e-4 if prec == "f32" else 3e-2)
+                ok = err <= MODEL_TOL[prec]
                 results["checks"].append({"case": f"{name}_{prec}", "shape": [batch, seq],
                                           "rel_err": err, "ok": ok})
                 print(f"{'ok  ' if ok else 'FAIL'} {name}_{prec:5s} B={batch} T={seq}  rel err {err:.2e}")
@@ -313,22 +322,25 @@ def run(libdir):
         return float(np.median(times))
 
     import torch.nn.functional as F
-    for (lib, kernel), (b, s) in [(l, bs) for l in [("libsdpa_f16_d128_gqa.so", "wgmma"),
-                                                      ("libsdpa_f16_d128_gqa_sm80.so", "mma.sync")]
-                                  for bs in [(1, 2048), (4, 4096)]]:
+    # f16 (both kernels), and f32 on tf32 MMAs (torch: f32 SDPA, its default precision).
+    for (lib, label, kernel, tdt), (b, s) in [
+            (l, bs) for l in [("libsdpa_f16_d128_gqa.so", "f16", "wgmma", torch.float16),
+                              ("libsdpa_f16_d128_gqa_sm80.so", "f16", "mma.sync", torch.float16),
+                              ("libsdpa_f32_as_tf32.so", "f32", "tf32 mma.sync", torch.float32)]
+            for bs in [(1, 2048), (4, 4096)]]:
         mod = gatec.load(os.path.join(libdir, lib))
         hq, hkv, d = 8, 2, 128
-        q = torch.randn(b, hq, s, d, device=dev, dtype=torch.float16)
-        k = torch.randn(b, hkv, s, d, device=dev, dtype=torch.float16)
-        v = torch.randn(b, hkv, s, d, device=dev, dtype=torch.float16)
-        g = torch.randn(b, hq, s, d, device=dev, dtype=torch.float16)
-        out = torch.empty(b, hq, s, d, device=dev, dtype=torch.float16)
+        q = torch.randn(b, hq, s, d, device=dev, dtype=tdt)
+        k = torch.randn(b, hkv, s, d, device=dev, dtype=tdt)
+        v = torch.randn(b, hkv, s, d, device=dev, dtype=tdt)
+        g = torch.randn(b, hq, s, d, device=dev, dtype=tdt)
+        out = torch.empty(b, hq, s, d, device=dev, dtype=tdt)
         mod.set_stream(stream.cuda_stream)
         t_g = bench(lambda: mod(q, k, v, g, out=[out]))
         kk, vv = k.repeat_interleave(hq // hkv, 1), v.repeat_interleave(hq // hkv, 1)
         t_t = bench(lambda: F.scaled_dot_product_attention(q, kk, vv, is_causal=True) * torch.sigmoid(g))
         flops = 4 * b * hq * s * s * d / 2
-        row = {"case": f"causal gated SDPA f16 B={b} H={hq}/{hkv} S={s} D={d} ({kernel})",
+        row = {"case": f"causal gated SDPA {label} B={b} H={hq}/{hkv} S={s} D={d} ({kernel})",
                "gatec_ms": t_g, "torch_ms": t_t, "gatec_tflops": flops / t_g / 1e9,
                "torch_tflops": flops / t_t / 1e9}
         results["timings"].append(row)

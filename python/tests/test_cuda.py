@@ -113,7 +113,7 @@ def test_f16_gated_sdpa_loads(f16_lib):
     assert f16_lib._lib_desc.set_stream  # non-NULL for CUDA libraries
 
 
-@pytest.mark.parametrize("precision", [None, "f32", "bf16", "f16"])
+@pytest.mark.parametrize("precision", [None, "f32", "bf16", "f16", "tf32"])
 def test_f32_gated_sdpa_loads(tmp_path_factory, precision):
     extra = [] if precision is None else [f"--gpu-precision={precision}"]
     m = cuda_lib(tmp_path_factory, f"cu_f32_{precision}",
@@ -387,6 +387,9 @@ LA = [("gd_s_gva", "f32", 2, 2, 4, 128, 128, "scalar"),
       ("gd_c_mha", "f32", 2, 2, 2, 24, 40, "channel"),
       ("gd_s_gqa", "f32", 4, 2, 2, 64, 64, "scalar"),
       ("gd_s_f16", "f16", 2, 2, 2, 128, 128, "scalar")]
+# f32 with --gpu-precision=tf32: the f32 cases above and per-channel decay at
+# K = 128 (the widest key head whose chunk buffers fit shared memory).
+LA_TF32 = [c for c in LA if c[1] == "f32"] + [("gd_c128", "f32", 2, 2, 2, 128, 128, "channel")]
 
 
 def sdpa_fname(D, Hq, Hkv, causal):
@@ -417,7 +420,12 @@ def gpu_libraries(tmp_path_factory):
         "f32": cuda_lib(tmp_path_factory, "gpu_f32",
                         [gated_sdpa_text(sdpa_fname(*c), *c[1:3], c[0], "f32", c[3])
                          for c in F32_SDPA]),
+        "tf32": cuda_lib(tmp_path_factory, "gpu_f32_tf32",
+                         [gated_sdpa_text(sdpa_fname(*c), *c[1:3], c[0], "f32", c[3])
+                          for c in F32_SDPA], ["--gpu-precision=tf32"]),
         "la": cuda_lib(tmp_path_factory, "gpu_la", [la_text(*c) for c in LA]),
+        "la_tf32": cuda_lib(tmp_path_factory, "gpu_la_tf32", [la_text(*c) for c in LA_TF32],
+                            ["--gpu-precision=tf32"]),
     }
 
 
@@ -431,9 +439,10 @@ def test_gpu_libraries_compile(gpu_libs):
     assert len(gpu_libs["f16_sm90a"].functions) == len(F16_SDPA)
     assert len(gpu_libs["bf16"].functions) == len(F32_SDPA)
     assert len(gpu_libs["f32"].functions) == len(F32_SDPA)
-    la = gpu_libs["la"]
-    for name, dtype, Hq, Hk, Hv, K, V, dkind in LA:
-        f = la.functions[name]
+    assert len(gpu_libs["tf32"].functions) == len(F32_SDPA)
+    for lib, name, dtype, Hq, Hk, Hv, K, V, dkind in (
+            [("la", *c) for c in LA] + [("la_tf32", *c) for c in LA_TF32]):
+        f = gpu_libs[lib].functions[name]
         assert [s.name for s in f.inputs] == ["query", "key", "value", "decay", "beta",
                                               "initial_state"]
         assert [s.name for s in f.outputs] == ["output", "final_state"]
@@ -485,6 +494,15 @@ class TestGPU:
         ku.assert_close(o, _sdpa_ref(ins, causal), 2e-2)
 
     @pytest.mark.parametrize("cfg,Sq,Skv", list(_sdpa_cases(F32_SDPA)))
+    def test_f32_gated_sdpa_tf32_precision(self, gpu_libs, cfg, Sq, Skv):
+        D, Hq, Hkv, causal = cfg
+        rng = np.random.default_rng(Sq * 1000 + D + 3)
+        ins = _sdpa_inputs(rng, D, Hq, Hkv, Sq, Skv, np.float32)
+        (o,) = gpu_libs["tf32"].functions[sdpa_fname(*cfg)](*ins)
+        assert o.dtype == np.float32
+        ku.assert_close(o, _sdpa_ref(ins, causal), ku.TF32_TOL)
+
+    @pytest.mark.parametrize("cfg,Sq,Skv", list(_sdpa_cases(F32_SDPA)))
     def test_f32_gated_sdpa_simt(self, gpu_libs, cfg, Sq, Skv):
         D, Hq, Hkv, causal = cfg
         rng = np.random.default_rng(Sq * 1000 + D + 2)
@@ -495,6 +513,15 @@ class TestGPU:
     @pytest.mark.parametrize("cfg", LA, ids=[c[0] for c in LA])
     @pytest.mark.parametrize("T", (1, 63, 65, 257))
     def test_linear_attention_gated_delta(self, gpu_libs, cfg, T):
+        self._gated_delta(gpu_libs["la"], cfg, T, 2e-2 if cfg[1] == "f16" else 1e-3)
+
+    @pytest.mark.parametrize("cfg", LA_TF32, ids=[c[0] for c in LA_TF32])
+    @pytest.mark.parametrize("T", (1, 63, 65, 257))
+    def test_linear_attention_gated_delta_tf32(self, gpu_libs, cfg, T):
+        self._gated_delta(gpu_libs["la_tf32"], cfg, T, ku.TF32_TOL)
+
+    @staticmethod
+    def _gated_delta(lib, cfg, T, tol):
         name, dtype, Hq, Hk, Hv, K, V, dkind = cfg
         npdt = np.float16 if dtype == "f16" else np.float32
         rng = np.random.default_rng(T * 7 + K)
@@ -508,10 +535,9 @@ class TestGPU:
         beta = rng.uniform(0.05, 0.95, (B, Hv, T))
         state = (rng.standard_normal((B, Hv, K, V)) * 0.5).astype(np.float32)
         ins = [a.astype(npdt) for a in (q, k, v, decay, beta)] + [state]
-        o, s = gpu_libs["la"].functions[name](*ins)
+        o, s = lib.functions[name](*ins)
         ro, rs = R.linear_attention(*ins[:3], "gated_delta", decay=ins[3], beta=ins[4],
                                     initial_state=state)
-        tol = 2e-2 if dtype == "f16" else 1e-3
         ku.assert_close(o, ro, tol, what=f"{name} output")
         ku.assert_close(s, rs, tol, what=f"{name} final_state")
 
