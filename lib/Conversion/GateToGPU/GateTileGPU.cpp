@@ -25,6 +25,7 @@
 #include "gatec/Conversion/KernelBuilder.h"
 #include "gatec/Conversion/Passes.h"
 #include "GPUKernelUtils.h"
+#include "SdpaFragments.h"
 #include "../SdpaOperands.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -63,7 +64,7 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
       return rw.notifyMatchFailure(op, "f32 without an MMA precision: SIMT");
     KernelBuilder b(op.getLoc(), rw);
     SdpaOperands so(b, op);
-    Value q = so.q, k = so.k, v = so.v, mask = so.mask, gate = so.gate;
+    Value q = so.q, k = so.k, v = so.v, gate = so.gate;
     auto resT = so.resT;
     const int64_t D = so.D, Dv = so.Dv, group = so.group;
     // One MMA step covers kStep of D (QKᵀ) or of the keys (P·V); a 32-bit
@@ -89,8 +90,7 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     if (2 * BN * (kStride + vStride) * eBytes > 48 * 1024)
       return rw.notifyMatchFailure(op, "heads too wide for static shared memory: SIMT");
     Value B = so.B, Hq = so.Hq, Sq = so.Sq, Skv = so.Skv, out = so.out;
-    const float scale = so.scale, softcap = so.softcap;
-    const bool causal = so.causal, boolMask = so.boolMask;
+    const bool causal = so.causal;
 
     auto wg = gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
     // Flat buffers: every fragment address is a per-lane base plus a
@@ -136,6 +136,7 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
                         b.cmpi(CmpIPredicate::ult, rows[1], Sq)};
       // tqp: the lane's first k of an A or B fragment (p per register).
       Value tq2 = b.muli(tq, b.idx(2)), tqp = p == 2 ? tq2 : tq;
+      FragmentRows fr{bi, h, {rows[0], rows[1]}, {rowOk[0], rowOk[1]}, tq2};
       // Lane bases of the B fragments: K[key g][d tqp], V[key 2tq][col g].
       Value kBase = b.addi(b.muli(g, b.idx(kStride)), tqp);
       Value vBase = b.addi(b.muli(tq2, b.idx(vStride)), g);
@@ -227,48 +228,9 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
           }
           sc.push_back(acc);
         }
-        // Scale, softcap, masks; the row max over the block.
-        Value mLoc[2] = {b.negInf(), b.negInf()};
-        for (int64_t j = 0; j < BN / 8; ++j)
-          for (int64_t r = 0; r < 4; ++r) {
-            int64_t rr = r / 2;
-            Value col = b.addi(kv0, b.addi(tq2, b.idx(8 * j + r % 2)));
-            Value x = b.mul(sc[j][r], b.f32(scale));
-            if (softcap > 0.0f)
-              x = b.mul(b.f32(softcap), b.tanh(b.div(x, b.f32(softcap))));
-            Value inKv = b.cmpi(CmpIPredicate::ult, col, Skv);
-            if (mask) {
-              Value mv = maskedLoad(b, mask, b.bcastIndex(mask, {bi, h, rows[rr], col}),
-                                    {{2, Sq}, {3, Skv}}, andI(b, rowOk[rr], inKv));
-              if (boolMask)
-                x = b.select(mv, x, b.negInf());
-              else
-                x = b.add(x, mv);
-            }
-            Value dead = b.cmpi(CmpIPredicate::uge, col, Skv);
-            if (causal)
-              dead = arith::OrIOp::create(b, dead, b.cmpi(CmpIPredicate::ugt, col, rows[rr]));
-            x = b.select(dead, b.negInf(), x);
-            sc[j][r] = x;
-            mLoc[rr] = b.max(mLoc[rr], x);
-          }
-        SmallVector<Value> next(it.begin(), it.end());
-        Value base[2], alpha[2];
-        for (int64_t rr = 0; rr < 2; ++rr) {
-          Value mNew = b.max(it[rr], quadReduce(b, mLoc[rr], /*isMax=*/true));
-          // A row with no live key so far keeps max -inf; exponents use 0.
-          base[rr] = b.select(b.cmpf(CmpFPredicate::OEQ, mNew, b.negInf()), b.f32(0.0f), mNew);
-          alpha[rr] = b.exp(b.sub(it[rr], base[rr]));
-          next[rr] = mNew;
-        }
-        Value lSum[2] = {b.f32(0.0f), b.f32(0.0f)};
-        for (int64_t j = 0; j < BN / 8; ++j)
-          for (int64_t r = 0; r < 4; ++r) {
-            sc[j][r] = b.exp(b.sub(sc[j][r], base[r / 2]));
-            lSum[r / 2] = b.add(lSum[r / 2], sc[j][r]);
-          }
-        for (int64_t rr = 0; rr < 2; ++rr)
-          next[2 + rr] = b.fma(it[2 + rr], alpha[rr], lSum[rr]);
+        Value alpha[2];
+        SmallVector<Value> next = softmaxBlock(b, so, fr, kv0, sc, it.take_front(4), alpha);
+        next.append(it.begin() + 4, it.end()); // the output tiles, updated below
         SmallVector<SmallVector<Value>> o(nTilesO);
         for (int64_t t = 0; t < nTilesO; ++t)
           for (int64_t r = 0; r < 4; ++r)
@@ -309,42 +271,34 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
       });
 
       // Epilogue: normalize, gate, store the rows and columns in range.
-      Value inv[2];
-      Value rowSum[2];
-      for (int64_t rr = 0; rr < 2; ++rr) {
-        Value l = quadReduce(b, fin[2 + rr], /*isMax=*/false);
-        rowSum[rr] = l;
-        inv[rr] = b.select(b.cmpf(CmpFPredicate::OEQ, l, b.f32(0.0f)), b.f32(0.0f),
-                           b.div(b.f32(1.0f), l));
-      }
-      for (int64_t t = 0; t < nTilesO; ++t)
-        for (int64_t r = 0; r < 4; ++r) {
-          int64_t rr = r / 2;
-          Value col = b.addi(colBase, b.addi(tq2, b.idx(8 * t + r % 2)));
-          Value ok = andI(b, rowOk[rr], dvSplit == 1 && 8 * t + 8 <= Dv
-                                            ? Value()
-                                            : b.cmpi(CmpIPredicate::ult, col, b.idx(Dv)));
-          Value val = fin[4 + 4 * t + r];
-          Value inv_ = inv[rr];
-          Value row = rows[rr];
-          auto ifOp = scf::IfOp::create(b, ok, /*withElseRegion=*/false);
+      if (!split) {
+        storeRows(b, so, fr, colBase, nTilesO, dvSplit == 1,
+                  [&](int64_t t, int64_t r) { return fin[4 + 4 * t + r]; }, fin[2], fin[3]);
+      } else {
+        // Partial rows, unnormalized, with their max and sum: the combine
+        // kernel rescales them.
+        Value z = b.addi(b.muli(bi, split->count), sp);
+        for (int64_t rr = 0; rr < 2; ++rr) {
+          Value l = quadReduce(b, fin[2 + rr], /*isMax=*/false);
+          auto ifRow = scf::IfOp::create(b, andI(b, rowOk[rr], b.cmpi(CmpIPredicate::eq, tq,
+                                                                      b.idx(0))),
+                                         /*withElseRegion=*/false);
           OpBuilder::InsertionGuard g2(b);
-          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          if (split) {
-            // Partial row: unnormalized; the combine kernel rescales it.
-            Value z = b.addi(b.muli(bi, split->count), sp);
-            b.store(val, split->parts, {z, h, row, col});
-            if (t == 0 && r % 2 == 0) {
-              b.store(fin[rr], split->stats, {z, h, row, b.idx(0)});
-              b.store(rowSum[rr], split->stats, {z, h, row, b.idx(1)});
-            }
-            continue;
-          }
-          Value res = b.mul(val, inv_);
-          if (gate)
-            res = b.applyGate(res, gate, {bi, h, row, col}, op.getGateAct() == Activation::silu);
-          b.store(res, out, {bi, h, row, col});
+          b.setInsertionPointToStart(&ifRow.getThenRegion().front());
+          b.store(fin[rr], split->stats, {z, h, rows[rr], b.idx(0)});
+          b.store(l, split->stats, {z, h, rows[rr], b.idx(1)});
         }
+        for (int64_t t = 0; t < nTilesO; ++t)
+          for (int64_t r = 0; r < 4; ++r) {
+            int64_t rr = r / 2;
+            Value col = b.addi(colBase, b.addi(tq2, b.idx(8 * t + r % 2)));
+            Value ok = andI(b, rowOk[rr], b.cmpi(CmpIPredicate::ult, col, b.idx(Dv)));
+            auto ifOp = scf::IfOp::create(b, ok, /*withElseRegion=*/false);
+            OpBuilder::InsertionGuard g2(b);
+            b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+            b.store(fin[4 + 4 * t + r], split->parts, {z, h, rows[rr], col});
+          }
+      }
       gpu::TerminatorOp::create(b);
     }
     };
