@@ -99,6 +99,11 @@ if nvidia_smi:
 
 # Sources and TableGen, for the docs-up-to-date check.
 gatec_src = os.path.dirname(config.test_source_root)
+# The Python with numpy that the Makefile sets up (GPU run tests use it).
+venv_python = os.path.join(gatec_src, ".venv", "bin", "python")
+config.substitutions.append(
+    ("%python", venv_python if os.path.exists(venv_python) else "python3"))
+config.environment["PYTHONPATH"] = os.path.join(gatec_src, "python")
 config.substitutions.append(("%gatec_src", gatec_src))
 config.substitutions.append(("%mlir_include", "/usr/lib/llvm-22/include"))
 config.substitutions.append(("%mlir_tblgen", os.path.join(llvm_tools_dir, "mlir-tblgen")))
