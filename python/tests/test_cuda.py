@@ -484,23 +484,15 @@ class TestGPU:
         assert isinstance(o, np.ndarray) and o.dtype == np.float16
         ku.assert_close(o, _sdpa_ref(ins, causal), 1e-2)
 
+    @pytest.mark.parametrize("prec,seed,tol", [("bf16", 1, 2e-2), ("tf32", 3, ku.TF32_TOL)])
     @pytest.mark.parametrize("cfg,Sq,Skv", list(_sdpa_cases(F32_SDPA)))
-    def test_f32_gated_sdpa_bf16_precision(self, gpu_libs, cfg, Sq, Skv):
+    def test_f32_gated_sdpa_mma_precision(self, gpu_libs, prec, seed, tol, cfg, Sq, Skv):
         D, Hq, Hkv, causal = cfg
-        rng = np.random.default_rng(Sq * 1000 + D + 1)
+        rng = np.random.default_rng(Sq * 1000 + D + seed)
         ins = _sdpa_inputs(rng, D, Hq, Hkv, Sq, Skv, np.float32)
-        (o,) = gpu_libs["bf16"].functions[sdpa_fname(*cfg)](*ins)
+        (o,) = gpu_libs[prec].functions[sdpa_fname(*cfg)](*ins)
         assert o.dtype == np.float32
-        ku.assert_close(o, _sdpa_ref(ins, causal), 2e-2)
-
-    @pytest.mark.parametrize("cfg,Sq,Skv", list(_sdpa_cases(F32_SDPA)))
-    def test_f32_gated_sdpa_tf32_precision(self, gpu_libs, cfg, Sq, Skv):
-        D, Hq, Hkv, causal = cfg
-        rng = np.random.default_rng(Sq * 1000 + D + 3)
-        ins = _sdpa_inputs(rng, D, Hq, Hkv, Sq, Skv, np.float32)
-        (o,) = gpu_libs["tf32"].functions[sdpa_fname(*cfg)](*ins)
-        assert o.dtype == np.float32
-        ku.assert_close(o, _sdpa_ref(ins, causal), ku.TF32_TOL)
+        ku.assert_close(o, _sdpa_ref(ins, causal), tol)
 
     @pytest.mark.parametrize("cfg,Sq,Skv", list(_sdpa_cases(F32_SDPA)))
     def test_f32_gated_sdpa_simt(self, gpu_libs, cfg, Sq, Skv):
