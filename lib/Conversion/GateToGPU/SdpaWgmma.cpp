@@ -87,6 +87,10 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
     const int64_t Dp = roundUp(D, 16), Dt = (Dp + 63) / 64;
     const int64_t dvSplit = (roundUp(Dv, 16) + 127) / 128;
     const int64_t Dvn = roundUp((Dv + dvSplit - 1) / dvSplit, 16), Vt = (Dvn + 63) / 64;
+    // Every V tile of the last column block must start inside V: a box
+    // entirely out of bounds is not documented to complete its transaction.
+    if ((dvSplit - 1) * Dvn + 64 * (Vt - 1) >= Dv)
+      return rw.notifyMatchFailure(op, "value head split leaves a V tile out of bounds");
 
     // Decode over long KV sequences: the portable split-KV kernel.
     auto dimOf = [&](Value t, int64_t d) {
@@ -236,9 +240,10 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
       for (int64_t i = 0; i < 3; ++i)
         NVVM::MBarrierInitOp::create(b, ptr3(at(barOff + 8 * i)), c32(1), Value());
       NVVM::FenceMbarrierInitOp::create(b);
-      // The descriptors were written through the generic proxy (a copy).
+      // The descriptors were written through the generic proxy, by a copy
+      // from the host: system scope.
       for (Value p : mapPtr)
-        NVVM::FenceProxyAcquireOp::create(b, NVVM::MemScopeKind::GPU, p, c32(128),
+        NVVM::FenceProxyAcquireOp::create(b, NVVM::MemScopeKind::SYS, p, c32(128),
                                           NVVM::ProxyKind::GENERIC, NVVM::ProxyKind::TENSORMAP);
     });
     barrier(b, op);
@@ -278,6 +283,29 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
     };
     auto extract = [&](Value s, int64_t i) {
       return LLVM::ExtractValueOp::create(b, s, ArrayRef<int64_t>{i}).getResult();
+    };
+    // `asm` (wgmma.fence / wait_group) with the accumulator registers as
+    // tied operands: nothing reads them before the wait or writes them after
+    // the fence (the PTX ISA leaves that undefined), whatever LLVM schedules.
+    auto tied = [&](StringRef text, Value acc) {
+      int64_t n = cast<LLVM::LLVMStructType>(acc.getType()).getBody().size();
+      SmallVector<Value> regs;
+      std::string constraints;
+      for (int64_t i = 0; i < n; ++i) {
+        regs.push_back(extract(acc, i));
+        constraints += (i ? ",=f" : "=f");
+      }
+      for (int64_t i = 0; i < n; ++i)
+        constraints += "," + std::to_string(i);
+      return LLVM::InlineAsmOp::create(b, acc.getType(), regs, text, constraints,
+                                       /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                       LLVM::tailcallkind::TailCallKind::None,
+                                       LLVM::AsmDialectAttr(), ArrayAttr())
+          .getResult(0);
+    };
+    auto waitAll = [&](Value acc) {
+      NVVM::WgmmaGroupSyncAlignedOp::create(b);
+      return tied("wgmma.wait_group.sync.aligned 0;", acc);
     };
 
     // P·V covers whole 64-column V tiles (N-major operands in 128B-swizzle
@@ -331,8 +359,7 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
         Value db = descriptor(b, arith::AddIOp::create(b, kBase, c64(off)), 16, 1024);
         s = wgmma(s, da, db, kBN, /*accumulate=*/k > 0, /*bTransposed=*/false);
       }
-      NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+      s = waitAll(s);
 
       SmallVector<SmallVector<Value>> sc(kBN / 8);
       for (int64_t j = 0; j < kBN / 8; ++j)
@@ -361,14 +388,13 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
       barrier(b, op);
       // O += P V: k16 step u = 16 keys = two 8-row groups of 1024 bytes; the
       // N direction crosses 64-column tiles (leading byte offset).
-      NVVM::WgmmaFenceAlignedOp::create(b);
+      o = tied("wgmma.fence.sync.aligned;", o);
       for (int64_t u = 0; u < kBN / 16; ++u) {
         Value da = descriptor(b, at(pOff + u * 32), 16, 1024);
         Value db = descriptor(b, arith::AddIOp::create(b, vBase, c64(u * 2048)), kTile, 1024);
         o = wgmma(o, da, db, Nv, /*accumulate=*/true, /*bTransposed=*/true);
       }
-      NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+      o = waitAll(o);
       // Every thread is done with this stage and with P.
       barrier(b, op);
       next.push_back(o);

@@ -18,7 +18,7 @@
 // SM90A: .maxntid 128, 1, 1
 // SM90A: mbarrier.init.shared.b64
 // SM90A: fence.mbarrier_init.release.cluster
-// SM90A: fence.proxy.tensormap::generic.acquire.gpu
+// SM90A: fence.proxy.tensormap::generic.acquire.sys
 // SM90A: mbarrier.arrive.expect_tx.shared.b64
 // SM90A: cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
 // SM90A: mbarrier.try_wait.parity.shared.b64
