@@ -119,7 +119,7 @@ static void load_driver(void) {
 static _Thread_local CUstream call_stream;
 static _Thread_local int call_failed;
 /* Per call: the device copies of its TMA descriptors, freed at its end. */
-#define GATEC_RT_MAX_TENSOR_MAPS 64
+#define GATEC_RT_MAX_TENSOR_MAPS 1024
 static _Thread_local CUdeviceptr call_maps[GATEC_RT_MAX_TENSOR_MAPS];
 static _Thread_local int call_map_count;
 
