@@ -49,6 +49,7 @@ static struct {
   CUresult (*MemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*MemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*MemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+  CUresult (*MemcpyHtoD)(CUdeviceptr, const void *, size_t);
   CUresult (*CtxGetDevice)(CUdevice *);
   CUresult (*DeviceGetAttribute)(int *, int, CUdevice);
   CUresult (*FuncSetAttribute)(CUfunction, int, int);
@@ -90,6 +91,7 @@ static void load_driver(void) {
       {(void **)&cu.MemcpyAsync, "cuMemcpyAsync", 0},
       {(void **)&cu.MemsetD32Async, "cuMemsetD32Async", 0},
       {(void **)&cu.MemsetD16Async, "cuMemsetD16Async", 0},
+      {(void **)&cu.MemcpyHtoD, "cuMemcpyHtoD_v2", 0},
       {(void **)&cu.CtxGetDevice, "cuCtxGetDevice", 0},
       {(void **)&cu.DeviceGetAttribute, "cuDeviceGetAttribute", 0},
       {(void **)&cu.FuncSetAttribute, "cuFuncSetAttribute", 0},
@@ -398,4 +400,59 @@ uint64_t gatec_rt_cuda_tma_map(uint64_t ptr, int64_t d0, int64_t d1, int64_t d2,
   /* From pageable memory: staged before the call returns. */
   mgpuMemcpy(dev, map, sizeof map, call_stream);
   return call_failed ? 0 : (uint64_t)(uintptr_t)dev;
+}
+
+/*===----------------------------------------------------------------------===*
+ * Constants (weights): one device copy per CUDA context, made at first use.
+ *===----------------------------------------------------------------------===*/
+
+typedef struct {
+  CUcontext ctx;
+  uint64_t host;
+  CUdeviceptr dev;
+} constant_copy;
+static constant_copy *constants;
+static size_t constant_count, constant_capacity;
+static pthread_mutex_t constants_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The device address of the `bytes` of constant data at `host` (a global of
+ * the library, never written), uploaded synchronously the first time a
+ * context asks; 0 after an error (recorded for the call). The copies live
+ * as long as the process: a library's weights, once per GPU. */
+uint64_t gatec_rt_cuda_constant(uint64_t host, uint64_t bytes) {
+  if (call_failed)
+    return 0;
+  CUcontext ctx = NULL;
+  if (check(cu.CtxGetCurrent(&ctx), "cuCtxGetCurrent"))
+    return 0;
+  pthread_mutex_lock(&constants_lock);
+  CUdeviceptr dev = 0;
+  for (size_t i = 0; i < constant_count && !dev; ++i)
+    if (constants[i].ctx == ctx && constants[i].host == host)
+      dev = constants[i].dev;
+  if (!dev && constant_count == constant_capacity) {
+    size_t cap = constant_capacity ? 2 * constant_capacity : 64;
+    constant_copy *grown = realloc(constants, cap * sizeof *grown);
+    if (!grown) {
+      pthread_mutex_unlock(&constants_lock);
+      gatec_rt_fail(GATEC_ERROR_DEVICE, "out of host memory for the constants' table");
+      call_failed = 1;
+      return 0;
+    }
+    constants = grown;
+    constant_capacity = cap;
+  }
+  if (!dev) {
+    if (check(cu.MemAlloc(&dev, bytes ? bytes : 1), "cuMemAlloc (constants)")) {
+      dev = 0;
+    } else if (bytes && check(cu.MemcpyHtoD(dev, (const void *)(uintptr_t)host, bytes),
+                              "cuMemcpyHtoD (constants)")) {
+      cu.MemFree(dev);
+      dev = 0;
+    } else {
+      constants[constant_count++] = (constant_copy){ctx, host, dev};
+    }
+  }
+  pthread_mutex_unlock(&constants_lock);
+  return (uint64_t)dev;
 }

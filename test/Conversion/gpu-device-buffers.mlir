@@ -27,16 +27,37 @@ func.func @buffers(%a: memref<?xf32>, %n: index) {
 
 // -----
 
-// Weights: a device copy per call, freed on return.
+// Weights (constant globals): the runtime's device copy, made once per CUDA
+// context, seen as a memref around the returned pointer.
 // CHECK-LABEL: func.func @weights
 // CHECK:         %[[H:.+]] = memref.get_global @w
+// CHECK:         %[[HP:.+]] = memref.extract_aligned_pointer_as_index %[[H]]
+// CHECK:         %[[HI:.+]] = arith.index_cast %[[HP]] : index to i64
+// CHECK:         %[[DP:.+]] = call @gatec_rt_cuda_constant(%[[HI]], %{{.+}}) : (i64, i64) -> i64
+// CHECK:         llvm.inttoptr %[[DP]]
+// CHECK:         %[[D:.+]] = builtin.unrealized_conversion_cast %{{.+}} : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)> to memref<4xf32>
+// CHECK:         gpu.memcpy %{{.+}}, %[[D]]
+// CHECK-NOT:     gpu.dealloc
+// CHECK:         return
+memref.global "private" constant @w : memref<4xf32> = dense<1.0>
+func.func @weights(%a: memref<4xf32>) {
+  %w = memref.get_global @w : memref<4xf32>
+  memref.copy %w, %a : memref<4xf32> to memref<4xf32>
+  return
+}
+
+// -----
+
+// Mutable globals: a device copy per call, freed on return.
+// CHECK-LABEL: func.func @mutable
+// CHECK:         %[[H:.+]] = memref.get_global @m
 // CHECK:         %[[D:.+]] = gpu.alloc () : memref<4xf32>
 // CHECK:         gpu.memcpy %[[D]], %[[H]]
 // CHECK:         gpu.dealloc %[[D]]
 // CHECK-NEXT:    return
-memref.global "private" constant @w : memref<4xf32> = dense<1.0>
-func.func @weights(%a: memref<4xf32>) {
-  %w = memref.get_global @w : memref<4xf32>
+memref.global "private" @m : memref<4xf32> = dense<1.0>
+func.func @mutable(%a: memref<4xf32>) {
+  %w = memref.get_global @m : memref<4xf32>
   memref.copy %w, %a : memref<4xf32> to memref<4xf32>
   return
 }

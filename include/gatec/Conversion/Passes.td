@@ -173,11 +173,15 @@ def GateGPUDeviceBuffers : Pass<"gate-gpu-device-buffers", "mlir::ModuleOp"> {
   let description = [{
     In a CUDA library, arguments are device pointers and only kernels touch
     memory: host `memref.alloc`/`dealloc`/`copy` become `gpu.alloc`/`dealloc`/
-    `memcpy`, constant globals are copied to device buffers, and static
+    `memcpy`, constant globals (weights) become device buffers that the
+    runtime uploads once per CUDA context (`gatec_rt_cuda_constant`), other
+    globals are copied per call, and static
     allocations inside kernels become thread-local `memref.alloca`. Any other
     host-side access to buffer contents is an error naming the op.
   }];
-  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect"];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::LLVM::LLVMDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
 }
 def GateMergeGPUModules : Pass<"gate-merge-gpu-modules", "mlir::ModuleOp"> {
   let summary = "Move the outlined kernels into one gpu.module (two with sm_90a kernels)";

@@ -2,7 +2,8 @@
 //
 // After gate-parallel-to-gpu, a CUDA function's host code only allocates,
 // copies and launches. Its buffers move to the device (stream-ordered
-// gpu.alloc in the runtime), constants are copied there, and the scratch
+// gpu.alloc in the runtime), constants are uploaded once per CUDA context
+// (the runtime keeps them), and the scratch
 // that kernels allocate becomes thread-local. What is left touching memory on
 // the host cannot run (arguments are device pointers) and is reported.
 //
@@ -13,6 +14,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -41,8 +43,58 @@ bool touchesHostShape(Operation *op) {
   return buffer && isHostShape(buffer);
 }
 
+constexpr StringLiteral kConstantFn = "gatec_rt_cuda_constant";
+
 bool inKernel(Operation *op) {
   return op->getParentOfType<gpu::LaunchOp>() || op->getParentOfType<gpu::GPUModuleOp>();
+}
+
+/// Replaces the uses of a constant global by its device copy from the
+/// runtime's per-context cache (gatec_rt_cuda_constant), as a memref: a
+/// descriptor built around the device pointer, which the memref-to-LLVM
+/// conversion folds.
+void useDeviceConstant(ImplicitLocOpBuilder &b, func::FuncOp func, memref::GetGlobalOp global) {
+  MLIRContext *ctx = b.getContext();
+  auto module = func->getParentOfType<ModuleOp>();
+  Type i64 = b.getI64Type();
+  if (!module.lookupSymbol(kConstantFn)) {
+    OpBuilder mb(module.getBodyRegion());
+    auto f = func::FuncOp::create(mb, b.getLoc(), kConstantFn, b.getFunctionType({i64, i64}, {i64}));
+    f.setPrivate();
+  }
+  MemRefType type = global.getType();
+  int64_t bytes = type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
+  auto hostPtr = memref::ExtractAlignedPointerAsIndexOp::create(b, global.getResult());
+  Value host = arith::IndexCastOp::create(b, i64, hostPtr);
+  Value devPtr = func::CallOp::create(b, kConstantFn, TypeRange{i64},
+                                      ValueRange{host, arith::ConstantIntOp::create(b, bytes, 64)})
+                     .getResult(0);
+  auto ptrT = LLVM::LLVMPointerType::get(ctx);
+  Value ptr = LLVM::IntToPtrOp::create(b, ptrT, devPtr);
+  int64_t rank = type.getRank();
+  SmallVector<Type> fields = {ptrT, ptrT, i64};
+  if (rank > 0)
+    fields.append(2, LLVM::LLVMArrayType::get(i64, rank));
+  auto descT = LLVM::LLVMStructType::getLiteral(ctx, fields);
+  Value desc = LLVM::PoisonOp::create(b, descT);
+  auto insert = [&](Value v, ArrayRef<int64_t> pos) {
+    desc = LLVM::InsertValueOp::create(b, desc, v, pos);
+  };
+  auto c = [&](int64_t v) { return LLVM::ConstantOp::create(b, i64, b.getI64IntegerAttr(v)); };
+  insert(ptr, {0});
+  insert(ptr, {1});
+  insert(c(0), {2});
+  int64_t stride = 1;
+  for (int64_t d = rank - 1; d >= 0; --d) {
+    insert(c(type.getDimSize(d)), {3, d});
+    insert(c(stride), {4, d});
+    stride *= type.getDimSize(d);
+  }
+  Value dev = UnrealizedConversionCastOp::create(
+                  b, MemRefType::get(type.getShape(), type.getElementType()), desc)
+                  .getResult(0);
+  global.getResult().replaceUsesWithIf(
+      dev, [&](OpOperand &use) { return use.getOwner() != hostPtr; });
 }
 
 struct GateGPUDeviceBuffersPass
@@ -88,9 +140,17 @@ struct GateGPUDeviceBuffersPass
         gpu::MemcpyOp::create(b, Type(), ValueRange{}, copy.getTarget(), copy.getSource());
         copy.erase();
       } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
-        // Constants (weights): a device copy per call.
-        auto type = global.getType();
         b.setInsertionPointAfter(global);
+        auto def = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(global,
+                                                                          global.getNameAttr());
+        if (def && def.getConstant() && global.getType().hasStaticShape() &&
+            global.getType().getLayout().isIdentity()) {
+          // Constants (weights): uploaded once per CUDA context.
+          useDeviceConstant(b, func, global);
+          continue;
+        }
+        // Other globals: a device copy per call.
+        auto type = global.getType();
         auto dev = gpu::AllocOp::create(b, MemRefType::get(type.getShape(), type.getElementType()),
                                         Type(), ValueRange{}, ValueRange{}, ValueRange{});
         global.getResult().replaceAllUsesWith(dev.getMemref());
