@@ -36,7 +36,7 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx | in
                                       cl::cat(cat));
 static cl::opt<std::string> outputFile("o", cl::desc("output file"), cl::value_desc("path"),
                                        cl::cat(cat));
-static cl::opt<std::string> emit("emit", cl::desc("what to write: lib | obj | llvm | mlir | header | ptx (cuda)"),
+static cl::opt<std::string> emit("emit", cl::desc("what to write: lib | obj | llvm | mlir | header | ptx (cuda: for the first --gpu-arch)"),
                                  cl::init("lib"), cl::cat(cat));
 static cl::opt<std::string> compileTo(
     "compile-to",
