@@ -411,9 +411,37 @@ typedef struct {
   uint64_t host;
   CUdeviceptr dev;
 } constant_copy;
+/* Open addressing by (context, host address); capacity a power of two, at
+ * most half full. Every call looks its constants up: no linear scans. */
 static constant_copy *constants;
 static size_t constant_count, constant_capacity;
 static pthread_mutex_t constants_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t constant_slot(constant_copy *table, size_t capacity, CUcontext ctx,
+                            uint64_t host) {
+  uint64_t h = (host ^ ((uint64_t)(uintptr_t)ctx * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+  size_t i = (size_t)(h >> 32) & (capacity - 1);
+  while (table[i].host && !(table[i].ctx == ctx && table[i].host == host))
+    i = (i + 1) & (capacity - 1);
+  return i;
+}
+
+/* Room for one more entry; 0 when out of memory. */
+static int constants_reserve(void) {
+  if (2 * (constant_count + 1) <= constant_capacity)
+    return 1;
+  size_t cap = constant_capacity ? 2 * constant_capacity : 64;
+  constant_copy *grown = calloc(cap, sizeof *grown);
+  if (!grown)
+    return 0;
+  for (size_t i = 0; i < constant_capacity; ++i)
+    if (constants[i].host)
+      grown[constant_slot(grown, cap, constants[i].ctx, constants[i].host)] = constants[i];
+  free(constants);
+  constants = grown;
+  constant_capacity = cap;
+  return 1;
+}
 
 /* The device address of the `bytes` of constant data at `host` (a global of
  * the library, never written), uploaded synchronously the first time a
@@ -427,30 +455,24 @@ uint64_t gatec_rt_cuda_constant(uint64_t host, uint64_t bytes) {
     return 0;
   pthread_mutex_lock(&constants_lock);
   CUdeviceptr dev = 0;
-  for (size_t i = 0; i < constant_count && !dev; ++i)
-    if (constants[i].ctx == ctx && constants[i].host == host)
-      dev = constants[i].dev;
-  if (!dev && constant_count == constant_capacity) {
-    size_t cap = constant_capacity ? 2 * constant_capacity : 64;
-    constant_copy *grown = realloc(constants, cap * sizeof *grown);
-    if (!grown) {
-      pthread_mutex_unlock(&constants_lock);
-      gatec_rt_fail(GATEC_ERROR_DEVICE, "out of host memory for the constants' table");
-      call_failed = 1;
-      return 0;
-    }
-    constants = grown;
-    constant_capacity = cap;
-  }
-  if (!dev) {
-    if (check(cu.MemAlloc(&dev, bytes ? bytes : 1), "cuMemAlloc (constants)")) {
-      dev = 0;
-    } else if (bytes && check(cu.MemcpyHtoD(dev, (const void *)(uintptr_t)host, bytes),
-                              "cuMemcpyHtoD (constants)")) {
-      cu.MemFree(dev);
-      dev = 0;
+  if (!constants_reserve()) {
+    gatec_rt_fail(GATEC_ERROR_DEVICE, "out of host memory for the constants' table");
+    call_failed = 1;
+  } else {
+    constant_copy *slot = &constants[constant_slot(constants, constant_capacity, ctx, host)];
+    if (slot->host) {
+      dev = slot->dev;
+    } else if (!check(cu.MemAlloc(&dev, bytes ? bytes : 1), "cuMemAlloc (constants)")) {
+      if (bytes && check(cu.MemcpyHtoD(dev, (const void *)(uintptr_t)host, bytes),
+                         "cuMemcpyHtoD (constants)")) {
+        cu.MemFree(dev);
+        dev = 0;
+      } else {
+        *slot = (constant_copy){ctx, host, dev};
+        ++constant_count;
+      }
     } else {
-      constants[constant_count++] = (constant_copy){ctx, host, dev};
+      dev = 0;
     }
   }
   pthread_mutex_unlock(&constants_lock);

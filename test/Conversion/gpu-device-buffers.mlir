@@ -1,7 +1,7 @@
 // RUN: gatec-opt %s --gate-gpu-device-buffers --split-input-file --verify-diagnostics | FileCheck %s
 
 // Host buffers become device buffers; kernel scratch becomes thread-local;
-// the barrier marker becomes gpu.barrier.
+// the deferred barrier (a marker call) becomes gpu.barrier.
 // CHECK-LABEL: func.func @buffers
 // CHECK:         %[[T:.+]] = gpu.alloc (%{{.+}}) : memref<?xf32>
 // CHECK:         gpu.launch
@@ -9,14 +9,14 @@
 // CHECK:           gpu.barrier
 // CHECK:         gpu.memcpy %{{.+}}, %[[T]]
 // CHECK:         gpu.dealloc %[[T]]
-// CHECK-NOT:     func.func private @gate_gpu_barrier
-func.func private @gate_gpu_barrier()
+// CHECK-NOT:     func.func private @gate_gpu_deferred_
+func.func private @gate_gpu_deferred_()
 func.func @buffers(%a: memref<?xf32>, %n: index) {
   %c1 = arith.constant 1 : index
   %t = memref.alloc(%n) : memref<?xf32>
   gpu.launch blocks(%bx, %by, %bz) in (%x = %c1, %y = %c1, %z = %c1) threads(%tx, %ty, %tz) in (%u = %c1, %v = %c1, %w = %c1) {
     %s = memref.alloc() : memref<16xf32>
-    func.call @gate_gpu_barrier() : () -> ()
+    func.call @gate_gpu_deferred_() {gate.deferred_op = "gpu.barrier"} : () -> ()
     memref.dealloc %s : memref<16xf32>
     gpu.terminator
   }

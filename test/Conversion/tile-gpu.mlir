@@ -13,7 +13,7 @@
 // CHECK:         gpu.launch blocks({{.*}}) threads({{.*}}) in (%{{.*}} = %c128
 // CHECK:           memref.get_global @[[KS]]
 // CHECK:           scf.for
-// CHECK:             func.call @gate_gpu_barrier()
+// CHECK:             func.call @gate_gpu_deferred_{{[0-9_]*}}() {gate.deferred_op = "gpu.barrier"}
 // CHECK:             nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 16]} : (vector<4x2xf16>, vector<2x2xf16>, vector<2x2xf32>) -> vector<2x2xf32>
 // CHECK:             gpu.shuffle  xor
 // CHECK:             math.exp

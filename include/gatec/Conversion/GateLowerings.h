@@ -21,9 +21,6 @@ enum class LinearAttentionKernel {
 void populateGateCPUPatterns(mlir::RewritePatternSet &patterns,
                              int64_t vectorWidth,
                              LinearAttentionKernel linearAttention = LinearAttentionKernel::Auto);
-/// Private function whose calls stand for gpu.barrier until the buffers of
-/// a CUDA function are final (see gate-gpu-device-buffers).
-inline constexpr llvm::StringLiteral kGPUBarrierMarker = "gate_gpu_barrier";
 /// CUDA kernels: tensor-core attention for MMA operands (f16/bf16 tensors,
 /// or f32 with `precision` bf16|f16|tf32), SIMT loop nests otherwise; with
 /// `wgmma`, also the sm_90a attention kernel, chosen at run time.

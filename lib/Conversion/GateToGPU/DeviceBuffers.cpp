@@ -55,13 +55,9 @@ bool inKernel(Operation *op) {
 /// conversion folds.
 void useDeviceConstant(ImplicitLocOpBuilder &b, func::FuncOp func, memref::GetGlobalOp global) {
   MLIRContext *ctx = b.getContext();
-  auto module = func->getParentOfType<ModuleOp>();
   Type i64 = b.getI64Type();
-  if (!module.lookupSymbol(kConstantFn)) {
-    OpBuilder mb(module.getBodyRegion());
-    auto f = func::FuncOp::create(mb, b.getLoc(), kConstantFn, b.getFunctionType({i64, i64}, {i64}));
-    f.setPrivate();
-  }
+  gatec::gpu_kernels::declarePrivateFunc(func->getParentOfType<ModuleOp>(), kConstantFn,
+                                         b.getFunctionType({i64, i64}, {i64}));
   MemRefType type = global.getType();
   int64_t bytes = type.getNumElements() * ((type.getElementTypeBitWidth() + 7) / 8);
   auto hostPtr = memref::ExtractAlignedPointerAsIndexOp::create(b, global.getResult());
@@ -104,13 +100,6 @@ struct GateGPUDeviceBuffersPass
     func.walk([&](Operation *op) { ops.push_back(op); });
     for (Operation *op : ops) {
       ImplicitLocOpBuilder b(op->getLoc(), op);
-      if (auto call = dyn_cast<func::CallOp>(op); call && call.getCallee() == gatec::kGPUBarrierMarker) {
-        if (!inKernel(op))
-          return call.emitError("a GPU barrier outside a kernel");
-        gpu::BarrierOp::create(b);
-        call.erase();
-        continue;
-      }
       if (inKernel(op)) {
         // Kernel scratch (static shapes): thread-local memory.
         if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
@@ -177,8 +166,6 @@ struct GateGPUDeviceBuffersPass
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (!func.isExternal() && failed(run(func)))
         return signalPassFailure();
-    if (auto marker = getOperation().lookupSymbol<func::FuncOp>(gatec::kGPUBarrierMarker))
-      marker.erase();
     gatec::gpu_kernels::restoreDeferredOps(getOperation());
   }
 };

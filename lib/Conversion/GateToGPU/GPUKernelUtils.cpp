@@ -103,54 +103,60 @@ SmallVector<Value> mmaSync(KernelBuilder &b, Type e, ArrayRef<Value> a,
   return d;
 }
 
-/// A block-wide barrier. Buffer deallocation (which runs after this pass)
-/// rejects gpu.barrier, an op without declared memory effects; a call to
-/// this marker function passes, and gate-gpu-device-buffers turns it into
-/// gpu.barrier.
-void barrier(KernelBuilder &b, Operation *anchor) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  if (!module.lookupSymbol(kGPUBarrierMarker)) {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto f = func::FuncOp::create(b, kGPUBarrierMarker, b.getFunctionType({}, {}));
-    f.setPrivate();
-  }
-  func::CallOp::create(b, kGPUBarrierMarker, TypeRange{}, ValueRange{});
+func::FuncOp declarePrivateFunc(ModuleOp module, StringRef name, FunctionType type) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b(module.getBodyRegion());
+  auto f = func::FuncOp::create(b, module.getLoc(), name, type);
+  f.setPrivate();
+  return f;
 }
 
 namespace {
 constexpr StringLiteral kDeferredPrefix = "gate_gpu_deferred_";
 constexpr StringLiteral kDeferredOp = "gate.deferred_op", kDeferredProps = "gate.deferred_props";
+
+/// A call standing for op `name` (operands, results, properties) until
+/// restoreDeferredOps; one marker function per signature.
+func::CallOp deferredCall(OpBuilder &b, Location loc, Operation *anchor, StringRef name,
+                          ValueRange operands, TypeRange results, Attribute props) {
+  auto module = anchor->getParentOfType<ModuleOp>();
+  auto type = b.getFunctionType(operands.getTypes(), results);
+  func::FuncOp marker;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f.getName().starts_with(kDeferredPrefix) && f.getFunctionType() == type)
+      marker = f;
+  if (!marker) {
+    marker = func::FuncOp::create(loc, kDeferredPrefix, type);
+    marker.setPrivate();
+    SymbolTable(module).insert(marker, module.getBody()->begin()); // uniqued name
+  }
+  auto call = func::CallOp::create(b, loc, marker, operands);
+  call->setAttr(kDeferredOp, b.getStringAttr(name));
+  if (props)
+    call->setAttr(kDeferredProps, props);
+  return call;
+}
 } // namespace
 
+/// A block-wide barrier: gpu.barrier, which declares no memory effects.
+void barrier(KernelBuilder &b, Operation *anchor) {
+  deferredCall(b, b.getLoc(), anchor, gpu::BarrierOp::getOperationName(), {}, {}, nullptr);
+}
+
 void deferNVVMOps(RewriterBase &rw, Operation *root) {
-  auto module = root->getParentOfType<ModuleOp>();
   SmallVector<Operation *> ops;
   root->walk([&](Operation *op) {
     if (isa<NVVM::NVVMDialect>(op->getDialect()) && !isMemoryEffectFree(op) &&
         !isa<MemoryEffectOpInterface>(op))
       ops.push_back(op);
   });
-  SymbolTable table(module);
   OpBuilder::InsertionGuard guard(rw);
   for (Operation *op : ops) {
     rw.setInsertionPoint(op);
-    auto type = rw.getFunctionType(op->getOperandTypes(), op->getResultTypes());
-    // One marker function per signature.
-    func::FuncOp marker;
-    for (auto f : module.getOps<func::FuncOp>())
-      if (f.getName().starts_with(kDeferredPrefix) && f.getFunctionType() == type)
-        marker = f;
-    if (!marker) {
-      OpBuilder mb(module.getBodyRegion());
-      marker = func::FuncOp::create(mb, op->getLoc(), kDeferredPrefix, type);
-      marker.setPrivate();
-      table.insert(marker); // uniqued name
-    }
-    auto call = func::CallOp::create(rw, op->getLoc(), marker, op->getOperands());
-    call->setAttr(kDeferredOp, rw.getStringAttr(op->getName().getStringRef()));
-    if (Attribute props = op->getPropertiesAsAttribute())
-      call->setAttr(kDeferredProps, props);
+    auto call = deferredCall(rw, op->getLoc(), root, op->getName().getStringRef(),
+                             op->getOperands(), op->getResultTypes(),
+                             op->getPropertiesAsAttribute());
     rw.replaceOp(op, call.getResults());
   }
 }

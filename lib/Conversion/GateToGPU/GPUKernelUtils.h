@@ -5,6 +5,7 @@
 #include "gatec/Conversion/KernelBuilder.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace gatec::gpu_kernels {
 int64_t roundUp(int64_t a, int64_t m);
@@ -36,13 +37,16 @@ llvm::SmallVector<mlir::Value> mmaSync(KernelBuilder &b, mlir::Type e,
                                        llvm::ArrayRef<mlir::Value> a,
                                        llvm::ArrayRef<mlir::Value> bm,
                                        llvm::ArrayRef<mlir::Value> c);
-/// A block-wide barrier (a marker call until buffers are final).
+/// A block-wide barrier (gpu.barrier, deferred like the NVVM ops below).
 void barrier(KernelBuilder &b, mlir::Operation *anchor);
+/// The private function `name` of `module`, declared with `type` if absent.
+mlir::func::FuncOp declarePrivateFunc(mlir::ModuleOp module, llvm::StringRef name,
+                                      mlir::FunctionType type);
 /// Buffer deallocation (after gate-tile-gpu) rejects ops that declare no
-/// memory effects, as NVVM's intrinsics (mbarrier, TMA, wgmma) do: each one
-/// under `root` becomes a call to a private marker function carrying its
-/// name and properties, which gate-gpu-device-buffers turns back into the op
-/// (restoreDeferredOps).
+/// memory effects, as gpu.barrier and NVVM's intrinsics (mbarrier, TMA,
+/// wgmma) do: each one under `root` becomes a call to a private marker
+/// function carrying its name and properties, which gate-gpu-device-buffers
+/// turns back into the op (restoreDeferredOps).
 void deferNVVMOps(mlir::RewriterBase &rw, mlir::Operation *root);
 /// Rebuilds the ops of deferNVVMOps in `module` and drops the markers.
 void restoreDeferredOps(mlir::ModuleOp module);

@@ -45,16 +45,6 @@ namespace {
 constexpr int64_t kRows = 64, kBN = 64, kTile = kRows * 128;
 constexpr StringLiteral kTmaMapFn = "gatec_rt_cuda_tma_map";
 
-/// func.func private @name(argTypes) -> results, declared once per module.
-void declare(Operation *anchor, StringRef name, FunctionType type) {
-  auto module = anchor->getParentOfType<ModuleOp>();
-  if (module.lookupSymbol(name))
-    return;
-  OpBuilder b(module.getBodyRegion());
-  auto f = func::FuncOp::create(b, anchor->getLoc(), name, type);
-  f.setPrivate();
-}
-
 /// A wgmma shared-memory matrix descriptor: 128B swizzle, start address,
 /// leading / stride byte offsets (PTX ISA, "Matrix Descriptor Format").
 Value descriptor(KernelBuilder &b, Value addr, int64_t lbo, int64_t sbo) {
@@ -83,7 +73,8 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
 
     KernelBuilder b(op.getLoc(), rw);
     Type i64 = b.getI64Type();
-    declare(op, kTmaMapFn, b.getFunctionType({i64, i64, i64, i64, i64, i64, i64}, {i64}));
+    declarePrivateFunc(op->getParentOfType<ModuleOp>(), kTmaMapFn,
+                       b.getFunctionType({i64, i64, i64, i64, i64, i64, i64}, {i64}));
     const int64_t Dp = roundUp(D, 16), Dt = (Dp + 63) / 64;
     const int64_t dvSplit = (roundUp(Dv, 16) + 127) / 128;
     const int64_t Dvn = roundUp((Dv + dvSplit - 1) / dvSplit, 16), Vt = (Dvn + 63) / 64;
