@@ -143,8 +143,6 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
                   statesPerKey = la.statesPerKey;
     const bool gqa = la.gqa;
     auto outT = la.outT, stT = la.stT;
-    auto tok = [&](Value b0, Value h, Value t, Value d) { return la.tok(b0, h, t, d); };
-    auto tok3 = [&](Value b0, Value h, Value t) { return la.tok3(b0, h, t); };
     Value scale = b.f32(op.getScaleOrDefault());
     Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
     Value cK = b.idx(K), cV = b.idx(V);
@@ -162,22 +160,22 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
       });
       b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
         if (op.isGated()) {
-          Value g = channelDecay ? Value() : b.exp(b.load(decay, tok3(bi, j, t)));
+          Value g = channelDecay ? Value() : b.exp(b.load(decay, la.tok3(bi, j, t)));
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            Value e = channelDecay ? b.exp(b.load(decay, tok(bi, j, t, r))) : g;
+            Value e = channelDecay ? b.exp(b.load(decay, la.tok(bi, j, t, r))) : g;
             b.store(b.mul(e, b.load(st, {bi, j, r, c})), st, {bi, j, r, c});
           });
         }
-        Value u = b.load(v, tok(bi, j, t, c));
+        Value u = b.load(v, la.tok(bi, j, t, c));
         if (op.isDelta()) {
           Value pred = b.loop(c0, cK, c1, {zero},
                               [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, tok(bi, kh, t, r)), a[0])};
+            return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, la.tok(bi, kh, t, r)), a[0])};
           })[0];
-          u = b.mul(b.load(beta, tok3(bi, j, t)), b.sub(u, pred));
+          u = b.mul(b.load(beta, la.tok3(bi, j, t)), b.sub(u, pred));
         }
         b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-          b.store(b.fma(b.load(k, tok(bi, kh, t, r)), u, b.load(st, {bi, j, r, c})),
+          b.store(b.fma(b.load(k, la.tok(bi, kh, t, r)), u, b.load(st, {bi, j, r, c})),
                   st, {bi, j, r, c});
         });
         for (int64_t g = 0; g < qPerState; ++g) {
@@ -187,9 +185,9 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
           Value oh = gqa ? qh : j;
           Value o = b.loop(c0, cK, c1, {zero},
                            [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, tok(bi, qh, t, r)), a[0])};
+            return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, la.tok(bi, qh, t, r)), a[0])};
           })[0];
-          b.store(b.mul(o, scale), out, tok(bi, oh, t, c));
+          b.store(b.mul(o, scale), out, la.tok(bi, oh, t, c));
         }
       });
     });
