@@ -757,8 +757,9 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
           b.loop(c0, L, c1, g0, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
             SmallVector<Value> next;
             for (int64_t c = 0; c < Kp; c += vw) {
-              Value g = b.max(b.vload(decay, la.tok(bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K),
-                              b.splat(floor, vw));
+              Value g = b.max(
+                  b.vload(decay, la.tok(bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K),
+                  b.splat(floor, vw));
               next.push_back(b.add(a[c / vw], arith::ExtFOp::create(b, VectorType::get({vw}, f64), g)));
               vst(b, next.back(), gc, {i, b.idx(c)});
             }
