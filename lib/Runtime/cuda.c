@@ -261,11 +261,21 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz,
   /* Empty grids (a zero-sized batch or sequence) launch nothing. */
   if (gx <= 0 || gy <= 0 || gz <= 0)
     return;
-  /* Dynamic shared memory beyond 48 KiB (the wgmma kernels) is opt-in. */
-  if (smem > 48 * 1024 &&
-      check(cu.FuncSetAttribute(function, 8 /* MAX_DYNAMIC_SHARED_SIZE_BYTES */, smem),
-            "cuFuncSetAttribute (dynamic shared memory)"))
-    return;
+  /* Dynamic shared memory beyond 48 KiB (the wgmma kernels) is opt-in, once
+   * per function (its size is fixed at compile time); remembered per thread. */
+  if (smem > 48 * 1024) {
+    static _Thread_local void *opted_in[16];
+    static _Thread_local unsigned opted_next;
+    int known = 0;
+    for (unsigned i = 0; i < 16 && !known; ++i)
+      known = opted_in[i] == function;
+    if (!known) {
+      if (check(cu.FuncSetAttribute(function, 8 /* MAX_DYNAMIC_SHARED_SIZE_BYTES */, smem),
+                "cuFuncSetAttribute (dynamic shared memory)"))
+        return;
+      opted_in[opted_next++ % 16] = function;
+    }
+  }
   check(cu.LaunchKernel(function, (unsigned)gx, (unsigned)gy, (unsigned)gz,
                         (unsigned)bx, (unsigned)by, (unsigned)bz, (unsigned)smem,
                         stream, params, extra),
