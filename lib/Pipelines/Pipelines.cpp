@@ -39,6 +39,9 @@ void gatec::buildCPUKernelPipeline(OpPassManager &pm,
     tile.vectorWidth = options.vectorWidth;
     tile.linearAttention = options.linearAttention;
     pm.addPass(createGateTileCPU(tile));
+    GateMatmulCPUOptions mm;
+    mm.vectorWidth = options.vectorWidth;
+    pm.addPass(createGateMatmulCPU(mm));
   }
   // What the importer left around the gate ops: elementwise chains fused
   // into single loops before bufferization.
@@ -86,6 +89,9 @@ void gatec::buildCPULLVMPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToLLVMPass());
+  // After the vector lowering (its masked loads and stores), before arith's.
+  if (options.expandBF16)
+    pm.addPass(createGateExpandBF16());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());

@@ -97,6 +97,14 @@ int64_t gatec::vectorWidthForCPU(StringRef mcpu) {
   return 4;
 }
 
+bool gatec::cpuHasFeature(StringRef mcpu, StringRef feature) {
+  std::string error;
+  CPUTargetOptions opts;
+  opts.mcpu = mcpu.str();
+  auto tm = makeTargetMachine(opts, error);
+  return tm && tm->getMCSubtargetInfo()->checkFeatures(("+" + feature).str());
+}
+
 std::unique_ptr<llvm::Module>
 gatec::translateAndOptimize(ModuleOp module, llvm::LLVMContext &ctx,
                             const CPUTargetOptions &opts, std::string &error) {

@@ -361,6 +361,7 @@ int main(int argc, char **argv) {
   gatec::CPUPipelineOptions popts;
   popts.kernels = kernels;
   popts.vectorWidth = gatec::vectorWidthForCPU(mcpu);
+  popts.expandBF16 = !gatec::cpuHasFeature(mcpu, "avx512bf16");
   popts.linearAttention = linearAttention;
   popts.parallel = !noParallel;
   popts.runtimeAllocator = true; // the library links gatec's runtime

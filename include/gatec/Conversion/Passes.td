@@ -47,6 +47,39 @@ def GateTileCPU : Pass<"gate-tile-cpu", "mlir::ModuleOp"> {
   ];
 }
 
+def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
+  let summary = "Lower linalg matmuls to packed, register-blocked, parallel CPU kernels";
+  let description = [{
+    `linalg.matmul` and `linalg.batch_matmul` on tensors (f32, f16 or bf16
+    operands, f32 accumulator) become GotoBLAS-style kernels: B packed into
+    panels of `nr-vectors`·W columns (at compile time when it is a constant,
+    transposed or not; else once per call), tasks of `mc-tiles`·MR rows ×
+    `nc-panels` panels run in parallel, each walks K in blocks of `kc`, packs
+    its rows of A, and runs an MR × NR micro-kernel whose accumulators stay in
+    vector registers. Matmuls with other indexing maps are left alone.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector (16 = AVX-512, 8 = AVX2, 4 = SSE/NEON)">,
+    Option<"mr", "mr", "int64_t", /*default=*/"0",
+           "rows per micro tile (0: 12 with 16 lanes, else 6)">,
+    Option<"nrVectors", "nr-vectors", "int64_t", /*default=*/"0",
+           "vectors per micro tile row (0: 2)">,
+    Option<"kc", "kc", "int64_t", /*default=*/"0", "K block (0: 256)">,
+    Option<"mcTiles", "mc-tiles", "int64_t", /*default=*/"0",
+           "micro tiles of rows per task (0: 8)">,
+    Option<"ncPanelsOpt", "nc-panels", "int64_t", /*default=*/"0",
+           "column panels per task (0: 256 columns; fewer when M is small)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def GateApproximateMath : Pass<"gate-approximate-math", "mlir::ModuleOp"> {
   let summary = "Replace math.exp/tanh/erf by vectorizable polynomial approximations";
   let description = [{
@@ -57,6 +90,20 @@ def GateApproximateMath : Pass<"gate-approximate-math", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def GateExpandBF16 : Pass<"gate-expand-bf16", "mlir::ModuleOp"> {
+  let summary = "Expand f32 <-> bf16 conversions into integer arithmetic";
+  let description = [{
+    Without AVX512-BF16, LLVM lowers `fptrunc float to bfloat` to a call to
+    `__truncsfbf2`, which Debian 12's libgcc (GCC 12) does not have: the
+    library would not link. The upstream expansion (round to nearest even,
+    NaN kept quiet) is exact and stays in vector registers. Arithmetic on bf16
+    values is computed in f32 between such conversions (what LLVM's
+    promotion would do, minus the call). The driver runs
+    this pass unless the target CPU converts natively.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 def GateResultsToOutParams : Pass<"gate-results-to-out-params", "mlir::ModuleOp"> {

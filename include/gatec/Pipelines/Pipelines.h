@@ -23,6 +23,11 @@ struct CPUPipelineOptions : public mlir::PassPipelineOptions<CPUPipelineOptions>
       llvm::cl::desc("allocate buffers through the gatec runtime (libraries) "
                      "instead of malloc/free (any runner)"),
       llvm::cl::init(false)};
+  Option<bool> expandBF16{
+      *this, "expand-bf16",
+      llvm::cl::desc("expand f32<->bf16 conversions in IR (targets without "
+                     "AVX512-BF16: no __truncsfbf2 call)"),
+      llvm::cl::init(true)};
   Option<bool> parallel{*this, "parallel",
                         llvm::cl::desc("run tile loops on OpenMP threads"),
                         llvm::cl::init(true)};

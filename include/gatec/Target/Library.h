@@ -47,6 +47,9 @@ bool isKnownCPU(llvm::StringRef mcpu);
 std::string hostCPUName(llvm::StringRef mcpu);
 /// f32 lanes of the widest vector register `mcpu` has (16, 8 or 4).
 int64_t vectorWidthForCPU(llvm::StringRef mcpu);
+/// Whether `mcpu` ("native" = the host) has the LLVM subtarget feature
+/// `feature` (e.g. "avx512bf16").
+bool cpuHasFeature(llvm::StringRef mcpu, llvm::StringRef feature);
 
 /// sm_80 and newer, with an optional `a` suffix (sm_90a).
 bool isValidGPUArch(llvm::StringRef arch);

@@ -1,0 +1,484 @@
+//===- MatmulCPU.cpp - packed, register-blocked, parallel matmuls ---------===//
+//
+// linalg.matmul and linalg.batch_matmul (what the importer writes for MatMul,
+// Gemm and batched MatMul) become GotoBLAS-style kernels:
+//
+//   B is packed into panels of NR = nr-vectors·W columns, [batch, N/NR, K, NR]
+//   f32, zero-padded past N: at compile time when B is a constant (an
+//   initializer weight, possibly transposed by Gemm's transB), else once per
+//   call in a parallel loop. f16/bf16 weights are widened to f32 there.
+//   A task is (batch, block of mc rows, block of nc columns); it walks K in
+//   blocks of kc, packs its rows of A for that block ([mc/MR, kc, MR], so the
+//   micro-kernel's broadcasts read one stream), and for every panel of its
+//   columns runs the MR×NR micro-kernel over its row tiles: MR·nr-vectors f32
+//   vector accumulators in registers, one FMA per (row, vector) per k.
+//
+// The B panel (kc·NR floats) stays in L1 across the row tiles and the packed
+// A block in L2. Rows past M read a clamped row and are not stored; columns
+// past N are zeros in the packed panel and masked at the store. Row tiles of
+// fewer than MR rows use a kernel of 1 or 4 rows where that is enough.
+//
+//===----------------------------------------------------------------------===//
+#include "gatec/Conversion/KernelBuilder.h"
+#include "gatec/Conversion/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cstring>
+
+namespace gatec {
+#define GEN_PASS_DEF_GATEMATMULCPU
+#include "gatec/Conversion/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+using namespace gatec;
+using arith::CmpIPredicate;
+
+namespace {
+/// Register and cache blocking, chosen in one place (pass options override).
+struct MatmulTiling {
+  int64_t w;  // f32 lanes per vector
+  int64_t mr; // rows per micro tile
+  int64_t nv; // vectors per micro tile row (NR = nv·w)
+  int64_t kc; // K block
+  int64_t mc; // rows per task (multiple of mr)
+  int64_t nc; // columns per task (multiple of NR)
+  int64_t nr() const { return nv * w; }
+};
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+Value ceilDivIdx(KernelBuilder &b, Value a, int64_t d) {
+  return b.divui(b.addi(a, b.idx(d - 1)), b.idx(d));
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000 | (man << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else if (man == 0) {
+    bits = sign;
+  } else { // subnormal: normalize
+    int e = -1;
+    do {
+      ++e;
+      man <<= 1;
+    } while (!(man & 0x400));
+    bits = sign | (uint32_t(112 - e) << 23) | ((man & 0x3ff) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// The elements of a constant as f32 (row-major), or nothing for element
+/// types or attributes this pass does not read.
+std::optional<std::vector<float>> constantAsF32(ElementsAttr attr) {
+  Type et = attr.getElementType();
+  if (!isa<Float32Type, Float16Type, BFloat16Type>(et))
+    return std::nullopt;
+  int64_t n = attr.getNumElements();
+  ArrayRef<char> raw;
+  bool splat = false;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    raw = dense.getRawData();
+    splat = dense.isSplat();
+  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    raw = blob->getData();
+  } else {
+    return std::nullopt;
+  }
+  int64_t eb = et.isF32() ? 4 : 2;
+  if (int64_t(raw.size()) < (splat ? eb : n * eb))
+    return std::nullopt;
+  std::vector<float> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const char *p = raw.data() + (splat ? 0 : i * eb);
+    if (et.isF32()) {
+      std::memcpy(&out[i], p, 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, p, 2);
+      if (et.isF16()) {
+        out[i] = halfToFloat(h);
+      } else {
+        uint32_t bits = uint32_t(h) << 16;
+        std::memcpy(&out[i], &bits, 4);
+      }
+    }
+  }
+  return out;
+}
+
+/// The operands of a matmul in one shape: A [batch?, M, K], B [batch?, K, N],
+/// C [batch?, M, N] (f32); `batched` when rank 3.
+struct MatmulOperands {
+  Value a, b, init, result;
+  bool batched;
+};
+
+class MatmulLowering {
+public:
+  MatmulLowering(KernelBuilder &b, const MatmulTiling &t, MatmulOperands ops)
+      : b(b), t(t), ops(ops) {}
+
+  LogicalResult run(PatternRewriter &rw, Operation *root) {
+    auto resT = cast<RankedTensorType>(ops.result.getType());
+    std::optional<double> fillValue;
+    if (auto fill = ops.init.getDefiningOp<linalg::FillOp>()) {
+      FloatAttr c;
+      if (matchPattern(fill.getInputs()[0], m_Constant(&c)))
+        fillValue = c.getValueAsDouble();
+    }
+    Value packedB = packConstantB(rw);
+    Value aBuf = b.toBuffer(ops.a);
+    int64_t r = ops.batched ? 1 : 0;
+    batch = ops.batched ? b.dim(aBuf, 0) : b.idx(1);
+    M = b.dim(aBuf, r);
+    K = b.dim(aBuf, r + 1);
+    Value bBuf;
+    if (!packedB) {
+      bBuf = b.toBuffer(ops.b);
+      N = b.dim(bBuf, r + 1);
+    } else {
+      N = b.idx(cast<RankedTensorType>(ops.b.getType()).getDimSize(r + 1));
+    }
+    SmallVector<Value> sizes;
+    if (ops.batched)
+      sizes.push_back(batch);
+    sizes.append({M, N});
+    Value c = b.alloc(resT, b.dynSizes(resT, sizes));
+    // A result that does not start from a constant: copy the init, then
+    // every K block accumulates onto C.
+    if (!fillValue)
+      memref::CopyOp::create(b, b.toBuffer(ops.init), c);
+    if (packedB)
+      bp = bufferOfPacked(packedB);
+    else
+      bp = packB(bBuf);
+    aB = aBuf;
+    cB = c;
+    emitTasks(fillValue);
+    rw.replaceOp(root, b.toTensor(c, resT));
+    return success();
+  }
+
+private:
+  KernelBuilder &b;
+  const MatmulTiling &t;
+  MatmulOperands ops;
+  Value batch, M, K, N, aB, bp, cB;
+
+  SmallVector<Value> withBatch(Value bi, ArrayRef<Value> rest) {
+    SmallVector<Value> out;
+    if (ops.batched)
+      out.push_back(bi);
+    out.append(rest.begin(), rest.end());
+    return out;
+  }
+
+  /// B as a constant (possibly transposed by linalg.transpose [1,0] or
+  /// [0,2,1]), packed into [batch, N/NR, K, NR] f32 at compile time.
+  Value packConstantB(PatternRewriter &rw) {
+    Value src = ops.b;
+    bool transposed = false;
+    if (auto tr = src.getDefiningOp<linalg::TransposeOp>()) {
+      ArrayRef<int64_t> perm = tr.getPermutation();
+      bool swapLast = perm.size() >= 2 && perm[perm.size() - 1] == int64_t(perm.size()) - 2 &&
+                      perm[perm.size() - 2] == int64_t(perm.size()) - 1 &&
+                      (perm.size() == 2 || perm[0] == 0);
+      if (!swapLast)
+        return {};
+      src = tr.getInput();
+      transposed = true;
+    }
+    ElementsAttr attr;
+    if (!matchPattern(src, m_Constant(&attr)))
+      return {};
+    auto st = cast<RankedTensorType>(attr.getType());
+    if (!st.hasStaticShape())
+      return {};
+    std::optional<std::vector<float>> vals = constantAsF32(attr);
+    if (!vals)
+      return {};
+    int64_t rank = st.getRank();
+    int64_t nb = rank == 3 ? st.getDimSize(0) : 1;
+    int64_t d0 = st.getDimSize(rank - 2), d1 = st.getDimSize(rank - 1);
+    int64_t k = transposed ? d1 : d0, n = transposed ? d0 : d1;
+    int64_t nr = t.nr(), np = ceilDiv(n, nr);
+    SmallVector<int64_t> shape;
+    if (ops.batched)
+      shape.push_back(nb);
+    shape.append({np, k, nr});
+    size_t count = size_t(nb * np * k * nr);
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(count * 4, 64);
+    float *out = reinterpret_cast<float *>(blob.getMutableData().data());
+    const float *in = vals->data();
+    for (int64_t bi = 0; bi < nb; ++bi)
+      for (int64_t p = 0; p < np; ++p)
+        for (int64_t kk = 0; kk < k; ++kk)
+          for (int64_t j = 0; j < nr; ++j) {
+            int64_t col = p * nr + j;
+            float v = 0.0f;
+            if (col < n)
+              v = transposed ? in[(bi * n + col) * k + kk] : in[(bi * k + kk) * n + col];
+            out[((bi * np + p) * k + kk) * nr + j] = v;
+          }
+    auto type = RankedTensorType::get(shape, rw.getF32Type());
+    auto packed = DenseResourceElementsAttr::get(type, "gatec_packed_weight", std::move(blob));
+    return arith::ConstantOp::create(b, type, packed);
+  }
+
+  Value bufferOfPacked(Value packed) { return b.toBuffer(packed); }
+
+  /// Packs a run-time B once per call, in parallel over (batch, panel).
+  Value packB(Value bBuf) {
+    int64_t nr = t.nr();
+    Value np = ceilDivIdx(b, N, nr);
+    SmallVector<int64_t> shape;
+    SmallVector<Value> dyn;
+    if (ops.batched) {
+      shape.push_back(ShapedType::kDynamic);
+      dyn.push_back(batch);
+    }
+    shape.append({ShapedType::kDynamic, ShapedType::kDynamic, nr});
+    dyn.append({np, K});
+    Value packed = b.allocF32(shape, dyn);
+    b.parallel({batch, np}, true, [&](KernelBuilder &b, ValueRange iv) {
+      Value bi = iv[0], p = iv[1];
+      Value col0 = b.muli(p, b.idx(nr));
+      Value full = b.cmpi(CmpIPredicate::ule, b.addi(col0, b.idx(nr)), N);
+      b.loop(b.idx(0), K, b.idx(1), [&](KernelBuilder &b, Value k) {
+        b.ifThenElse(
+            full,
+            [&](KernelBuilder &b) {
+              for (int64_t v = 0; v < t.nv; ++v) {
+                Value col = b.addi(col0, b.idx(v * t.w));
+                b.vstore(b.vload(bBuf, withBatch(bi, {k, col}), t.w, true), packed,
+                         withBatch(bi, {p, k, b.idx(v * t.w)}), true);
+              }
+            },
+            [&](KernelBuilder &b) {
+              for (int64_t v = 0; v < t.nv; ++v) {
+                Value col = b.addi(col0, b.idx(v * t.w));
+                // Past N the transfer pads with zeros.
+                Value x = b.ifElse(
+                    b.cmpi(CmpIPredicate::ult, col, N), VectorType::get({t.w}, b.getF32Type()),
+                    [&](KernelBuilder &b) {
+                      return b.vload(bBuf, withBatch(bi, {k, col}), t.w, false);
+                    },
+                    [&](KernelBuilder &b) { return b.splat(b.f32(0.0f), t.w); });
+                b.vstore(x, packed, withBatch(bi, {p, k, b.idx(v * t.w)}), true);
+              }
+            });
+      });
+    });
+    return packed;
+  }
+
+  void emitTasks(std::optional<double> fillValue) {
+    int64_t nr = t.nr();
+    Value mBlocks = ceilDivIdx(b, M, t.mc);
+    Value nBlocks = ceilDivIdx(b, N, t.nc);
+    b.tiles({batch, mBlocks, nBlocks}, [&](KernelBuilder &b, ValueRange iv) {
+      Value bi = iv[0];
+      Value m0 = b.muli(iv[1], b.idx(t.mc));
+      Value n0 = b.muli(iv[2], b.idx(t.nc));
+      Value mEnd = b.minui(b.addi(m0, b.idx(t.mc)), M);
+      Value nEnd = b.minui(b.addi(n0, b.idx(t.nc)), N);
+      Value rows = b.subi(mEnd, m0);
+      Value tilesM = ceilDivIdx(b, rows, t.mr);
+      // Packed rows of A for one K block: [tile, k, MR].
+      Value ap = b.allocF32({t.mc / t.mr, t.kc, t.mr}, {});
+      // At least one K block, so that K = 0 still writes the fill value.
+      Value kBlocks = arith::MaxUIOp::create(b, ceilDivIdx(b, K, t.kc), b.idx(1));
+      b.loop(b.idx(0), kBlocks, b.idx(1), [&](KernelBuilder &b, Value kb) {
+        Value k0 = b.muli(kb, b.idx(t.kc));
+        Value kLen = b.minui(b.idx(t.kc), b.subi(K, k0));
+        packA(b, ap, bi, m0, tilesM, k0, kLen);
+        Value first = b.cmpi(CmpIPredicate::eq, k0, b.idx(0));
+        Value p0 = b.divui(n0, b.idx(nr));
+        Value p1 = ceilDivIdx(b, nEnd, nr);
+        b.loop(p0, p1, b.idx(1), [&](KernelBuilder &b, Value p) {
+          b.loop(b.idx(0), tilesM, b.idx(1), [&](KernelBuilder &b, Value tm) {
+            Value left = b.subi(rows, b.muli(tm, b.idx(t.mr)));
+            auto kernel = [&](int64_t mr) {
+              return [&, mr](KernelBuilder &b) {
+                microKernel(b, mr, ap, bi, m0, tm, p, k0, kLen, first, fillValue);
+              };
+            };
+            if (t.mr <= 4) {
+              kernel(t.mr)(b);
+              return;
+            }
+            b.ifThenElse(b.cmpi(CmpIPredicate::uge, left, b.idx(t.mr)), kernel(t.mr),
+                         [&](KernelBuilder &b) {
+                           b.ifThenElse(b.cmpi(CmpIPredicate::ule, left, b.idx(1)), kernel(1),
+                                        [&](KernelBuilder &b) {
+                                          b.ifThenElse(
+                                              b.cmpi(CmpIPredicate::ule, left, b.idx(4)),
+                                              kernel(4), kernel(t.mr));
+                                        });
+                         });
+          });
+        });
+      });
+    });
+  }
+
+  /// ap[tm, k, r] = A[m0 + tm·MR + r (clamped to M-1), k0 + k].
+  void packA(KernelBuilder &b, Value ap, Value bi, Value m0, Value tilesM, Value k0, Value kLen) {
+    Value last = b.subi(M, b.idx(1));
+    b.loop(b.idx(0), tilesM, b.idx(1), [&](KernelBuilder &b, Value tm) {
+      SmallVector<Value> rowIdx;
+      for (int64_t r = 0; r < t.mr; ++r)
+        rowIdx.push_back(b.minui(b.addi(m0, b.addi(b.muli(tm, b.idx(t.mr)), b.idx(r))), last));
+      b.loop(b.idx(0), kLen, b.idx(1), [&](KernelBuilder &b, Value k) {
+        Value kk = b.addi(k0, k);
+        for (int64_t r = 0; r < t.mr; ++r)
+          b.store(b.load(aB, withBatch(bi, {rowIdx[r], kk})), ap, {tm, k, b.idx(r)});
+      });
+    });
+  }
+
+  void microKernel(KernelBuilder &b, int64_t mr, Value ap, Value bi, Value m0, Value tm, Value p,
+                   Value k0, Value kLen, Value first, std::optional<double> fillValue) {
+    int64_t nr = t.nr(), w = t.w;
+    auto vt = VectorType::get({w}, b.getF32Type());
+    Value row0 = b.addi(m0, b.muli(tm, b.idx(t.mr)));
+    Value col0 = b.muli(p, b.idx(nr));
+    Value fullCols = b.cmpi(CmpIPredicate::ule, b.addi(col0, b.idx(nr)), N);
+    auto rowOf = [&](KernelBuilder &b, int64_t r) { return b.addi(row0, b.idx(r)); };
+    auto colOf = [&](KernelBuilder &b, int64_t v) { return b.addi(col0, b.idx(v * w)); };
+    // Starting accumulators: the fill value in the first K block, else C.
+    SmallVector<Type> types(mr * t.nv, vt);
+    auto loadC = [&](KernelBuilder &b) {
+      SmallVector<Value> acc;
+      for (int64_t r = 0; r < mr; ++r) {
+        // Rows past M read row M-1 (never stored).
+        Value row = b.minui(rowOf(b, r), b.subi(M, b.idx(1)));
+        for (int64_t v = 0; v < t.nv; ++v)
+          acc.push_back(b.vload(cB, withBatch(bi, {row, colOf(b, v)}), w, false));
+      }
+      return acc;
+    };
+    SmallVector<Value> init;
+    if (fillValue) {
+      auto ifOp = scf::IfOp::create(b, types, first, /*withElseRegion=*/true);
+      {
+        KernelBuilder tb(b.getLoc(), OpBuilder::atBlockEnd(ifOp.thenBlock()));
+        Value s = tb.splat(tb.f32(float(*fillValue)), w);
+        scf::YieldOp::create(tb, SmallVector<Value>(types.size(), s));
+      }
+      {
+        KernelBuilder eb(b.getLoc(), OpBuilder::atBlockEnd(ifOp.elseBlock()));
+        scf::YieldOp::create(eb, loadC(eb));
+      }
+      init.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+    } else {
+      init = loadC(b);
+    }
+    SmallVector<Value> acc = b.loop(
+        b.idx(0), kLen, b.idx(1), init, [&](KernelBuilder &b, Value k, ValueRange acc) {
+          Value kk = b.addi(k0, k);
+          SmallVector<Value> bv;
+          for (int64_t v = 0; v < t.nv; ++v)
+            bv.push_back(vector::LoadOp::create(b, vt, bp, withBatch(bi, {p, kk, b.idx(v * w)})));
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < mr; ++r) {
+            Value a = b.splat(memref::LoadOp::create(b, ap, ValueRange{tm, k, b.idx(r)}), w);
+            for (int64_t v = 0; v < t.nv; ++v)
+              next.push_back(b.fma(a, bv[v], acc[r * t.nv + v]));
+          }
+          return next;
+        });
+    for (int64_t r = 0; r < mr; ++r) {
+      Value row = rowOf(b, r);
+      auto store = [&](bool inBounds) {
+        return [&, inBounds](KernelBuilder &b) {
+          for (int64_t v = 0; v < t.nv; ++v)
+            b.vstore(acc[r * t.nv + v], cB, withBatch(bi, {row, colOf(b, v)}), inBounds);
+        };
+      };
+      auto rowIn = scf::IfOp::create(b, TypeRange{}, b.cmpi(CmpIPredicate::ult, row, M),
+                                     /*withElseRegion=*/false);
+      KernelBuilder ib(b.getLoc(), OpBuilder::atBlockTerminator(rowIn.thenBlock()));
+      ib.ifThenElse(fullCols, store(true), store(false));
+    }
+  }
+};
+
+template <typename OpTy>
+struct MatmulToCPU : OpRewritePattern<OpTy> {
+  MatmulToCPU(MLIRContext *ctx, MatmulTiling tiling)
+      : OpRewritePattern<OpTy>(ctx), tiling(tiling) {}
+
+  LogicalResult matchAndRewrite(OpTy op, PatternRewriter &rw) const override {
+    if (!op.hasPureTensorSemantics() || op.hasUserDefinedMaps() || op.getInputs().size() != 2)
+      return failure();
+    auto resT = dyn_cast<RankedTensorType>(op.getResult(0).getType());
+    if (!resT || !resT.getElementType().isF32())
+      return rw.notifyMatchFailure(op, "the accumulator is not f32");
+    for (Value in : op.getInputs()) {
+      auto it = dyn_cast<RankedTensorType>(in.getType());
+      if (!it || !isa<Float32Type, Float16Type, BFloat16Type>(it.getElementType()))
+        return rw.notifyMatchFailure(op, "operands are not f32, f16 or bf16");
+    }
+    MatmulOperands ops{op.getInputs()[0], op.getInputs()[1], op.getOutputs()[0],
+                       op.getResult(0), std::is_same_v<OpTy, linalg::BatchMatmulOp>};
+    KernelBuilder b(op.getLoc(), rw);
+    MatmulTiling t = tiling;
+    // Few row blocks (decode, small M): narrower column blocks so that every
+    // thread gets tasks.
+    auto aT = cast<RankedTensorType>(ops.a.getType());
+    int64_t m = aT.getDimSize(aT.getRank() - 2);
+    int64_t n = resT.getDimSize(resT.getRank() - 1);
+    if (!ShapedType::isDynamic(m) && !ShapedType::isDynamic(n) && m <= t.mc) {
+      int64_t panels = ceilDiv(n, t.nr());
+      t.nc = t.nr() * std::max<int64_t>(1, std::min(t.nc / t.nr(), ceilDiv(panels, 16)));
+    }
+    return MatmulLowering(b, t, ops).run(rw, op);
+  }
+
+  MatmulTiling tiling;
+};
+
+struct GateMatmulCPUPass : gatec::impl::GateMatmulCPUBase<GateMatmulCPUPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1))) {
+      getOperation().emitError() << "gate-matmul-cpu: vector-width must be a power of two, got "
+                                 << vectorWidth;
+      return signalPassFailure();
+    }
+    MatmulTiling t;
+    t.w = vectorWidth;
+    // AVX-512 (32 registers): 12×2 accumulators; 16 registers: 6×2.
+    t.mr = mr > 0 ? int64_t(mr) : (vectorWidth >= 16 ? 12 : 6);
+    t.nv = nrVectors > 0 ? int64_t(nrVectors) : 2;
+    t.kc = kc > 0 ? int64_t(kc) : 256;
+    t.mc = t.mr * (mcTiles > 0 ? int64_t(mcTiles) : 8);
+    int64_t ncPanels = ncPanelsOpt > 0 ? int64_t(ncPanelsOpt) : std::max<int64_t>(1, 256 / t.nr());
+    t.nc = t.nr() * ncPanels;
+    RewritePatternSet patterns(&getContext());
+    patterns.add<MatmulToCPU<linalg::MatmulOp>, MatmulToCPU<linalg::BatchMatmulOp>>(
+        &getContext(), t);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,82 @@
+// RUN: gatec-opt %s -split-input-file -gate-matmul-cpu="vector-width=8" -canonicalize | FileCheck %s
+
+// A constant B is packed at compile time into [N/NR, K, NR] panels (NR = 2·8,
+// zero-padded past N = 40); tasks of 8 row tiles run in parallel; the 6×2
+// micro-kernel keeps its accumulators in vector registers.
+// CHECK-LABEL: func.func @const_b
+// CHECK-DAG:     %[[W:.+]] = arith.constant dense_resource<gatec_packed_weight> : tensor<3x65x16xf32>
+// CHECK-DAG:     %[[C:.+]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x40xf32>
+// CHECK:         scf.parallel
+// CHECK:           memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<8x256x6xf32>
+// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK-COUNT-2:     vector.load %{{.*}} : memref<3x65x16xf32>, vector<8xf32>
+// CHECK-COUNT-12:    math.fma {{.*}} : vector<8xf32>
+// CHECK-NOT:     linalg.matmul
+func.func @const_b(%a: tensor<?x65xf32>) -> tensor<?x40xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %a, %c0 : tensor<?x65xf32>
+  %w = arith.constant dense<1.0> : tensor<65x40xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x40xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x40xf32>) -> tensor<?x40xf32>
+  %r = linalg.matmul ins(%a, %w : tensor<?x65xf32>, tensor<65x40xf32>) outs(%f : tensor<?x40xf32>) -> tensor<?x40xf32>
+  return %r : tensor<?x40xf32>
+}
+
+// -----
+
+// Gemm's transB: a transposed constant is packed transposed, no transpose
+// at run time.
+// CHECK-LABEL: func.func @transposed_const_b
+// CHECK:         arith.constant dense_resource<gatec_packed_weight> : tensor<1x7x16xf32>
+// CHECK-NOT:     linalg.transpose
+// CHECK-NOT:     linalg.matmul
+func.func @transposed_const_b(%a: tensor<5x7xf32>) -> tensor<5x3xf32> {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]]> : tensor<3x7xf32>
+  %et = tensor.empty() : tensor<7x3xf32>
+  %wt = linalg.transpose ins(%w : tensor<3x7xf32>) outs(%et : tensor<7x3xf32>) permutation = [1, 0]
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<5x3xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<5x3xf32>) -> tensor<5x3xf32>
+  %r = linalg.matmul ins(%a, %wt : tensor<5x7xf32>, tensor<7x3xf32>) outs(%f : tensor<5x3xf32>) -> tensor<5x3xf32>
+  return %r : tensor<5x3xf32>
+}
+
+// -----
+
+// A run-time B (batched, bf16) is packed once per call, in parallel over
+// (batch, panel), widened to f32.
+// CHECK-LABEL: func.func @runtime_b
+// CHECK:         %[[P:.+]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<2x?x9x16xf32>
+// CHECK:         scf.parallel
+// CHECK:           arith.extf {{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK:           vector.store {{.*}}, %[[P]]
+// CHECK:         scf.parallel
+// CHECK:           math.fma
+// CHECK-NOT:     linalg.batch_matmul
+func.func @runtime_b(%a: tensor<2x?x9xbf16>, %b: tensor<2x9x?xbf16>) -> tensor<2x?x?xf32> {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %m = tensor.dim %a, %c1 : tensor<2x?x9xbf16>
+  %n = tensor.dim %b, %c2 : tensor<2x9x?xbf16>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m, %n) : tensor<2x?x?xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+  %r = linalg.batch_matmul ins(%a, %b : tensor<2x?x9xbf16>, tensor<2x9x?xbf16>) outs(%f : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+  return %r : tensor<2x?x?xf32>
+}
+
+// -----
+
+// Other indexing maps (a transposed matmul written with indexing_maps) and
+// non-f32 accumulators are left to the generic lowering.
+// CHECK-LABEL: func.func @not_lowered
+// CHECK:         linalg.matmul indexing_maps
+// CHECK:         linalg.matmul ins({{.*}} : tensor<4x4xf16>, tensor<4x4xf16>) outs({{.*}} : tensor<4x4xf16>)
+func.func @not_lowered(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>, %c: tensor<4x4xf32>,
+                       %h: tensor<4x4xf16>) -> (tensor<4x4xf32>, tensor<4x4xf16>) {
+  %r = linalg.matmul indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>]
+         ins(%a, %b : tensor<4x8xf32>, tensor<4x8xf32>) outs(%c : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s = linalg.matmul ins(%h, %h : tensor<4x4xf16>, tensor<4x4xf16>) outs(%h : tensor<4x4xf16>) -> tensor<4x4xf16>
+  return %r, %s : tensor<4x4xf32>, tensor<4x4xf16>
+}
