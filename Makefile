@@ -38,7 +38,7 @@ test-python:
 
 bench: build
 	@scripts/install-deps.sh --bench
-	@$(PY) bench/run.py
+	@.venv-bench/bin/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -122,16 +122,23 @@ def torch_module():
         return None
 
 
-def torch_sdpa_naive(torch, q, k, v, causal):
-    """matmul -> softmax -> matmul, the way an exporter-free PyTorch model runs."""
-    G = q.shape[1] // k.shape[1]
-    k = k.repeat_interleave(G, dim=1)
-    v = v.repeat_interleave(G, dim=1)
-    s = (q @ k.transpose(-1, -2)) / q.shape[-1] ** 0.5
-    if causal:
-        S = s.shape[-1]
-        s = s.masked_fill(torch.ones(S, S, dtype=torch.bool).triu(1), float("-inf"))
-    return torch.softmax(s, -1) @ v
+def torch_sdpa(torch, q, k, v, causal):
+    """PyTorch 2's F.scaled_dot_product_attention (its CPU flash kernel)."""
+    with torch.inference_mode():
+        return torch.nn.functional.scaled_dot_product_attention(
+            q, k, v, is_causal=causal, enable_gqa=q.shape[1] != k.shape[1])
+
+
+def matmul_model(path, M, K, N, w):
+    f = TensorProto.FLOAT
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "W"], ["Y"])], "matmul",
+        [helper.make_tensor_value_info("X", f, [M, K])],
+        [helper.make_tensor_value_info("Y", f, [M, N])],
+        initializer=[onnx.numpy_helper.from_array(w, "W")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)])
+    m.ir_version = 10
+    onnx.save(m, path)
 
 
 def torch_chunked_gated_delta(torch, q, k, v, g, beta, C=64):
@@ -165,20 +172,40 @@ def torch_chunked_gated_delta(torch, q, k, v, g, beta, C=64):
     return out, S
 
 
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                flags = open("/proc/cpuinfo").read()
+                isa = "AVX-512" if " avx512f" in flags else "AVX2" if " avx2" in flags else "SSE"
+                return f"{name} ({isa}, {os.cpu_count()} threads)"
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="smaller shapes")
+    ap.add_argument("--quick", action="store_true", help="smaller shapes, no realistic model")
+    ap.add_argument("--only", default="", help="comma-separated sections: "
+                    "dense,sdpa,linear,layers,model")
     args = ap.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    want = lambda sec: not only or sec in only
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(0)
     torch = torch_module()
     peak = sgemm_rate()
-    rows = []
+    rows = [f"CPU: {cpu_name()}; torch {torch.__version__ if torch else 'n/a'}; "
+            f"sgemm (OpenBLAS via numpy, 2048^3): {peak:.1f} GFLOP/s"]
+    print(rows[0], flush=True)
 
     def report(name, flop, t_gatec, peers):
-        g = flop / t_gatec / 1e9
-        cells = [f"{name:44s}", f"{t_gatec * 1e3:9.2f} ms", f"{g:7.1f} GFLOP/s",
-                 f"{100 * g / peak:5.1f}% sgemm"]
+        cells = [f"{name:48s}", f"{t_gatec * 1e3:9.2f} ms"]
+        if flop:
+            g = flop / t_gatec / 1e9
+            cells += [f"{g:7.1f} GFLOP/s", f"{100 * g / peak:5.1f}% sgemm"]
         for pname, t in peers:
             cells.append(f"{pname}: " + ("n/a" if t is None else
                                          f"{t * 1e3:.2f} ms ({t / t_gatec:.2f}x)"))
@@ -186,11 +213,32 @@ def main():
         print(line, flush=True)
         rows.append(line)
 
+    # 0. Dense layers: projections with constant weights.
+    if want("dense"):
+        for (M, K, N) in [(512, 2048, 2048), (2048, 2048, 5632), (1, 2048, 5632)]:
+            w = (rng.standard_normal((K, N)) / np.sqrt(K)).astype(np.float32)
+            x = rng.standard_normal((M, K)).astype(np.float32)
+            path = os.path.join(OUT, f"matmul_{M}_{K}_{N}.onnx")
+            matmul_model(path, M, K, N, w)
+            m = gatec.load(gatec.compile(path, os.path.join(OUT, f"libmatmul_{M}_{K}_{N}.so")))
+            err = np.abs(m(x)[0] - x.astype(np.float64) @ w).max()
+            assert err < 1e-3, f"matmul {M}x{K}x{N}: error {err}"
+            t_g = best_time(lambda: m(x))
+            peers = []
+            sess = ort_session(path)
+            peers.append(("ORT", best_time(lambda: sess.run(None, {"X": x})) if sess else None))
+            if torch:
+                tx, tw = torch.from_numpy(x), torch.from_numpy(w)
+                peers.append(("PyTorch", best_time(lambda: torch.matmul(tx, tw))))
+            report(f"MatMul [{M}x{K}]·[{K}x{N}] const weight", 2 * M * K * N, t_g, peers)
+
     S = 512 if args.quick else 2048
     # 1. causal SDPA
     for (name, B, Hq, Hkv, Sq, Skv, D, causal) in [
             (f"causal SDPA B=1 H=16 S={S} D=128", 1, 16, 16, S, S, 128, True),
             ("decode SDPA Sq=1 Skv=8192 GQA 16:2 D=256", 1, 16, 2, 1, 8192, 256, False)]:
+        if not want("sdpa"):
+            break
         path = os.path.join(OUT, f"sdpa_{Sq}_{Skv}_{D}.onnx")
         attention_model(path, B, Hq, Hkv, Sq, Skv, D, causal)
         lib = gatec.compile(path, os.path.join(OUT, f"libsdpa_{Sq}_{Skv}_{D}.so"))
@@ -204,8 +252,8 @@ def main():
         peers.append(("ORT", best_time(lambda: sess.run(None, {"Q": q, "K": k, "V": v}))
                       if sess else None))
         if torch:
-            tq, tk, tv = (torch.tensor(x.tolist()) for x in (q, k, v))
-            peers.append(("PyTorch", best_time(lambda: torch_sdpa_naive(torch, tq, tk, tv, causal))))
+            tq, tk, tv = (torch.from_numpy(x) for x in (q, k, v))
+            peers.append(("PyTorch SDPA", best_time(lambda: torch_sdpa(torch, tq, tk, tv, causal))))
         flop = (2 if causal else 4) * B * Hq * Sq * Skv * D
         report(name, flop, t_g, peers)
 
@@ -215,6 +263,8 @@ def main():
             (f"gated delta rule B=1 T={T} H=16 K=V=128", T, "gated_delta", False),
             (f"GLA per-channel decay B=1 T={T} H=16 K=V=128", T, "gated", True),
             ("gated delta rule decode step T=1 H=16 K=V=128", 1, "gated_delta", False)]:
+        if not want("linear"):
+            break
         B, H, K, V = 1, 16, 128, 128
         path = os.path.join(OUT, f"la_{rule}_{int(channel)}_{T_}.onnx")
         linear_attention_model(path, B, T_, H, K, V, rule, channel)
@@ -231,11 +281,16 @@ def main():
             feeds.append(rng.uniform(0.1, 0.9, (B, T_, H)).astype(np.float32))
         t_g = best_time(lambda: m(*feeds))
         peers = []
+        sess = ort_session(path)
+        names = [i.name for i in sess.get_inputs()] if sess else []
+        peers.append(("ORT", best_time(lambda: sess.run(None, dict(zip(names, feeds))))
+                      if sess else None))
         if torch and rule == "gated_delta":
-            th = lambda x, d: torch.tensor(x.reshape(B, T_, H, d).transpose(0, 2, 1, 3).tolist())
+            th = lambda x, d: torch.from_numpy(
+                np.ascontiguousarray(x.reshape(B, T_, H, d).transpose(0, 2, 1, 3)))
             tq, tk, tv = th(q, K), th(k, K), th(v, V)
-            tg = torch.tensor(g.transpose(0, 2, 1).tolist())
-            tb = torch.tensor(feeds[4].transpose(0, 2, 1).tolist())
+            tg = torch.from_numpy(np.ascontiguousarray(g.transpose(0, 2, 1)))
+            tb = torch.from_numpy(np.ascontiguousarray(feeds[4].transpose(0, 2, 1)))
             peers.append(("PyTorch chunked", best_time(
                 lambda: torch_chunked_gated_delta(torch, tq, tk, tv, tg, tb), min_reps=1)))
         flop = 6 * B * H * T_ * K * V
@@ -243,31 +298,68 @@ def main():
 
     # 3. Example layers: fused-op export vs exporter-style decomposed export.
     sys.path.insert(0, os.path.join(ROOT, "examples"))
-    import make_models
-    S = 256 if args.quick else 1024
-    make_models.write_models(OUT)
-    for base in ["qwen3_next_attention", "qwen3_next_gated_deltanet"]:
-        times = {}
-        for variant in [base, base + "_decomposed"]:
-            m = gatec.load(gatec.compile(os.path.join(OUT, variant + ".onnx"),
-                                         os.path.join(OUT, f"lib{variant}.so")))
-            feeds = []
-            for spec in m.inputs:
-                shape = [1 if d == "batch" else S if d == "seq" else d for d in spec.shape]
-                if spec.dtype == np.int64:
-                    feeds.append(np.broadcast_to(np.arange(S), shape).astype(np.int64).copy())
-                else:
-                    feeds.append(rng.standard_normal(shape).astype(np.float32))
-            times[variant] = best_time(lambda: m(*feeds))
-        t_f, t_d = times[base], times[base + "_decomposed"]
-        line = (f"{base} layer B=1 S={S}: fused export {t_f * 1e3:.2f} ms, "
-                f"decomposed export {t_d * 1e3:.2f} ms ({t_d / t_f:.2f}x)")
-        print(line, flush=True)
-        rows.append(line)
+    if want("layers"):
+        import make_models
+        S = 256 if args.quick else 1024
+        make_models.write_models(OUT)
+        for base in ["qwen3_next_attention", "qwen3_next_gated_deltanet"]:
+            times = {}
+            for variant in [base, base + "_decomposed"]:
+                m = gatec.load(gatec.compile(os.path.join(OUT, variant + ".onnx"),
+                                             os.path.join(OUT, f"lib{variant}.so")))
+                feeds = []
+                for spec in m.inputs:
+                    shape = [1 if d == "batch" else S if d == "seq" else d for d in spec.shape]
+                    if spec.dtype == np.int64:
+                        feeds.append(np.broadcast_to(np.arange(S), shape).astype(np.int64).copy())
+                    else:
+                        feeds.append(rng.standard_normal(shape).astype(np.float32))
+                times[variant] = best_time(lambda: m(*feeds))
+            t_f, t_d = times[base], times[base + "_decomposed"]
+            line = (f"{base} layer B=1 S={S}: fused export {t_f * 1e3:.2f} ms, "
+                    f"decomposed export {t_d * 1e3:.2f} ms ({t_d / t_f:.2f}x)")
+            print(line, flush=True)
+            rows.append(line)
 
-    print(f"sgemm (OpenBLAS via numpy, 2048^3): {peak:.1f} GFLOP/s")
+    # 4. Whole Qwen3-Next-style models (3 Gated DeltaNet : 1 gated attention, SwiGLU MLPs).
+    if want("model"):
+        import qwen3_next_model as qm
+        configs = [("tiny (hidden 256)", qm.TINY, [512, 2048])]
+        if not args.quick:
+            configs.append(("realistic (hidden 2048)", qm.REALISTIC, [1, 512, 2048]))
+        for label, cfg, lengths in configs:
+            w = qm.make_weights(cfg)
+            tag = f"qwen3_next_{cfg.hidden}"
+            path = os.path.join(OUT, tag + ".onnx")
+            onnx.save(qm.build_onnx(cfg, w), path, save_as_external_data=True,
+                      location=tag + ".onnx.data")
+            m = gatec.load(gatec.compile(path, os.path.join(OUT, f"lib{tag}.so")))
+            sess = ort_session(path)
+            tm = qm.TorchModel(torch, cfg, w, torch_chunked_gated_delta) if torch else None
+            for T_ in lengths:
+                x = rng.standard_normal((1, T_, cfg.hidden)).astype(np.float32)
+                pos = np.arange(T_, dtype=np.int64)[None]
+                y = m(x, pos)[0]
+                peers = []
+                if sess:
+                    yo = sess.run(None, {"hidden_states": x, "position_ids": pos})[0]
+                    err = float(np.abs(y - yo).max() / np.abs(yo).max())
+                    assert err < 1e-3, f"{tag} T={T_}: gatec vs ORT error {err}"
+                    peers.append(("ORT", best_time(
+                        lambda: sess.run(None, {"hidden_states": x, "position_ids": pos}),
+                        min_reps=2)))
+                else:
+                    peers.append(("ORT", None))
+                if tm:
+                    yt = tm(x, pos)
+                    err = float(np.abs(y - yt).max() / np.abs(yt).max())
+                    assert err < 1e-3, f"{tag} T={T_}: gatec vs PyTorch error {err}"
+                    peers.append(("PyTorch eager", best_time(lambda: tm(x, pos), min_reps=2)))
+                report(f"whole model {label} 4 layers T={T_}", 0,
+                       best_time(lambda: m(x, pos), min_reps=2), peers)
+
     with open(os.path.join(OUT, "results.txt"), "w") as f:
-        f.write("\n".join(rows) + f"\nsgemm {peak:.1f} GFLOP/s\n")
+        f.write("\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -20,16 +20,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# The venv sees Debian's site packages so a system torch (python3-torch) can
-# serve as the CPU PyTorch peer of the benchmarks without a 2 GB download.
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
   if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
-fi
-if [ "${1:-}" = "--bench" ] && ! dpkg-query -W -f='${Status}' python3-torch 2>/dev/null | grep -q "install ok installed"; then
-  echo "install-deps: installing python3-torch (CPU PyTorch peer of the benchmarks)"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch >/dev/null
 fi
 if [ ! -x .venv/bin/python ]; then
   echo "install-deps: creating .venv"
@@ -54,3 +47,17 @@ PYEOF
     .venv/bin/pip install -q -r "$req"
   fi
 done
+
+# The benchmarks' peers (PyPI's PyTorch 2, several GB with its CUDA wheels) live
+# in a venv of their own that only `make bench` creates; `make test` never
+# needs it.
+if [ "${1:-}" = "--bench" ]; then
+  if [ ! -x .venv-bench/bin/python ]; then
+    echo "install-deps: creating .venv-bench (benchmark peers: PyTorch, ONNX Runtime)"
+    "$PY" -m venv .venv-bench
+  fi
+  if ! .venv-bench/bin/python -c "import torch, onnxruntime, onnx, numpy" 2>/dev/null; then
+    echo "install-deps: installing the benchmark peers into .venv-bench"
+    .venv-bench/bin/pip install -q -r requirements.txt -r bench/requirements.txt
+  fi
+fi
