@@ -76,12 +76,17 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     // Tile: Brq query positions of every query head of one kv head (the GQA
     // group), at least one vector of rows. Rows sit in vector lanes, so the
     // per-row softmax state is elementwise and Kᵀ is never materialized.
-    const int64_t Brq = std::max<int64_t>(1, vw / group);
+    // Two row vectors per tile: every broadcast key element feeds two FMAs
+    // (with one, QKᵀ is bound by loads, one per FMA).
+    const int64_t Brq = std::max<int64_t>(1, 2 * vw / group);
     const int64_t nRV = ceilDiv(group * Brq, vw); // row vectors per tile
     const int64_t Br = nRV * vw;                  // rows per tile
-    const int64_t KB = std::max<int64_t>(2, 8 / nRV); // keys per register block
+    // Keys per QKᵀ register block: KB·nRV accumulators + nRV query vectors
+    // + a broadcast fit the register file (16 vectors on AVX2, 32 on AVX-512).
+    const int64_t KB = nRV == 1 ? 8 : vw >= 16 ? 8 : 6;
     const int64_t Bc = 64;                        // keys per block
     const int64_t RB = 4;                         // rows per P·V register block
+    const int64_t PV = vw >= 16 ? 4 : 3;          // accumulator vectors per P·V row block
     const int64_t nDv = ceilDiv(Dv, vw);          // accumulator vectors per row
     // Split-KV decode: from this many keys, partitions of at least
     // kSplitPartKeys keys, about kSplitTasks tasks in all.
@@ -240,14 +245,14 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
           }
           return next;
         });
-        // acc = acc * alpha + P V, RB rows x two accumulator vectors at a
+        // acc = acc * alpha + P V, RB rows x PV accumulator vectors at a
         // time; rows past the end repeat the last one (same values stored).
         b.loop(c0, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
           SmallVector<Value> rs;
           for (int64_t t = 0; t < RB; ++t)
             rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
-          for (int64_t c = 0; c < nDv; c += 2) {
-            int64_t nc = std::min<int64_t>(2, nDv - c);
+          for (int64_t c = 0; c < nDv; c += PV) {
+            int64_t nc = std::min<int64_t>(PV, nDv - c);
             SmallVector<Value> a0;
             for (int64_t t = 0; t < RB; ++t) {
               Value al = b.splat(memref::LoadOp::create(b, alphaS, ValueRange{rs[t]}), vw);
