@@ -1,13 +1,16 @@
 // RUN: gatec-opt %s -split-input-file -gate-matmul-cpu="vector-width=8" -canonicalize | FileCheck %s
 
 // A constant B is packed at compile time into [N/NR, K, NR] panels (NR = 2·8,
-// zero-padded past N = 40); tasks of 8 row tiles run in parallel; the 6×2
-// micro-kernel keeps its accumulators in vector registers.
+// zero-padded past N = 40); tasks of 16 row tiles run in parallel, copy their
+// rows of A for a K block into a [96, 256] scratch, and the 6×2 micro-kernel
+// keeps its accumulators in vector registers.
 // CHECK-LABEL: func.func @const_b
 // CHECK-DAG:     %[[W:.+]] = arith.constant dense_resource<gatec_packed_weight> : tensor<3x65x16xf32>
 // CHECK-DAG:     %[[C:.+]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x40xf32>
 // CHECK:         scf.parallel
-// CHECK:           memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<8x256x6xf32>
+// CHECK:           %[[AP:.+]] = memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<96x256xf32>
+// CHECK:           vector.transfer_read {{.*}} : memref<?x65xf32>, vector<8xf32>
+// CHECK:           vector.store {{.*}}, %[[AP]]
 // CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-2:     vector.load %{{.*}} : memref<3x65x16xf32>, vector<8xf32>
 // CHECK-COUNT-12:    math.fma {{.*}} : vector<8xf32>

@@ -54,9 +54,10 @@ def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
     operands, f32 accumulator) become GotoBLAS-style kernels: B packed into
     panels of `nr-vectors`·W columns (at compile time when it is a constant,
     transposed or not; else once per call), tasks of `mc-tiles`·MR rows ×
-    `nc-panels` panels run in parallel, each walks K in blocks of `kc`, packs
-    its rows of A, and runs an MR × NR micro-kernel whose accumulators stay in
-    vector registers. Matmuls with other indexing maps are left alone.
+    `nc-panels` panels run in parallel, each walks K in blocks of `kc` and runs
+    an MR × NR micro-kernel (A read in place, broadcast) whose accumulators
+    stay in vector registers, then 4- and 1-row kernels for the rows left
+    over. Matmuls with other indexing maps are left alone.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
@@ -67,7 +68,7 @@ def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
            "vectors per micro tile row (0: 2)">,
     Option<"kc", "kc", "int64_t", /*default=*/"0", "K block (0: 256)">,
     Option<"mcTiles", "mc-tiles", "int64_t", /*default=*/"0",
-           "micro tiles of rows per task (0: 8)">,
+           "micro tiles of rows per task (0: 16)">,
     Option<"ncPanelsOpt", "nc-panels", "int64_t", /*default=*/"0",
            "column panels per task (0: 256 columns; fewer when M is small)">
   ];

@@ -8,15 +8,15 @@
 //   initializer weight, possibly transposed by Gemm's transB), else once per
 //   call in a parallel loop. f16/bf16 weights are widened to f32 there.
 //   A task is (batch, block of mc rows, block of nc columns); it walks K in
-//   blocks of kc, packs its rows of A for that block ([mc/MR, kc, MR], so the
-//   micro-kernel's broadcasts read one stream), and for every panel of its
-//   columns runs the MR×NR micro-kernel over its row tiles: MR·nr-vectors f32
-//   vector accumulators in registers, one FMA per (row, vector) per k.
+//   blocks of kc and, for every panel of its columns, runs the MR×NR
+//   micro-kernel over its row tiles: MR·nr-vectors f32 vector accumulators in
+//   registers, one broadcast of A and nr-vectors FMAs per (row, k).
 //
-// The B panel (kc·NR floats) stays in L1 across the row tiles and the packed
-// A block in L2. Rows past M read a clamped row and are not stored; columns
-// past N are zeros in the packed panel and masked at the store. Row tiles of
-// fewer than MR rows use a kernel of 1 or 4 rows where that is enough.
+// The B panel (kc·NR floats) stays in L1 across the row tiles and the task's
+// A block, copied row-major into an [mc, kc] scratch (vector copies; rows
+// kc apart rather than K), in L2. Rows left over after the MR-row tiles run
+// in tiles of 4 and 1 rows; columns past N are zeros in the packed panel and
+// masked at the store.
 //
 //===----------------------------------------------------------------------===//
 #include "gatec/Conversion/KernelBuilder.h"
@@ -300,80 +300,66 @@ private:
       Value n0 = b.muli(iv[2], b.idx(t.nc));
       Value mEnd = b.minui(b.addi(m0, b.idx(t.mc)), M);
       Value nEnd = b.minui(b.addi(n0, b.idx(t.nc)), N);
-      Value rows = b.subi(mEnd, m0);
-      Value tilesM = ceilDivIdx(b, rows, t.mr);
-      // Packed rows of A for one K block: [tile, k, MR].
-      Value ap = b.allocF32({t.mc / t.mr, t.kc, t.mr}, {});
+      // The task's rows of A for one K block, row-major [mc, kc]: rows of A
+      // itself are K apart, and with K a multiple of 1024 floats a tile's
+      // rows would all fall into the same L1 sets.
+      Value ap = b.allocF32({t.mc, t.kc}, {});
       // At least one K block, so that K = 0 still writes the fill value.
       Value kBlocks = arith::MaxUIOp::create(b, ceilDivIdx(b, K, t.kc), b.idx(1));
       b.loop(b.idx(0), kBlocks, b.idx(1), [&](KernelBuilder &b, Value kb) {
         Value k0 = b.muli(kb, b.idx(t.kc));
         Value kLen = b.minui(b.idx(t.kc), b.subi(K, k0));
-        packA(b, ap, bi, m0, tilesM, k0, kLen);
         Value first = b.cmpi(CmpIPredicate::eq, k0, b.idx(0));
+        b.loop(m0, mEnd, b.idx(1), [&](KernelBuilder &b, Value row) {
+          Value r = b.subi(row, m0);
+          b.loop(b.idx(0), kLen, b.idx(t.w), [&](KernelBuilder &b, Value k) {
+            // Lanes past K read zeros; lanes past the block are never used.
+            b.vstore(b.vload(aB, withBatch(bi, {row, b.addi(k0, k)}), t.w, false), ap, {r, k},
+                     true);
+          });
+        });
         Value p0 = b.divui(n0, b.idx(nr));
         Value p1 = ceilDivIdx(b, nEnd, nr);
+        // Row tiles of MR rows, then of 4 and of 1: every row read exists.
         b.loop(p0, p1, b.idx(1), [&](KernelBuilder &b, Value p) {
-          b.loop(b.idx(0), tilesM, b.idx(1), [&](KernelBuilder &b, Value tm) {
-            Value left = b.subi(rows, b.muli(tm, b.idx(t.mr)));
-            auto kernel = [&](int64_t mr) {
-              return [&, mr](KernelBuilder &b) {
-                microKernel(b, mr, ap, bi, m0, tm, p, k0, kLen, first, fillValue);
-              };
-            };
-            if (t.mr <= 4) {
-              kernel(t.mr)(b);
-              return;
-            }
-            b.ifThenElse(b.cmpi(CmpIPredicate::uge, left, b.idx(t.mr)), kernel(t.mr),
-                         [&](KernelBuilder &b) {
-                           b.ifThenElse(b.cmpi(CmpIPredicate::ule, left, b.idx(1)), kernel(1),
-                                        [&](KernelBuilder &b) {
-                                          b.ifThenElse(
-                                              b.cmpi(CmpIPredicate::ule, left, b.idx(4)),
-                                              kernel(4), kernel(t.mr));
-                                        });
-                         });
-          });
+          Value row = m0;
+          for (int64_t mr : {t.mr, int64_t(4), int64_t(1)}) {
+            if (mr > t.mr)
+              continue;
+            Value count = b.divui(b.subi(mEnd, row), b.idx(mr));
+            b.loop(b.idx(0), count, b.idx(1), [&](KernelBuilder &b, Value i) {
+              microKernel(b, mr, bi, ap, m0, b.addi(row, b.muli(i, b.idx(mr))), p, k0, kLen,
+                          first, fillValue);
+            });
+            row = b.addi(row, b.muli(count, b.idx(mr)));
+            if (mr == 1)
+              break;
+          }
         });
       });
     });
   }
 
-  /// ap[tm, k, r] = A[m0 + tm·MR + r (clamped to M-1), k0 + k].
-  void packA(KernelBuilder &b, Value ap, Value bi, Value m0, Value tilesM, Value k0, Value kLen) {
-    Value last = b.subi(M, b.idx(1));
-    b.loop(b.idx(0), tilesM, b.idx(1), [&](KernelBuilder &b, Value tm) {
-      SmallVector<Value> rowIdx;
-      for (int64_t r = 0; r < t.mr; ++r)
-        rowIdx.push_back(b.minui(b.addi(m0, b.addi(b.muli(tm, b.idx(t.mr)), b.idx(r))), last));
-      b.loop(b.idx(0), kLen, b.idx(1), [&](KernelBuilder &b, Value k) {
-        Value kk = b.addi(k0, k);
-        for (int64_t r = 0; r < t.mr; ++r)
-          b.store(b.load(aB, withBatch(bi, {rowIdx[r], kk})), ap, {tm, k, b.idx(r)});
-      });
-    });
-  }
-
-  void microKernel(KernelBuilder &b, int64_t mr, Value ap, Value bi, Value m0, Value tm, Value p,
-                   Value k0, Value kLen, Value first, std::optional<double> fillValue) {
+  /// C[row0 : row0+mr, panel p] (+)= A[row0 : row0+mr, k0 : k0+kLen] · Bp[p, k0 : k0+kLen],
+  /// A read from the task's copy `ap` (row row0 - m0): the rows of a tile are
+  /// constant offsets from one pointer.
+  void microKernel(KernelBuilder &b, int64_t mr, Value bi, Value ap, Value m0, Value row0,
+                   Value p, Value k0, Value kLen, Value first, std::optional<double> fillValue) {
     int64_t nr = t.nr(), w = t.w;
     auto vt = VectorType::get({w}, b.getF32Type());
-    Value row0 = b.addi(m0, b.muli(tm, b.idx(t.mr)));
     Value col0 = b.muli(p, b.idx(nr));
     Value fullCols = b.cmpi(CmpIPredicate::ule, b.addi(col0, b.idx(nr)), N);
-    auto rowOf = [&](KernelBuilder &b, int64_t r) { return b.addi(row0, b.idx(r)); };
+    SmallVector<Value> rows;
+    for (int64_t r = 0; r < mr; ++r)
+      rows.push_back(b.addi(row0, b.idx(r)));
     auto colOf = [&](KernelBuilder &b, int64_t v) { return b.addi(col0, b.idx(v * w)); };
     // Starting accumulators: the fill value in the first K block, else C.
     SmallVector<Type> types(mr * t.nv, vt);
     auto loadC = [&](KernelBuilder &b) {
       SmallVector<Value> acc;
-      for (int64_t r = 0; r < mr; ++r) {
-        // Rows past M read row M-1 (never stored).
-        Value row = b.minui(rowOf(b, r), b.subi(M, b.idx(1)));
+      for (int64_t r = 0; r < mr; ++r)
         for (int64_t v = 0; v < t.nv; ++v)
-          acc.push_back(b.vload(cB, withBatch(bi, {row, colOf(b, v)}), w, false));
-      }
+          acc.push_back(b.vload(cB, withBatch(bi, {rows[r], colOf(b, v)}), w, false));
       return acc;
     };
     SmallVector<Value> init;
@@ -400,25 +386,20 @@ private:
             bv.push_back(vector::LoadOp::create(b, vt, bp, withBatch(bi, {p, kk, b.idx(v * w)})));
           SmallVector<Value> next;
           for (int64_t r = 0; r < mr; ++r) {
-            Value a = b.splat(memref::LoadOp::create(b, ap, ValueRange{tm, k, b.idx(r)}), w);
+            Value a = b.splat(b.load(ap, {b.subi(rows[r], m0), k}), w);
             for (int64_t v = 0; v < t.nv; ++v)
               next.push_back(b.fma(a, bv[v], acc[r * t.nv + v]));
           }
           return next;
         });
-    for (int64_t r = 0; r < mr; ++r) {
-      Value row = rowOf(b, r);
-      auto store = [&](bool inBounds) {
-        return [&, inBounds](KernelBuilder &b) {
+    auto store = [&](bool inBounds) {
+      return [&, inBounds](KernelBuilder &b) {
+        for (int64_t r = 0; r < mr; ++r)
           for (int64_t v = 0; v < t.nv; ++v)
-            b.vstore(acc[r * t.nv + v], cB, withBatch(bi, {row, colOf(b, v)}), inBounds);
-        };
+            b.vstore(acc[r * t.nv + v], cB, withBatch(bi, {rows[r], colOf(b, v)}), inBounds);
       };
-      auto rowIn = scf::IfOp::create(b, TypeRange{}, b.cmpi(CmpIPredicate::ult, row, M),
-                                     /*withElseRegion=*/false);
-      KernelBuilder ib(b.getLoc(), OpBuilder::atBlockTerminator(rowIn.thenBlock()));
-      ib.ifThenElse(fullCols, store(true), store(false));
-    }
+    };
+    b.ifThenElse(fullCols, store(true), store(false));
   }
 };
 
@@ -470,8 +451,9 @@ struct GateMatmulCPUPass : gatec::impl::GateMatmulCPUBase<GateMatmulCPUPass> {
     // AVX-512 (32 registers): 12×2 accumulators; 16 registers: 6×2.
     t.mr = mr > 0 ? int64_t(mr) : (vectorWidth >= 16 ? 12 : 6);
     t.nv = nrVectors > 0 ? int64_t(nrVectors) : 2;
-    t.kc = kc > 0 ? int64_t(kc) : 256;
-    t.mc = t.mr * (mcTiles > 0 ? int64_t(mcTiles) : 8);
+    // K blocks are whole vectors (the copy of A moves vectors).
+    t.kc = llvm::alignTo(kc > 0 ? int64_t(kc) : 256, t.w);
+    t.mc = t.mr * (mcTiles > 0 ? int64_t(mcTiles) : 16);
     int64_t ncPanels = ncPanelsOpt > 0 ? int64_t(ncPanelsOpt) : std::max<int64_t>(1, 256 / t.nr());
     t.nc = t.nr() * ncPanels;
     RewritePatternSet patterns(&getContext());
