@@ -214,10 +214,25 @@ void gatec_rt_descriptor(int64_t *desc, const gatec_tensor *t) {
 #include <pthread.h>
 #include <stdlib.h>
 
-#define GATEC_RT_CACHE_SLOTS 16
+#include <unistd.h>
+
+/* A whole model's temporaries (tens of buffers of tens of MB at long
+ * sequences) must fit, or every call pays page faults again. */
+#define GATEC_RT_CACHE_SLOTS 64
 #define GATEC_RT_CACHE_MIN ((size_t)1 << 20)
-#define GATEC_RT_CACHE_MAX ((size_t)1 << 29) /* total bytes kept */
-#define GATEC_RT_HEADER 64                   /* keeps 64-byte alignment */
+#define GATEC_RT_HEADER 64 /* keeps 64-byte alignment */
+
+/* Total bytes kept: a quarter of the physical memory, at most 8 GiB. */
+static size_t gatec_cache_max(void) {
+  static size_t max;
+  if (!max) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    size_t phys = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)1 << 32;
+    size_t cap = (size_t)8 << 30;
+    max = phys / 4 < cap ? phys / 4 : cap;
+  }
+  return max;
+}
 
 static struct {
   void *block;
@@ -266,7 +281,7 @@ void _mlir_memref_to_llvm_free(void *ptr) {
   if (size >= GATEC_RT_CACHE_MIN) {
     pthread_mutex_lock(&gatec_cache_lock);
     for (int i = 0; i < GATEC_RT_CACHE_SLOTS; ++i)
-      if (!gatec_cache[i].block && gatec_cache_bytes + size <= GATEC_RT_CACHE_MAX) {
+      if (!gatec_cache[i].block && gatec_cache_bytes + size <= gatec_cache_max()) {
         gatec_cache[i].block = block;
         gatec_cache[i].size = size;
         gatec_cache_bytes += size;
