@@ -21,6 +21,9 @@ enum class LinearAttentionKernel {
 void populateGateCPUPatterns(mlir::RewritePatternSet &patterns,
                              int64_t vectorWidth,
                              LinearAttentionKernel linearAttention = LinearAttentionKernel::Auto);
+/// Token-major gate.causal_conv, vectorized over the channels (part of
+/// populateGateCPUPatterns).
+void populateCausalConvCPUPatterns(mlir::RewritePatternSet &patterns, int64_t vectorWidth);
 /// CUDA kernels: tensor-core attention for MMA operands (f16/bf16 tensors,
 /// or f32 with `precision` bf16|f16|tf32), SIMT loop nests otherwise; with
 /// `wgmma`, also the sm_90a attention kernel, chosen at run time.

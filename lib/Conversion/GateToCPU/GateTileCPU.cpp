@@ -1096,6 +1096,7 @@ void gatec::populateGateCPUPatterns(RewritePatternSet &patterns, int64_t vectorW
                                     LinearAttentionKernel linearAttention) {
   patterns.add<SdpaToFlash>(patterns.getContext(), vectorWidth);
   patterns.add<LinearAttentionToCPU>(patterns.getContext(), vectorWidth, linearAttention);
+  populateCausalConvCPUPatterns(patterns, vectorWidth);
   // causal_conv and gate: parallel reference loops (LLVM vectorizes them).
   populateGateReferencePatterns(patterns, /*parallel=*/true);
 }

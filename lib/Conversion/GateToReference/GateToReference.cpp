@@ -205,22 +205,28 @@ struct CausalConvToReference : ReferencePattern<CausalConvOp> {
     Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
     auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
     int64_t ksz = tt(op.getWeight()).getDimSize(1);
-    Value B = b.dim(x, 0), C = b.dim(x, 1), L = b.dim(x, 2);
+    bool tokenMajor = op.getTokenMajor();
+    Value B = b.dim(x, 0), C = b.dim(x, op.channelDim()), L = b.dim(x, op.lengthDim());
     Value km1 = b.idx(ksz - 1);
-    Value out = b.alloc(outT, b.dynSizes(outT, {B, C, L}));
+    // Index of (batch, channel, position) in input and output.
+    auto at = [&](Value bi, Value c, Value t) -> SmallVector<Value> {
+      return tokenMajor ? SmallVector<Value>{bi, t, c} : SmallVector<Value>{bi, c, t};
+    };
+    Value out = b.alloc(outT, b.dynSizes(outT, tokenMajor ? SmallVector<Value>{B, L, C}
+                                                          : SmallVector<Value>{B, C, L}));
     Value st = b.alloc(stT, b.dynSizes(stT, {B, C, km1}));
     Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
     bool silu = op.getActivation() == ConvActivation::silu;
     // Element p of concat(initial_state, input) along the length axis.
     auto fetch = [&](KernelBuilder &b, Value bi, Value c, Value p) -> Value {
       if (ksz == 1)
-        return b.load(x, {bi, c, p});
+        return b.load(x, at(bi, c, p));
       // Only the branch that is in bounds loads (the input may be empty).
       Value inState = b.cmpi(CmpIPredicate::ult, p, km1);
       return b.ifElse(
           inState, b.getF32Type(),
           [&](KernelBuilder &b) { return init ? b.load(init, {bi, c, p}) : zero; },
-          [&](KernelBuilder &b) { return b.load(x, {bi, c, b.subi(p, km1)}); });
+          [&](KernelBuilder &b) { return b.load(x, at(bi, c, b.subi(p, km1))); });
     };
     b.parallel({B, C}, parallel, [&](KernelBuilder &b, ValueRange ivs) {
       Value bi = ivs[0], c = ivs[1];
@@ -230,7 +236,7 @@ struct CausalConvToReference : ReferencePattern<CausalConvOp> {
                            [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
           return {b.fma(b.load(w, {c, i}), fetch(b, bi, c, b.addi(t, i)), a[0])};
         })[0];
-        b.store(silu ? b.silu(acc) : acc, out, {bi, c, t});
+        b.store(silu ? b.silu(acc) : acc, out, at(bi, c, t));
       });
       b.loop(c0, km1, c1, [&](KernelBuilder &b, Value p) {
         b.store(fetch(b, bi, c, b.addi(L, p)), st, {bi, c, p});

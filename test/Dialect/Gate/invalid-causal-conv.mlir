@@ -196,3 +196,12 @@ func.func @bad_activation(%x: tensor<2x64x16xf32>, %w: tensor<64x4xf32>) -> (ten
   %o, %s = gate.causal_conv %x, %w {activation = #gate<act silu>} : tensor<2x64x16xf32>, tensor<64x4xf32> -> tensor<2x64x16xf32>, tensor<2x64x3xf32>
   return %o, %s : tensor<2x64x16xf32>, tensor<2x64x3xf32>
 }
+
+// -----
+
+// token_major: input and output are [B, L, C].
+func.func @token_major_channels(%x: tensor<2x16x64xf32>, %w: tensor<64x4xf32>) -> (tensor<2x64x16xf32>, tensor<2x64x3xf32>) {
+  // expected-error @+1 {{'output'}}
+  %o, %s = gate.causal_conv %x, %w {token_major} : tensor<2x16x64xf32>, tensor<64x4xf32> -> tensor<2x64x16xf32>, tensor<2x64x3xf32>
+  return %o, %s : tensor<2x64x16xf32>, tensor<2x64x3xf32>
+}

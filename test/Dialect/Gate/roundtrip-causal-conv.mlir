@@ -57,3 +57,10 @@ func.func @conv_dynamic(%x: tensor<?x?x?xf32>, %w: tensor<32x4xf32>, %b: tensor<
   %o, %s = gate.causal_conv %x, %w bias(%b : tensor<?xf32>) : tensor<?x?x?xf32>, tensor<32x4xf32> -> tensor<?x?x?xf32>, tensor<?x32x3xf32>
   return %o, %s : tensor<?x?x?xf32>, tensor<?x32x3xf32>
 }
+
+// CHECK-LABEL: func.func @conv_token_major
+// CHECK:         gate.causal_conv %{{.*}}, %{{.*}} {activation = #gate<conv_act silu>, token_major} : tensor<2x?x64xf32>, tensor<64x4xf32> -> tensor<2x?x64xf32>, tensor<2x64x3xf32>
+func.func @conv_token_major(%x: tensor<2x?x64xf32>, %w: tensor<64x4xf32>) -> (tensor<2x?x64xf32>, tensor<2x64x3xf32>) {
+  %o, %s = gate.causal_conv %x, %w {activation = #gate<conv_act silu>, token_major} : tensor<2x?x64xf32>, tensor<64x4xf32> -> tensor<2x?x64xf32>, tensor<2x64x3xf32>
+  return %o, %s : tensor<2x?x64xf32>, tensor<2x64x3xf32>
+}

@@ -1,6 +1,7 @@
 //===- GateOps.cpp - gate dialect ops, verifiers, canonicalization --------===//
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -373,11 +374,12 @@ LogicalResult CausalConvOp::verify() {
   if (ksz < 1)
     return emitOpError() << "'weight' kernel size must be at least 1, got " << ksz;
   DimBinder dims(op);
-  if (failed(dims.bind("B", x, "input", 0)) || failed(dims.bind("C", x, "input", 1)) ||
-      failed(dims.bind("L", x, "input", 2)) || failed(dims.bind("C", w, "weight", 0)) ||
+  unsigned cd = channelDim(), ld = lengthDim();
+  if (failed(dims.bind("B", x, "input", 0)) || failed(dims.bind("C", x, "input", cd)) ||
+      failed(dims.bind("L", x, "input", ld)) || failed(dims.bind("C", w, "weight", 0)) ||
       failed(dims.bind("B", out, "output", 0)) ||
-      failed(dims.bind("C", out, "output", 1)) ||
-      failed(dims.bind("L", out, "output", 2)) ||
+      failed(dims.bind("C", out, "output", cd)) ||
+      failed(dims.bind("L", out, "output", ld)) ||
       failed(dims.bind("B", st, "final_state", 0)) ||
       failed(dims.bind("C", st, "final_state", 1)) ||
       failed(dims.bindSize("k-1", ksz - 1, "weight kernel size - 1", 1)) ||
@@ -394,6 +396,46 @@ LogicalResult CausalConvOp::verify() {
         failed(dims.bind("k-1", s, "initial_state", 2)))
       return failure();
   return success();
+}
+
+namespace {
+/// A [0, 2, 1] transpose of a rank-3 tensor (as ONNX Transpose imports).
+bool isSwapLast(linalg::TransposeOp tr) {
+  return tr && tr.hasPureTensorSemantics() &&
+         tr.getPermutation() == ArrayRef<int64_t>{0, 2, 1};
+}
+
+/// transpose([0,2,1]) -> causal_conv -> transpose([0,2,1]), how exporters
+/// feed [B, T, C] activations to the channel-major ONNX op, is the token-major
+/// causal_conv on the untransposed values: no copies.
+struct FoldTransposesIntoCausalConv : OpRewritePattern<CausalConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rewriter) const override {
+    if (op.getTokenMajor())
+      return failure();
+    auto in = op.getInput().getDefiningOp<linalg::TransposeOp>();
+    if (!isSwapLast(in) || op.getOutput().use_empty() ||
+        !llvm::all_of(op.getOutput().getUsers(), [](Operation *u) {
+          return isSwapLast(dyn_cast<linalg::TransposeOp>(u));
+        }))
+      return failure();
+    Type outT = (*op.getOutput().getUsers().begin())->getResult(0).getType();
+    auto conv = CausalConvOp::create(rewriter, op.getLoc(), outT, op.getFinalState().getType(),
+                                     in.getInput(), op.getWeight(), op.getBias(),
+                                     op.getInitialState(), op.getActivation(),
+                                     /*token_major=*/true);
+    for (Operation *user : llvm::make_early_inc_range(op.getOutput().getUsers()))
+      rewriter.replaceOp(user, conv.getOutput());
+    rewriter.replaceAllUsesWith(op.getFinalState(), conv.getFinalState());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+} // namespace
+
+void CausalConvOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                               MLIRContext *context) {
+  results.add<FoldTransposesIntoCausalConv>(context);
 }
 
 //===----------------------------------------------------------------------===//
@@ -451,7 +493,10 @@ LogicalResult LinearAttentionOp::reifyResultShapes(
 LogicalResult CausalConvOp::reifyResultShapes(
     OpBuilder &b, ReifiedRankedShapedTypeDims &shapes) {
   int64_t c = rt(getWeight()).getDimSize(0), k = rt(getWeight()).getDimSize(1);
-  shapes.push_back(shapeFrom(b, getLoc(), getInput(), {-1, c, -3}));
+  if (getTokenMajor())
+    shapes.push_back(shapeFrom(b, getLoc(), getInput(), {-1, -2, c}));
+  else
+    shapes.push_back(shapeFrom(b, getLoc(), getInput(), {-1, c, -3}));
   shapes.push_back(shapeFrom(b, getLoc(), getInput(), {-1, c, k - 1}));
   return success();
 }

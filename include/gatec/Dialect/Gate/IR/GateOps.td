@@ -224,13 +224,17 @@ def Gate_CausalConvOp : Gate_Op<"causal_conv", [Pure, AttrSizedOperandSegments,
     `out[b,c,t] = act(bias[c] + Σ_{i<k} weight[c,i] · x[b,c,t+i])`, and
     `final_state` holds the last `k-1` positions of `x`.
     Shapes: `input [B,C,L]`, `weight [C,k]`, `bias [C]`, states `[B,C,k-1]`.
+    With `token_major`, input and output are `[B,L,C]` (the `[B, T, channels]`
+    layout the projections produce, which exporters transpose around the ONNX
+    op); the states keep their `[B,C,k-1]` layout.
   }];
   let arguments = (ins TensorRankOf<[F32, F16, BF16], [3]>:$input,
       TensorRankOf<[F32, F16, BF16], [2]>:$weight,
       Optional<TensorRankOf<[F32, F16, BF16], [1]>>:$bias,
       Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$initial_state,
       DefaultValuedAttr<Gate_ConvActivationAttr,
-                        "::gatec::gate::ConvActivation::none">:$activation);
+                        "::gatec::gate::ConvActivation::none">:$activation,
+      UnitAttr:$token_major);
   let results = (outs TensorRankOf<[F32, F16, BF16], [3]>:$output,
       TensorRankOf<[F32, F16, BF16], [3]>:$final_state);
   let assemblyFormat = [{
@@ -240,6 +244,12 @@ def Gate_CausalConvOp : Gate_Op<"causal_conv", [Pure, AttrSizedOperandSegments,
     attr-dict `:` type($input) `,` type($weight) `->` type($output) `,` type($final_state)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    /// Dimensions of the channels and of the length in input and output.
+    unsigned channelDim() { return getTokenMajor() ? 2 : 1; }
+    unsigned lengthDim() { return getTokenMajor() ? 1 : 2; }
+  }];
 }
 
 #endif // GATEC_DIALECT_GATE_IR_GATEOPS_TD
