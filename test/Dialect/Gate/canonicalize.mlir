@@ -143,3 +143,42 @@ func.func @dead_ops(%q: tensor<1x2x4x8xf32>, %g: tensor<1x2x4x8xf32>) -> tensor<
   %o, %s = gate.linear_attention linear %q, %q, %q : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>, tensor<1x2x8x8xf32>
   return %q : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+// The exporters' layout: the attention output transposed back to [B,S,H,D]
+// and collapsed to [B,S,H·D] before the gate. The gate moves through both
+// (its operand laid out the other way) into the sdpa's epilogue.
+// CHECK-LABEL: func.func @sink_gate_through_layout
+// CHECK-SAME:    (%[[Q:[a-z0-9]+]]: tensor<1x4x?x8xf32>, %[[K:[a-z0-9]+]]: tensor<1x2x?x8xf32>, %[[V:[a-z0-9]+]]: tensor<1x2x?x8xf32>, %[[G:[a-z0-9]+]]: tensor<1x?x32xf32>)
+// CHECK:         %[[GE:.+]] = tensor.expand_shape %[[G]] {{\[}}[0], [1], [2, 3]]
+// CHECK:         %[[GT:.+]] = linalg.transpose ins(%[[GE]] : tensor<1x?x4x8xf32>) {{.*}} permutation = [0, 2, 1, 3]
+// CHECK:         %[[O:.+]] = gate.sdpa %[[Q]], %[[K]], %[[V]] gate(%[[GT]] : tensor<1x4x?x8xf32>) {causal}
+// CHECK:         %[[OT:.+]] = linalg.transpose ins(%[[O]] : tensor<1x4x?x8xf32>)
+// CHECK:         %[[R:.+]] = tensor.collapse_shape %[[OT]] {{\[}}[0], [1], [2, 3]]
+// CHECK-NOT:     gate.gate
+// CHECK:         return %[[R]]
+func.func @sink_gate_through_layout(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>, %g: tensor<1x?x32xf32>) -> tensor<1x?x32xf32> {
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %q, %c2 : tensor<1x4x?x8xf32>
+  %o = gate.sdpa %q, %k, %v {causal} : tensor<1x4x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x4x?x8xf32>
+  %e = tensor.empty(%s) : tensor<1x?x4x8xf32>
+  %t = linalg.transpose ins(%o : tensor<1x4x?x8xf32>) outs(%e : tensor<1x?x4x8xf32>) permutation = [0, 2, 1, 3]
+  %c = tensor.collapse_shape %t [[0], [1], [2, 3]] : tensor<1x?x4x8xf32> into tensor<1x?x32xf32>
+  %r = gate.gate %c, %g : tensor<1x?x32xf32>, tensor<1x?x32xf32> -> tensor<1x?x32xf32>
+  return %r : tensor<1x?x32xf32>
+}
+
+// -----
+
+// The transposed attention output is used elsewhere too: the gate stays.
+// CHECK-LABEL: func.func @no_sink_other_use
+// CHECK:         gate.sdpa %{{[a-z0-9]+}}, %{{[a-z0-9]+}}, %{{[a-z0-9]+}} {causal}
+// CHECK:         gate.gate
+func.func @no_sink_other_use(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %v: tensor<1x2x6x8xf32>, %g: tensor<1x6x4x8xf32>) -> (tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>) {
+  %o = gate.sdpa %q, %k, %v {causal} : tensor<1x4x6x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32> -> tensor<1x4x6x8xf32>
+  %e = tensor.empty() : tensor<1x6x4x8xf32>
+  %t = linalg.transpose ins(%o : tensor<1x4x6x8xf32>) outs(%e : tensor<1x6x4x8xf32>) permutation = [0, 2, 1, 3]
+  %r = gate.gate %t, %g : tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32> -> tensor<1x6x4x8xf32>
+  return %r, %t : tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>
+}

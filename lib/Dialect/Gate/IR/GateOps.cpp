@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/PatternMatch.h"
@@ -214,11 +215,87 @@ struct FoldGateIntoSdpa : OpRewritePattern<GateOp> {
     return success();
   }
 };
+/// The gate.sdpa without a gate whose result reaches `v` through single-use
+/// transposes and collapse_shapes only (how exporters lay the attention
+/// output back out as [B, T, H·D] before gating it).
+SdpaOp sdpaThroughLayout(Value v) {
+  while (v.hasOneUse()) {
+    Operation *def = v.getDefiningOp();
+    if (auto sdpa = dyn_cast_or_null<SdpaOp>(def))
+      return sdpa.getGate() ? SdpaOp() : sdpa;
+    if (auto tr = dyn_cast_or_null<linalg::TransposeOp>(def);
+        tr && tr.hasPureTensorSemantics())
+      v = tr.getInput();
+    else if (auto c = dyn_cast_or_null<tensor::CollapseShapeOp>(def))
+      v = c.getSrc();
+    else
+      return {};
+  }
+  return {};
+}
+
+/// gate.gate(layout(y), g) = layout(gate.gate(y, layout⁻¹(g))) for an
+/// elementwise gate, where layout is a transpose or a collapse_shape: moves
+/// the gate one step toward the gate.sdpa that produced y, so that it folds
+/// into the sdpa's epilogue (FoldGateIntoSdpa). Only done when such an sdpa
+/// is at the end of the chain.
+struct SinkGateTowardSdpa : OpRewritePattern<GateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GateOp gateOp, PatternRewriter &rewriter) const override {
+    Value x = gateOp.getInput(), g = gateOp.getGate();
+    if (g.getType() != x.getType() || !x.hasOneUse() || !sdpaThroughLayout(x))
+      return failure();
+    Location loc = gateOp.getLoc();
+    Operation *def = x.getDefiningOp();
+    if (def->getBlock() != gateOp->getBlock())
+      return failure();
+    // Sizes of y come from g (x's shape): dims of y itself would be new uses
+    // of the sdpa result, which then could not take the gate.
+    if (auto tr = dyn_cast<linalg::TransposeOp>(def)) {
+      Value y = tr.getInput();
+      SmallVector<int64_t> inv = invertPermutationVector(tr.getPermutation());
+      SmallVector<OpFoldResult> ySizes;
+      for (int64_t j : inv)
+        ySizes.push_back(tensor::getMixedSize(rewriter, loc, g, j));
+      Value gInit = tensor::EmptyOp::create(rewriter, loc, ySizes, rt(y).getElementType());
+      Value gT = linalg::TransposeOp::create(rewriter, loc, g, gInit,
+                                             invertPermutationVector(tr.getPermutation()))
+                     ->getResult(0);
+      Value gated = GateOp::create(rewriter, loc, y.getType(), y, gT, gateOp.getAct());
+      Value out = linalg::TransposeOp::create(rewriter, loc, gated, tr.getInit(),
+                                              tr.getPermutation())
+                      ->getResult(0);
+      rewriter.replaceOp(gateOp, out);
+      return success();
+    }
+    auto c = cast<tensor::CollapseShapeOp>(def);
+    Value y = c.getSrc();
+    auto yT = rt(y);
+    SmallVector<OpFoldResult> ySizes;
+    for (auto [gi, group] : llvm::enumerate(c.getReassociationIndices())) {
+      if (group.size() == 1) {
+        ySizes.push_back(tensor::getMixedSize(rewriter, loc, g, gi));
+        continue;
+      }
+      for (int64_t d : group) {
+        if (yT.isDynamicDim(d))
+          return failure(); // a dynamic dim inside a merged group
+        ySizes.push_back(rewriter.getIndexAttr(yT.getDimSize(d)));
+      }
+    }
+    Value gE = tensor::ExpandShapeOp::create(rewriter, loc, y.getType(), g,
+                                             c.getReassociationIndices(), ySizes);
+    Value gated = GateOp::create(rewriter, loc, y.getType(), y, gE, gateOp.getAct());
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(gateOp, x.getType(), gated,
+                                                         c.getReassociationIndices());
+    return success();
+  }
+};
 } // namespace
 
 void SdpaOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *context) {
-  results.add<FoldGateIntoSdpa>(context);
+  results.add<FoldGateIntoSdpa, SinkGateTowardSdpa>(context);
 }
 
 //===----------------------------------------------------------------------===//
