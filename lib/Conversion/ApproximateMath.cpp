@@ -2,6 +2,7 @@
 #include "gatec/Conversion/Passes.h"
 
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -21,9 +22,14 @@ struct PowByConstant : OpRewritePattern<math::PowFOp> {
     FloatAttr c;
     DenseElementsAttr dense;
     double e;
-    if (matchPattern(op.getRhs(), m_Constant(&c)))
+    Value rhs = op.getRhs();
+    // A splat of a dynamic shape (how the importer broadcasts a scalar
+    // exponent) is a tensor.splat of the scalar.
+    if (auto splat = rhs.getDefiningOp<tensor::SplatOp>())
+      rhs = splat.getInput();
+    if (matchPattern(rhs, m_Constant(&c)))
       e = c.getValueAsDouble();
-    else if (matchPattern(op.getRhs(), m_Constant(&dense)) && dense.isSplat())
+    else if (matchPattern(rhs, m_Constant(&dense)) && dense.isSplat())
       e = dense.getSplatValue<APFloat>().convertToDouble();
     else
       return failure();
@@ -46,9 +52,15 @@ struct PowByConstant : OpRewritePattern<math::PowFOp> {
 
 struct GateApproximateMathPass
     : gatec::impl::GateApproximateMathBase<GateApproximateMathPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<PowByConstant>(&getContext());
+    if (powOnly) {
+      if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+        return signalPassFailure();
+      return;
+    }
     // The predicate sees operation names ("math.exp").
     auto wanted = [](StringRef name) {
       name.consume_front("math.");

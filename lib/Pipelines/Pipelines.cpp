@@ -44,7 +44,11 @@ void gatec::buildCPUKernelPipeline(OpPassManager &pm,
     pm.addPass(createGateMatmulCPU(mm));
   }
   // What the importer left around the gate ops: elementwise chains fused
-  // into single loops before bufferization.
+  // into single loops before bufferization (x² written as Pow(x, 2) becomes
+  // x·x first).
+  GateApproximateMathOptions powOnly;
+  powOnly.powOnly = true;
+  pm.addPass(createGateApproximateMath(powOnly));
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
   pm.addPass(createLinalgElementwiseOpFusionPass());

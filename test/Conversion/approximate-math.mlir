@@ -1,4 +1,5 @@
 // RUN: gatec-opt %s -gate-approximate-math -split-input-file | FileCheck %s
+// RUN: gatec-opt %s -split-input-file -gate-approximate-math="pow-only" -canonicalize | FileCheck %s --check-prefix=POW
 
 
 // exp becomes the polynomial form: range reduction with floor, a polynomial
@@ -85,4 +86,22 @@ func.func @pow_small(%x: f32) -> (f32, f32) {
   %a = math.powf %x, %c2 : f32
   %b = math.powf %x, %h : f32
   return %a, %b : f32, f32
+}
+
+// -----
+
+// Pow(x, 2) of a dynamic shape: the importer broadcasts the exponent with
+// tensor.splat; with pow-only (early in the CPU pipeline, on tensors) it is
+// still x·x, not a libm powf per element.
+// POW-LABEL: func.func @pow_splat
+// POW:         %[[R:.+]] = arith.mulf %arg0, %arg0 : tensor<?x16xf32>
+// POW-NOT:     math.powf
+// POW:         return %[[R]]
+func.func @pow_splat(%x: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x16xf32>
+  %two = arith.constant 2.0 : f32
+  %e = tensor.splat %two[%n] : tensor<?x16xf32>
+  %r = math.powf %x, %e : tensor<?x16xf32>
+  return %r : tensor<?x16xf32>
 }

@@ -87,8 +87,14 @@ def GateApproximateMath : Pass<"gate-approximate-math", "mlir::ModuleOp"> {
     LLVM scalarizes vector `exp` into libm calls; the polynomial forms stay in
     vector registers. Accurate to a few ulp in f32, which the fast kernels'
     tests (1e-4 relative to float64) check. `powf` by 1, 2, 3 or 0.5 (how
-    exporters write squares and square roots) becomes multiplies or sqrt.
+    exporters write squares and square roots) becomes multiplies or sqrt;
+    with `pow-only`, only that, on tensors too (before the elementwise ops
+    become loops, where a splat exponent is no longer a constant).
   }];
+  let options = [
+    Option<"powOnly", "pow-only", "bool", /*default=*/"false",
+           "only rewrite powf by small constants">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
 }
