@@ -4,6 +4,7 @@
 
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -643,7 +644,9 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
   // Ops newer than the model's default-domain opset do not exist for it.
   static const llvm::StringMap<int64_t> since = {
       {"LayerNormalization", 17}, {"Attention", 23},       {"RMSNormalization", 23},
-      {"RotaryEmbedding", 23},    {"LinearAttention", 27}, {"CausalConvWithState", 27}};
+      {"RotaryEmbedding", 23},    {"LinearAttention", 27}, {"CausalConvWithState", 27},
+      {"CumSum", 11},             {"GatherElements", 11},  {"GatherND", 11},
+      {"ScatterElements", 11},    {"ScatterND", 11}};
   auto introduced = since.find(n.op_type());
   if (h && introduced != since.end() && opset < introduced->second) {
     r = fail("'" + n.op_type() + "' needs opset " + std::to_string(introduced->second) +
@@ -1143,8 +1146,8 @@ OwningOpRef<ModuleOp> gatec::onnx_frontend::importModel(MLIRContext &ctx, llvm::
                                                         const ImportOptions &opts,
                                                         std::string &error) {
   error.clear();
-  ctx.loadDialect<gate::GateDialect, arith::ArithDialect, func::FuncDialect,
-                  linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
+  ctx.loadDialect<gate::GateDialect, arith::ArithDialect, bufferization::BufferizationDialect,
+                  func::FuncDialect, linalg::LinalgDialect, math::MathDialect, scf::SCFDialect,
                   tensor::TensorDialect>();
   onnx::ModelProto model;
   if (!parseModel(path, model, error))

@@ -2078,6 +2078,13 @@ const llvm::StringMap<Handler> &table() {
     m["Size"] = handleSize;
     m["Range"] = handleRange;
     m["Gather"] = handleGather;
+    m["GatherElements"] = handleGatherElements;
+    m["GatherND"] = handleGatherND;
+    m["Scatter"] = handleScatter;
+    m["ScatterElements"] = handleScatterElements;
+    m["ScatterND"] = handleScatterND;
+    m["CumSum"] = handleCumSum;
+    m["TopK"] = handleTopK;
     m["Expand"] = handleExpand;
     m["Reshape"] = handleReshape;
     m["Flatten"] = handleFlatten;

@@ -42,6 +42,13 @@ LogicalResult handlePad(Importer &, NodeCtx &);
 LogicalResult handleAttention(Importer &, NodeCtx &);
 LogicalResult handleLinearAttention(Importer &, NodeCtx &);
 LogicalResult handleCausalConv(Importer &, NodeCtx &);
+LogicalResult handleCumSum(Importer &, NodeCtx &);
+LogicalResult handleGatherElements(Importer &, NodeCtx &);
+LogicalResult handleGatherND(Importer &, NodeCtx &);
+LogicalResult handleScatter(Importer &, NodeCtx &);
+LogicalResult handleScatterElements(Importer &, NodeCtx &);
+LogicalResult handleScatterND(Importer &, NodeCtx &);
+LogicalResult handleTopK(Importer &, NodeCtx &);
 
 } // namespace gatec::onnx_frontend::detail
 

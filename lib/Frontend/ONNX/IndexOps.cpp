@@ -1,0 +1,869 @@
+//===- IndexOps.cpp - CumSum, Scatter*/Gather* by index, TopK -------------===//
+//
+// Ops whose results are addressed through data-dependent indices or carry a
+// sequential dependency:
+//
+//   GatherElements, GatherND  linalg.generic over the result, reading the
+//                             data with tensor.extract at computed indices;
+//   ScatterElements, ScatterND, Scatter (opset <= 10)
+//                             scf.for nests over the indices, in row-major
+//                             index order, carrying a copy of the data
+//                             (tensor.extract / tensor.insert); duplicates
+//                             therefore apply in order: with reduction
+//                             'none' the last write wins;
+//   CumSum                    scf.for nests, the scanned axis innermost with
+//                             a scalar accumulator (f32 for f16/bf16);
+//   TopK                      per row (scf.for nests), one pass over the axis
+//                             that keeps the best K so far sorted by
+//                             insertion (an element that does not beat the
+//                             K-th costs one comparison): O(n) for typical
+//                             data, O(n K) at worst. Order: value, then the
+//                             lower index first (ONNX Runtime's ties); NaN
+//                             counts as larger than every number. Results
+//                             are always sorted (also for sorted = 0).
+//
+// Indices read at run time never address memory outside the tensors:
+//   * gathers: an index i in [-d, d) reads element i (i + d when negative);
+//     an index outside that range is clamped into [0, d - 1]; reading from a
+//     dimension that is empty at run time yields 0;
+//   * scatters: an update whose index lies outside [-d, d) is skipped (the
+//     data keeps its value there);
+//   * loops run over the common extent of indices/updates/data where their
+//     sizes are only known at run time.
+// Indices that are known at import time are checked and reported instead.
+//
+//===----------------------------------------------------------------------===//
+#include "OpsCommon.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/AffineMap.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace gatec::onnx_frontend::detail;
+
+namespace {
+
+using IT = utils::IteratorType;
+
+bool isIndexElt(Type t) { return t.isInteger(32) || t.isInteger(64); }
+bool isNumeric(Type t) { return isa<FloatType>(t) || t.isInteger(32) || t.isInteger(64); }
+
+std::string dimStr(const SymExpr &e) { return symShapeStr({e}); }
+
+/// True when `a <= b` holds for every run (equal symbols or static sizes).
+bool provablyLE(const SymExpr &a, const SymExpr &b) {
+  if (a == b)
+    return true;
+  return a.isConst() && b.isConst() && a.c <= b.c;
+}
+
+/// True when the two sizes certainly differ.
+bool staticMismatch(const SymExpr &a, const SymExpr &b) {
+  return a.isConst() && b.isConst() && a.c != b.c;
+}
+
+Value cIdx(OpBuilder &b, Location l, int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
+
+/// An index value read from an indices tensor, as `index`.
+Value toIndex(OpBuilder &b, Location l, Value v) {
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), v);
+}
+
+/// i + d when i < 0.
+Value wrapNeg(OpBuilder &b, Location l, Value i, Value d) {
+  Value zero = cIdx(b, l, 0);
+  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, zero);
+  Value w = arith::AddIOp::create(b, l, i, d);
+  return arith::SelectOp::create(b, l, neg, w, i);
+}
+
+/// max(min(i, d - 1), 0).
+Value clampIdx(OpBuilder &b, Location l, Value i, Value d) {
+  Value hi = arith::SubIOp::create(b, l, d, cIdx(b, l, 1));
+  Value m = arith::MinSIOp::create(b, l, i, hi);
+  return arith::MaxSIOp::create(b, l, m, cIdx(b, l, 0));
+}
+
+/// 0 <= i < d.
+Value inRange(OpBuilder &b, Location l, Value i, Value d) {
+  Value ge = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, i, cIdx(b, l, 0));
+  Value lt = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i, d);
+  return arith::AndIOp::create(b, l, ge, lt);
+}
+
+/// Checks indices known at import time against static sizes; `dimOf(k)`
+/// gives the size the k-th index (in row-major order) addresses, or -1.
+LogicalResult checkConstIndices(Importer &im, llvm::ArrayRef<int64_t> idx,
+                                llvm::function_ref<int64_t(int64_t)> dimOf) {
+  for (int64_t k = 0; k < int64_t(idx.size()); ++k) {
+    int64_t d = dimOf(k);
+    if (d < 0)
+      continue;
+    int64_t v = idx[k];
+    if (v < -d || v >= d)
+      return im.fail("index " + std::to_string(v) + " is out of range for a dimension of size " +
+                     std::to_string(d));
+  }
+  return success();
+}
+
+/// The AND of `d > 0` over the sizes of `dims` that are not static and
+/// positive: false when a read along them would address an empty dimension
+/// (null when every size is static and positive).
+Value nonEmptyFlag(Importer &im, llvm::ArrayRef<SymExpr> dims) {
+  Value flag;
+  for (const SymExpr &e : dims) {
+    if (e.isConst() && e.c > 0)
+      continue;
+    Value d = im.indexOf(e);
+    Value pos = arith::CmpIOp::create(im.b, im.loc, arith::CmpIPredicate::sgt, d, im.cIndex(0));
+    flag = flag ? arith::AndIOp::create(im.b, im.loc, flag, pos).getResult() : pos;
+  }
+  return flag;
+}
+
+/// Reads data[coords], or 0 when `guard` (if any) is false.
+Value guardedExtract(OpBuilder &b, Location l, Value data, ValueRange coords, Value guard) {
+  Type et = cast<RankedTensorType>(data.getType()).getElementType();
+  if (!guard)
+    return tensor::ExtractOp::create(b, l, data, coords);
+  auto ifOp = scf::IfOp::create(
+      b, l, guard,
+      [&](OpBuilder &tb, Location tl) {
+        Value v = tensor::ExtractOp::create(tb, tl, data, coords);
+        scf::YieldOp::create(tb, tl, v);
+      },
+      [&](OpBuilder &eb, Location el) {
+        Value z = isa<FloatType>(et)
+                      ? arith::ConstantOp::create(eb, el, eb.getFloatAttr(et, 0.0)).getResult()
+                      : arith::ConstantOp::create(eb, el, IntegerAttr::get(et, 0)).getResult();
+        scf::YieldOp::create(eb, el, z);
+      });
+  return ifOp.getResult(0);
+}
+
+/// A fresh copy of `data` that the scatter loops may update in place (the
+/// inputs of the compiled function must never be written).
+Value freshCopy(Importer &im, Value data) {
+  SymShape d = im.dims(data);
+  Value c =
+      bufferization::AllocTensorOp::create(im.b, im.loc, Importer::tt(data), ValueRange{}, data);
+  im.setDims(c, d);
+  return c;
+}
+
+enum class Red { None, Add, Mul, Max, Min };
+
+/// Parses the `reduction` attribute; fails with an error when unsupported.
+std::optional<Red> reductionOf(Importer &im, NodeCtx &n, Type et) {
+  std::string s = n.s("reduction", "none");
+  if (n.bad)
+    return std::nullopt;
+  Red r;
+  if (s == "none")
+    r = Red::None;
+  else if (s == "add")
+    r = Red::Add;
+  else if (s == "mul")
+    r = Red::Mul;
+  else if (s == "max")
+    r = Red::Max;
+  else if (s == "min")
+    r = Red::Min;
+  else {
+    (void)im.fail("unsupported reduction '" + s + "' (expected none, add, mul, max or min)");
+    return std::nullopt;
+  }
+  if (r != Red::None && et.isInteger(1)) {
+    (void)im.fail("reduction '" + s + "' is not supported for bool data");
+    return std::nullopt;
+  }
+  return r;
+}
+
+Value combine(OpBuilder &b, Location l, Red r, Value old, Value u) {
+  bool f = isa<FloatType>(u.getType());
+  switch (r) {
+  case Red::None:
+    return u;
+  case Red::Add:
+    return f ? arith::AddFOp::create(b, l, old, u).getResult()
+             : arith::AddIOp::create(b, l, old, u).getResult();
+  case Red::Mul:
+    return f ? arith::MulFOp::create(b, l, old, u).getResult()
+             : arith::MulIOp::create(b, l, old, u).getResult();
+  case Red::Max:
+    return f ? arith::MaximumFOp::create(b, l, old, u).getResult()
+             : arith::MaxSIOp::create(b, l, old, u).getResult();
+  case Red::Min:
+    return f ? arith::MinimumFOp::create(b, l, old, u).getResult()
+             : arith::MinSIOp::create(b, l, old, u).getResult();
+  }
+  return u;
+}
+
+/// min(a, b) of two sizes as an index value, `a` alone when b is absent.
+Value minSize(Importer &im, Value a, const SymExpr *b) {
+  if (!b)
+    return a;
+  return arith::MinSIOp::create(im.b, im.loc, a, im.indexOf(*b));
+}
+
+LogicalResult checkIndicesType(Importer &im, RankedTensorType it) {
+  if (!it)
+    return im.fail("required input 1 is missing");
+  if (!isIndexElt(it.getElementType()))
+    return im.fail("indices must be int32 or int64, got " + str(it.getElementType()));
+  return success();
+}
+
+LogicalResult checkBool01(Importer &im, NodeCtx &n, llvm::StringRef name, int64_t &v,
+                          int64_t dflt) {
+  v = n.i(name, dflt);
+  if (n.bad)
+    return failure();
+  if (v != 0 && v != 1)
+    return im.fail("attribute '" + name + "' must be 0 or 1, got " + std::to_string(v));
+  return success();
+}
+
+} // namespace
+
+namespace gatec::onnx_frontend::detail {
+
+//===----------------------------------------------------------------------===//
+// GatherElements
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleGatherElements(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(2, 2)))
+    return failure();
+  auto dt = n.inType(0), it = n.inType(1);
+  if (failed(checkIndicesType(im, it)))
+    return failure();
+  int64_t r = dt.getRank();
+  if (r == 0)
+    return im.fail("data must have rank >= 1");
+  if (it.getRank() != r)
+    return im.fail("indices must have the rank of data (" + std::to_string(r) + "), got rank " +
+                   std::to_string(it.getRank()));
+  int64_t axis = n.i("axis", 0);
+  if (n.bad || !normAxis(im, axis, r))
+    return failure();
+  SymShape dd = inDims(n, 0), id = inDims(n, 1);
+  for (int64_t k = 0; k < r; ++k)
+    if (k != axis && id[k].isConst() && dd[k].isConst() && id[k].c > dd[k].c)
+      return im.fail("indices dimension " + std::to_string(k) + " (" + dimStr(id[k]) +
+                     ") is larger than data dimension " + std::to_string(k) + " (" + dimStr(dd[k]) +
+                     ")");
+  if (auto idx = n.ints(1); idx && dd[axis].isConst())
+    if (failed(checkConstIndices(im, *idx, [&](int64_t) { return dd[axis].c; })))
+      return failure();
+  Value data = n.in(0), indices = n.in(1);
+  if (!data || !indices)
+    return failure();
+  Type et = dt.getElementType();
+  SmallVector<Value> dimV(r);
+  SmallVector<bool> clampK(r, false);
+  for (int64_t k = 0; k < r; ++k) {
+    clampK[k] = k == axis || !provablyLE(id[k], dd[k]);
+    if (clampK[k])
+      dimV[k] = im.indexOf(dd[k]);
+  }
+  // Only the clamped dims can be read while empty (the others bound the loops).
+  SymShape clamped;
+  for (int64_t k = 0; k < r; ++k)
+    if (clampK[k])
+      clamped.push_back(dd[k]);
+  Value guard = nonEmptyFlag(im, clamped);
+  AffineMap idm = AffineMap::getMultiDimIdentityMap(unsigned(r), &im.ctx);
+  Value res = im.generic(
+      {indices}, im.empty(id, et), {idm, idm}, SmallVector<IT>(r, IT::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        SmallVector<Value> coords;
+        for (int64_t k = 0; k < r; ++k) {
+          Value c;
+          if (k == axis)
+            c = clampIdx(nb, l, wrapNeg(nb, l, toIndex(nb, l, args[0]), dimV[k]), dimV[k]);
+          else {
+            c = linalg::IndexOp::create(nb, l, k);
+            if (clampK[k])
+              c = clampIdx(nb, l, c, dimV[k]);
+          }
+          coords.push_back(c);
+        }
+        linalg::YieldOp::create(nb, l, guardedExtract(nb, l, data, coords, guard));
+      });
+  return n.out(0, res);
+}
+
+//===----------------------------------------------------------------------===//
+// GatherND
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleGatherND(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(2, 2)))
+    return failure();
+  auto dt = n.inType(0), it = n.inType(1);
+  if (failed(checkIndicesType(im, it)))
+    return failure();
+  int64_t r = dt.getRank(), q = it.getRank();
+  if (r < 1)
+    return im.fail("data must have rank >= 1");
+  if (q < 1)
+    return im.fail("indices must have rank >= 1");
+  int64_t bd = n.i("batch_dims", 0);
+  if (n.bad)
+    return failure();
+  if (bd < 0 || bd >= std::min(q, r))
+    return im.fail("batch_dims " + std::to_string(bd) + " must be in [0, min(rank(data), " +
+                   "rank(indices))) = [0, " + std::to_string(std::min(q, r)) + ")");
+  SymShape dd = inDims(n, 0), id = inDims(n, 1);
+  if (!id[q - 1].isConst())
+    return im.fail("the last dimension of indices must be static");
+  int64_t m = id[q - 1].c;
+  if (m < 1 || m > r - bd)
+    return im.fail("the last dimension of indices (" + std::to_string(m) + ") must be in [1, " +
+                   std::to_string(r - bd) + "] for data of rank " + std::to_string(r) +
+                   " and batch_dims " + std::to_string(bd));
+  for (int64_t k = 0; k < bd; ++k)
+    if (staticMismatch(id[k], dd[k]))
+      return im.fail("batch dimension " + std::to_string(k) + " of indices (" + dimStr(id[k]) +
+                     ") and data (" + dimStr(dd[k]) + ") differ");
+  if (auto idx = n.ints(1))
+    if (failed(checkConstIndices(im, *idx, [&](int64_t k) {
+          const SymExpr &d = dd[bd + k % m];
+          return d.isConst() ? d.c : int64_t(-1);
+        })))
+      return failure();
+  Value data = n.in(0), indices = n.in(1);
+  if (!data || !indices)
+    return failure();
+  Type et = dt.getElementType();
+  SymShape od(id.begin(), id.end() - 1);
+  od.append(dd.begin() + bd + m, dd.end());
+  int64_t on = od.size();
+  SmallVector<Value> dimV(r);
+  SmallVector<bool> clampK(r, false);
+  for (int64_t k = 0; k < bd + m; ++k) {
+    clampK[k] = k >= bd || !provablyLE(id[k], dd[k]);
+    if (clampK[k])
+      dimV[k] = im.indexOf(dd[k]);
+  }
+  SymShape clamped;
+  for (int64_t k = 0; k < bd + m; ++k)
+    if (clampK[k])
+      clamped.push_back(dd[k]);
+  Value guard = nonEmptyFlag(im, clamped);
+  AffineMap omap = AffineMap::getMultiDimIdentityMap(unsigned(on), &im.ctx);
+  Value res =
+      im.generic({}, im.empty(od, et), {omap}, SmallVector<IT>(on, IT::parallel),
+                 [&](OpBuilder &nb, Location l, ValueRange) {
+                   SmallVector<Value> outer, coords;
+                   for (int64_t k = 0; k < q - 1; ++k)
+                     outer.push_back(linalg::IndexOp::create(nb, l, k));
+                   for (int64_t k = 0; k < bd; ++k)
+                     coords.push_back(clampK[k] ? clampIdx(nb, l, outer[k], dimV[k]) : outer[k]);
+                   for (int64_t j = 0; j < m; ++j) {
+                     SmallVector<Value> ic(outer);
+                     ic.push_back(cIdx(nb, l, j));
+                     Value v = toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, ic));
+                     Value d = dimV[bd + j];
+                     coords.push_back(clampIdx(nb, l, wrapNeg(nb, l, v, d), d));
+                   }
+                   for (int64_t k = bd + m; k < r; ++k)
+                     coords.push_back(linalg::IndexOp::create(nb, l, q - 1 + (k - bd - m)));
+                   linalg::YieldOp::create(nb, l, guardedExtract(nb, l, data, coords, guard));
+                 });
+  return n.out(0, res);
+}
+
+//===----------------------------------------------------------------------===//
+// ScatterElements (and Scatter, its opset <= 10 name)
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleScatterElements(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(3, 3)))
+    return failure();
+  auto dt = n.inType(0), it = n.inType(1), ut = n.inType(2);
+  if (failed(checkIndicesType(im, it)))
+    return failure();
+  Type et = dt.getElementType();
+  if (ut.getElementType() != et)
+    return im.fail("updates element type " + str(ut.getElementType()) +
+                   " differs from the data element type " + str(et));
+  int64_t r = dt.getRank();
+  if (r == 0)
+    return im.fail("data must have rank >= 1");
+  if (it.getRank() != r || ut.getRank() != r)
+    return im.fail("indices and updates must have the rank of data (" + std::to_string(r) +
+                   "), got ranks " + std::to_string(it.getRank()) + " and " +
+                   std::to_string(ut.getRank()));
+  int64_t axis = n.i("axis", 0);
+  if (n.bad || !normAxis(im, axis, r))
+    return failure();
+  auto red = reductionOf(im, n, et);
+  if (!red)
+    return failure();
+  SymShape dd = inDims(n, 0), id = inDims(n, 1), ud = inDims(n, 2);
+  for (int64_t k = 0; k < r; ++k) {
+    if (staticMismatch(id[k], ud[k]))
+      return im.fail("indices shape " + symShapeStr(id) + " and updates shape " + symShapeStr(ud) +
+                     " differ");
+    if (k != axis && id[k].isConst() && dd[k].isConst() && id[k].c > dd[k].c)
+      return im.fail("indices dimension " + std::to_string(k) + " (" + dimStr(id[k]) +
+                     ") is larger than data dimension " + std::to_string(k) + " (" + dimStr(dd[k]) +
+                     ")");
+  }
+  if (auto idx = n.ints(1); idx && dd[axis].isConst())
+    if (failed(checkConstIndices(im, *idx, [&](int64_t) { return dd[axis].c; })))
+      return failure();
+  Value data = n.in(0), indices = n.in(1), updates = n.in(2);
+  if (!data || !indices || !updates)
+    return failure();
+  OpBuilder &b = im.b;
+  Location loc = im.loc;
+  SmallVector<Value> lbs(r, im.cIndex(0)), steps(r, im.cIndex(1)), ubs;
+  for (int64_t k = 0; k < r; ++k) {
+    Value ub = im.indexOf(id[k]);
+    if (!(id[k] == ud[k]))
+      ub = minSize(im, ub, &ud[k]);
+    if (k != axis && !provablyLE(id[k], dd[k]))
+      ub = minSize(im, ub, &dd[k]);
+    ubs.push_back(ub);
+  }
+  Value dimAxis = im.indexOf(dd[axis]);
+  Value init = freshCopy(im, data);
+  Red rk = *red;
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, ValueRange{init},
+      [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange iter) -> scf::ValueVector {
+        Value out = iter[0];
+        Value i =
+            wrapNeg(nb, l, toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, ivs)), dimAxis);
+        Value ok = inRange(nb, l, i, dimAxis);
+        auto ifOp = scf::IfOp::create(
+            nb, l, ok,
+            [&](OpBuilder &tb, Location tl) {
+              SmallVector<Value> coords(ivs.begin(), ivs.end());
+              coords[axis] = i;
+              Value u = tensor::ExtractOp::create(tb, tl, updates, ivs);
+              if (rk != Red::None)
+                u = combine(tb, tl, rk, tensor::ExtractOp::create(tb, tl, out, coords), u);
+              Value upd = tensor::InsertOp::create(tb, tl, u, out, coords);
+              scf::YieldOp::create(tb, tl, upd);
+            },
+            [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, out); });
+        return {ifOp.getResult(0)};
+      });
+  Value res = nest.results.empty() ? init : nest.results[0];
+  im.setDims(res, dd);
+  return n.out(0, res);
+}
+
+//===----------------------------------------------------------------------===//
+// ScatterND
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleScatterND(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(3, 3)))
+    return failure();
+  auto dt = n.inType(0), it = n.inType(1), ut = n.inType(2);
+  if (failed(checkIndicesType(im, it)))
+    return failure();
+  Type et = dt.getElementType();
+  if (ut.getElementType() != et)
+    return im.fail("updates element type " + str(ut.getElementType()) +
+                   " differs from the data element type " + str(et));
+  int64_t r = dt.getRank(), q = it.getRank();
+  if (r < 1)
+    return im.fail("data must have rank >= 1");
+  if (q < 1)
+    return im.fail("indices must have rank >= 1");
+  auto red = reductionOf(im, n, et);
+  if (!red)
+    return failure();
+  SymShape dd = inDims(n, 0), id = inDims(n, 1), ud = inDims(n, 2);
+  if (!id[q - 1].isConst())
+    return im.fail("the last dimension of indices must be static");
+  int64_t m = id[q - 1].c;
+  if (m < 1 || m > r)
+    return im.fail("the last dimension of indices (" + std::to_string(m) + ") must be in [1, " +
+                   std::to_string(r) + "] for data of rank " + std::to_string(r));
+  // updates: indices.shape[:-1] + data.shape[m:]
+  SymShape want(id.begin(), id.end() - 1);
+  want.append(dd.begin() + m, dd.end());
+  if (int64_t(ud.size()) != int64_t(want.size()))
+    return im.fail("updates must have rank " + std::to_string(want.size()) +
+                   " (indices.shape[:-1] + data.shape[" + std::to_string(m) +
+                   ":] = " + symShapeStr(want) + "), got shape " + symShapeStr(ud));
+  for (size_t k = 0; k < want.size(); ++k)
+    if (staticMismatch(ud[k], want[k]))
+      return im.fail("updates shape " + symShapeStr(ud) + " must be indices.shape[:-1] + " +
+                     "data.shape[" + std::to_string(m) + ":] = " + symShapeStr(want));
+  if (auto idx = n.ints(1))
+    if (failed(checkConstIndices(im, *idx, [&](int64_t k) {
+          const SymExpr &d = dd[k % m];
+          return d.isConst() ? d.c : int64_t(-1);
+        })))
+      return failure();
+  Value data = n.in(0), indices = n.in(1), updates = n.in(2);
+  if (!data || !indices || !updates)
+    return failure();
+  OpBuilder &b = im.b;
+  Location loc = im.loc;
+  // Outer loops over the index tuples, inner loops over the updated slice.
+  SmallVector<Value> olbs(q - 1, im.cIndex(0)), osteps(q - 1, im.cIndex(1)), oubs;
+  for (int64_t k = 0; k < q - 1; ++k) {
+    Value ub = im.indexOf(id[k]);
+    if (!(id[k] == ud[k]))
+      ub = minSize(im, ub, &ud[k]);
+    oubs.push_back(ub);
+  }
+  int64_t tn = r - m;
+  SmallVector<Value> ilbs(tn, im.cIndex(0)), isteps(tn, im.cIndex(1)), iubs;
+  for (int64_t k = 0; k < tn; ++k) {
+    const SymExpr &dk = dd[m + k], &uk = ud[q - 1 + k];
+    Value ub = im.indexOf(dk);
+    if (!(dk == uk))
+      ub = minSize(im, ub, &uk);
+    iubs.push_back(ub);
+  }
+  SmallVector<Value> dimV;
+  for (int64_t j = 0; j < m; ++j)
+    dimV.push_back(im.indexOf(dd[j]));
+  Value init = freshCopy(im, data);
+  Red rk = *red;
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, olbs, oubs, osteps, ValueRange{init},
+      [&](OpBuilder &nb, Location l, ValueRange oivs, ValueRange iter) -> scf::ValueVector {
+        Value out = iter[0];
+        SmallVector<Value> base;
+        Value ok;
+        for (int64_t j = 0; j < m; ++j) {
+          SmallVector<Value> ic(oivs.begin(), oivs.end());
+          ic.push_back(cIdx(nb, l, j));
+          Value v = wrapNeg(nb, l, toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, ic)),
+                            dimV[j]);
+          Value inr = inRange(nb, l, v, dimV[j]);
+          ok = ok ? arith::AndIOp::create(nb, l, ok, inr).getResult() : inr;
+          base.push_back(v);
+        }
+        auto ifOp = scf::IfOp::create(
+            nb, l, ok,
+            [&](OpBuilder &tb, Location tl) {
+              scf::LoopNest inner = scf::buildLoopNest(
+                  tb, tl, ilbs, iubs, isteps, ValueRange{out},
+                  [&](OpBuilder &ib, Location il, ValueRange iivs,
+                      ValueRange iit) -> scf::ValueVector {
+                    SmallVector<Value> coords(base), uc(oivs.begin(), oivs.end());
+                    coords.append(iivs.begin(), iivs.end());
+                    uc.append(iivs.begin(), iivs.end());
+                    Value u = tensor::ExtractOp::create(ib, il, updates, uc);
+                    if (rk != Red::None)
+                      u = combine(ib, il, rk, tensor::ExtractOp::create(ib, il, iit[0], coords), u);
+                    return {tensor::InsertOp::create(ib, il, u, iit[0], coords).getResult()};
+                  });
+              scf::YieldOp::create(tb, tl, inner.results.empty() ? out : inner.results[0]);
+            },
+            [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, out); });
+        return {ifOp.getResult(0)};
+      });
+  Value res = nest.results.empty() ? init : nest.results[0];
+  im.setDims(res, dd);
+  return n.out(0, res);
+}
+
+//===----------------------------------------------------------------------===//
+// CumSum
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleCumSum(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(2, 2)))
+    return failure();
+  auto xt = n.inType(0), at = n.inType(1);
+  Type et = xt.getElementType();
+  if (!isNumeric(et))
+    return im.fail("input must be float, int32 or int64, got " + str(et));
+  int64_t r = xt.getRank();
+  if (r == 0)
+    return im.fail("input must have rank >= 1");
+  if (!isIndexElt(at.getElementType()))
+    return im.fail("axis must be int32 or int64, got " + str(at.getElementType()));
+  if (at.getRank() > 1 || (at.hasStaticShape() && at.getNumElements() != 1))
+    return im.fail("axis must be a scalar (or a 1-element tensor)");
+  int64_t exclusive, reverse;
+  if (failed(checkBool01(im, n, "exclusive", exclusive, 0)) ||
+      failed(checkBool01(im, n, "reverse", reverse, 0)))
+    return failure();
+  auto av = n.ints(1);
+  if (!av)
+    return im.fail("axis input '" + n.inName(1) +
+                   "' must be a constant (known at import time); an axis computed at run time "
+                   "is not supported");
+  if (av->size() != 1)
+    return im.fail("axis must hold one value, got " + std::to_string(av->size()));
+  int64_t axis = (*av)[0];
+  if (!normAxis(im, axis, r))
+    return failure();
+  SymShape xd = inDims(n, 0);
+  bool isF = isa<FloatType>(et);
+  // Constant input: fold.
+  if (const ConstTensor *c = n.cst(0); c && c->numel() <= kFoldLimit) {
+    ConstTensor o;
+    o.et = et;
+    o.shape = c->shape;
+    int64_t N = c->numel();
+    if (isF)
+      o.f.assign(size_t(N), 0.0);
+    else
+      o.i.assign(size_t(N), 0);
+    int64_t len = c->shape[axis], inner = 1;
+    for (int64_t k = axis + 1; k < r; ++k)
+      inner *= c->shape[k];
+    int64_t outer = (len == 0 || inner == 0) ? 0 : N / (len * inner);
+    for (int64_t ob = 0; ob < outer; ++ob)
+      for (int64_t ib = 0; ib < inner; ++ib) {
+        double fs = 0;
+        int64_t is = 0;
+        for (int64_t s = 0; s < len; ++s) {
+          int64_t p = reverse ? len - 1 - s : s;
+          int64_t lin = (ob * len + p) * inner + ib;
+          if (exclusive) {
+            if (isF)
+              o.f[lin] = roundToType(et, fs);
+            else
+              o.i[lin] = wrapToType(et, is);
+          }
+          if (isF)
+            fs += c->f[lin];
+          else
+            is = int64_t(uint64_t(is) + uint64_t(c->i[lin]));
+          if (!exclusive) {
+            if (isF)
+              o.f[lin] = roundToType(et, fs);
+            else
+              o.i[lin] = wrapToType(et, is);
+          }
+        }
+      }
+    return n.outConst(0, std::move(o));
+  }
+  Value x = n.in(0);
+  if (!x)
+    return failure();
+  OpBuilder &b = im.b;
+  Location loc = im.loc;
+  Type acc = isF && et.getIntOrFloatBitWidth() < 32 ? Type(b.getF32Type()) : et;
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t k = 0; k < r; ++k) {
+    if (k == axis)
+      continue;
+    lbs.push_back(im.cIndex(0));
+    ubs.push_back(im.indexOf(xd[k]));
+    steps.push_back(im.cIndex(1));
+  }
+  Value len = im.indexOf(xd[axis]);
+  Value lenM1 = arith::SubIOp::create(b, loc, len, im.cIndex(1));
+  Value zeroAcc = im.scalar(acc, 0.0);
+  Value init = im.empty(xd, et);
+  scf::LoopNest nest = scf::buildLoopNest(
+      b, loc, lbs, ubs, steps, ValueRange{init},
+      [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange iter) -> scf::ValueVector {
+        auto loop = scf::ForOp::create(
+            nb, l, cIdx(nb, l, 0), len, cIdx(nb, l, 1), ValueRange{zeroAcc, iter[0]},
+            [&](OpBuilder &fb, Location fl, Value s, ValueRange a) {
+              Value p = reverse ? arith::SubIOp::create(fb, fl, lenM1, s).getResult() : s;
+              SmallVector<Value> coords;
+              for (int64_t k = 0, j = 0; k < r; ++k)
+                coords.push_back(k == axis ? p : ivs[j++]);
+              Value v = tensor::ExtractOp::create(fb, fl, x, coords);
+              if (acc != et)
+                v = arith::ExtFOp::create(fb, fl, acc, v);
+              Value sum = isF ? arith::AddFOp::create(fb, fl, a[0], v).getResult()
+                              : arith::AddIOp::create(fb, fl, a[0], v).getResult();
+              Value w = exclusive ? a[0] : sum;
+              if (acc != et)
+                w = arith::TruncFOp::create(fb, fl, et, w);
+              Value out = tensor::InsertOp::create(fb, fl, w, a[1], coords);
+              scf::YieldOp::create(fb, fl, ValueRange{sum, out});
+            });
+        return {loop.getResult(1)};
+      });
+  Value res = nest.results[0];
+  im.setDims(res, xd);
+  return n.out(0, res);
+}
+
+//===----------------------------------------------------------------------===//
+// TopK
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleTopK(Importer &im, NodeCtx &n) {
+  bool kAttr = im.opset < 10;
+  if (failed(n.arity(kAttr ? 1 : 2, kAttr ? 1 : 2)))
+    return failure();
+  auto xt = n.inType(0);
+  Type et = xt.getElementType();
+  if (!isNumeric(et))
+    return im.fail("input must be float, int32 or int64, got " + str(et));
+  int64_t r = xt.getRank();
+  if (r == 0)
+    return im.fail("input must have rank >= 1");
+  int64_t axis = n.i("axis", -1), largest, sortedAttr;
+  if (n.bad || failed(checkBool01(im, n, "largest", largest, 1)) ||
+      failed(checkBool01(im, n, "sorted", sortedAttr, 1)))
+    return failure();
+  if (!normAxis(im, axis, r))
+    return failure();
+  int64_t K;
+  if (kAttr) {
+    if (!n.hasAttr("k"))
+      return im.fail("attribute 'k' is required");
+    K = n.i("k", 0);
+    if (n.bad)
+      return failure();
+  } else {
+    auto kt = n.inType(1);
+    if (!kt.getElementType().isInteger(64))
+      return im.fail("K must be int64, got " + str(kt.getElementType()));
+    auto kv = n.ints(1);
+    if (!kv)
+      return im.fail("K input '" + n.inName(1) +
+                     "' must be a constant (known at import time); a K computed at run time "
+                     "is not supported (the result shape would depend on it)");
+    if (kv->size() != 1)
+      return im.fail("K must hold one value, got " + std::to_string(kv->size()));
+    K = (*kv)[0];
+  }
+  SymShape xd = inDims(n, 0);
+  if (K < 0)
+    return im.fail("K must be >= 0, got " + std::to_string(K));
+  if (xd[axis].isConst() && K > xd[axis].c)
+    return im.fail("K (" + std::to_string(K) + ") is larger than dimension " +
+                   std::to_string(axis) + " of the input (" + std::to_string(xd[axis].c) + ")");
+  Value x = n.in(0);
+  if (!x)
+    return failure();
+  OpBuilder &b = im.b;
+  Location loc = im.loc;
+  Type i64 = b.getI64Type();
+  bool isF = isa<FloatType>(et);
+  SymShape od = xd;
+  od[axis] = SymExpr::constant(K);
+  Value outV = im.fill(im.empty(od, et), im.scalar(et, 0.0));
+  Value outI = im.fill(im.empty(od, i64), im.scalar(i64, -1));
+  if (K > 0) {
+    // a > c in the order that puts NaN above every number.
+    auto gt = [&](OpBuilder &nb, Location l, Value a, Value c) -> Value {
+      if (!isF)
+        return arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sgt, a, c);
+      Value ogt = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a, c);
+      Value an = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, a, a);
+      Value cn = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::ORD, c, c);
+      return arith::OrIOp::create(nb, l, ogt, arith::AndIOp::create(nb, l, an, cn));
+    };
+    // A new element goes before a kept one only when strictly better: a kept
+    // element has the lower index and wins ties.
+    auto better = [&](OpBuilder &nb, Location l, Value a, Value c) -> Value {
+      return largest ? gt(nb, l, a, c) : gt(nb, l, c, a);
+    };
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t k = 0; k < r; ++k) {
+      if (k == axis)
+        continue;
+      lbs.push_back(im.cIndex(0));
+      ubs.push_back(im.indexOf(xd[k]));
+      steps.push_back(im.cIndex(1));
+    }
+    Value len = im.indexOf(xd[axis]);
+    Value cK = im.cIndex(K), cKm1 = im.cIndex(K - 1), c0 = im.cIndex(0), c1 = im.cIndex(1);
+    // Per row: one pass over the axis keeping the best K so far sorted
+    // (insertion; an element that does not beat the K-th is dropped after
+    // one comparison).
+    scf::LoopNest nest = scf::buildLoopNest(
+        b, loc, lbs, ubs, steps, ValueRange{outV, outI},
+        [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange rowIter) -> scf::ValueVector {
+          auto at = [&](Value p) {
+            SmallVector<Value> c;
+            for (int64_t k = 0, j = 0; k < r; ++k)
+              c.push_back(k == axis ? p : ivs[j++]);
+            return c;
+          };
+          auto scan = scf::ForOp::create(
+              nb, l, c0, len, c1, ValueRange{c0, rowIter[0], rowIter[1]},
+              [&](OpBuilder &fb, Location fl, Value j, ValueRange a) {
+                Value cnt = a[0], ov = a[1], oi = a[2];
+                Value v = tensor::ExtractOp::create(fb, fl, x, at(j));
+                Value notFull = arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::slt, cnt, cK);
+                Value last = tensor::ExtractOp::create(fb, fl, ov, at(cKm1));
+                Value ins = arith::OrIOp::create(fb, fl, notFull, better(fb, fl, v, last));
+                Value pos0 = arith::MinSIOp::create(fb, fl, cnt, cKm1);
+                Value ncnt = arith::MinSIOp::create(
+                    fb, fl, arith::AddIOp::create(fb, fl, cnt, c1).getResult(), cK);
+                Value j64 = arith::IndexCastOp::create(fb, fl, i64, j);
+                auto ifOp = scf::IfOp::create(
+                    fb, fl, ins,
+                    [&](OpBuilder &tb, Location tl) {
+                      // Shift the kept elements that v beats one slot down.
+                      auto w = scf::WhileOp::create(
+                          tb, tl, TypeRange{tb.getIndexType(), ov.getType(), oi.getType()},
+                          ValueRange{pos0, ov, oi},
+                          [&](OpBuilder &cb, Location cl, ValueRange s) {
+                            Value pos = s[0];
+                            Value gt0 = arith::CmpIOp::create(cb, cl, arith::CmpIPredicate::sgt,
+                                                              pos, cIdx(cb, cl, 0));
+                            // Clamped read: only used when pos > 0.
+                            Value pm1 = arith::MaxSIOp::create(
+                                cb, cl, arith::SubIOp::create(cb, cl, pos, cIdx(cb, cl, 1)),
+                                cIdx(cb, cl, 0));
+                            Value pv = tensor::ExtractOp::create(cb, cl, s[1], at(pm1));
+                            Value go = arith::AndIOp::create(cb, cl, gt0, better(cb, cl, v, pv));
+                            scf::ConditionOp::create(cb, cl, go, s);
+                          },
+                          [&](OpBuilder &bb, Location bl, ValueRange s) {
+                            Value pos = s[0];
+                            Value pm1 = arith::SubIOp::create(bb, bl, pos, cIdx(bb, bl, 1));
+                            Value mv = tensor::ExtractOp::create(bb, bl, s[1], at(pm1));
+                            Value mi = tensor::ExtractOp::create(bb, bl, s[2], at(pm1));
+                            Value nv = tensor::InsertOp::create(bb, bl, mv, s[1], at(pos));
+                            Value ni = tensor::InsertOp::create(bb, bl, mi, s[2], at(pos));
+                            scf::YieldOp::create(bb, bl, ValueRange{pm1, nv, ni});
+                          });
+                      Value pos = w.getResult(0);
+                      Value nv = tensor::InsertOp::create(tb, tl, v, w.getResult(1), at(pos));
+                      Value ni = tensor::InsertOp::create(tb, tl, j64, w.getResult(2), at(pos));
+                      scf::YieldOp::create(tb, tl, ValueRange{ncnt, nv, ni});
+                    },
+                    [&](OpBuilder &eb, Location el) {
+                      scf::YieldOp::create(eb, el, ValueRange{cnt, ov, oi});
+                    });
+                scf::YieldOp::create(fb, fl, ifOp.getResults());
+              });
+          return {scan.getResult(1), scan.getResult(2)};
+        });
+    outV = nest.results[0];
+    outI = nest.results[1];
+  }
+  im.setDims(outV, od);
+  im.setDims(outI, od);
+  if (failed(n.out(0, outV)))
+    return failure();
+  return n.out(1, outI);
+}
+
+//===----------------------------------------------------------------------===//
+// Scatter (opset 9-10): ScatterElements without reduction
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleScatter(Importer &im, NodeCtx &n) {
+  if (n.hasAttr("reduction"))
+    return im.fail("Scatter has no attribute 'reduction' (use ScatterElements)");
+  return handleScatterElements(im, n);
+}
+
+} // namespace gatec::onnx_frontend::detail
