@@ -3,7 +3,10 @@
 #include "gatec/Conversion/KernelBuilder.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace gatec {
@@ -17,7 +20,31 @@ using namespace mlir;
 namespace {
 constexpr llvm::StringLiteral kGlobal = "gatec_num_threads";
 
+/// Rough operation count of one iteration of `region`: nested loops count
+/// their static trip count (16 when it is dynamic).
+int64_t bodyCost(Region &region) {
+  int64_t cost = 0;
+  for (Operation &op : region.getOps()) {
+    int64_t inner = 0;
+    for (Region &r : op.getRegions())
+      inner += bodyCost(r);
+    if (auto f = dyn_cast<scf::ForOp>(op)) {
+      std::optional<int64_t> lb = getConstantIntValue(f.getLowerBound()),
+                             ub = getConstantIntValue(f.getUpperBound()),
+                             step = getConstantIntValue(f.getStep());
+      inner *= lb && ub && step && *step > 0 ? std::max<int64_t>(0, (*ub - *lb + *step - 1) / *step)
+                                             : 16;
+    }
+    cost += 1 + inner;
+  }
+  return cost;
+}
+
 struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePass> {
+  // Below about this many operations a loop runs on the calling thread: waking
+  // the pool costs more (decode steps run hundreds of tiny elementwise loops).
+  static constexpr int64_t kMinParallelWork = 1 << 15;
+
   void runOnOperation() override {
     getOperation().walk([](omp::WsloopOp loop) {
       bool tiles = false;
@@ -27,6 +54,26 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       });
       if (tiles && !loop.getScheduleKind())
         loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
+      auto par = dyn_cast<omp::ParallelOp>(loop->getParentOp());
+      auto nest = dyn_cast<omp::LoopNestOp>(loop.getWrappedLoop());
+      if (tiles || !par || !nest || par.getIfExpr() ||
+          !llvm::hasSingleElement(par.getRegion().front().without_terminator()))
+        return;
+      // Bounds defined inside the region (none after scf-to-openmp) could
+      // not be read before it.
+      for (Value v : nest->getOperands())
+        if (par->isAncestor(v.getParentRegion()->getParentOp()))
+          return;
+      ImplicitLocOpBuilder b(par.getLoc(), par);
+      Value work = arith::ConstantIndexOp::create(b, bodyCost(nest.getRegion()));
+      for (auto [lb, ub, step] : llvm::zip(nest.getLoopLowerBounds(), nest.getLoopUpperBounds(),
+                                           nest.getLoopSteps())) {
+        Value span = arith::SubIOp::create(b, ub, lb);
+        work = arith::MulIOp::create(b, work, arith::CeilDivUIOp::create(b, span, step));
+      }
+      Value big = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, work,
+                                        arith::ConstantIndexOp::create(b, kMinParallelWork));
+      par.getIfExprMutable().assign(big);
     });
   }
 };

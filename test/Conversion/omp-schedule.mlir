@@ -17,7 +17,13 @@ func.func @tiles(%n: index, %buf: memref<?xf32>) {
   return
 }
 
+// Other loops keep the static schedule, and run on the calling thread when
+// trip count x body cost is small (the if clause).
 // CHECK-LABEL: func.func @elementwise
+// CHECK:         %[[TRIPS:.+]] = arith.ceildivui
+// CHECK:         %[[WORK:.+]] = arith.muli %{{.+}}, %[[TRIPS]] : index
+// CHECK:         %[[BIG:.+]] = arith.cmpi uge, %[[WORK]], %c32768 : index
+// CHECK:         omp.parallel if(%[[BIG]])
 // CHECK:         omp.wsloop {
 func.func @elementwise(%n: index, %buf: memref<?xf32>) {
   %c0 = arith.constant 0 : index

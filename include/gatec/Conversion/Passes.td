@@ -149,9 +149,11 @@ def GateOmpSchedule : Pass<"gate-omp-schedule", "mlir::ModuleOp"> {
     `omp.wsloop`s whose bodies carry the `gate.tile_task` marker (set by the
     gate lowerings) hand their iterations out dynamically. Other parallel
     loops (elementwise ops, transposes) keep the static schedule, which gives
-    each thread one contiguous range.
+    each thread one contiguous range, and run on the calling thread alone
+    (`if` clause) when their trip count times a rough body cost is small:
+    waking the pool costs more than a tiny loop (decode steps).
   }];
-  let dependentDialects = ["::mlir::omp::OpenMPDialect"];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect", "::mlir::arith::ArithDialect"];
 }
 
 def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
