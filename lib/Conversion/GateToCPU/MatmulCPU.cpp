@@ -8,13 +8,14 @@
 //   initializer weight, possibly transposed by Gemm's transB), else once per
 //   call in a parallel loop. f16/bf16 weights are widened to f32 there.
 //   A task is (batch, block of mc rows, block of nc columns); it walks K in
-//   blocks of kc and, for every panel of its columns, runs the MR×NR
-//   micro-kernel over its row tiles: MR·nr-vectors f32 vector accumulators in
+//   blocks of kc and, for every row tile, runs the MR×NR micro-kernel over
+//   the panels of its columns: MR·nr-vectors f32 vector accumulators in
 //   registers, one broadcast of A and nr-vectors FMAs per (row, k).
 //
-// The B panel (kc·NR floats) stays in L1 across the row tiles and the task's
-// A block, copied row-major into an [mc, kc] scratch (vector copies; rows
-// kc apart rather than K), in L2. Rows left over after the MR-row tiles run
+// A row tile of A (MR·kc floats) stays in L1 while the task's panels of B
+// (kc·nc floats, in L2) stream past it; the task's A block is first copied
+// row-major into an [mc, kc] scratch (vector copies; rows kc apart rather
+// than K). Rows left over after the MR-row tiles run
 // in tiles of 4 and 1 rows; columns past N are zeros in the packed panel and
 // masked at the store.
 //
@@ -320,22 +321,23 @@ private:
         });
         Value p0 = b.divui(n0, b.idx(nr));
         Value p1 = ceilDivIdx(b, nEnd, nr);
-        // Row tiles of MR rows, then of 4 and of 1: every row read exists.
-        b.loop(p0, p1, b.idx(1), [&](KernelBuilder &b, Value p) {
-          Value row = m0;
-          for (int64_t mr : {t.mr, int64_t(4), int64_t(1)}) {
-            if (mr > t.mr)
-              continue;
-            Value count = b.divui(b.subi(mEnd, row), b.idx(mr));
-            b.loop(b.idx(0), count, b.idx(1), [&](KernelBuilder &b, Value i) {
-              microKernel(b, mr, bi, ap, m0, b.addi(row, b.muli(i, b.idx(mr))), p, k0, kLen,
-                          first, fillValue);
+        // Row tiles of MR rows, then of 4 and of 1 (every row read exists);
+        // a tile's rows of A stay in L1 while the panels of B stream from L2.
+        Value row = m0;
+        for (int64_t mr : {t.mr, int64_t(4), int64_t(1)}) {
+          if (mr > t.mr)
+            continue;
+          Value count = b.divui(b.subi(mEnd, row), b.idx(mr));
+          b.loop(b.idx(0), count, b.idx(1), [&](KernelBuilder &b, Value i) {
+            Value row0 = b.addi(row, b.muli(i, b.idx(mr)));
+            b.loop(p0, p1, b.idx(1), [&](KernelBuilder &b, Value p) {
+              microKernel(b, mr, bi, ap, m0, row0, p, k0, kLen, first, fillValue);
             });
-            row = b.addi(row, b.muli(count, b.idx(mr)));
-            if (mr == 1)
-              break;
-          }
-        });
+          });
+          row = b.addi(row, b.muli(count, b.idx(mr)));
+          if (mr == 1)
+            break;
+        }
       });
     });
   }
