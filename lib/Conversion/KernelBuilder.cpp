@@ -11,6 +11,12 @@
 using namespace mlir;
 using namespace gatec;
 
+LogicalResult gatec::checkVectorWidth(Operation *op, StringRef pass, int64_t width) {
+  if (width >= 1 && (width & (width - 1)) == 0)
+    return success();
+  return op->emitError() << pass << ": vector-width must be a power of two, got " << width;
+}
+
 Value KernelBuilder::idx(int64_t v) { return arith::ConstantIndexOp::create(*this, v); }
 Value KernelBuilder::f32(float v) {
   return arith::ConstantOp::create(*this, getF32FloatAttr(v));

@@ -17,6 +17,10 @@
 
 namespace gatec {
 
+/// Checks a lowering's `vector-width` option (a power of two), reporting on
+/// `op` with the pass name otherwise.
+mlir::LogicalResult checkVectorWidth(mlir::Operation *op, llvm::StringRef pass, int64_t width);
+
 class KernelBuilder : public mlir::ImplicitLocOpBuilder {
 public:
   using ImplicitLocOpBuilder::ImplicitLocOpBuilder;

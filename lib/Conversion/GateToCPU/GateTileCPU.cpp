@@ -1069,11 +1069,8 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
 struct GateTileCPUPass : gatec::impl::GateTileCPUBase<GateTileCPUPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1))) {
-      getOperation().emitError() << "gate-tile-cpu: vector-width must be a power of two, got "
-                                 << vectorWidth;
+    if (failed(checkVectorWidth(getOperation(), "gate-tile-cpu", vectorWidth)))
       return signalPassFailure();
-    }
     auto mode = llvm::StringSwitch<std::optional<LinearAttentionKernel>>(linearAttention)
                     .Case("auto", LinearAttentionKernel::Auto)
                     .Case("chunked", LinearAttentionKernel::Chunked)

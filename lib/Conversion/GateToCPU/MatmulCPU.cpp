@@ -443,11 +443,8 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
 struct GateMatmulCPUPass : gatec::impl::GateMatmulCPUBase<GateMatmulCPUPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (vectorWidth < 1 || (vectorWidth & (vectorWidth - 1))) {
-      getOperation().emitError() << "gate-matmul-cpu: vector-width must be a power of two, got "
-                                 << vectorWidth;
+    if (failed(checkVectorWidth(getOperation(), "gate-matmul-cpu", vectorWidth)))
       return signalPassFailure();
-    }
     MatmulTiling t;
     t.w = vectorWidth;
     // AVX-512 (32 registers): 12×2 accumulators; 16 registers: 6×2.
