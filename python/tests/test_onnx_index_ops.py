@@ -790,20 +790,15 @@ def test_error_gather_nd_dynamic_tuple(tmp_path):
     _fails(tmp_path, m, "gnd_dyn", "(GatherND)", "last dimension of indices must be static")
 
 
-def test_error_scatter_elements_unsupported_reduction(tmp_path):
-    node = helper.make_node("ScatterElements", ["d", "i", "u"], ["y"], name="se_red",
-                            reduction="mean")
-    m = _model([node], [_in("d", np.float32, [3, 4]), _in("i", np.int64, [2, 4]),
+@pytest.mark.parametrize("op,name,ishape,reduction", [
+    ("ScatterElements", "se_red", [2, 4], "mean"),
+    ("ScatterND", "snd_red", [2, 1], "avg"),
+], ids=["elements", "nd"])
+def test_error_scatter_unsupported_reduction(tmp_path, op, name, ishape, reduction):
+    node = helper.make_node(op, ["d", "i", "u"], ["y"], name=name, reduction=reduction)
+    m = _model([node], [_in("d", np.float32, [3, 4]), _in("i", np.int64, ishape),
                         _in("u", np.float32, [2, 4])], [vi("y", TP.FLOAT, None)])
-    _fails(tmp_path, m, "se_red", "(ScatterElements)", "unsupported reduction 'mean'")
-
-
-def test_error_scatter_nd_unsupported_reduction(tmp_path):
-    node = helper.make_node("ScatterND", ["d", "i", "u"], ["y"], name="snd_red",
-                            reduction="avg")
-    m = _model([node], [_in("d", np.float32, [3, 4]), _in("i", np.int64, [2, 1]),
-                        _in("u", np.float32, [2, 4])], [vi("y", TP.FLOAT, None)])
-    _fails(tmp_path, m, "snd_red", "(ScatterND)", "unsupported reduction 'avg'")
+    _fails(tmp_path, m, name, f"({op})", f"unsupported reduction '{reduction}'")
 
 
 def test_error_scatter_elements_shapes_differ(tmp_path):

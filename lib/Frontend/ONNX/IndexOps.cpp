@@ -111,6 +111,25 @@ LogicalResult checkConstIndices(Importer &im, llvm::ArrayRef<int64_t> idx,
   return success();
 }
 
+/// GatherElements / ScatterElements: fails when dimension `k` (not the
+/// axis) of the indices is statically larger than that of the data.
+LogicalResult checkIndexDimFits(Importer &im, const SymShape &dd, const SymShape &id, int64_t k,
+                                int64_t axis) {
+  if (k != axis && id[k].isConst() && dd[k].isConst() && id[k].c > dd[k].c)
+    return im.fail("indices dimension " + std::to_string(k) + " (" + dimStr(id[k]) +
+                   ") is larger than data dimension " + std::to_string(k) + " (" + dimStr(dd[k]) +
+                   ")");
+  return success();
+}
+
+/// GatherElements / ScatterElements: checks the indices (input 1) against
+/// the size of data along `axis` when both are known at import time.
+LogicalResult checkConstAxisIndices(Importer &im, NodeCtx &n, const SymShape &dd, int64_t axis) {
+  if (auto idx = n.ints(1); idx && dd[axis].isConst())
+    return checkConstIndices(im, *idx, [&](int64_t) { return dd[axis].c; });
+  return success();
+}
+
 /// The AND of `d > 0` over the sizes of `dims` that are not static and
 /// positive: false when a read along them would address an empty dimension
 /// (null when every size is static and positive).
@@ -125,6 +144,30 @@ Value nonEmptyFlag(Importer &im, llvm::ArrayRef<SymExpr> dims) {
   }
   return flag;
 }
+
+/// The dimensions of data a gather clamps its reads into.
+struct GatherClamps {
+  SmallVector<bool> clampK; // per data dimension: clamped
+  SmallVector<Value> dimV;  // the size of each clamped dimension
+  Value guard;              // nonEmptyFlag of the clamped dimensions
+
+  /// Clamps dimension k < `nd` of data (sizes `dd`) where `clamp(k)`.
+  GatherClamps(Importer &im, const SymShape &dd, int64_t nd,
+               llvm::function_ref<bool(int64_t)> clamp)
+      : clampK(dd.size(), false), dimV(dd.size()) {
+    for (int64_t k = 0; k < nd; ++k) {
+      clampK[k] = clamp(k);
+      if (clampK[k])
+        dimV[k] = im.indexOf(dd[k]);
+    }
+    // Only the clamped dims can be read while empty (the others bound the loops).
+    SymShape clamped;
+    for (int64_t k = 0; k < nd; ++k)
+      if (clampK[k])
+        clamped.push_back(dd[k]);
+    guard = nonEmptyFlag(im, clamped);
+  }
+};
 
 /// Reads data[coords], or 0 when `guard` (if any) is false.
 Value guardedExtract(OpBuilder &b, Location l, Value data, ValueRange coords, Value guard) {
@@ -156,54 +199,39 @@ Value freshCopy(Importer &im, Value data) {
   return c;
 }
 
-enum class Red { None, Add, Mul, Max, Min };
+/// The `reduction` attribute of a scatter: std::nullopt for 'none', else
+/// how an update combines with the value it replaces.
+using Red = std::optional<ReduceKind>;
 
-/// Parses the `reduction` attribute; fails with an error when unsupported.
-std::optional<Red> reductionOf(Importer &im, NodeCtx &n, Type et) {
+/// Parses the `reduction` attribute into `red`; fails with an error when
+/// unsupported.
+LogicalResult reductionOf(Importer &im, NodeCtx &n, Type et, Red &red) {
   std::string s = n.s("reduction", "none");
   if (n.bad)
-    return std::nullopt;
-  Red r;
+    return failure();
   if (s == "none")
-    r = Red::None;
+    red = std::nullopt;
   else if (s == "add")
-    r = Red::Add;
+    red = ReduceKind::Sum;
   else if (s == "mul")
-    r = Red::Mul;
+    red = ReduceKind::Prod;
   else if (s == "max")
-    r = Red::Max;
+    red = ReduceKind::Max;
   else if (s == "min")
-    r = Red::Min;
-  else {
-    (void)im.fail("unsupported reduction '" + s + "' (expected none, add, mul, max or min)");
-    return std::nullopt;
-  }
-  if (r != Red::None && et.isInteger(1)) {
-    (void)im.fail("reduction '" + s + "' is not supported for bool data");
-    return std::nullopt;
-  }
-  return r;
+    red = ReduceKind::Min;
+  else
+    return im.fail("unsupported reduction '" + s + "' (expected none, add, mul, max or min)");
+  if (red && et.isInteger(1))
+    return im.fail("reduction '" + s + "' is not supported for bool data");
+  return success();
 }
 
-Value combine(OpBuilder &b, Location l, Red r, Value old, Value u) {
-  bool f = isa<FloatType>(u.getType());
-  switch (r) {
-  case Red::None:
-    return u;
-  case Red::Add:
-    return f ? arith::AddFOp::create(b, l, old, u).getResult()
-             : arith::AddIOp::create(b, l, old, u).getResult();
-  case Red::Mul:
-    return f ? arith::MulFOp::create(b, l, old, u).getResult()
-             : arith::MulIOp::create(b, l, old, u).getResult();
-  case Red::Max:
-    return f ? arith::MaximumFOp::create(b, l, old, u).getResult()
-             : arith::MaxSIOp::create(b, l, old, u).getResult();
-  case Red::Min:
-    return f ? arith::MinimumFOp::create(b, l, old, u).getResult()
-             : arith::MinSIOp::create(b, l, old, u).getResult();
-  }
-  return u;
+/// Writes the update `u` into `out` at `coords`, combined with the value
+/// there unless the reduction is 'none'.
+Value scatterStore(OpBuilder &b, Location l, Red red, Value u, Value out, ValueRange coords) {
+  if (red)
+    u = reduceCombine(b, l, *red, tensor::ExtractOp::create(b, l, out, coords), u);
+  return tensor::InsertOp::create(b, l, u, out, coords);
 }
 
 /// min(a, b) of two sizes as an index value, `a` alone when b is absent.
@@ -213,11 +241,123 @@ Value minSize(Importer &im, Value a, const SymExpr *b) {
   return arith::MinSIOp::create(im.b, im.loc, a, im.indexOf(*b));
 }
 
+/// A loop bound over a dimension of size `a` that must also stay below `b`:
+/// min(a, b), or `a` alone when the two sizes are the same symbol.
+Value loopBound(Importer &im, const SymExpr &a, const SymExpr &b) {
+  Value ub = im.indexOf(a);
+  return a == b ? ub : minSize(im, ub, &b);
+}
+
+/// An index read from `indices` at `coords`, as `index`, i + d when negative.
+Value readIndex(OpBuilder &b, Location l, Value indices, ValueRange coords, Value d) {
+  return wrapNeg(b, l, toIndex(b, l, tensor::ExtractOp::create(b, l, indices, coords)), d);
+}
+
+/// `then(out)` when `ok`, else `out` unchanged.
+Value ifOrKeep(OpBuilder &b, Location l, Value ok, Value out,
+               llvm::function_ref<Value(OpBuilder &, Location)> then) {
+  auto ifOp = scf::IfOp::create(
+      b, l, ok, [&](OpBuilder &tb, Location tl) { scf::YieldOp::create(tb, tl, then(tb, tl)); },
+      [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, out); });
+  return ifOp.getResult(0);
+}
+
 LogicalResult checkIndicesType(Importer &im, RankedTensorType it) {
   if (!it)
     return im.fail("required input 1 is missing");
   if (!isIndexElt(it.getElementType()))
     return im.fail("indices must be int32 or int64, got " + str(it.getElementType()));
+  return success();
+}
+
+/// The inputs of the gathers (data, indices) and scatters (data, indices,
+/// updates).
+struct IndexOperands {
+  bool scatter = false;
+  RankedTensorType dt, it, ut;
+  Type et;   // the element type of data (and updates)
+  int64_t r; // the rank of data
+  SymShape dd, id, ud;
+  Value data, indices, updates;
+
+  /// Materializes the inputs; false when one is missing.
+  bool load(NodeCtx &n) {
+    data = n.in(0), indices = n.in(1);
+    if (scatter)
+      updates = n.in(2);
+    return data && indices && (!scatter || updates);
+  }
+};
+
+/// The checks every gather and scatter starts with: two inputs (three for a
+/// scatter), integer indices, updates of the data element type and data of
+/// rank >= 1.
+LogicalResult checkIndexOperands(Importer &im, NodeCtx &n, bool scatter, IndexOperands &s) {
+  s.scatter = scatter;
+  int nIn = scatter ? 3 : 2;
+  if (failed(n.arity(nIn, nIn)))
+    return failure();
+  s.dt = n.inType(0), s.it = n.inType(1);
+  if (failed(checkIndicesType(im, s.it)))
+    return failure();
+  s.et = s.dt.getElementType();
+  if (scatter) {
+    s.ut = n.inType(2);
+    if (s.ut.getElementType() != s.et)
+      return im.fail("updates element type " + str(s.ut.getElementType()) +
+                     " differs from the data element type " + str(s.et));
+    s.ud = inDims(n, 2);
+  }
+  s.r = s.dt.getRank();
+  if (s.r < 1)
+    return im.fail("data must have rank >= 1");
+  s.dd = inDims(n, 0), s.id = inDims(n, 1);
+  return success();
+}
+
+/// The result of a scatter: the final copy of the data (the fresh copy
+/// `init` itself when the loop nest is empty).
+LogicalResult scatterResult(Importer &im, NodeCtx &n, const scf::LoopNest &nest, Value init,
+                            const SymShape &dd) {
+  Value res = nest.results.empty() ? init : nest.results[0];
+  im.setDims(res, dd);
+  return n.out(0, res);
+}
+
+/// Loops over the rows along `axis` of a tensor of sizes `xd`: over every
+/// dimension but `axis`.
+struct RowLoops {
+  SmallVector<Value> lbs, ubs, steps;
+  RowLoops(Importer &im, const SymShape &xd, int64_t axis) {
+    for (int64_t k = 0; k < int64_t(xd.size()); ++k) {
+      if (k == axis)
+        continue;
+      lbs.push_back(im.cIndex(0));
+      ubs.push_back(im.indexOf(xd[k]));
+      steps.push_back(im.cIndex(1));
+    }
+  }
+};
+
+/// The coordinates of element `p` of the row at `ivs` (the RowLoops ivs).
+SmallVector<Value> rowCoords(ValueRange ivs, int64_t axis, Value p) {
+  SmallVector<Value> c;
+  for (int64_t k = 0, j = 0; k < int64_t(ivs.size()) + 1; ++k)
+    c.push_back(k == axis ? p : ivs[j++]);
+  return c;
+}
+
+/// The one value of input `i` (`what` in errors), which must be known at
+/// import time; `runTime` says why a value computed at run time is refused.
+LogicalResult constOneValue(Importer &im, NodeCtx &n, int i, llvm::StringRef what,
+                            llvm::StringRef runTime, int64_t &v) {
+  auto vals = n.ints(i);
+  if (!vals)
+    return im.fail(what + " input '" + n.inName(i) +
+                   "' must be a constant (known at import time); " + runTime);
+  if (vals->size() != 1)
+    return im.fail(what + " must hold one value, got " + std::to_string(vals->size()));
+  v = (*vals)[0];
   return success();
 }
 
@@ -240,46 +380,27 @@ namespace gatec::onnx_frontend::detail {
 //===----------------------------------------------------------------------===//
 
 LogicalResult handleGatherElements(Importer &im, NodeCtx &n) {
-  if (failed(n.arity(2, 2)))
+  IndexOperands s;
+  if (failed(checkIndexOperands(im, n, /*scatter=*/false, s)))
     return failure();
-  auto dt = n.inType(0), it = n.inType(1);
-  if (failed(checkIndicesType(im, it)))
-    return failure();
-  int64_t r = dt.getRank();
-  if (r == 0)
-    return im.fail("data must have rank >= 1");
-  if (it.getRank() != r)
+  int64_t r = s.r;
+  if (s.it.getRank() != r)
     return im.fail("indices must have the rank of data (" + std::to_string(r) + "), got rank " +
-                   std::to_string(it.getRank()));
+                   std::to_string(s.it.getRank()));
   int64_t axis = n.i("axis", 0);
   if (n.bad || !normAxis(im, axis, r))
     return failure();
-  SymShape dd = inDims(n, 0), id = inDims(n, 1);
+  const SymShape &dd = s.dd, &id = s.id;
   for (int64_t k = 0; k < r; ++k)
-    if (k != axis && id[k].isConst() && dd[k].isConst() && id[k].c > dd[k].c)
-      return im.fail("indices dimension " + std::to_string(k) + " (" + dimStr(id[k]) +
-                     ") is larger than data dimension " + std::to_string(k) + " (" + dimStr(dd[k]) +
-                     ")");
-  if (auto idx = n.ints(1); idx && dd[axis].isConst())
-    if (failed(checkConstIndices(im, *idx, [&](int64_t) { return dd[axis].c; })))
+    if (failed(checkIndexDimFits(im, dd, id, k, axis)))
       return failure();
-  Value data = n.in(0), indices = n.in(1);
-  if (!data || !indices)
+  if (failed(checkConstAxisIndices(im, n, dd, axis)))
     return failure();
-  Type et = dt.getElementType();
-  SmallVector<Value> dimV(r);
-  SmallVector<bool> clampK(r, false);
-  for (int64_t k = 0; k < r; ++k) {
-    clampK[k] = k == axis || !provablyLE(id[k], dd[k]);
-    if (clampK[k])
-      dimV[k] = im.indexOf(dd[k]);
-  }
-  // Only the clamped dims can be read while empty (the others bound the loops).
-  SymShape clamped;
-  for (int64_t k = 0; k < r; ++k)
-    if (clampK[k])
-      clamped.push_back(dd[k]);
-  Value guard = nonEmptyFlag(im, clamped);
+  if (!s.load(n))
+    return failure();
+  Value data = s.data, indices = s.indices;
+  Type et = s.et;
+  GatherClamps gc(im, dd, r, [&](int64_t k) { return k == axis || !provablyLE(id[k], dd[k]); });
   AffineMap idm = AffineMap::getMultiDimIdentityMap(unsigned(r), &im.ctx);
   Value res = im.generic(
       {indices}, im.empty(id, et), {idm, idm}, SmallVector<IT>(r, IT::parallel),
@@ -288,15 +409,15 @@ LogicalResult handleGatherElements(Importer &im, NodeCtx &n) {
         for (int64_t k = 0; k < r; ++k) {
           Value c;
           if (k == axis)
-            c = clampIdx(nb, l, wrapNeg(nb, l, toIndex(nb, l, args[0]), dimV[k]), dimV[k]);
+            c = clampIdx(nb, l, wrapNeg(nb, l, toIndex(nb, l, args[0]), gc.dimV[k]), gc.dimV[k]);
           else {
             c = linalg::IndexOp::create(nb, l, k);
-            if (clampK[k])
-              c = clampIdx(nb, l, c, dimV[k]);
+            if (gc.clampK[k])
+              c = clampIdx(nb, l, c, gc.dimV[k]);
           }
           coords.push_back(c);
         }
-        linalg::YieldOp::create(nb, l, guardedExtract(nb, l, data, coords, guard));
+        linalg::YieldOp::create(nb, l, guardedExtract(nb, l, data, coords, gc.guard));
       });
   return n.out(0, res);
 }
@@ -306,14 +427,10 @@ LogicalResult handleGatherElements(Importer &im, NodeCtx &n) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult handleGatherND(Importer &im, NodeCtx &n) {
-  if (failed(n.arity(2, 2)))
+  IndexOperands s;
+  if (failed(checkIndexOperands(im, n, /*scatter=*/false, s)))
     return failure();
-  auto dt = n.inType(0), it = n.inType(1);
-  if (failed(checkIndicesType(im, it)))
-    return failure();
-  int64_t r = dt.getRank(), q = it.getRank();
-  if (r < 1)
-    return im.fail("data must have rank >= 1");
+  int64_t r = s.r, q = s.it.getRank();
   if (q < 1)
     return im.fail("indices must have rank >= 1");
   int64_t bd = n.i("batch_dims", 0);
@@ -322,7 +439,7 @@ LogicalResult handleGatherND(Importer &im, NodeCtx &n) {
   if (bd < 0 || bd >= std::min(q, r))
     return im.fail("batch_dims " + std::to_string(bd) + " must be in [0, min(rank(data), " +
                    "rank(indices))) = [0, " + std::to_string(std::min(q, r)) + ")");
-  SymShape dd = inDims(n, 0), id = inDims(n, 1);
+  const SymShape &dd = s.dd, &id = s.id;
   if (!id[q - 1].isConst())
     return im.fail("the last dimension of indices must be static");
   int64_t m = id[q - 1].c;
@@ -340,45 +457,33 @@ LogicalResult handleGatherND(Importer &im, NodeCtx &n) {
           return d.isConst() ? d.c : int64_t(-1);
         })))
       return failure();
-  Value data = n.in(0), indices = n.in(1);
-  if (!data || !indices)
+  if (!s.load(n))
     return failure();
-  Type et = dt.getElementType();
+  Value data = s.data, indices = s.indices;
+  Type et = s.et;
   SymShape od(id.begin(), id.end() - 1);
   od.append(dd.begin() + bd + m, dd.end());
   int64_t on = od.size();
-  SmallVector<Value> dimV(r);
-  SmallVector<bool> clampK(r, false);
-  for (int64_t k = 0; k < bd + m; ++k) {
-    clampK[k] = k >= bd || !provablyLE(id[k], dd[k]);
-    if (clampK[k])
-      dimV[k] = im.indexOf(dd[k]);
-  }
-  SymShape clamped;
-  for (int64_t k = 0; k < bd + m; ++k)
-    if (clampK[k])
-      clamped.push_back(dd[k]);
-  Value guard = nonEmptyFlag(im, clamped);
+  GatherClamps gc(im, dd, bd + m, [&](int64_t k) { return k >= bd || !provablyLE(id[k], dd[k]); });
   AffineMap omap = AffineMap::getMultiDimIdentityMap(unsigned(on), &im.ctx);
-  Value res =
-      im.generic({}, im.empty(od, et), {omap}, SmallVector<IT>(on, IT::parallel),
-                 [&](OpBuilder &nb, Location l, ValueRange) {
-                   SmallVector<Value> outer, coords;
-                   for (int64_t k = 0; k < q - 1; ++k)
-                     outer.push_back(linalg::IndexOp::create(nb, l, k));
-                   for (int64_t k = 0; k < bd; ++k)
-                     coords.push_back(clampK[k] ? clampIdx(nb, l, outer[k], dimV[k]) : outer[k]);
-                   for (int64_t j = 0; j < m; ++j) {
-                     SmallVector<Value> ic(outer);
-                     ic.push_back(cIdx(nb, l, j));
-                     Value v = toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, ic));
-                     Value d = dimV[bd + j];
-                     coords.push_back(clampIdx(nb, l, wrapNeg(nb, l, v, d), d));
-                   }
-                   for (int64_t k = bd + m; k < r; ++k)
-                     coords.push_back(linalg::IndexOp::create(nb, l, q - 1 + (k - bd - m)));
-                   linalg::YieldOp::create(nb, l, guardedExtract(nb, l, data, coords, guard));
-                 });
+  Value res = im.generic(
+      {}, im.empty(od, et), {omap}, SmallVector<IT>(on, IT::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> outer, coords;
+        for (int64_t k = 0; k < q - 1; ++k)
+          outer.push_back(linalg::IndexOp::create(nb, l, k));
+        for (int64_t k = 0; k < bd; ++k)
+          coords.push_back(gc.clampK[k] ? clampIdx(nb, l, outer[k], gc.dimV[k]) : outer[k]);
+        for (int64_t j = 0; j < m; ++j) {
+          SmallVector<Value> ic(outer);
+          ic.push_back(cIdx(nb, l, j));
+          Value d = gc.dimV[bd + j];
+          coords.push_back(clampIdx(nb, l, readIndex(nb, l, indices, ic, d), d));
+        }
+        for (int64_t k = bd + m; k < r; ++k)
+          coords.push_back(linalg::IndexOp::create(nb, l, q - 1 + (k - bd - m)));
+        linalg::YieldOp::create(nb, l, guardedExtract(nb, l, data, coords, gc.guard));
+      });
   return n.out(0, res);
 }
 
@@ -387,82 +492,54 @@ LogicalResult handleGatherND(Importer &im, NodeCtx &n) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult handleScatterElements(Importer &im, NodeCtx &n) {
-  if (failed(n.arity(3, 3)))
+  IndexOperands s;
+  if (failed(checkIndexOperands(im, n, /*scatter=*/true, s)))
     return failure();
-  auto dt = n.inType(0), it = n.inType(1), ut = n.inType(2);
-  if (failed(checkIndicesType(im, it)))
-    return failure();
-  Type et = dt.getElementType();
-  if (ut.getElementType() != et)
-    return im.fail("updates element type " + str(ut.getElementType()) +
-                   " differs from the data element type " + str(et));
-  int64_t r = dt.getRank();
-  if (r == 0)
-    return im.fail("data must have rank >= 1");
-  if (it.getRank() != r || ut.getRank() != r)
+  int64_t r = s.r;
+  if (s.it.getRank() != r || s.ut.getRank() != r)
     return im.fail("indices and updates must have the rank of data (" + std::to_string(r) +
-                   "), got ranks " + std::to_string(it.getRank()) + " and " +
-                   std::to_string(ut.getRank()));
+                   "), got ranks " + std::to_string(s.it.getRank()) + " and " +
+                   std::to_string(s.ut.getRank()));
   int64_t axis = n.i("axis", 0);
   if (n.bad || !normAxis(im, axis, r))
     return failure();
-  auto red = reductionOf(im, n, et);
-  if (!red)
+  Red red;
+  if (failed(reductionOf(im, n, s.et, red)))
     return failure();
-  SymShape dd = inDims(n, 0), id = inDims(n, 1), ud = inDims(n, 2);
+  const SymShape &dd = s.dd, &id = s.id, &ud = s.ud;
   for (int64_t k = 0; k < r; ++k) {
     if (staticMismatch(id[k], ud[k]))
       return im.fail("indices shape " + symShapeStr(id) + " and updates shape " + symShapeStr(ud) +
                      " differ");
-    if (k != axis && id[k].isConst() && dd[k].isConst() && id[k].c > dd[k].c)
-      return im.fail("indices dimension " + std::to_string(k) + " (" + dimStr(id[k]) +
-                     ") is larger than data dimension " + std::to_string(k) + " (" + dimStr(dd[k]) +
-                     ")");
-  }
-  if (auto idx = n.ints(1); idx && dd[axis].isConst())
-    if (failed(checkConstIndices(im, *idx, [&](int64_t) { return dd[axis].c; })))
+    if (failed(checkIndexDimFits(im, dd, id, k, axis)))
       return failure();
-  Value data = n.in(0), indices = n.in(1), updates = n.in(2);
-  if (!data || !indices || !updates)
+  }
+  if (failed(checkConstAxisIndices(im, n, dd, axis)))
     return failure();
-  OpBuilder &b = im.b;
-  Location loc = im.loc;
+  if (!s.load(n))
+    return failure();
   SmallVector<Value> lbs(r, im.cIndex(0)), steps(r, im.cIndex(1)), ubs;
   for (int64_t k = 0; k < r; ++k) {
-    Value ub = im.indexOf(id[k]);
-    if (!(id[k] == ud[k]))
-      ub = minSize(im, ub, &ud[k]);
+    Value ub = loopBound(im, id[k], ud[k]);
     if (k != axis && !provablyLE(id[k], dd[k]))
       ub = minSize(im, ub, &dd[k]);
     ubs.push_back(ub);
   }
   Value dimAxis = im.indexOf(dd[axis]);
-  Value init = freshCopy(im, data);
-  Red rk = *red;
+  Value init = freshCopy(im, s.data);
   scf::LoopNest nest = scf::buildLoopNest(
-      b, loc, lbs, ubs, steps, ValueRange{init},
+      im.b, im.loc, lbs, ubs, steps, ValueRange{init},
       [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange iter) -> scf::ValueVector {
         Value out = iter[0];
-        Value i =
-            wrapNeg(nb, l, toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, ivs)), dimAxis);
-        Value ok = inRange(nb, l, i, dimAxis);
-        auto ifOp = scf::IfOp::create(
-            nb, l, ok,
-            [&](OpBuilder &tb, Location tl) {
-              SmallVector<Value> coords(ivs.begin(), ivs.end());
-              coords[axis] = i;
-              Value u = tensor::ExtractOp::create(tb, tl, updates, ivs);
-              if (rk != Red::None)
-                u = combine(tb, tl, rk, tensor::ExtractOp::create(tb, tl, out, coords), u);
-              Value upd = tensor::InsertOp::create(tb, tl, u, out, coords);
-              scf::YieldOp::create(tb, tl, upd);
-            },
-            [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, out); });
-        return {ifOp.getResult(0)};
+        Value i = readIndex(nb, l, s.indices, ivs, dimAxis);
+        return {ifOrKeep(nb, l, inRange(nb, l, i, dimAxis), out, [&](OpBuilder &tb, Location tl) {
+          SmallVector<Value> coords(ivs.begin(), ivs.end());
+          coords[axis] = i;
+          Value u = tensor::ExtractOp::create(tb, tl, s.updates, ivs);
+          return scatterStore(tb, tl, red, u, out, coords);
+        })};
       });
-  Value res = nest.results.empty() ? init : nest.results[0];
-  im.setDims(res, dd);
-  return n.out(0, res);
+  return scatterResult(im, n, nest, init, dd);
 }
 
 //===----------------------------------------------------------------------===//
@@ -470,24 +547,16 @@ LogicalResult handleScatterElements(Importer &im, NodeCtx &n) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult handleScatterND(Importer &im, NodeCtx &n) {
-  if (failed(n.arity(3, 3)))
+  IndexOperands s;
+  if (failed(checkIndexOperands(im, n, /*scatter=*/true, s)))
     return failure();
-  auto dt = n.inType(0), it = n.inType(1), ut = n.inType(2);
-  if (failed(checkIndicesType(im, it)))
-    return failure();
-  Type et = dt.getElementType();
-  if (ut.getElementType() != et)
-    return im.fail("updates element type " + str(ut.getElementType()) +
-                   " differs from the data element type " + str(et));
-  int64_t r = dt.getRank(), q = it.getRank();
-  if (r < 1)
-    return im.fail("data must have rank >= 1");
+  int64_t r = s.r, q = s.it.getRank();
   if (q < 1)
     return im.fail("indices must have rank >= 1");
-  auto red = reductionOf(im, n, et);
-  if (!red)
+  Red red;
+  if (failed(reductionOf(im, n, s.et, red)))
     return failure();
-  SymShape dd = inDims(n, 0), id = inDims(n, 1), ud = inDims(n, 2);
+  const SymShape &dd = s.dd, &id = s.id, &ud = s.ud;
   if (!id[q - 1].isConst())
     return im.fail("the last dimension of indices must be static");
   int64_t m = id[q - 1].c;
@@ -511,35 +580,22 @@ LogicalResult handleScatterND(Importer &im, NodeCtx &n) {
           return d.isConst() ? d.c : int64_t(-1);
         })))
       return failure();
-  Value data = n.in(0), indices = n.in(1), updates = n.in(2);
-  if (!data || !indices || !updates)
+  if (!s.load(n))
     return failure();
-  OpBuilder &b = im.b;
-  Location loc = im.loc;
   // Outer loops over the index tuples, inner loops over the updated slice.
   SmallVector<Value> olbs(q - 1, im.cIndex(0)), osteps(q - 1, im.cIndex(1)), oubs;
-  for (int64_t k = 0; k < q - 1; ++k) {
-    Value ub = im.indexOf(id[k]);
-    if (!(id[k] == ud[k]))
-      ub = minSize(im, ub, &ud[k]);
-    oubs.push_back(ub);
-  }
+  for (int64_t k = 0; k < q - 1; ++k)
+    oubs.push_back(loopBound(im, id[k], ud[k]));
   int64_t tn = r - m;
   SmallVector<Value> ilbs(tn, im.cIndex(0)), isteps(tn, im.cIndex(1)), iubs;
-  for (int64_t k = 0; k < tn; ++k) {
-    const SymExpr &dk = dd[m + k], &uk = ud[q - 1 + k];
-    Value ub = im.indexOf(dk);
-    if (!(dk == uk))
-      ub = minSize(im, ub, &uk);
-    iubs.push_back(ub);
-  }
+  for (int64_t k = 0; k < tn; ++k)
+    iubs.push_back(loopBound(im, dd[m + k], ud[q - 1 + k]));
   SmallVector<Value> dimV;
   for (int64_t j = 0; j < m; ++j)
     dimV.push_back(im.indexOf(dd[j]));
-  Value init = freshCopy(im, data);
-  Red rk = *red;
+  Value init = freshCopy(im, s.data);
   scf::LoopNest nest = scf::buildLoopNest(
-      b, loc, olbs, oubs, osteps, ValueRange{init},
+      im.b, im.loc, olbs, oubs, osteps, ValueRange{init},
       [&](OpBuilder &nb, Location l, ValueRange oivs, ValueRange iter) -> scf::ValueVector {
         Value out = iter[0];
         SmallVector<Value> base;
@@ -547,35 +603,25 @@ LogicalResult handleScatterND(Importer &im, NodeCtx &n) {
         for (int64_t j = 0; j < m; ++j) {
           SmallVector<Value> ic(oivs.begin(), oivs.end());
           ic.push_back(cIdx(nb, l, j));
-          Value v = wrapNeg(nb, l, toIndex(nb, l, tensor::ExtractOp::create(nb, l, indices, ic)),
-                            dimV[j]);
+          Value v = readIndex(nb, l, s.indices, ic, dimV[j]);
           Value inr = inRange(nb, l, v, dimV[j]);
           ok = ok ? arith::AndIOp::create(nb, l, ok, inr).getResult() : inr;
           base.push_back(v);
         }
-        auto ifOp = scf::IfOp::create(
-            nb, l, ok,
-            [&](OpBuilder &tb, Location tl) {
-              scf::LoopNest inner = scf::buildLoopNest(
-                  tb, tl, ilbs, iubs, isteps, ValueRange{out},
-                  [&](OpBuilder &ib, Location il, ValueRange iivs,
-                      ValueRange iit) -> scf::ValueVector {
-                    SmallVector<Value> coords(base), uc(oivs.begin(), oivs.end());
-                    coords.append(iivs.begin(), iivs.end());
-                    uc.append(iivs.begin(), iivs.end());
-                    Value u = tensor::ExtractOp::create(ib, il, updates, uc);
-                    if (rk != Red::None)
-                      u = combine(ib, il, rk, tensor::ExtractOp::create(ib, il, iit[0], coords), u);
-                    return {tensor::InsertOp::create(ib, il, u, iit[0], coords).getResult()};
-                  });
-              scf::YieldOp::create(tb, tl, inner.results.empty() ? out : inner.results[0]);
-            },
-            [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, out); });
-        return {ifOp.getResult(0)};
+        return {ifOrKeep(nb, l, ok, out, [&](OpBuilder &tb, Location tl) {
+          scf::LoopNest inner = scf::buildLoopNest(
+              tb, tl, ilbs, iubs, isteps, ValueRange{out},
+              [&](OpBuilder &ib, Location il, ValueRange iivs, ValueRange iit) -> scf::ValueVector {
+                SmallVector<Value> coords(base), uc(oivs.begin(), oivs.end());
+                coords.append(iivs.begin(), iivs.end());
+                uc.append(iivs.begin(), iivs.end());
+                Value u = tensor::ExtractOp::create(ib, il, s.updates, uc);
+                return {scatterStore(ib, il, red, u, iit[0], coords)};
+              });
+          return inner.results.empty() ? out : inner.results[0];
+        })};
       });
-  Value res = nest.results.empty() ? init : nest.results[0];
-  im.setDims(res, dd);
-  return n.out(0, res);
+  return scatterResult(im, n, nest, init, dd);
 }
 
 //===----------------------------------------------------------------------===//
@@ -600,14 +646,10 @@ LogicalResult handleCumSum(Importer &im, NodeCtx &n) {
   if (failed(checkBool01(im, n, "exclusive", exclusive, 0)) ||
       failed(checkBool01(im, n, "reverse", reverse, 0)))
     return failure();
-  auto av = n.ints(1);
-  if (!av)
-    return im.fail("axis input '" + n.inName(1) +
-                   "' must be a constant (known at import time); an axis computed at run time "
-                   "is not supported");
-  if (av->size() != 1)
-    return im.fail("axis must hold one value, got " + std::to_string(av->size()));
-  int64_t axis = (*av)[0];
+  int64_t axis;
+  if (failed(
+          constOneValue(im, n, 1, "axis", "an axis computed at run time is not supported", axis)))
+    return failure();
   if (!normAxis(im, axis, r))
     return failure();
   SymShape xd = inDims(n, 0);
@@ -659,33 +701,23 @@ LogicalResult handleCumSum(Importer &im, NodeCtx &n) {
   OpBuilder &b = im.b;
   Location loc = im.loc;
   Type acc = isF && et.getIntOrFloatBitWidth() < 32 ? Type(b.getF32Type()) : et;
-  SmallVector<Value> lbs, ubs, steps;
-  for (int64_t k = 0; k < r; ++k) {
-    if (k == axis)
-      continue;
-    lbs.push_back(im.cIndex(0));
-    ubs.push_back(im.indexOf(xd[k]));
-    steps.push_back(im.cIndex(1));
-  }
+  RowLoops rows(im, xd, axis);
   Value len = im.indexOf(xd[axis]);
   Value lenM1 = arith::SubIOp::create(b, loc, len, im.cIndex(1));
   Value zeroAcc = im.scalar(acc, 0.0);
   Value init = im.empty(xd, et);
   scf::LoopNest nest = scf::buildLoopNest(
-      b, loc, lbs, ubs, steps, ValueRange{init},
+      b, loc, rows.lbs, rows.ubs, rows.steps, ValueRange{init},
       [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange iter) -> scf::ValueVector {
         auto loop = scf::ForOp::create(
             nb, l, cIdx(nb, l, 0), len, cIdx(nb, l, 1), ValueRange{zeroAcc, iter[0]},
             [&](OpBuilder &fb, Location fl, Value s, ValueRange a) {
               Value p = reverse ? arith::SubIOp::create(fb, fl, lenM1, s).getResult() : s;
-              SmallVector<Value> coords;
-              for (int64_t k = 0, j = 0; k < r; ++k)
-                coords.push_back(k == axis ? p : ivs[j++]);
+              SmallVector<Value> coords = rowCoords(ivs, axis, p);
               Value v = tensor::ExtractOp::create(fb, fl, x, coords);
               if (acc != et)
                 v = arith::ExtFOp::create(fb, fl, acc, v);
-              Value sum = isF ? arith::AddFOp::create(fb, fl, a[0], v).getResult()
-                              : arith::AddIOp::create(fb, fl, a[0], v).getResult();
+              Value sum = floatOrIntOp<arith::AddFOp, arith::AddIOp>(fb, fl, a[0], v);
               Value w = exclusive ? a[0] : sum;
               if (acc != et)
                 w = arith::TruncFOp::create(fb, fl, et, w);
@@ -731,14 +763,11 @@ LogicalResult handleTopK(Importer &im, NodeCtx &n) {
     auto kt = n.inType(1);
     if (!kt.getElementType().isInteger(64))
       return im.fail("K must be int64, got " + str(kt.getElementType()));
-    auto kv = n.ints(1);
-    if (!kv)
-      return im.fail("K input '" + n.inName(1) +
-                     "' must be a constant (known at import time); a K computed at run time "
-                     "is not supported (the result shape would depend on it)");
-    if (kv->size() != 1)
-      return im.fail("K must hold one value, got " + std::to_string(kv->size()));
-    K = (*kv)[0];
+    if (failed(constOneValue(im, n, 1, "K",
+                             "a K computed at run time is not supported (the result shape "
+                             "would depend on it)",
+                             K)))
+      return failure();
   }
   SymShape xd = inDims(n, 0);
   if (K < 0)
@@ -772,28 +801,16 @@ LogicalResult handleTopK(Importer &im, NodeCtx &n) {
     auto better = [&](OpBuilder &nb, Location l, Value a, Value c) -> Value {
       return largest ? gt(nb, l, a, c) : gt(nb, l, c, a);
     };
-    SmallVector<Value> lbs, ubs, steps;
-    for (int64_t k = 0; k < r; ++k) {
-      if (k == axis)
-        continue;
-      lbs.push_back(im.cIndex(0));
-      ubs.push_back(im.indexOf(xd[k]));
-      steps.push_back(im.cIndex(1));
-    }
+    RowLoops rows(im, xd, axis);
     Value len = im.indexOf(xd[axis]);
     Value cK = im.cIndex(K), cKm1 = im.cIndex(K - 1), c0 = im.cIndex(0), c1 = im.cIndex(1);
     // Per row: one pass over the axis keeping the best K so far sorted
     // (insertion; an element that does not beat the K-th is dropped after
     // one comparison).
     scf::LoopNest nest = scf::buildLoopNest(
-        b, loc, lbs, ubs, steps, ValueRange{outV, outI},
+        b, loc, rows.lbs, rows.ubs, rows.steps, ValueRange{outV, outI},
         [&](OpBuilder &nb, Location l, ValueRange ivs, ValueRange rowIter) -> scf::ValueVector {
-          auto at = [&](Value p) {
-            SmallVector<Value> c;
-            for (int64_t k = 0, j = 0; k < r; ++k)
-              c.push_back(k == axis ? p : ivs[j++]);
-            return c;
-          };
+          auto at = [&](Value p) { return rowCoords(ivs, axis, p); };
           auto scan = scf::ForOp::create(
               nb, l, c0, len, c1, ValueRange{c0, rowIter[0], rowIter[1]},
               [&](OpBuilder &fb, Location fl, Value j, ValueRange a) {

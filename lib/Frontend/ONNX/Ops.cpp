@@ -92,6 +92,20 @@ std::string str(Type t) {
   return s;
 }
 
+Value reduceCombine(OpBuilder &b, Location l, ReduceKind k, Value x, Value y) {
+  switch (k) {
+  case ReduceKind::Sum:
+    return floatOrIntOp<arith::AddFOp, arith::AddIOp>(b, l, x, y);
+  case ReduceKind::Prod:
+    return floatOrIntOp<arith::MulFOp, arith::MulIOp>(b, l, x, y);
+  case ReduceKind::Max:
+    return floatOrIntOp<arith::MaximumFOp, arith::MaxSIOp>(b, l, x, y);
+  case ReduceKind::Min:
+    return floatOrIntOp<arith::MinimumFOp, arith::MinSIOp>(b, l, x, y);
+  }
+  llvm_unreachable("unknown reduction kind");
+}
+
 } // namespace gatec::onnx_frontend::detail
 
 namespace {
@@ -344,17 +358,13 @@ Value emitBinary(Importer &im, EW k, Value a, Value bv, bool fmod) {
   using IP = arith::CmpIPredicate;
   switch (k) {
   case EW::Add:
-    return isF ? arith::AddFOp::create(b, loc, a, bv).getResult()
-               : arith::AddIOp::create(b, loc, a, bv).getResult();
+    return floatOrIntOp<arith::AddFOp, arith::AddIOp>(b, loc, a, bv);
   case EW::Sub:
-    return isF ? arith::SubFOp::create(b, loc, a, bv).getResult()
-               : arith::SubIOp::create(b, loc, a, bv).getResult();
+    return floatOrIntOp<arith::SubFOp, arith::SubIOp>(b, loc, a, bv);
   case EW::Mul:
-    return isF ? arith::MulFOp::create(b, loc, a, bv).getResult()
-               : arith::MulIOp::create(b, loc, a, bv).getResult();
+    return floatOrIntOp<arith::MulFOp, arith::MulIOp>(b, loc, a, bv);
   case EW::Div:
-    return isF ? arith::DivFOp::create(b, loc, a, bv).getResult()
-               : arith::DivSIOp::create(b, loc, a, bv).getResult();
+    return floatOrIntOp<arith::DivFOp, arith::DivSIOp>(b, loc, a, bv);
   case EW::Pow:
     return math::PowFOp::create(b, loc, a, bv);
   case EW::Mod: {
@@ -374,11 +384,9 @@ Value emitBinary(Importer &im, EW k, Value a, Value bv, bool fmod) {
     return arith::SelectOp::create(b, loc, fix, rb, r);
   }
   case EW::Max:
-    return isF ? arith::MaximumFOp::create(b, loc, a, bv).getResult()
-               : arith::MaxSIOp::create(b, loc, a, bv).getResult();
+    return floatOrIntOp<arith::MaximumFOp, arith::MaxSIOp>(b, loc, a, bv);
   case EW::Min:
-    return isF ? arith::MinimumFOp::create(b, loc, a, bv).getResult()
-               : arith::MinSIOp::create(b, loc, a, bv).getResult();
+    return floatOrIntOp<arith::MinimumFOp, arith::MinSIOp>(b, loc, a, bv);
   case EW::Equal:
     return isF ? arith::CmpFOp::create(b, loc, FP::OEQ, a, bv).getResult()
                : arith::CmpIOp::create(b, loc, IP::eq, a, bv).getResult();

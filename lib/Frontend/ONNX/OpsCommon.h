@@ -4,6 +4,8 @@
 
 #include "ImporterImpl.h"
 
+#include "mlir/IR/TypeUtilities.h"
+
 namespace gatec::onnx_frontend::detail {
 
 /// Normalizes `axis` into [0, rank); false (with an error) when out of range.
@@ -18,6 +20,18 @@ Value scalarInput(NodeCtx &n, int i, Type et);
 
 /// A type as it prints, for error messages.
 std::string str(Type t);
+
+/// `FOp` on float operands (scalars or tensors), `IOp` on integer ones.
+template <typename FOp, typename IOp>
+Value floatOrIntOp(OpBuilder &b, Location l, Value x, Value y) {
+  if (isa<FloatType>(getElementTypeOrSelf(x.getType())))
+    return FOp::create(b, l, x, y);
+  return IOp::create(b, l, x, y);
+}
+
+/// `x` combined with `y` by a reduction kind (add, mul, max, min; floats
+/// or signed integers, NaN-propagating max/min for floats).
+Value reduceCombine(OpBuilder &b, Location l, ReduceKind k, Value x, Value y);
 
 // Handlers implemented in the other files.
 LogicalResult handleMatMul(Importer &, NodeCtx &);
