@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ImporterImpl.h"
+#include "OpsCommon.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/AffineMap.h"
@@ -572,25 +573,7 @@ Value Importer::reduce(Value x, llvm::ArrayRef<int64_t> axesIn, ReduceKind kind,
   auto op = linalg::ReduceOp::create(
       b, loc, ValueRange{xin}, ValueRange{init}, axes,
       [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value in = args[0], a = args[1], r;
-        switch (kind) {
-        case ReduceKind::Sum:
-          r = isF ? arith::AddFOp::create(nb, l, in, a).getResult()
-                  : arith::AddIOp::create(nb, l, in, a).getResult();
-          break;
-        case ReduceKind::Prod:
-          r = isF ? arith::MulFOp::create(nb, l, in, a).getResult()
-                  : arith::MulIOp::create(nb, l, in, a).getResult();
-          break;
-        case ReduceKind::Max:
-          r = isF ? arith::MaximumFOp::create(nb, l, in, a).getResult()
-                  : arith::MaxSIOp::create(nb, l, in, a).getResult();
-          break;
-        case ReduceKind::Min:
-          r = isF ? arith::MinimumFOp::create(nb, l, in, a).getResult()
-                  : arith::MinSIOp::create(nb, l, in, a).getResult();
-          break;
-        }
+        Value r = reduceCombine(nb, l, kind, args[0], args[1]);
         linalg::YieldOp::create(nb, l, r);
       });
   Value r = op->getResult(0);
