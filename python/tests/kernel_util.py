@@ -256,3 +256,18 @@ def assert_close(got, ref, tol: float, what: str = "output") -> None:
     assert np.all(np.isfinite(np.asarray(ref, dtype=np.float64))), f"{what}: non-finite reference"
     e = rel_err(got64, ref)
     assert e <= tol, f"{what}: relative error {e:.3g} > {tol:g}"
+
+
+# ONNX Runtime's words for "this op, opset, type or mode is not implemented here"
+# (an older wheel, a CPU kernel that lacks a mode). Anything else it raises is
+# a failure of the test, not a reason to skip it.
+_ORT_UNSUPPORTED = ("not_implemented", "notimplemented", "not implemented",
+                    "could not find an implementation", "is not a registered function/op",
+                    "not supported", "unsupported", "no opset import for domain")
+
+
+def ort_unsupported(exc: BaseException) -> bool:
+    """Whether an onnxruntime exception says it lacks support (skip) rather
+    than reporting an error (fail)."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(w in text for w in _ORT_UNSUPPORTED)
