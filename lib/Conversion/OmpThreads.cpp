@@ -98,7 +98,10 @@ struct GateOmpThreadsPass : gatec::impl::GateOmpThreadsBase<GateOmpThreadsPass> 
         continue;
       ImplicitLocOpBuilder b(par.getLoc(), par);
       Value addr = LLVM::AddressOfOp::create(b, LLVM::LLVMPointerType::get(&getContext()), kGlobal);
-      Value n = LLVM::LoadOp::create(b, i32, addr);
+      // Atomic: set_num_threads may store it while other threads call.
+      Value n = LLVM::LoadOp::create(b, i32, addr, /*alignment=*/4, /*isVolatile=*/false,
+                                     /*isNonTemporal=*/false, /*isInvariant=*/false,
+                                     /*isInvariantGroup=*/false, LLVM::AtomicOrdering::monotonic);
       par.getNumThreadsMutable().assign(n);
     }
   }

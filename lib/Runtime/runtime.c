@@ -14,12 +14,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Read by the generated code at every parallel region (an atomic monotonic
+ * load), written by set_num_threads, possibly while other threads call. */
 int32_t gatec_num_threads = 1;
 static _Thread_local char gatec_error[1024];
 
 __attribute__((constructor)) static void gatec_rt_init(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
-  gatec_num_threads = n > 0 ? (int32_t)n : 1;
+  __atomic_store_n(&gatec_num_threads, n > 0 ? (int32_t)n : 1, __ATOMIC_RELAXED);
 }
 
 void gatec_rt_set_num_threads(int32_t n) {
@@ -27,7 +29,7 @@ void gatec_rt_set_num_threads(int32_t n) {
     long hw = sysconf(_SC_NPROCESSORS_ONLN);
     n = hw > 0 ? (int32_t)hw : 1;
   }
-  gatec_num_threads = n;
+  __atomic_store_n(&gatec_num_threads, n, __ATOMIC_RELAXED);
 }
 
 const char *gatec_rt_last_error(void) { return gatec_error; }

@@ -6,7 +6,7 @@
 // CHECK:       llvm.mlir.global external @gatec_num_threads() {addr_space = 0 : i32} : i32
 // CHECK-LABEL: func.func @one_region
 // CHECK:         %[[ADDR:.+]] = llvm.mlir.addressof @gatec_num_threads : !llvm.ptr
-// CHECK-NEXT:    %[[N:.+]] = llvm.load %[[ADDR]] : !llvm.ptr -> i32
+// CHECK-NEXT:    %[[N:.+]] = llvm.load %[[ADDR]] atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
 // CHECK-NEXT:    omp.parallel num_threads(%[[N]] : i32)
 // CHECK-NEXT:      omp.wsloop {
 // CHECK-NEXT:        omp.loop_nest
@@ -28,11 +28,11 @@ func.func @one_region(%n: index, %buf: memref<?xf32>) {
 // CHECK-NOT:   llvm.mlir.global
 // CHECK-LABEL: func.func @first
 // CHECK:         %[[A1:.+]] = llvm.mlir.addressof @gatec_num_threads
-// CHECK-NEXT:    %[[N1:.+]] = llvm.load %[[A1]] : !llvm.ptr -> i32
+// CHECK-NEXT:    %[[N1:.+]] = llvm.load %[[A1]] atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
 // CHECK-NEXT:    omp.parallel num_threads(%[[N1]] : i32)
 // CHECK-LABEL: func.func @second
 // CHECK:         %[[A2:.+]] = llvm.mlir.addressof @gatec_num_threads
-// CHECK-NEXT:    %[[N2:.+]] = llvm.load %[[A2]] : !llvm.ptr -> i32
+// CHECK-NEXT:    %[[N2:.+]] = llvm.load %[[A2]] atomic monotonic {alignment = 4 : i64} : !llvm.ptr -> i32
 // CHECK-NEXT:    omp.parallel num_threads(%[[N2]] : i32)
 // CHECK-NEXT:      omp.wsloop {
 func.func @first(%n: index, %buf: memref<?xf32>) {

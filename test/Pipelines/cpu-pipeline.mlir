@@ -92,6 +92,6 @@ func.func @causal_conv(%x: tensor<2x64x9xbf16>, %w: tensor<64x4xbf16>, %b: tenso
 // LLVMIR-DAG:     define {{.*}} @linear_attention(
 // LLVMIR-DAG:     define {{.*}} @linear_attention_gqa_channel(
 // LLVMIR-DAG:     define {{.*}} @causal_conv(
-// LLVMIR-PAR-DAG: load i32, ptr @gatec_num_threads
+// LLVMIR-PAR-DAG: load atomic i32, ptr @gatec_num_threads monotonic
 // LLVMIR-PAR-DAG: call void @__kmpc_push_num_threads(
 // LLVMIR-PAR-DAG: call void {{.*}} @__kmpc_fork_call(
