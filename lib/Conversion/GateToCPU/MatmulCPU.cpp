@@ -145,12 +145,12 @@ public:
       if (matchPattern(fill.getInputs()[0], m_Constant(&c)))
         fillValue = c.getValueAsDouble();
     }
-    Value packedB = packConstantB(rw);
-    Value aBuf = b.toBuffer(ops.a);
+    Value packedB = packConstantB();
+    aB = b.toBuffer(ops.a);
     int64_t r = ops.batched ? 1 : 0;
-    batch = ops.batched ? b.dim(aBuf, 0) : b.idx(1);
-    M = b.dim(aBuf, r);
-    K = b.dim(aBuf, r + 1);
+    batch = ops.batched ? b.dim(aB, 0) : b.idx(1);
+    M = b.dim(aB, r);
+    K = b.dim(aB, r + 1);
     Value bBuf;
     if (!packedB) {
       bBuf = b.toBuffer(ops.b);
@@ -162,19 +162,14 @@ public:
     if (ops.batched)
       sizes.push_back(batch);
     sizes.append({M, N});
-    Value c = b.alloc(resT, b.dynSizes(resT, sizes));
+    cB = b.alloc(resT, b.dynSizes(resT, sizes));
     // A result that does not start from a constant: copy the init, then
     // every K block accumulates onto C.
     if (!fillValue)
-      memref::CopyOp::create(b, b.toBuffer(ops.init), c);
-    if (packedB)
-      bp = bufferOfPacked(packedB);
-    else
-      bp = packB(bBuf);
-    aB = aBuf;
-    cB = c;
+      memref::CopyOp::create(b, b.toBuffer(ops.init), cB);
+    bp = packedB ? b.toBuffer(packedB) : packB(bBuf);
     emitTasks(fillValue);
-    rw.replaceOp(root, b.toTensor(c, resT));
+    rw.replaceOp(root, b.toTensor(cB, resT));
     return success();
   }
 
@@ -194,7 +189,7 @@ private:
 
   /// B as a constant (possibly transposed by linalg.transpose [1,0] or
   /// [0,2,1]), packed into [batch, N/NR, K, NR] f32 at compile time.
-  Value packConstantB(PatternRewriter &rw) {
+  Value packConstantB() {
     Value src = ops.b;
     bool transposed = false;
     if (auto tr = src.getDefiningOp<linalg::TransposeOp>()) {
@@ -239,12 +234,10 @@ private:
               v = transposed ? in[(bi * n + col) * k + kk] : in[(bi * k + kk) * n + col];
             out[((bi * np + p) * k + kk) * nr + j] = v;
           }
-    auto type = RankedTensorType::get(shape, rw.getF32Type());
+    auto type = RankedTensorType::get(shape, b.getF32Type());
     auto packed = DenseResourceElementsAttr::get(type, "gatec_packed_weight", std::move(blob));
     return arith::ConstantOp::create(b, type, packed);
   }
-
-  Value bufferOfPacked(Value packed) { return b.toBuffer(packed); }
 
   /// Packs a run-time B once per call, in parallel over (batch, panel).
   Value packB(Value bBuf) {
