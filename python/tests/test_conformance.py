@@ -64,8 +64,8 @@ def test_conformance(folder, tmp_path):
 # (onnx.backend.test.case.node: the models and data ONNX publishes as the
 # test_* folders) for ops whose folders the shared suite does not hold.
 # --------------------------------------------------------------------------- #
-GENERATED_CASE_MODULES = ["cumsum", "gatherelements", "gathernd", "scatter", "scatterelements",
-                          "scatternd", "topk"]
+GENERATED_CASE_MODULES = ["cumsum", "gatherelements", "gathernd", "isinf", "isnan", "scatter",
+                          "scatterelements", "scatternd", "topk"]
 # Inputs that ONNX declares as tensors but gatec needs at import time (they fix
 # the loop structure or the result shape): the case's data becomes an initializer.
 IMPORT_TIME_INPUTS = {"CumSum": [1], "TopK": [1]}
@@ -89,8 +89,8 @@ def _generated_cases():
             continue
     cases = case_node._NodeTestCases[start:]
     if not cases:  # already imported elsewhere: take every case of these ops
-        ops = {"CumSum", "GatherElements", "GatherND", "Scatter", "ScatterElements",
-               "ScatterND", "TopK"}
+        ops = {"CumSum", "GatherElements", "GatherND", "IsInf", "IsNaN", "Scatter",
+               "ScatterElements", "ScatterND", "TopK"}
         cases = [c for c in case_node._NodeTestCases
                  if {n.op_type for n in c.model.graph.node} <= ops]
     return sorted((c for c in cases if c.name not in have), key=lambda c: c.name)

@@ -677,6 +677,63 @@ LogicalResult unary(Importer &im, NodeCtx &n, EW k) {
   return n.out(0, r);
 }
 
+/// IsNaN and IsInf (detect_positive / detect_negative): float in, bool out.
+LogicalResult floatClass(Importer &im, NodeCtx &n, bool nan) {
+  if (failed(n.arity(1, 1)))
+    return failure();
+  int64_t pos = nan ? 0 : n.i("detect_positive", 1);
+  int64_t neg = nan ? 0 : n.i("detect_negative", 1);
+  if (n.bad)
+    return failure();
+  Type et = n.inType(0).getElementType();
+  if (!isa<FloatType>(et))
+    return im.fail("input must be a float tensor, got " + str(et));
+  auto test = [&](double v) {
+    if (nan)
+      return std::isnan(v);
+    return std::isinf(v) && ((v > 0 && pos) || (v < 0 && neg));
+  };
+  Type i1 = im.b.getI1Type();
+  if (const ConstTensor *c = n.cst(0)) {
+    auto r = foldMap({c}, i1, [&](llvm::ArrayRef<int64_t> l, ConstTensor &o, int64_t j) {
+      o.i[j] = test(c->fv(l[0]));
+      return true;
+    });
+    if (r)
+      return n.outConst(0, std::move(*r));
+  }
+  Value x = n.in(0);
+  if (!x)
+    return failure();
+  OpBuilder &b = im.b;
+  Location loc = im.loc;
+  SymShape d = im.dims(x);
+  using P = arith::CmpFPredicate;
+  Value r;
+  if (nan) {
+    r = arith::CmpFOp::create(b, loc, P::UNO, x, x);
+  } else {
+    auto inf = [&](double s) {
+      return arith::CmpFOp::create(b, loc, P::OEQ, x,
+                                   im.splat(d, et, s * std::numeric_limits<double>::infinity()))
+          .getResult();
+    };
+    if (pos && neg)
+      r = arith::CmpFOp::create(b, loc, P::OEQ, math::AbsFOp::create(b, loc, x),
+                                im.splat(d, et, std::numeric_limits<double>::infinity()));
+    else if (pos)
+      r = inf(1.0);
+    else if (neg)
+      r = inf(-1.0);
+    else
+      r = im.zeros(d, i1);
+  }
+  im.setDims(r, d);
+  return n.out(0, r);
+}
+LogicalResult handleIsNaN(Importer &im, NodeCtx &n) { return floatClass(im, n, true); }
+LogicalResult handleIsInf(Importer &im, NodeCtx &n) { return floatClass(im, n, false); }
+
 //===----------------------------------------------------------------------===//
 // Identity, Cast, Where, Clip
 //===----------------------------------------------------------------------===//
@@ -2074,6 +2131,8 @@ const llvm::StringMap<Handler> &table() {
     m["Cos"] = un<EW::Cos>;
     m["Not"] = un<EW::Not>;
     m["Sign"] = un<EW::Sign>;
+    m["IsNaN"] = handleIsNaN;
+    m["IsInf"] = handleIsInf;
     m["Identity"] = handleIdentity;
     m["Dropout"] = handleDropout;
     m["Cast"] = handleCast;

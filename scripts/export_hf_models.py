@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Exports tiny random-weight Hugging Face transformers models with torch 2's
+dynamo exporter, as a user would, and stores PyTorch's logits beside them
+(test/models/hf/): python/tests/test_hf_exports.py compiles them with gatec.
+
+Needs transformers, onnxscript and torch (the bench venv; `make bench` makes it,
+then `.venv-bench/bin/pip install transformers onnxscript`); `make test` only
+reads the committed files:
+
+    .venv-bench/bin/python scripts/export_hf_models.py [name ...]
+
+Each model is exported with a dynamic sequence length T; the .npz holds input
+ids and logits at several lengths. Node metadata (the exporter's stack traces)
+is stripped to keep the files small; the graph is unchanged.
+"""
+import os
+import sys
+import warnings
+
+import numpy as np
+import onnx
+import torch
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "test", "models", "hf")
+LENGTHS = (1, 37, 77, 130)
+VOCAB = 128
+
+
+def qwen3_next():
+    from transformers import Qwen3NextConfig, Qwen3NextForCausalLM
+
+    # Three Gated DeltaNet layers, then one gated-attention layer; dense MLPs.
+    cfg = Qwen3NextConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        linear_num_value_heads=4, linear_num_key_heads=2, linear_key_head_dim=16,
+        linear_value_head_dim=16, linear_conv_kernel_dim=4, full_attention_interval=4,
+        max_position_embeddings=256, num_experts=0, mlp_only_layers=[0, 1, 2, 3])
+    return Qwen3NextForCausalLM(cfg)
+
+
+def qwen3():
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    cfg = Qwen3Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
+                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                      head_dim=16, max_position_embeddings=256)
+    return Qwen3ForCausalLM(cfg)
+
+
+def mistral():
+    from transformers import MistralConfig, MistralForCausalLM
+
+    cfg = MistralConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
+                        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                        head_dim=16, max_position_embeddings=256, sliding_window=None)
+    return MistralForCausalLM(cfg)
+
+
+MODELS = {"qwen3_next": qwen3_next, "qwen3": qwen3, "mistral": mistral}
+
+
+class Logits(torch.nn.Module):
+    """input_ids [1, T] -> logits [1, T, vocab], without a KV cache."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, ids):
+        return self.model(input_ids=ids, use_cache=False).logits
+
+
+def strip(path):
+    m = onnx.load(path)
+    for n in m.graph.node:
+        del n.metadata_props[:]
+        n.doc_string = ""
+    del m.graph.value_info[:]
+    onnx.save(m, path)
+
+
+def export(name, opset=18):
+    torch.manual_seed(0)
+    model = Logits(MODELS[name]().eval())
+    path = os.path.join(OUT, f"{name}_opset{opset}.onnx")
+    ids = torch.randint(0, VOCAB, (1, LENGTHS[1]))
+    torch.onnx.export(model, (ids,), path, opset_version=opset, dynamo=True,
+                      input_names=["ids"], output_names=["logits"],
+                      dynamic_shapes=({1: torch.export.Dim("T", min=2, max=256)},),
+                      external_data=False)
+    strip(path)
+    # The exporter specializes T where the model's code branches on it
+    # (Qwen3-Next's chunked delta rule): keep the lengths the file accepts.
+    dim = onnx.load(path).graph.input[0].type.tensor_type.shape.dim[1]
+    lengths = LENGTHS if dim.dim_param else (dim.dim_value,)
+    data = {}
+    rng = np.random.default_rng(0)
+    with torch.inference_mode():
+        for t in lengths:
+            x = torch.from_numpy(rng.integers(0, VOCAB, (1, t)).astype(np.int64))
+            data[f"ids_{t}"] = x.numpy()
+            data[f"logits_{t}"] = model(x).numpy()
+    np.savez_compressed(path.replace(".onnx", ".npz"), **data)
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+
+def main():
+    warnings.filterwarnings("ignore")
+    os.makedirs(OUT, exist_ok=True)
+    for name in sys.argv[1:] or MODELS:
+        export(name)
+
+
+if __name__ == "__main__":
+    main()
