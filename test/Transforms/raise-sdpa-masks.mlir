@@ -2345,10 +2345,10 @@ module {
 
 // -----
 
-// Causal with the lowest f32 instead of -inf: differs for huge or infinite
-// scores, so it stays a mask.
+// Causal with the lowest f32 instead of -inf (torch's fill): causal for the
+// finite scores raising assumes (|s| < 2^100; see the pass description).
 // CHECK-LABEL: func.func @fill_lowest
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}} :
 #map = affine_map<(d0) -> (d0)>
 #map1 = affine_map<(d0, d1) -> (0, d1)>
 #map2 = affine_map<(d0, d1) -> (d0, d1)>
@@ -2364,6 +2364,288 @@ module {
     %cst = arith.constant 0.000000e+00 : f32
     %cst_0 = arith.constant 0.353553385 : f32
     %cst_1 = arith.constant -3.40282347E+38 : f32
+    %cst_2 = arith.constant 0xFF800000 : f32
+    %0 = arith.index_cast %c0 : index to i64
+    %1 = arith.index_cast %c1 : index to i64
+    %2 = tensor.empty(%dim) : tensor<?xi64>
+    %3 = linalg.generic {indexing_maps = [#map], iterator_types = ["parallel"]} outs(%2 : tensor<?xi64>) {
+    ^bb0(%out: i64):
+      %30 = linalg.index 0 : index
+      %31 = arith.index_cast %30 : index to i64
+      %32 = arith.muli %31, %1 : i64
+      %33 = arith.addi %32, %0 : i64
+      linalg.yield %33 : i64
+    } -> tensor<?xi64>
+    %expanded = tensor.expand_shape %3 [[0, 1]] output_shape [%dim, 1] : tensor<?xi64> into tensor<?x1xi64>
+    %expanded_3 = tensor.expand_shape %3 [[0, 1]] output_shape [1, %dim] : tensor<?xi64> into tensor<1x?xi64>
+    %4 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %5 = linalg.generic {indexing_maps = [#map1, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded_3 : tensor<1x?xi64>) outs(%4 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %6 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %7 = linalg.generic {indexing_maps = [#map3, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded : tensor<?x1xi64>) outs(%6 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %8 = arith.cmpi sle, %5, %7 : tensor<?x?xi64>
+    %9 = tensor.empty(%dim) : tensor<1x2x8x?xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x2x?x8xf32>) outs(%9 : tensor<1x2x8x?xf32>) permutation = [0, 1, 3, 2] 
+    %collapsed = tensor.collapse_shape %arg0 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %collapsed_4 = tensor.collapse_shape %transposed [[0, 1], [2], [3]] : tensor<1x2x8x?xf32> into tensor<2x8x?xf32>
+    %10 = tensor.empty(%dim, %dim) : tensor<2x?x?xf32>
+    %11 = linalg.fill ins(%cst : f32) outs(%10 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %12 = linalg.batch_matmul ins(%collapsed, %collapsed_4 : tensor<2x?x8xf32>, tensor<2x8x?xf32>) outs(%11 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %expanded_5 = tensor.expand_shape %12 [[0, 1], [2], [3]] output_shape [1, 2, %dim, %dim] : tensor<2x?x?xf32> into tensor<1x2x?x?xf32>
+    %splat = tensor.splat %cst_0[%dim, %dim] : tensor<1x2x?x?xf32>
+    %13 = arith.mulf %expanded_5, %splat : tensor<1x2x?x?xf32>
+    %splat_6 = tensor.splat %cst[%dim, %dim] : tensor<?x?xf32>
+    %splat_7 = tensor.splat %cst_1[%dim, %dim] : tensor<?x?xf32>
+    %14 = arith.select %8, %splat_6, %splat_7 : tensor<?x?xi1>, tensor<?x?xf32>
+    %15 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %16 = linalg.generic {indexing_maps = [#map4, #map5], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%14 : tensor<?x?xf32>) outs(%15 : tensor<1x2x?x?xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<1x2x?x?xf32>
+    %17 = arith.addf %13, %16 : tensor<1x2x?x?xf32>
+    %18 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %19 = linalg.fill ins(%cst_2 : f32) outs(%18 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced = linalg.reduce ins(%17 : tensor<1x2x?x?xf32>) outs(%19 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %30 = arith.maximumf %in, %init : f32
+        linalg.yield %30 : f32
+      }
+    %20 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted = linalg.broadcast ins(%reduced : tensor<1x2x?xf32>) outs(%20 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %21 = arith.subf %17, %broadcasted : tensor<1x2x?x?xf32>
+    %22 = math.exp %21 : tensor<1x2x?x?xf32>
+    %23 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %24 = linalg.fill ins(%cst : f32) outs(%23 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced_8 = linalg.reduce ins(%22 : tensor<1x2x?x?xf32>) outs(%24 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %30 = arith.addf %in, %init : f32
+        linalg.yield %30 : f32
+      }
+    %25 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted_9 = linalg.broadcast ins(%reduced_8 : tensor<1x2x?xf32>) outs(%25 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %26 = arith.divf %22, %broadcasted_9 : tensor<1x2x?x?xf32>
+    %collapsed_10 = tensor.collapse_shape %26 [[0, 1], [2], [3]] : tensor<1x2x?x?xf32> into tensor<2x?x?xf32>
+    %collapsed_11 = tensor.collapse_shape %arg2 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %27 = tensor.empty(%dim) : tensor<2x?x8xf32>
+    %28 = linalg.fill ins(%cst : f32) outs(%27 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %29 = linalg.batch_matmul ins(%collapsed_10, %collapsed_11 : tensor<2x?x?xf32>, tensor<2x?x8xf32>) outs(%28 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %expanded_12 = tensor.expand_shape %29 [[0, 1], [2], [3]] output_shape [1, 2, %dim, 8] : tensor<2x?x8xf32> into tensor<1x2x?x8xf32>
+    return %expanded_12 : tensor<1x2x?x8xf32>
+  }
+}
+// -----
+
+// The largest fill that still drops (-2^126).
+// CHECK-LABEL: func.func @fill_minus_2p126
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}} :
+#map = affine_map<(d0) -> (d0)>
+#map1 = affine_map<(d0, d1) -> (0, d1)>
+#map2 = affine_map<(d0, d1) -> (d0, d1)>
+#map3 = affine_map<(d0, d1) -> (d0, 0)>
+#map4 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module {
+  func.func @fill_minus_2p126(%arg0: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Q"}, %arg1: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "K"}, %arg2: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "V"}) -> (tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Y"}) {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x8xf32>
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %cst = arith.constant 0.000000e+00 : f32
+    %cst_0 = arith.constant 0.353553385 : f32
+    %cst_1 = arith.constant -8.50705917E+37 : f32
+    %cst_2 = arith.constant 0xFF800000 : f32
+    %0 = arith.index_cast %c0 : index to i64
+    %1 = arith.index_cast %c1 : index to i64
+    %2 = tensor.empty(%dim) : tensor<?xi64>
+    %3 = linalg.generic {indexing_maps = [#map], iterator_types = ["parallel"]} outs(%2 : tensor<?xi64>) {
+    ^bb0(%out: i64):
+      %30 = linalg.index 0 : index
+      %31 = arith.index_cast %30 : index to i64
+      %32 = arith.muli %31, %1 : i64
+      %33 = arith.addi %32, %0 : i64
+      linalg.yield %33 : i64
+    } -> tensor<?xi64>
+    %expanded = tensor.expand_shape %3 [[0, 1]] output_shape [%dim, 1] : tensor<?xi64> into tensor<?x1xi64>
+    %expanded_3 = tensor.expand_shape %3 [[0, 1]] output_shape [1, %dim] : tensor<?xi64> into tensor<1x?xi64>
+    %4 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %5 = linalg.generic {indexing_maps = [#map1, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded_3 : tensor<1x?xi64>) outs(%4 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %6 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %7 = linalg.generic {indexing_maps = [#map3, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded : tensor<?x1xi64>) outs(%6 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %8 = arith.cmpi sle, %5, %7 : tensor<?x?xi64>
+    %9 = tensor.empty(%dim) : tensor<1x2x8x?xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x2x?x8xf32>) outs(%9 : tensor<1x2x8x?xf32>) permutation = [0, 1, 3, 2] 
+    %collapsed = tensor.collapse_shape %arg0 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %collapsed_4 = tensor.collapse_shape %transposed [[0, 1], [2], [3]] : tensor<1x2x8x?xf32> into tensor<2x8x?xf32>
+    %10 = tensor.empty(%dim, %dim) : tensor<2x?x?xf32>
+    %11 = linalg.fill ins(%cst : f32) outs(%10 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %12 = linalg.batch_matmul ins(%collapsed, %collapsed_4 : tensor<2x?x8xf32>, tensor<2x8x?xf32>) outs(%11 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %expanded_5 = tensor.expand_shape %12 [[0, 1], [2], [3]] output_shape [1, 2, %dim, %dim] : tensor<2x?x?xf32> into tensor<1x2x?x?xf32>
+    %splat = tensor.splat %cst_0[%dim, %dim] : tensor<1x2x?x?xf32>
+    %13 = arith.mulf %expanded_5, %splat : tensor<1x2x?x?xf32>
+    %splat_6 = tensor.splat %cst[%dim, %dim] : tensor<?x?xf32>
+    %splat_7 = tensor.splat %cst_1[%dim, %dim] : tensor<?x?xf32>
+    %14 = arith.select %8, %splat_6, %splat_7 : tensor<?x?xi1>, tensor<?x?xf32>
+    %15 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %16 = linalg.generic {indexing_maps = [#map4, #map5], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%14 : tensor<?x?xf32>) outs(%15 : tensor<1x2x?x?xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<1x2x?x?xf32>
+    %17 = arith.addf %13, %16 : tensor<1x2x?x?xf32>
+    %18 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %19 = linalg.fill ins(%cst_2 : f32) outs(%18 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced = linalg.reduce ins(%17 : tensor<1x2x?x?xf32>) outs(%19 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %30 = arith.maximumf %in, %init : f32
+        linalg.yield %30 : f32
+      }
+    %20 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted = linalg.broadcast ins(%reduced : tensor<1x2x?xf32>) outs(%20 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %21 = arith.subf %17, %broadcasted : tensor<1x2x?x?xf32>
+    %22 = math.exp %21 : tensor<1x2x?x?xf32>
+    %23 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %24 = linalg.fill ins(%cst : f32) outs(%23 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced_8 = linalg.reduce ins(%22 : tensor<1x2x?x?xf32>) outs(%24 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %30 = arith.addf %in, %init : f32
+        linalg.yield %30 : f32
+      }
+    %25 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted_9 = linalg.broadcast ins(%reduced_8 : tensor<1x2x?xf32>) outs(%25 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %26 = arith.divf %22, %broadcasted_9 : tensor<1x2x?x?xf32>
+    %collapsed_10 = tensor.collapse_shape %26 [[0, 1], [2], [3]] : tensor<1x2x?x?xf32> into tensor<2x?x?xf32>
+    %collapsed_11 = tensor.collapse_shape %arg2 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %27 = tensor.empty(%dim) : tensor<2x?x8xf32>
+    %28 = linalg.fill ins(%cst : f32) outs(%27 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %29 = linalg.batch_matmul ins(%collapsed_10, %collapsed_11 : tensor<2x?x?xf32>, tensor<2x?x8xf32>) outs(%28 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %expanded_12 = tensor.expand_shape %29 [[0, 1], [2], [3]] output_shape [1, 2, %dim, 8] : tensor<2x?x8xf32> into tensor<1x2x?x8xf32>
+    return %expanded_12 : tensor<1x2x?x8xf32>
+  }
+}
+// -----
+
+// Above -2^126 a fill is a bias that scores near 2^100 could overcome: a mask.
+// CHECK-LABEL: func.func @fill_minus_1e37
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+#map = affine_map<(d0) -> (d0)>
+#map1 = affine_map<(d0, d1) -> (0, d1)>
+#map2 = affine_map<(d0, d1) -> (d0, d1)>
+#map3 = affine_map<(d0, d1) -> (d0, 0)>
+#map4 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module {
+  func.func @fill_minus_1e37(%arg0: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Q"}, %arg1: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "K"}, %arg2: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "V"}) -> (tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Y"}) {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x8xf32>
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %cst = arith.constant 0.000000e+00 : f32
+    %cst_0 = arith.constant 0.353553385 : f32
+    %cst_1 = arith.constant -1.000000e+37 : f32
+    %cst_2 = arith.constant 0xFF800000 : f32
+    %0 = arith.index_cast %c0 : index to i64
+    %1 = arith.index_cast %c1 : index to i64
+    %2 = tensor.empty(%dim) : tensor<?xi64>
+    %3 = linalg.generic {indexing_maps = [#map], iterator_types = ["parallel"]} outs(%2 : tensor<?xi64>) {
+    ^bb0(%out: i64):
+      %30 = linalg.index 0 : index
+      %31 = arith.index_cast %30 : index to i64
+      %32 = arith.muli %31, %1 : i64
+      %33 = arith.addi %32, %0 : i64
+      linalg.yield %33 : i64
+    } -> tensor<?xi64>
+    %expanded = tensor.expand_shape %3 [[0, 1]] output_shape [%dim, 1] : tensor<?xi64> into tensor<?x1xi64>
+    %expanded_3 = tensor.expand_shape %3 [[0, 1]] output_shape [1, %dim] : tensor<?xi64> into tensor<1x?xi64>
+    %4 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %5 = linalg.generic {indexing_maps = [#map1, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded_3 : tensor<1x?xi64>) outs(%4 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %6 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %7 = linalg.generic {indexing_maps = [#map3, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded : tensor<?x1xi64>) outs(%6 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %8 = arith.cmpi sle, %5, %7 : tensor<?x?xi64>
+    %9 = tensor.empty(%dim) : tensor<1x2x8x?xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x2x?x8xf32>) outs(%9 : tensor<1x2x8x?xf32>) permutation = [0, 1, 3, 2] 
+    %collapsed = tensor.collapse_shape %arg0 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %collapsed_4 = tensor.collapse_shape %transposed [[0, 1], [2], [3]] : tensor<1x2x8x?xf32> into tensor<2x8x?xf32>
+    %10 = tensor.empty(%dim, %dim) : tensor<2x?x?xf32>
+    %11 = linalg.fill ins(%cst : f32) outs(%10 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %12 = linalg.batch_matmul ins(%collapsed, %collapsed_4 : tensor<2x?x8xf32>, tensor<2x8x?xf32>) outs(%11 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %expanded_5 = tensor.expand_shape %12 [[0, 1], [2], [3]] output_shape [1, 2, %dim, %dim] : tensor<2x?x?xf32> into tensor<1x2x?x?xf32>
+    %splat = tensor.splat %cst_0[%dim, %dim] : tensor<1x2x?x?xf32>
+    %13 = arith.mulf %expanded_5, %splat : tensor<1x2x?x?xf32>
+    %splat_6 = tensor.splat %cst[%dim, %dim] : tensor<?x?xf32>
+    %splat_7 = tensor.splat %cst_1[%dim, %dim] : tensor<?x?xf32>
+    %14 = arith.select %8, %splat_6, %splat_7 : tensor<?x?xi1>, tensor<?x?xf32>
+    %15 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %16 = linalg.generic {indexing_maps = [#map4, #map5], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%14 : tensor<?x?xf32>) outs(%15 : tensor<1x2x?x?xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      linalg.yield %in : f32
+    } -> tensor<1x2x?x?xf32>
+    %17 = arith.addf %13, %16 : tensor<1x2x?x?xf32>
+    %18 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %19 = linalg.fill ins(%cst_2 : f32) outs(%18 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced = linalg.reduce ins(%17 : tensor<1x2x?x?xf32>) outs(%19 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %30 = arith.maximumf %in, %init : f32
+        linalg.yield %30 : f32
+      }
+    %20 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted = linalg.broadcast ins(%reduced : tensor<1x2x?xf32>) outs(%20 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %21 = arith.subf %17, %broadcasted : tensor<1x2x?x?xf32>
+    %22 = math.exp %21 : tensor<1x2x?x?xf32>
+    %23 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %24 = linalg.fill ins(%cst : f32) outs(%23 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced_8 = linalg.reduce ins(%22 : tensor<1x2x?x?xf32>) outs(%24 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %30 = arith.addf %in, %init : f32
+        linalg.yield %30 : f32
+      }
+    %25 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted_9 = linalg.broadcast ins(%reduced_8 : tensor<1x2x?xf32>) outs(%25 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %26 = arith.divf %22, %broadcasted_9 : tensor<1x2x?x?xf32>
+    %collapsed_10 = tensor.collapse_shape %26 [[0, 1], [2], [3]] : tensor<1x2x?x?xf32> into tensor<2x?x?xf32>
+    %collapsed_11 = tensor.collapse_shape %arg2 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %27 = tensor.empty(%dim) : tensor<2x?x8xf32>
+    %28 = linalg.fill ins(%cst : f32) outs(%27 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %29 = linalg.batch_matmul ins(%collapsed_10, %collapsed_11 : tensor<2x?x?xf32>, tensor<2x?x8xf32>) outs(%28 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %expanded_12 = tensor.expand_shape %29 [[0, 1], [2], [3]] output_shape [1, 2, %dim, 8] : tensor<2x?x8xf32> into tensor<1x2x?x8xf32>
+    return %expanded_12 : tensor<1x2x?x8xf32>
+  }
+}
+// -----
+
+// -1e9 (a common hand-written fill): a bias, stays a mask.
+// CHECK-LABEL: func.func @fill_minus_1e9
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+#map = affine_map<(d0) -> (d0)>
+#map1 = affine_map<(d0, d1) -> (0, d1)>
+#map2 = affine_map<(d0, d1) -> (d0, d1)>
+#map3 = affine_map<(d0, d1) -> (d0, 0)>
+#map4 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module {
+  func.func @fill_minus_1e9(%arg0: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Q"}, %arg1: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "K"}, %arg2: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "V"}) -> (tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Y"}) {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x8xf32>
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %cst = arith.constant 0.000000e+00 : f32
+    %cst_0 = arith.constant 0.353553385 : f32
+    %cst_1 = arith.constant -1.000000e+09 : f32
     %cst_2 = arith.constant 0xFF800000 : f32
     %0 = arith.index_cast %c0 : index to i64
     %1 = arith.index_cast %c1 : index to i64

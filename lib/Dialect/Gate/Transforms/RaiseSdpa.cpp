@@ -123,6 +123,52 @@ Value stripRepeat(Value v, int64_t &group) {
   return expand.getSrc();
 }
 
+/// Kᵀ written on the collapsed batch, as torch's opset-18 decomposition does:
+/// expand([[0,1],[2],[3]]) of transpose([0,2,1]) of K collapsed to [B·H,S,D]
+/// (4-D [[0,1],[2],[3]], or 5-D [[0,1,2],[3],[4]] when the collapse of a GQA
+/// repetition was merged into it). Element (b,h,d,s) is K[b,h,s,d] either
+/// way: returns K (4-D or 5-D), or null.
+Value matchCollapsedKeysTransposed(Value kt) {
+  auto ex = kt.getDefiningOp<tensor::ExpandShapeOp>();
+  if (!ex || rtt(kt).getRank() != 4 ||
+      ex.getReassociationIndices() != SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}})
+    return {};
+  auto tr = ex.getSrc().getDefiningOp<linalg::TransposeOp>();
+  if (!tr || tr.getPermutation() != ArrayRef<int64_t>{0, 2, 1})
+    return {};
+  auto co = tr.getInput().getDefiningOp<tensor::CollapseShapeOp>();
+  if (!co)
+    return {};
+  Value k = co.getSrc();
+  int64_t rank = rtt(k).getRank();
+  if (!((rank == 4 && isCollapse(co, {{0, 1}, {2}, {3}})) ||
+        (rank == 5 && isCollapse(co, {{0, 1, 2}, {3}, {4}}))))
+    return {};
+  // The expansion splits B·H back at the same place.
+  auto kT = rtt(k);
+  auto outT = rtt(kt);
+  if (kT.isDynamicDim(0) || outT.isDynamicDim(0) || kT.getDimSize(0) != outT.getDimSize(0))
+    return {};
+  return k;
+}
+
+/// P guarded against NaN as torch's exporter writes safe softmax:
+/// select(isnan(P), 0, P). Returns P, or `p` itself when it is not guarded.
+/// P is NaN only for a row of non-finite scores (a NaN, +inf, or every key
+/// -inf); gate.sdpa gives such fully masked rows 0 as well, and raising
+/// assumes finite scores otherwise (see gate-raise-sdpa's description).
+Value stripNanGuard(Value p) {
+  auto sel = p.getDefiningOp<arith::SelectOp>();
+  if (!sel || splatValue(sel.getTrueValue()) != 0.0)
+    return p;
+  auto isnan = sel.getCondition().getDefiningOp<arith::CmpFOp>();
+  Value x = sel.getFalseValue();
+  if (!isnan || isnan.getPredicate() != arith::CmpFPredicate::UNO || isnan.getLhs() != x ||
+      isnan.getRhs() != x)
+    return p;
+  return x;
+}
+
 /// reduce(x, dims=[3]) whose body is a single `Combiner`.
 template <typename Combiner>
 Value reduceSource(Value v) {
@@ -989,14 +1035,18 @@ std::optional<bool> keeps(const Scalar &v, bool additive) {
       return std::nullopt;
     return !i->isZero();
   }
-  // Only -inf drops exactly as the flag does. A finite "lowest" fill does not:
-  // with scores of magnitude near it, or infinite ones, the results differ.
+  // -inf drops exactly as the flag does, and so does a fill at or below
+  // -2^126 (the "lowest float" exporters write) for the finite scores raising
+  // assumes: |s| < 2^100 leaves s + fill - max below -2^125, whose exp is 0.
+  // A -1e4 or -1e9 "drop" is a bias that real scores can overcome: it stays.
   auto *f = std::get_if<APFloat>(&v);
   if (!f)
     return std::nullopt;
   if (f->isZero())
     return true;
   if (f->isInfinity() && f->isNegative())
+    return false;
+  if (f->isNegative() && !f->isNaN() && f->convertToDouble() <= -0x1p126)
     return false;
   return std::nullopt;
 }
@@ -1127,7 +1177,7 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
     Value p4, v4;
     if (!matchBatchMatmul4D(root.getResult(), p4, v4) || rtt(p4).getRank() != 4)
       return failure();
-    Value s = matchSoftmax(p4);
+    Value s = matchSoftmax(stripNanGuard(p4));
     if (!s)
       return rw.notifyMatchFailure(root, "P is not a softmax over the last axis");
     auto resT = rtt(root.getResult());
@@ -1183,12 +1233,18 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
     // Kᵀ = transpose(X, perm): K = transpose(X, perm ∘ swap(2,3)), which is
     // X itself unless canonicalization merged another transpose in (e.g.
     // the [B,S,H,D] -> [B,H,S,D] of a 3-D export).
-    auto tr = kt.getDefiningOp<linalg::TransposeOp>();
-    if (!tr)
-      return rw.notifyMatchFailure(root, "Kᵀ is not a transpose");
-    ArrayRef<int64_t> perm = tr.getPermutation();
-    SmallVector<int64_t> permK = {perm[0], perm[1], perm[3], perm[2]};
-    Value k = stripScale(tr.getInput(), scale);
+    Value k;
+    SmallVector<int64_t> permK = {0, 1, 2, 3};
+    if (Value collapsedK = matchCollapsedKeysTransposed(kt)) {
+      k = stripScale(collapsedK, scale);
+    } else {
+      auto tr = kt.getDefiningOp<linalg::TransposeOp>();
+      if (!tr)
+        return rw.notifyMatchFailure(root, "Kᵀ is not a transpose");
+      ArrayRef<int64_t> perm = tr.getPermutation();
+      permK = {perm[0], perm[1], perm[3], perm[2]};
+      k = stripScale(tr.getInput(), scale);
+    }
     bool identity = permK == SmallVector<int64_t>{0, 1, 2, 3};
     int64_t gk = 1, gv;
     if (identity) {
@@ -1222,9 +1278,17 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
     }
     if (mask && additive && splatValue(mask) == 0.0)
       mask = Value(); // adding zeros
+    // A mask broadcast over heads (or batch) is read through its unit dims.
+    if (mask)
+      if (Value src = broadcastSource(mask); src && rtt(src).getRank() == 4)
+        mask = src;
     if (mask) {
       auto mT = rtt(mask);
-      if (!mT || mT.getRank() != 4 || mT != RankedTensorType::get(rtt(s).getShape(), mT.getElementType()))
+      auto sT = rtt(s);
+      if (!mT || mT.getRank() != 4 ||
+          llvm::any_of(llvm::seq<int64_t>(0, 4), [&](int64_t d) {
+            return mT.getDimSize(d) != 1 && mT.getDimSize(d) != sT.getDimSize(d);
+          }))
         return rw.notifyMatchFailure(root, "mask shape");
       if (additive ? mT.getElementType() != et : !mT.getElementType().isInteger(1))
         return failure();

@@ -26,8 +26,16 @@ def GateRaiseSdpa : Pass<"gate-raise-sdpa", "mlir::func::FuncOp"> {
     collapse/expand reshapes, Softmax as max-subtract-exp-sum-divide, scales as
     splat constants on either side, and GQA as K/V repeated through
     expand_shape + broadcast + collapse_shape. The result is one `gate.sdpa`
-    reading the un-repeated K and V. A constant mask that is exactly the
-    causal pattern becomes the `causal` flag.
+    reading the un-repeated K and V. A mask that is provably the causal
+    pattern at every position and size becomes the `causal` flag. Also
+    accepted: Kᵀ built on the collapsed [B·H,S,D] keys (torch's opset-18
+    decomposition) and torch's safe-softmax guard `Where(IsNaN(P), 0, P)`.
+
+    Contract: the result equals the decomposed graph's for every input whose
+    attention scores are finite (|s| < 2^100). Non-finite scores (NaN or
+    infinite Q/K, overflowing products) may give different rows: the fused
+    kernel never reads masked keys, so a NaN there does not reach the output,
+    and a "lowest float" fill (<= -2^126) is treated as -inf.
   }];
   let dependentDialects = ["::gatec::gate::GateDialect"];
 }

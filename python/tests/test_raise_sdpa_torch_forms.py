@@ -1,0 +1,148 @@
+"""The attention forms torch 2's dynamo exporter writes at opset 18, end to end.
+
+torch splits the scale as √s on Q and on Kᵀ, builds Kᵀ on the keys collapsed to [B·H, S, D]
+(Reshape → Transpose(0,2,1) → Reshape, after expanding GQA heads), adds a [B,1,T,T] mask made
+with Where(keep, 0, lowest float), and guards the softmax with Where(IsNaN(P), 0, P). Each
+variant must raise to one gate.sdpa (causal where the mask is the causal triangle, GQA as a head
+mapping) and match float64 numpy; near misses must stay decomposed (or keep their mask) and
+still match.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import gatec
+import kernel_util as ku
+
+pytestmark = pytest.mark.skipif(not ku.have_compiler(),
+                                reason=f"gatec compiler not found at {ku.gatec_binary()}")
+
+B, HQ, D = 2, 4, 8
+LOWEST = np.finfo(np.float32).min
+
+
+def _model(path, hkv=2, guard_fill=0.0, fill=LOWEST, window=None):
+    """Q [B,HQ,T,D], K/V [B,hkv,T,D] -> Y [B,HQ,T,D], written as torch's opset-18 export."""
+    nodes, inits = [], []
+    group = HQ // hkv
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(kind, inputs, name, **attrs):
+        nodes.append(helper.make_node(kind, inputs, [name], name=name, **attrs))
+        return name
+
+    shape = op("Shape", ["Q"], "seq_shape", start=2, end=3)
+    t = op("Squeeze", [shape, const("axis0", np.array([0], np.int64))], "seq_len")
+
+    def repeat(x, name):
+        if group == 1:
+            return x
+        x5 = op("Unsqueeze", [x, const(name + "_ax", np.array([2], np.int64))], name + "_5d")
+        tgt = op("Concat", [const(name + "_lead", np.array([B, hkv, group], np.int64)), shape,
+                            const(name + "_d", np.array([D], np.int64))], name + "_tgt", axis=0)
+        x5 = op("Expand", [x5, tgt], name + "_exp")
+        tgt4 = op("Concat", [const(name + "_lead4", np.array([B, HQ], np.int64)), shape,
+                             const(name + "_d4", np.array([D], np.int64))], name + "_tgt4", axis=0)
+        return op("Reshape", [x5, tgt4], name + "_rep")
+
+    k = repeat("K", "k")
+    v = repeat("V", "v")
+    # Kᵀ on the collapsed keys.
+    flat = op("Concat", [const("bh", np.array([B * HQ], np.int64)), shape,
+                         const("dd", np.array([D], np.int64))], "flat_shape", axis=0)
+    k3 = op("Reshape", [k, flat], "k3")
+    kt3 = op("Transpose", [k3], "kt3", perm=[0, 2, 1])
+    back = op("Concat", [const("b_h", np.array([B, HQ, D], np.int64)), shape], "back_shape", axis=0)
+    kt = op("Reshape", [kt3, back], "kt")
+    root = np.float32(np.sqrt(1 / np.sqrt(D)))
+    q = op("Mul", ["Q", const("sq", root)], "q_s")
+    kt = op("Mul", [kt, const("sk", root)], "kt_s")
+    # The causal (or windowed) mask from positions, Where(keep, 0, fill).
+    pos = op("Range", [const("zero", np.array(0, np.int64)), t,
+                       const("one", np.array(1, np.int64))], "pos")
+    qp = op("Unsqueeze", [pos, const("axq", np.array([1], np.int64))], "qp")
+    kp = op("Unsqueeze", [pos, const("axk", np.array([0], np.int64))], "kp")
+    keep = op("LessOrEqual", [kp, qp], "keep")
+    if window is not None:
+        rel = op("Sub", [qp, kp], "rel")
+        near = op("Less", [rel, const("win", np.array(window, np.int64))], "near")
+        keep = op("And", [keep, near], "keep_w")
+    mask = op("Where", [keep, const("z", np.float32(0)), const("fill", np.float32(fill))], "mask2")
+    mask = op("Unsqueeze", [mask, const("axm", np.array([0, 1], np.int64))], "mask")
+    s = op("MatMul", [q, kt], "scores")
+    s = op("Add", [s, mask], "masked")
+    p = op("Softmax", [s], "probs", axis=-1)
+    nan = op("IsNaN", [p], "nan")
+    p = op("Where", [nan, const("gz", np.float32(guard_fill)), p], "safe")
+    op("MatMul", [p, v], "Y")
+
+    io = [helper.make_tensor_value_info("Q", TensorProto.FLOAT, [B, HQ, "T", D])]
+    io += [helper.make_tensor_value_info(n, TensorProto.FLOAT, [B, hkv, "T", D]) for n in "KV"]
+    out = [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [B, HQ, "T", D])]
+    graph = helper.make_graph(nodes, "torch_sdpa_opset18", io, out, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def _reference(q, k, v, window=None, guard_fill=0.0, fill=LOWEST):
+    q, k, v = (x.astype(np.float64) for x in (q, k, v))
+    g = q.shape[1] // k.shape[1]
+    k, v = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)
+    t = q.shape[2]
+    i, j = np.arange(t)[:, None], np.arange(t)[None, :]
+    keep = j <= i
+    if window is not None:
+        keep &= (i - j) < window
+    s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(q.shape[-1]) + np.where(keep, 0.0, float(fill))
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    p = np.where(np.isnan(p), guard_fill, p)
+    return p @ v
+
+
+def _sdpa_lines(path):
+    proc = ku.run_gatec([path, "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    return [ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]
+
+
+CASES = {
+    # name: (model kwargs, raised?, causal?)
+    "gqa": (dict(hkv=2), True, True),
+    "mha": (dict(hkv=4), True, True),
+    "mqa": (dict(hkv=1), True, True),
+    "window_stays_a_mask": (dict(window=5), True, False),
+    "fill_minus_1e9_stays_a_mask": (dict(fill=-1e9), True, False),
+    # A guard that writes 1 is not the safe softmax: nothing raises.
+    "guard_to_one_not_raised": (dict(guard_fill=1.0), False, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_torch_opset18_attention(tmp_path, name):
+    kw, raised, causal = CASES[name]
+    path = _model(tmp_path / "m.onnx", **kw)
+    lines = _sdpa_lines(path)
+    assert len(lines) == (1 if raised else 0), lines
+    if raised:
+        assert ("causal" in lines[0]) == causal, lines[0]
+        assert "mask(" in lines[0] or causal, lines[0]
+    m = gatec.load(gatec.compile(path, str(tmp_path / "lib.so")))
+    rng = np.random.default_rng(len(name))
+    hkv = kw.get("hkv", 2)
+    for t in (1, 7, 33, 70):
+        q = rng.standard_normal((B, HQ, t, D)).astype(np.float32)
+        k, v = (rng.standard_normal((B, hkv, t, D)).astype(np.float32) for _ in range(2))
+        (y,) = m(q, k, v)
+        ref = _reference(q, k, v, kw.get("window"), kw.get("guard_fill", 0.0),
+                         kw.get("fill", LOWEST))
+        ku.assert_close(y, ref, ku.F32_TOL, f"{name} T={t}")
