@@ -1,0 +1,1018 @@
+//===- CausalMask.cpp - proving that an attention mask is causal ----------===//
+//
+// Used by gate-raise-sdpa: a mask becomes gate.sdpa's `causal` flag only
+// with a proof that it equals the causal pattern everywhere.
+//
+//===----------------------------------------------------------------------===//
+
+#include "CausalMask.h"
+#include "RaiseUtils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/APSInt.h"
+#include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <array>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <variant>
+
+using namespace mlir;
+using namespace gatec::gate::raise;
+
+namespace {
+//===----------------------------------------------------------------------===//
+// Causal masks
+//===----------------------------------------------------------------------===//
+//
+// A mask [B,H,Sq,Skv] becomes the `causal` flag only when it provably equals
+// the upper-left causal pattern (keep key j for query i iff j <= i) at every
+// position and for every size the function accepts. Exporters build such
+// masks from indices (Range, Trilu, comparisons, Where) or bake them into
+// constants, and near misses (sliding windows, one edited entry, -1e4 fills)
+// must stay masks: probing a few positions cannot tell them apart.
+//
+// The proof walks the mask's def-DAG with symbolic subscripts, affine forms
+// of the mask coordinates (b, h, i, j). Each value is classified as
+//  - Affine: exactly an integer affine form of (b, h, i, j) (indices, Range,
+//    constants, exact casts and sums);
+//  - Piecewise: a function of comparisons `a·(j - i) + c <op> 0` of Affine
+//    values and of constants only, so a function of d = j - i that is
+//    constant between the breakpoints d = -c/a;
+//  - Table: a non-affine constant read at affine subscripts.
+// A Piecewise mask is then evaluated exactly at a few d around every
+// breakpoint and at the ends of the domain, which decides every position. A
+// mask that reads other constant data is compared position by position when
+// its shape is static and small enough. Everything else is kept.
+//
+//===----------------------------------------------------------------------===//
+
+/// The mask coordinates (b, h, i, j).
+constexpr unsigned kNumCoords = 4;
+/// Variables of an affine form: the mask coordinates, then the running index
+/// of scans (cumulative sums) being proven constant, then symbols: dynamic
+/// sizes (tensor.dim results) the mask's index arithmetic reads.
+constexpr unsigned kFirstScanVar = kNumCoords;
+constexpr unsigned kNumScanVars = 2;
+constexpr unsigned kFirstSymbol = kFirstScanVar + kNumScanVars;
+constexpr unsigned kNumSymbols = 4;
+constexpr unsigned kNumVars = kFirstSymbol + kNumSymbols;
+/// Dynamic sizes are assumed below 2^53: the scores of a longer sequence
+/// cannot be materialized. The bound keeps f64 index arithmetic exact.
+constexpr int64_t kMaxDynamicExtent = int64_t(1) << 53;
+/// Largest static mask that is compared position by position: directly
+/// against a constant, or by evaluating the whole graph at every position.
+constexpr int64_t kMaxTablePositions = int64_t(1) << 22;
+constexpr int64_t kMaxEvaluatedPositions = int64_t(1) << 16;
+/// Largest non-splat constant tested for being affine in its indices.
+constexpr int64_t kMaxAffineTableElements = int64_t(1) << 20;
+
+// int64 arithmetic that reports overflow (llvm::checkedAdd & co. go through
+// APInt, too slow for the position-by-position checks).
+std::optional<int64_t> checkedAdd(int64_t a, int64_t b) {
+  int64_t r;
+  return llvm::AddOverflow(a, b, r) ? std::nullopt : std::optional(r);
+}
+std::optional<int64_t> checkedSub(int64_t a, int64_t b) {
+  int64_t r;
+  return llvm::SubOverflow(a, b, r) ? std::nullopt : std::optional(r);
+}
+std::optional<int64_t> checkedMul(int64_t a, int64_t b) {
+  int64_t r;
+  return llvm::MulOverflow(a, b, r) ? std::nullopt : std::optional(r);
+}
+
+/// coeffs · (b, h, i, j, scan indices, symbols) + cst, with exact integer
+/// coefficients.
+struct AffineForm {
+  std::array<int64_t, kNumVars> coeffs{};
+  int64_t cst = 0;
+
+  static AffineForm constant(int64_t c) {
+    AffineForm f;
+    f.cst = c;
+    return f;
+  }
+  static AffineForm coord(unsigned k) {
+    AffineForm f;
+    f.coeffs[k] = 1;
+    return f;
+  }
+  bool isConstant() const {
+    return llvm::all_of(coeffs, [](int64_t c) { return c == 0; });
+  }
+  bool dependsOn(unsigned k) const { return coeffs[k] != 0; }
+  /// Whether only the mask coordinates appear.
+  bool onlyCoords() const {
+    return llvm::all_of(llvm::drop_begin(coeffs, kNumCoords), [](int64_t c) { return c == 0; });
+  }
+  /// The value at `point` (mask coordinates), nullopt on overflow or when a
+  /// scan index or a symbol appears.
+  std::optional<int64_t> at(ArrayRef<int64_t> point) const {
+    if (!onlyCoords())
+      return std::nullopt;
+    std::optional<int64_t> v = cst;
+    for (unsigned k = 0; k < kNumCoords && v; ++k)
+      if (auto t = checkedMul(coeffs[k], point[k]))
+        v = checkedAdd(*v, *t);
+      else
+        return std::nullopt;
+    return v;
+  }
+};
+
+/// fa·a + fb·b, or nullopt on int64 overflow.
+std::optional<AffineForm> combine(const AffineForm &a, int64_t fa, const AffineForm &b,
+                                  int64_t fb) {
+  auto term = [](int64_t x, int64_t fx, int64_t y, int64_t fy) -> std::optional<int64_t> {
+    auto l = checkedMul(x, fx), r = checkedMul(y, fy);
+    if (!l || !r)
+      return std::nullopt;
+    return checkedAdd(*l, *r);
+  };
+  AffineForm f;
+  for (unsigned k = 0; k < kNumVars; ++k) {
+    auto c = term(a.coeffs[k], fa, b.coeffs[k], fb);
+    if (!c)
+      return std::nullopt;
+    f.coeffs[k] = *c;
+  }
+  auto c = term(a.cst, fa, b.cst, fb);
+  if (!c)
+    return std::nullopt;
+  f.cst = *c;
+  return f;
+}
+
+/// The subscript `e` of a map whose dims read `dims`. Only affine
+/// combinations are kept symbolic; divisions need constant operands.
+std::optional<AffineForm> compose(AffineExpr e, ArrayRef<AffineForm> dims) {
+  if (auto d = dyn_cast<AffineDimExpr>(e))
+    return dims[d.getPosition()];
+  if (auto c = dyn_cast<AffineConstantExpr>(e))
+    return AffineForm::constant(c.getValue());
+  auto bin = dyn_cast<AffineBinaryOpExpr>(e);
+  if (!bin)
+    return std::nullopt;
+  auto l = compose(bin.getLHS(), dims), r = compose(bin.getRHS(), dims);
+  if (!l || !r)
+    return std::nullopt;
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    return combine(*l, 1, *r, 1);
+  case AffineExprKind::Mul:
+    if (r->isConstant())
+      return combine(*l, r->cst, AffineForm(), 0);
+    if (l->isConstant())
+      return combine(*r, l->cst, AffineForm(), 0);
+    return std::nullopt;
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::CeilDiv:
+  case AffineExprKind::Mod: {
+    if (!l->isConstant() || !r->isConstant() || r->cst <= 0)
+      return std::nullopt;
+    int64_t q = e.getKind() == AffineExprKind::CeilDiv ? llvm::divideCeilSigned(l->cst, r->cst)
+                                                       : llvm::divideFloorSigned(l->cst, r->cst);
+    return AffineForm::constant(e.getKind() == AffineExprKind::Mod ? l->cst - q * r->cst : q);
+  }
+  default:
+    return std::nullopt;
+  }
+}
+
+/// A concrete scalar: the bits of an integer (index: 64 bits) or a float.
+using Scalar = std::variant<APInt, APFloat>;
+
+/// Element `flat` (row-major) of a constant.
+std::optional<Scalar> elementAt(ElementsAttr attr, int64_t flat) {
+  Type et = attr.getElementType();
+  if (attr.isSplat())
+    flat = 0;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (isa<FloatType>(et))
+      return Scalar(*(dense.getValues<APFloat>().begin() + flat));
+    if (isa<IntegerType, IndexType>(et))
+      return Scalar(*(dense.getValues<APInt>().begin() + flat));
+    return std::nullopt;
+  }
+  // Large imported constants live in resource blobs (host byte order).
+  auto res = dyn_cast<DenseResourceElementsAttr>(attr);
+  if (!res || !isa<IntegerType, FloatType>(et))
+    return std::nullopt;
+  AsmResourceBlob *blob = res.getRawHandle().getBlob();
+  unsigned bits = et.getIntOrFloatBitWidth();
+  if (!blob || !llvm::is_contained({8u, 16u, 32u, 64u}, bits))
+    return std::nullopt;
+  ArrayRef<char> data = blob->getData();
+  size_t bytes = bits / 8;
+  if (size_t(flat + 1) * bytes > data.size())
+    return std::nullopt;
+  const char *p = data.data() + size_t(flat) * bytes;
+  auto load = [&](auto word) {
+    std::memcpy(&word, p, sizeof(word));
+    return uint64_t(word);
+  };
+  APInt raw(bits, bytes == 1   ? load(uint8_t())
+                  : bytes == 2 ? load(uint16_t())
+                  : bytes == 4 ? load(uint32_t())
+                               : load(uint64_t()));
+  if (auto ft = dyn_cast<FloatType>(et))
+    return Scalar(APFloat(ft.getFloatSemantics(), raw));
+  return Scalar(raw);
+}
+
+/// Row-major flat index of `idx` in `shape`, nullopt when out of bounds.
+std::optional<int64_t> flatIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> idx) {
+  int64_t flat = 0;
+  for (auto [size, x] : llvm::zip_equal(shape, idx)) {
+    if (x < 0 || x >= size)
+      return std::nullopt;
+    flat = flat * size + x;
+  }
+  return flat;
+}
+
+/// Walks a mask's def-DAG, reading tensors at affine subscripts of the mask
+/// coordinates, and combines the values through `Domain`:
+///   Val                 the value of one element;
+///   constant(attr, subs), index(sub), asSubscript(val), apply(op, vals).
+/// Handles data movement (broadcasts, transposes, reshapes, slices), splats
+/// and fills, elementwise ops, and linalg.generic maps; fails on anything
+/// else (function arguments, reductions, unknown ops).
+template <typename Domain> class MaskWalker {
+public:
+  using Val = typename Domain::Val;
+
+  explicit MaskWalker(Domain &dom) : dom(dom) {}
+
+  std::optional<Val> evaluate(Value v, ArrayRef<AffineForm> subs) {
+    steps = 0;
+    return at(v, subs);
+  }
+
+private:
+  // A bound on the walk: masks are small graphs, but a DAG read through many
+  // paths would be walked once per path.
+  static constexpr int kMaxSteps = 4096;
+
+  std::optional<Val> at(Value v, ArrayRef<AffineForm> subs) {
+    if (++steps > kMaxSteps)
+      return std::nullopt;
+    auto shaped = dyn_cast<ShapedType>(v.getType());
+    if (shaped ? !isa<RankedTensorType>(shaped) || shaped.getRank() != int64_t(subs.size())
+               : !subs.empty())
+      return std::nullopt;
+    Attribute attr;
+    if (matchPattern(v, m_Constant(&attr)))
+      return dom.constant(attr, subs);
+    Operation *op = v.getDefiningOp();
+    if (!op)
+      return std::nullopt;
+    if (auto g = dyn_cast<linalg::GenericOp>(op))
+      return atGeneric(g, cast<OpResult>(v).getResultNumber(), subs);
+    if (auto bc = dyn_cast<linalg::BroadcastOp>(op)) {
+      SmallVector<AffineForm> in;
+      for (auto [d, s] : llvm::enumerate(subs))
+        if (!llvm::is_contained(bc.getDimensions(), int64_t(d)))
+          in.push_back(s);
+      return at(bc.getInput(), in);
+    }
+    if (auto tr = dyn_cast<linalg::TransposeOp>(op)) {
+      SmallVector<AffineForm> in(subs.size());
+      for (auto [d, p] : llvm::enumerate(tr.getPermutation()))
+        in[p] = subs[d];
+      return at(tr.getInput(), in);
+    }
+    if (auto fill = dyn_cast<linalg::FillOp>(op))
+      return at(fill.getInputs()[0], {});
+    if (auto splat = dyn_cast<tensor::SplatOp>(op))
+      return at(splat.getInput(), {});
+    if (auto ex = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      // A source index is the row-major linearization of its group; a
+      // dynamic size only matters to the dims outside it that are not 0.
+      ArrayRef<int64_t> shape = ex.getResultType().getShape();
+      SmallVector<AffineForm> in;
+      for (const ReassociationIndices &group : ex.getReassociationIndices()) {
+        std::optional<AffineForm> src = AffineForm();
+        std::optional<int64_t> stride = 1;
+        for (int64_t d : llvm::reverse(group)) {
+          const AffineForm &s = subs[d];
+          if (!s.isConstant() || s.cst != 0) {
+            if (!stride)
+              return std::nullopt;
+            src = combine(*src, 1, s, *stride);
+            if (!src)
+              return std::nullopt;
+          }
+          if (stride && !ShapedType::isDynamic(shape[d]))
+            stride = checkedMul(*stride, shape[d]);
+          else
+            stride.reset();
+        }
+        in.push_back(*src);
+      }
+      return at(ex.getSrc(), in);
+    }
+    if (auto co = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      // Delinearizing is affine only when the rest of the group is unit dims
+      // (or the subscript is a known constant).
+      ArrayRef<int64_t> shape = co.getSrcType().getShape();
+      SmallVector<AffineForm> in(shape.size());
+      for (auto [r, group] : llvm::enumerate(co.getReassociationIndices())) {
+        auto wide = llvm::to_vector(
+            llvm::make_filter_range(group, [&](int64_t d) { return shape[d] != 1; }));
+        if (wide.size() <= 1) {
+          for (int64_t d : group)
+            in[d] = llvm::is_contained(wide, d) ? subs[r] : AffineForm();
+          continue;
+        }
+        if (!subs[r].isConstant())
+          return std::nullopt;
+        int64_t rest = subs[r].cst;
+        for (int64_t d : llvm::reverse(group)) {
+          if (d == group.front()) {
+            in[d] = AffineForm::constant(rest);
+            break;
+          }
+          if (ShapedType::isDynamic(shape[d]))
+            return std::nullopt;
+          in[d] = AffineForm::constant(rest % shape[d]);
+          rest /= shape[d];
+        }
+      }
+      return at(co.getSrc(), in);
+    }
+    if (auto sl = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      if (ShapedType::isDynamicShape(sl.getStaticOffsets()) ||
+          ShapedType::isDynamicShape(sl.getStaticStrides()))
+        return std::nullopt;
+      llvm::SmallBitVector dropped = sl.getDroppedDims();
+      SmallVector<AffineForm> in;
+      auto sub = subs.begin();
+      for (auto [d, offset, stride] :
+           llvm::enumerate(sl.getStaticOffsets(), sl.getStaticStrides())) {
+        auto s =
+            combine(dropped[d] ? AffineForm() : *sub++, stride, AffineForm::constant(offset), 1);
+        if (!s)
+          return std::nullopt;
+        in.push_back(*s);
+      }
+      return at(sl.getSource(), in);
+    }
+    if (auto ext = dyn_cast<tensor::ExtractOp>(op)) {
+      SmallVector<AffineForm> in;
+      for (Value idx : ext.getIndices()) {
+        auto x = at(idx, {});
+        std::optional<AffineForm> s = x ? dom.asSubscript(*x) : std::nullopt;
+        if (!s)
+          return std::nullopt;
+        in.push_back(*s);
+      }
+      return at(ext.getTensor(), in);
+    }
+    if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() == 1 &&
+        op->getNumRegions() == 0) {
+      SmallVector<Val, 4> args;
+      for (Value o : op->getOperands()) {
+        auto x = at(o, isa<ShapedType>(o.getType()) ? subs : ArrayRef<AffineForm>());
+        if (!x)
+          return std::nullopt;
+        args.push_back(std::move(*x));
+      }
+      return dom.apply(op, args);
+    }
+    return std::nullopt;
+  }
+
+  /// A parallel linalg.generic: its body evaluated on the inputs it reads.
+  std::optional<Val> atGeneric(linalg::GenericOp g, unsigned resultNo, ArrayRef<AffineForm> subs) {
+    if (g.getNumReductionLoops() != 0 || !g.hasPureTensorSemantics())
+      return std::nullopt;
+    AffineMap outMap = g.getMatchingIndexingMap(g.getDpsInitOperand(resultNo));
+    if (!outMap.isPermutation())
+      return std::nullopt;
+    SmallVector<AffineForm> loops(g.getNumLoops());
+    for (unsigned r = 0; r < outMap.getNumResults(); ++r)
+      loops[outMap.getDimPosition(r)] = subs[r];
+
+    Block &body = g.getRegion().front();
+    DenseMap<Value, Val> env;
+    for (OpOperand *in : g.getDpsInputOperands()) {
+      BlockArgument arg = g.getMatchingBlockArgument(in);
+      if (arg.use_empty())
+        continue;
+      SmallVector<AffineForm> inSubs;
+      for (AffineExpr e : g.getMatchingIndexingMap(in).getResults()) {
+        auto s = compose(e, loops);
+        if (!s)
+          return std::nullopt;
+        inSubs.push_back(*s);
+      }
+      auto x = at(in->get(), inSubs);
+      if (!x)
+        return std::nullopt;
+      env.try_emplace(arg, std::move(*x));
+    }
+    // Values the body does not define are captured from above (constants);
+    // the inits' block arguments are not values of a pure map.
+    auto lookup = [&](Value v) -> std::optional<Val> {
+      if (auto it = env.find(v); it != env.end())
+        return it->second;
+      if (v.getParentBlock() == &body)
+        return std::nullopt;
+      return at(v, {});
+    };
+    for (Operation &inner : body.without_terminator()) {
+      if (inner.getNumResults() != 1 || inner.getNumRegions() != 0)
+        return std::nullopt;
+      std::optional<Val> r;
+      if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
+        r = dom.index(loops[idx.getDim()]);
+      } else {
+        SmallVector<Val, 4> args;
+        for (Value o : inner.getOperands()) {
+          auto x = lookup(o);
+          if (!x)
+            return std::nullopt;
+          args.push_back(std::move(*x));
+        }
+        r = dom.apply(&inner, args);
+      }
+      if (!r)
+        return std::nullopt;
+      env.try_emplace(inner.getResult(0), std::move(*r));
+    }
+    return lookup(cast<linalg::YieldOp>(body.getTerminator()).getValues()[resultNo]);
+  }
+
+  Domain &dom;
+  int steps = 0;
+};
+
+/// Exact scalar semantics of the ops a mask is built from, at one position:
+/// subscripts are constant forms, integers keep their width and wrap, floats
+/// round as the arith ops do.
+class ConcreteDomain {
+public:
+  using Val = Scalar;
+
+  std::optional<Scalar> constant(Attribute attr, ArrayRef<AffineForm> subs) {
+    if (auto i = dyn_cast<IntegerAttr>(attr))
+      return Scalar(i.getValue());
+    if (auto f = dyn_cast<FloatAttr>(attr))
+      return Scalar(f.getValue());
+    auto elems = dyn_cast<ElementsAttr>(attr);
+    if (!elems)
+      return std::nullopt;
+    SmallVector<int64_t> idx;
+    for (const AffineForm &s : subs)
+      idx.push_back(s.cst);
+    auto flat = flatIndex(elems.getShapedType().getShape(), idx);
+    if (!flat)
+      return std::nullopt;
+    return elementAt(elems, *flat);
+  }
+
+  std::optional<Scalar> index(const AffineForm &sub) {
+    return Scalar(APInt(64, sub.cst, /*isSigned=*/true));
+  }
+
+  std::optional<AffineForm> asSubscript(const Scalar &v) {
+    auto *i = std::get_if<APInt>(&v);
+    if (!i || i->getBitWidth() > 64)
+      return std::nullopt;
+    return AffineForm::constant(i->getSExtValue());
+  }
+
+  std::optional<Scalar> apply(Operation *op, ArrayRef<Scalar> args) {
+    for (auto [o, a] : llvm::zip_equal(op->getOperands(), args))
+      if (isa<FloatType>(getElementTypeOrSelf(o.getType())) != std::holds_alternative<APFloat>(a))
+        return std::nullopt;
+    // Flags that make infinities poison, or rounding other than the default,
+    // would change the values compared below.
+    if (auto fm = dyn_cast<arith::ArithFastMathInterface>(op))
+      if (arith::bitEnumContainsAny(fm.getFastMathFlagsAttr().getValue(),
+                                    arith::FastMathFlags::nnan | arith::FastMathFlags::ninf))
+        return std::nullopt;
+    if (auto rm = dyn_cast<arith::ArithRoundingModeInterface>(op))
+      if (auto mode = rm.getRoundingModeAttr();
+          mode && mode.getValue() != arith::RoundingMode::to_nearest_even)
+        return std::nullopt;
+
+    Type rt = getElementTypeOrSelf(op->getResult(0).getType());
+    unsigned width = rt.isIndex() ? 64 : rt.isIntOrFloat() ? rt.getIntOrFloatBitWidth() : 0;
+    auto I = [&](unsigned k) -> const APInt & { return std::get<APInt>(args[k]); };
+    auto F = [&](unsigned k) -> const APFloat & { return std::get<APFloat>(args[k]); };
+    constexpr auto rne = APFloat::rmNearestTiesToEven;
+    using R = std::optional<Scalar>;
+    using OvFn = APInt (APInt::*)(const APInt &, bool &) const;
+    // nsw / nuw make an overflowing result poison.
+    auto wrapping = [&](arith::IntegerOverflowFlags flags, OvFn sop, OvFn uop) -> R {
+      bool sov = false, uov = false;
+      APInt r = (I(0).*sop)(I(1), sov);
+      (void)(I(0).*uop)(I(1), uov);
+      if ((sov && arith::bitEnumContainsAny(flags, arith::IntegerOverflowFlags::nsw)) ||
+          (uov && arith::bitEnumContainsAny(flags, arith::IntegerOverflowFlags::nuw)))
+        return std::nullopt;
+      return Scalar(r);
+    };
+    auto floatOp =
+        [&](APFloat::opStatus (APFloat::*fn)(const APFloat &, APFloat::roundingMode)) -> R {
+      APFloat r = F(0);
+      (r.*fn)(F(1), rne);
+      return Scalar(r);
+    };
+    auto toFloat = [&](bool isSigned) -> R {
+      APFloat r(cast<FloatType>(rt).getFloatSemantics());
+      r.convertFromAPInt(I(0), isSigned, rne);
+      return Scalar(r);
+    };
+    auto toInt = [&](bool isUnsigned) -> R {
+      APSInt r(width, isUnsigned);
+      bool exact;
+      if (F(0).convertToInteger(r, APFloat::rmTowardZero, &exact) & APFloat::opInvalidOp)
+        return std::nullopt; // out of range: poison
+      return Scalar(APInt(r));
+    };
+    auto convert = [&]() -> R {
+      APFloat r = F(0);
+      bool loses;
+      r.convert(cast<FloatType>(rt).getFloatSemantics(), rne, &loses);
+      return Scalar(r);
+    };
+    return llvm::TypeSwitch<Operation *, R>(op)
+        .Case([&](arith::AddIOp o) {
+          return wrapping(o.getOverflowFlags(), &APInt::sadd_ov, &APInt::uadd_ov);
+        })
+        .Case([&](arith::SubIOp o) {
+          return wrapping(o.getOverflowFlags(), &APInt::ssub_ov, &APInt::usub_ov);
+        })
+        .Case([&](arith::MulIOp o) {
+          return wrapping(o.getOverflowFlags(), &APInt::smul_ov, &APInt::umul_ov);
+        })
+        .Case([&](arith::AndIOp) { return Scalar(I(0) & I(1)); })
+        .Case([&](arith::OrIOp) { return Scalar(I(0) | I(1)); })
+        .Case([&](arith::XOrIOp) { return Scalar(I(0) ^ I(1)); })
+        .Case([&](arith::MaxSIOp) { return Scalar(llvm::APIntOps::smax(I(0), I(1))); })
+        .Case([&](arith::MinSIOp) { return Scalar(llvm::APIntOps::smin(I(0), I(1))); })
+        .Case([&](arith::MaxUIOp) { return Scalar(llvm::APIntOps::umax(I(0), I(1))); })
+        .Case([&](arith::MinUIOp) { return Scalar(llvm::APIntOps::umin(I(0), I(1))); })
+        .Case([&](arith::CmpIOp o) {
+          return Scalar(APInt(1, arith::applyCmpPredicate(o.getPredicate(), I(0), I(1))));
+        })
+        .Case([&](arith::CmpFOp o) {
+          return Scalar(APInt(1, arith::applyCmpPredicate(o.getPredicate(), F(0), F(1))));
+        })
+        .Case([&](arith::SelectOp) { return I(0).isZero() ? args[2] : args[1]; })
+        .Case([&](arith::ExtUIOp) { return Scalar(I(0).zext(width)); })
+        .Case([&](arith::ExtSIOp) { return Scalar(I(0).sext(width)); })
+        .Case([&](arith::TruncIOp) { return Scalar(I(0).trunc(width)); })
+        .Case([&](arith::IndexCastOp) { return Scalar(I(0).sextOrTrunc(width)); })
+        .Case([&](arith::IndexCastUIOp) { return Scalar(I(0).zextOrTrunc(width)); })
+        .Case([&](arith::SIToFPOp) { return toFloat(/*isSigned=*/true); })
+        .Case([&](arith::UIToFPOp) { return toFloat(/*isSigned=*/false); })
+        .Case([&](arith::FPToSIOp) { return toInt(/*isUnsigned=*/false); })
+        .Case([&](arith::FPToUIOp) { return toInt(/*isUnsigned=*/true); })
+        .Case([&](arith::AddFOp) { return floatOp(&APFloat::add); })
+        .Case([&](arith::SubFOp) { return floatOp(&APFloat::subtract); })
+        .Case([&](arith::MulFOp) { return floatOp(&APFloat::multiply); })
+        .Case([&](arith::DivFOp) { return floatOp(&APFloat::divide); })
+        .Case([&](arith::NegFOp) { return Scalar(neg(F(0))); })
+        .Case<arith::ExtFOp, arith::TruncFOp>([&](Operation *) { return convert(); })
+        .Case([&](arith::MaximumFOp) { return Scalar(llvm::maximum(F(0), F(1))); })
+        .Case([&](arith::MinimumFOp) { return Scalar(llvm::minimum(F(0), F(1))); })
+        .Case([&](arith::MaxNumFOp) { return Scalar(llvm::maxnum(F(0), F(1))); })
+        .Case([&](arith::MinNumFOp) { return Scalar(llvm::minnum(F(0), F(1))); })
+        .Default([](Operation *) -> R { return std::nullopt; });
+  }
+};
+
+/// What the symbolic walk knows about one element of a mask value.
+struct SymVal {
+  enum class Kind { Affine, Piecewise, Table } kind;
+  AffineForm form;    // Affine: the exact value
+  ElementsAttr table; // Table: table[subs]
+  SmallVector<AffineForm, 4> subs;
+
+  static SymVal affine(const AffineForm &f) { return {Kind::Affine, f, {}, {}}; }
+  static SymVal piecewise() { return {Kind::Piecewise, {}, {}, {}}; }
+  static SymVal tableAt(ElementsAttr t, ArrayRef<AffineForm> subs) {
+    return {Kind::Table, {}, t, SmallVector<AffineForm, 4>(subs)};
+  }
+  /// Constant over the whole mask, or a function of the comparisons alone.
+  bool isPiecewise() const {
+    return kind == Kind::Piecewise || (kind == Kind::Affine && form.isConstant());
+  }
+};
+
+/// Classifies mask values (see the section comment) and collects the values
+/// of d = j - i around which a Piecewise value may change.
+class SymbolicDomain {
+public:
+  using Val = SymVal;
+
+  SymbolicDomain(MLIRContext *ctx, ArrayRef<int64_t> extents) : ctx(ctx) {
+    llvm::copy(extents, this->extents.begin());
+  }
+
+  ArrayRef<int64_t> breakpoints() const { return points; }
+
+  std::optional<SymVal> constant(Attribute attr, ArrayRef<AffineForm> subs) {
+    if (isa<IntegerAttr>(attr))
+      return fromScalar(cast<IntegerAttr>(attr).getValue());
+    if (isa<FloatAttr>(attr))
+      return fromScalar(cast<FloatAttr>(attr).getValue());
+    auto elems = dyn_cast<ElementsAttr>(attr);
+    if (!elems)
+      return std::nullopt;
+    if (elems.isSplat()) {
+      auto s = elementAt(elems, 0);
+      return s ? fromScalar(*s) : std::nullopt;
+    }
+    // An index table (a folded Range) stays symbolic; other data is only
+    // read position by position.
+    if (auto f = affineTable(elems, subs))
+      return affine(*f, elems.getElementType());
+    return SymVal::tableAt(elems, subs);
+  }
+
+  std::optional<SymVal> index(const AffineForm &sub) { return affine(sub, IndexType::get(ctx)); }
+
+  std::optional<AffineForm> asSubscript(const SymVal &v) {
+    if (v.kind != SymVal::Kind::Affine)
+      return std::nullopt;
+    return v.form;
+  }
+
+  std::optional<SymVal> apply(Operation *op, ArrayRef<SymVal> args) {
+    auto is = [&](auto pred) { return llvm::all_of(args, pred); };
+    bool allAffine = is([](const SymVal &v) { return v.kind == SymVal::Kind::Affine; });
+    bool allPiecewise = is([](const SymVal &v) { return v.isPiecewise(); });
+    if (isa<arith::CmpIOp, arith::CmpFOp>(op) && !allPiecewise)
+      return allAffine ? compare(op, args[0].form, args[1].form) : std::nullopt;
+    if (allAffine)
+      if (auto f = affineOp(op, args))
+        return f;
+    // Any other op on comparisons and constants: evaluated exactly later.
+    if (allPiecewise)
+      return SymVal::piecewise();
+    return std::nullopt;
+  }
+
+private:
+  /// Exact integer arithmetic on affine forms; the result type must hold
+  /// every value the result takes over the mask.
+  std::optional<SymVal> affineOp(Operation *op, ArrayRef<SymVal> args) {
+    const AffineForm &a = args[0].form;
+    auto nonNegative = [&](const AffineForm &f) {
+      auto r = range(f);
+      return r && r->first >= 0;
+    };
+    std::optional<AffineForm> f;
+    llvm::TypeSwitch<Operation *>(op)
+        .Case<arith::AddIOp, arith::AddFOp>(
+            [&](Operation *) { f = combine(a, 1, args[1].form, 1); })
+        .Case<arith::SubIOp, arith::SubFOp>(
+            [&](Operation *) { f = combine(a, 1, args[1].form, -1); })
+        .Case<arith::MulIOp, arith::MulFOp>([&](Operation *) {
+          const AffineForm &b = args[1].form;
+          if (b.isConstant())
+            f = combine(a, b.cst, AffineForm(), 0);
+          else if (a.isConstant())
+            f = combine(b, a.cst, AffineForm(), 0);
+        })
+        .Case<arith::NegFOp>([&](Operation *) { f = combine(a, -1, AffineForm(), 0); })
+        .Case<arith::IndexCastOp, arith::ExtSIOp, arith::TruncIOp, arith::SIToFPOp, arith::FPToSIOp,
+              arith::ExtFOp, arith::TruncFOp>([&](Operation *) { f = a; })
+        // Unsigned reinterpretations keep the value only when it is >= 0.
+        .Case<arith::IndexCastUIOp, arith::ExtUIOp, arith::UIToFPOp, arith::FPToUIOp>(
+            [&](Operation *) {
+              if (nonNegative(a))
+                f = a;
+            })
+        .Default([](Operation *) {});
+    if (!f)
+      return std::nullopt;
+    return affine(*f, getElementTypeOrSelf(op->getResult(0).getType()));
+  }
+
+  /// [min, max] of `f` over the mask, nullopt on overflow.
+  std::optional<std::pair<int64_t, int64_t>> range(const AffineForm &f) const {
+    int64_t lo = f.cst, hi = f.cst;
+    for (unsigned k = 0; k < kNumCoords; ++k) {
+      auto t = checkedMul(f.coeffs[k], std::max<int64_t>(extents[k] - 1, 0));
+      if (!t)
+        return std::nullopt;
+      auto &end = *t < 0 ? lo : hi;
+      auto s = checkedAdd(end, *t);
+      if (!s)
+        return std::nullopt;
+      end = *s;
+    }
+    return std::make_pair(lo, hi);
+  }
+
+  /// `f` as a value of type `t`, when `t` holds each of its values exactly.
+  std::optional<SymVal> affine(const AffineForm &f, Type t) {
+    auto r = range(f);
+    if (!r)
+      return std::nullopt;
+    auto [lo, hi] = *r;
+    if (auto it = dyn_cast<IntegerType>(t)) {
+      // i1 values are predicates, never affine.
+      unsigned w = it.getWidth();
+      if (w < 2 || (w < 64 && (lo < -(int64_t(1) << (w - 1)) || hi >= (int64_t(1) << (w - 1)))))
+        return std::nullopt;
+    } else if (auto ft = dyn_cast<FloatType>(t)) {
+      // Integers up to 2^p are exact; past that a float index rounds and the
+      // graph's own comparisons differ from integer ones.
+      unsigned p = ft.getFPMantissaWidth();
+      int64_t bound = p < 63 ? int64_t(1) << p : std::numeric_limits<int64_t>::max();
+      if (lo < -bound || hi > bound)
+        return std::nullopt;
+    } else if (!t.isIndex()) {
+      return std::nullopt;
+    }
+    return SymVal::affine(f);
+  }
+
+  std::optional<SymVal> fromScalar(const Scalar &s) {
+    if (auto *i = std::get_if<APInt>(&s)) {
+      if (i->getBitWidth() == 1 || i->getSignificantBits() > 64)
+        return SymVal::piecewise();
+      return SymVal::affine(AffineForm::constant(i->getSExtValue()));
+    }
+    const APFloat &f = std::get<APFloat>(s);
+    if (auto v = exactInteger(f))
+      return SymVal::affine(AffineForm::constant(*v));
+    return SymVal::piecewise();
+  }
+
+  /// The value of `f` when it is an integer of magnitude at most 2^53.
+  static std::optional<int64_t> exactInteger(const APFloat &f) {
+    if (!f.isFinite() || !f.isInteger())
+      return std::nullopt;
+    APSInt r(64, /*isUnsigned=*/false);
+    bool exact;
+    if (f.convertToInteger(r, APFloat::rmTowardZero, &exact) != APFloat::opOK || !exact)
+      return std::nullopt;
+    int64_t v = r.getSExtValue();
+    if (v < -kMaxDynamicExtent || v > kMaxDynamicExtent)
+      return std::nullopt;
+    return v;
+  }
+
+  /// table[subs] when every element of `table` is c0 + Σ a_k·idx_k.
+  std::optional<AffineForm> affineTable(ElementsAttr table, ArrayRef<AffineForm> subs) {
+    auto [it, inserted] = affineTables.try_emplace(table);
+    if (inserted)
+      it->second = affineCoefficients(table);
+    if (!it->second)
+      return std::nullopt;
+    ArrayRef<int64_t> c = *it->second; // c0, a_0, a_1, ...
+    std::optional<AffineForm> f = AffineForm::constant(c[0]);
+    for (auto [s, a] : llvm::zip_equal(subs, c.drop_front()))
+      if (f)
+        f = combine(*f, 1, s, a);
+    return f;
+  }
+
+  /// [c0, a_0, a_1, ...] when every element of `table` is c0 + Σ a_k·idx_k,
+  /// checked on every element.
+  static std::optional<SmallVector<int64_t>> affineCoefficients(ElementsAttr table) {
+    ArrayRef<int64_t> shape = table.getShapedType().getShape();
+    int64_t n = table.getNumElements();
+    if (n == 0 || n > kMaxAffineTableElements || table.getElementType().isInteger(1))
+      return std::nullopt;
+    auto valueAt = [&](int64_t flat) -> std::optional<int64_t> {
+      auto s = elementAt(table, flat);
+      if (!s)
+        return std::nullopt;
+      if (auto *i = std::get_if<APInt>(&*s))
+        return i->getSignificantBits() <= 62 ? std::optional(i->getSExtValue()) : std::nullopt;
+      return exactInteger(std::get<APFloat>(*s));
+    };
+    auto c0 = valueAt(0);
+    if (!c0)
+      return std::nullopt;
+    SmallVector<int64_t> coeffs = {*c0}, strides(shape.size(), 1);
+    for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+      strides[d] = strides[d + 1] * shape[d + 1];
+    for (auto [size, stride] : llvm::zip_equal(shape, strides)) {
+      auto v = size > 1 ? valueAt(stride) : c0;
+      if (!v)
+        return std::nullopt;
+      coeffs.push_back(*v - *c0);
+    }
+    SmallVector<int64_t> idx(shape.size(), 0);
+    for (int64_t flat = 0; flat < n; ++flat) {
+      std::optional<int64_t> want = *c0;
+      for (size_t d = 0; d < shape.size() && want; ++d)
+        if (auto t = checkedMul(coeffs[d + 1], idx[d]))
+          want = checkedAdd(*want, *t);
+        else
+          want.reset();
+      if (!want || valueAt(flat) != want)
+        return std::nullopt;
+      for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+        if (++idx[d] < shape[d])
+          break;
+        idx[d] = 0;
+      }
+    }
+    return coeffs;
+  }
+
+  /// x <op> y is a predicate on x - y = a·(j - i) + c: record where it flips.
+  std::optional<SymVal> compare(Operation *op, const AffineForm &x, const AffineForm &y) {
+    auto diff = combine(x, 1, y, -1);
+    if (!diff || diff->dependsOn(0) || diff->dependsOn(1) || diff->coeffs[2] != -diff->coeffs[3])
+      return std::nullopt;
+    // Unsigned predicates order bit patterns: the integer order only when
+    // both sides are non-negative.
+    if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
+      using P = arith::CmpIPredicate;
+      P p = cmp.getPredicate();
+      if (p == P::ult || p == P::ule || p == P::ugt || p == P::uge) {
+        auto rx = range(x), ry = range(y);
+        if (!rx || !ry || rx->first < 0 || ry->first < 0)
+          return std::nullopt;
+      }
+    }
+    int64_t a = diff->coeffs[3], c = diff->cst;
+    if (a != 0) {
+      auto negC = checkedMul(c, int64_t(-1));
+      if (!negC)
+        return std::nullopt;
+      int64_t lo = llvm::divideFloorSigned(*negC, a), hi = llvm::divideCeilSigned(*negC, a);
+      auto below = checkedSub(lo, int64_t(1)), above = checkedAdd(hi, int64_t(1));
+      if (!below || !above)
+        return std::nullopt;
+      points.append({*below, lo, hi, *above});
+    }
+    return SymVal::piecewise();
+  }
+
+  MLIRContext *ctx;
+  std::array<int64_t, kNumCoords> extents{};
+  SmallVector<int64_t> points;
+  // Per constant: its value as c0 + Σ a_k·idx_k, when it is one.
+  DenseMap<Attribute, std::optional<SmallVector<int64_t>>> affineTables;
+};
+
+/// Whether a mask element keeps its key; nullopt for anything that is neither
+/// a clean keep nor a clean drop (a finite bias, NaN, a -1e4 "drop").
+std::optional<bool> keeps(const Scalar &v, bool additive) {
+  if (!additive) {
+    auto *i = std::get_if<APInt>(&v);
+    if (!i || i->getBitWidth() != 1)
+      return std::nullopt;
+    return !i->isZero();
+  }
+  // -inf drops exactly as the flag does, and so does a fill at or below
+  // -2^126 (the "lowest float" exporters write) for the finite scores raising
+  // assumes: |s| < 2^100 leaves s + fill - max below -2^125, whose exp is 0.
+  // A -1e4 or -1e9 "drop" is a bias that real scores can overcome: it stays.
+  auto *f = std::get_if<APFloat>(&v);
+  if (!f)
+    return std::nullopt;
+  if (f->isZero())
+    return true;
+  if (f->isInfinity() && f->isNegative())
+    return false;
+  if (f->isNegative() && !f->isNaN() && f->convertToDouble() <= -0x1p126)
+    return false;
+  return std::nullopt;
+}
+
+SmallVector<AffineForm, 4> constantSubs(ArrayRef<int64_t> point) {
+  return llvm::map_to_vector<4>(point, [](int64_t x) { return AffineForm::constant(x); });
+}
+
+/// Whether the mask table[subs(b, h, i, j)] over the static `extents` is
+/// causal, compared at every position.
+bool tableIsCausal(ElementsAttr table, ArrayRef<AffineForm> subs, ArrayRef<int64_t> extents,
+                   bool additive) {
+  // A table read independently of b (or h) is checked at b = 0 (h = 0).
+  auto reads = [&](unsigned k) {
+    return llvm::any_of(subs, [&](const AffineForm &s) { return s.dependsOn(k); });
+  };
+  int64_t nb = reads(0) ? extents[0] : 1, nh = reads(1) ? extents[1] : 1;
+  if (nb * nh * extents[2] * extents[3] > kMaxTablePositions)
+    return false;
+
+  // keeps() of the elements: all at once for a dense table no larger than the
+  // largest mask checked, else one at a time.
+  ArrayRef<int64_t> shape = table.getShapedType().getShape();
+  SmallVector<int8_t> classes;
+  auto classify = [&](const Scalar &v) -> int8_t {
+    auto k = keeps(v, additive);
+    return k ? int8_t(*k) : int8_t(-1);
+  };
+  auto dense = dyn_cast<DenseElementsAttr>(table);
+  if (dense && dense.getNumElements() <= kMaxTablePositions) {
+    classes.reserve(dense.getNumElements());
+    if (isa<FloatType>(dense.getElementType()))
+      for (const APFloat &v : dense.getValues<APFloat>())
+        classes.push_back(classify(v));
+    else if (dense.getElementType().isInteger(1))
+      for (const APInt &v : dense.getValues<APInt>())
+        classes.push_back(classify(v));
+    else
+      return false;
+  }
+  auto classAt = [&](int64_t flat) -> int8_t {
+    if (!classes.empty())
+      return classes[flat];
+    auto v = elementAt(table, flat);
+    return v ? classify(*v) : int8_t(-1);
+  };
+
+  SmallVector<int64_t, 4> idx(shape.size());
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t h = 0; h < nh; ++h)
+      for (int64_t i = 0; i < extents[2]; ++i)
+        for (int64_t j = 0; j < extents[3]; ++j) {
+          int64_t point[] = {b, h, i, j};
+          for (auto [x, s] : llvm::zip_equal(idx, subs))
+            x = s.at(point).value_or(-1);
+          auto flat = flatIndex(shape, idx);
+          if (!flat || classAt(*flat) != int8_t(j <= i))
+            return false;
+        }
+  return true;
+}
+
+} // namespace
+
+namespace gatec::gate::raise {
+
+/// True when `mask` [B,H,Sq,Skv] is, provably, the upper-left causal pattern:
+/// additive 0 / -inf, or bool true / false, keeping key j for query i iff
+/// j <= i, at every position and for every dynamic size.
+bool isCausalMask(Value mask, bool additive) {
+  auto t = rtt(mask);
+  if (!t || t.getRank() != kNumCoords)
+    return false;
+  SmallVector<int64_t, 4> extents;
+  for (int64_t d : t.getShape())
+    extents.push_back(ShapedType::isDynamic(d) ? kMaxDynamicExtent : d);
+  if (llvm::is_contained(extents, 0))
+    return false;
+
+  SymbolicDomain sym(mask.getContext(), extents);
+  MaskWalker<SymbolicDomain> symbolic(sym);
+  // A coordinate along a unit dim is 0.
+  SmallVector<AffineForm, 4> coords;
+  for (unsigned k = 0; k < kNumCoords; ++k)
+    coords.push_back(extents[k] == 1 ? AffineForm() : AffineForm::coord(k));
+  std::optional<SymVal> root = symbolic.evaluate(mask, coords);
+
+  ConcreteDomain concrete;
+  MaskWalker<ConcreteDomain> eval(concrete);
+  auto keepsAt = [&](ArrayRef<int64_t> point) {
+    auto v = eval.evaluate(mask, constantSubs(point));
+    return v ? keeps(*v, additive) : std::nullopt;
+  };
+
+  if (root && root->isPiecewise()) {
+    // A function of d = j - i, constant between breakpoints: one position per
+    // breakpoint neighbourhood and per end of the domain decides it all.
+    int64_t first = -(extents[2] - 1), last = extents[3] - 1;
+    SmallVector<int64_t> ds(sym.breakpoints());
+    ds.append({-1, 0, 1, first, last});
+    for (int64_t d : ds) {
+      if (d < first || d > last)
+        continue;
+      int64_t i = std::max<int64_t>(-d, 0);
+      if (keepsAt({0, 0, i, i + d}) != (d <= 0))
+        return false;
+    }
+    return true;
+  }
+
+  // Other masks are compared position by position, when that is affordable.
+  if (!t.hasStaticShape())
+    return false;
+  if (root && root->kind == SymVal::Kind::Table)
+    return tableIsCausal(root->table, root->subs, extents, additive);
+  if (t.getNumElements() > kMaxEvaluatedPositions)
+    return false;
+  for (int64_t b = 0; b < extents[0]; ++b)
+    for (int64_t h = 0; h < extents[1]; ++h)
+      for (int64_t i = 0; i < extents[2]; ++i)
+        for (int64_t j = 0; j < extents[3]; ++j)
+          if (keepsAt({b, h, i, j}) != (j <= i))
+            return false;
+  return true;
+}
+
+} // namespace gatec::gate::raise
