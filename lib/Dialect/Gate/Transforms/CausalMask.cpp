@@ -110,6 +110,7 @@ struct AffineForm {
     return llvm::all_of(coeffs, [](int64_t c) { return c == 0; });
   }
   bool dependsOn(unsigned k) const { return coeffs[k] != 0; }
+  bool operator==(const AffineForm &o) const { return coeffs == o.coeffs && cst == o.cst; }
   /// Whether only the mask coordinates appear.
   bool onlyCoords() const {
     return llvm::all_of(llvm::drop_begin(coeffs, kNumCoords), [](int64_t c) { return c == 0; });
@@ -240,13 +241,111 @@ std::optional<int64_t> flatIndex(ArrayRef<int64_t> shape, ArrayRef<int64_t> idx)
   return flat;
 }
 
+/// The runtime size of dim `d` of `v` as an index value, when `v` is a tensor
+/// whose dynamic size the IR names (tensor.empty/splat operands, slice and
+/// expand_shape sizes, through elementwise ops and destination operands).
+Value dynamicSize(Value v, int64_t d, int depth = 0) {
+  auto t = rtt(v);
+  if (!t || d >= t.getRank() || !t.isDynamicDim(d) || depth > 32)
+    return {};
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return {};
+  auto dynIndex = [&](RankedTensorType type) {
+    return llvm::count_if(type.getShape().take_front(d), ShapedType::isDynamic);
+  };
+  if (auto e = dyn_cast<tensor::EmptyOp>(op))
+    return e.getDynamicSize(unsigned(d));
+  if (auto s = dyn_cast<tensor::SplatOp>(op))
+    return s.getDynamicSizes()[dynIndex(s.getType())];
+  if (auto sl = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    if (sl.getDroppedDims().any())
+      return {};
+    return dyn_cast<Value>(sl.getMixedSizes()[d]);
+  }
+  if (auto ex = dyn_cast<tensor::ExpandShapeOp>(op))
+    return dyn_cast<Value>(ex.getMixedOutputShape()[d]);
+  if (auto c = dyn_cast<tensor::CastOp>(op))
+    return dynamicSize(c.getSource(), d, depth + 1);
+  if (auto f = dyn_cast<scf::ForOp>(op))
+    return dynamicSize(f.getInits()[cast<OpResult>(v).getResultNumber()], d, depth + 1);
+  if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+    return dynamicSize(dps.getDpsInits()[cast<OpResult>(v).getResultNumber()], d, depth + 1);
+  if (op->hasTrait<OpTrait::Elementwise>())
+    for (Value o : op->getOperands())
+      if (rtt(o))
+        return dynamicSize(o, d, depth + 1);
+  return {};
+}
+
+/// The step of a proven-constant scan: scf.for %t = 0 to L step 1 carrying
+/// (acc, out) with acc' = acc + x[..., t, ...], out[..., t, ...] = acc' (an
+/// inclusive cumulative sum along one axis, as the importer lowers CumSum),
+/// where x is one value c at every t: element s of `out` is acc0 + c·(s+1).
+struct ScanFacts {
+  DenseMap<Operation *, std::optional<int64_t>> step;
+};
+
+/// The parts of such a scan, or nullopt when `op` is not one.
+struct ScanShape {
+  Value x;                  // the summed tensor
+  Value init;               // acc0 (scalar)
+  Value length;             // L
+  unsigned axis;            // where t indexes x and out
+  SmallVector<Value> index; // the other subscripts (constants), t at `axis`
+};
+std::optional<ScanShape> matchScan(scf::ForOp f) {
+  if (f.getNumResults() != 2 || !matchPattern(f.getLowerBound(), m_Zero()) ||
+      !matchPattern(f.getStep(), m_One()) || !isa<IntegerType>(f.getResult(0).getType()) ||
+      !rtt(f.getResult(1)))
+    return std::nullopt;
+  Block *body = f.getBody();
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  if (body->getOperations().size() != 4)
+    return std::nullopt;
+  auto ins = yield.getOperand(1).getDefiningOp<tensor::InsertOp>();
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddIOp>();
+  if (!ins || !add || ins.getScalar() != add.getResult() ||
+      ins.getDest() != f.getRegionIterArgs()[1] || add.getLhs() != f.getRegionIterArgs()[0])
+    return std::nullopt;
+  auto ext = add.getRhs().getDefiningOp<tensor::ExtractOp>();
+  if (!ext || ext.getIndices() != ins.getIndices())
+    return std::nullopt;
+  ScanShape s;
+  s.x = ext.getTensor();
+  s.init = f.getInits()[0];
+  s.length = f.getUpperBound();
+  std::optional<unsigned> axis;
+  for (auto [k, idx] : llvm::enumerate(ins.getIndices())) {
+    if (idx == f.getInductionVar()) {
+      if (axis)
+        return std::nullopt;
+      axis = k;
+    } else if (!matchPattern(idx, m_Constant())) {
+      return std::nullopt;
+    }
+    s.index.push_back(idx);
+  }
+  if (!axis || rtt(s.x).getShape() != rtt(f.getResult(1)).getShape())
+    return std::nullopt;
+  s.axis = *axis;
+  return s;
+}
+
+class SymbolicDomain;
+
 /// Walks a mask's def-DAG, reading tensors at affine subscripts of the mask
 /// coordinates, and combines the values through `Domain`:
 ///   Val                 the value of one element;
-///   constant(attr, subs), index(sub), asSubscript(val), apply(op, vals).
-/// Handles data movement (broadcasts, transposes, reshapes, slices), splats
-/// and fills, elementwise ops, and linalg.generic maps; fails on anything
-/// else (function arguments, reductions, unknown ops).
+///   constant(attr, subs), index(sub), asSubscript(val), apply(op, vals),
+///   decided(val) (a known i1), size(value) (a dynamic size), inRange(x,
+///   lo, hi) (lo <= x < hi, when decided), same(a, b), scanValue(...).
+/// Handles data movement (broadcasts, transposes, reshapes, slices, concats),
+/// splats and fills, elementwise ops, linalg.generic maps (their bodies read
+/// on demand, so a select or scf.if only reads the branch it takes), the
+/// importer's gathers (tensor.extract at computed subscripts) and cumulative
+/// sums of a constant; fails on anything else (function arguments,
+/// reductions, unknown ops).
 template <typename Domain> class MaskWalker {
 public:
   using Val = typename Domain::Val;
@@ -261,7 +360,21 @@ public:
 private:
   // A bound on the walk: masks are small graphs, but a DAG read through many
   // paths would be walked once per path.
-  static constexpr int kMaxSteps = 4096;
+  static constexpr int kMaxSteps = 8192;
+
+  std::optional<AffineForm> scalarForm(Value v) {
+    auto x = at(v, {});
+    return x ? dom.asSubscript(*x) : std::nullopt;
+  }
+
+  /// Size of dim `d` of `v` as a form (a constant when static).
+  std::optional<AffineForm> sizeForm(Value v, int64_t d) {
+    int64_t n = rtt(v).getDimSize(d);
+    if (!ShapedType::isDynamic(n))
+      return AffineForm::constant(n);
+    Value size = dynamicSize(v, d);
+    return size ? scalarForm(size) : std::nullopt;
+  }
 
   std::optional<Val> at(Value v, ArrayRef<AffineForm> subs) {
     if (++steps > kMaxSteps)
@@ -270,6 +383,9 @@ private:
     if (shaped ? !isa<RankedTensorType>(shaped) || shaped.getRank() != int64_t(subs.size())
                : !subs.empty())
       return std::nullopt;
+    if (v.getType().isIndex())
+      if (auto s = dom.size(v))
+        return s;
     Attribute attr;
     if (matchPattern(v, m_Constant(&attr)))
       return dom.constant(attr, subs);
@@ -278,6 +394,8 @@ private:
       return std::nullopt;
     if (auto g = dyn_cast<linalg::GenericOp>(op))
       return atGeneric(g, cast<OpResult>(v).getResultNumber(), subs);
+    if (auto f = dyn_cast<scf::ForOp>(op))
+      return atScan(f, cast<OpResult>(v).getResultNumber(), subs);
     if (auto bc = dyn_cast<linalg::BroadcastOp>(op)) {
       SmallVector<AffineForm> in;
       for (auto [d, s] : llvm::enumerate(subs))
@@ -295,6 +413,18 @@ private:
       return at(fill.getInputs()[0], {});
     if (auto splat = dyn_cast<tensor::SplatOp>(op))
       return at(splat.getInput(), {});
+    if (auto fe = dyn_cast<tensor::FromElementsOp>(op)) {
+      SmallVector<int64_t> idx;
+      for (const AffineForm &s : subs) {
+        if (!s.isConstant())
+          return std::nullopt;
+        idx.push_back(s.cst);
+      }
+      auto flat = flatIndex(fe.getType().getShape(), idx);
+      if (!flat)
+        return std::nullopt;
+      return at(fe.getElements()[*flat], {});
+    }
     if (auto ex = dyn_cast<tensor::ExpandShapeOp>(op)) {
       // A source index is the row-major linearization of its group; a
       // dynamic size only matters to the dims outside it that are not 0.
@@ -351,32 +481,45 @@ private:
       return at(co.getSrc(), in);
     }
     if (auto sl = dyn_cast<tensor::ExtractSliceOp>(op)) {
-      if (ShapedType::isDynamicShape(sl.getStaticOffsets()) ||
-          ShapedType::isDynamicShape(sl.getStaticStrides()))
+      if (ShapedType::isDynamicShape(sl.getStaticStrides()))
         return std::nullopt;
       llvm::SmallBitVector dropped = sl.getDroppedDims();
       SmallVector<AffineForm> in;
       auto sub = subs.begin();
       for (auto [d, offset, stride] :
-           llvm::enumerate(sl.getStaticOffsets(), sl.getStaticStrides())) {
-        auto s =
-            combine(dropped[d] ? AffineForm() : *sub++, stride, AffineForm::constant(offset), 1);
+           llvm::enumerate(sl.getMixedOffsets(), sl.getStaticStrides())) {
+        std::optional<AffineForm> off;
+        if (auto c = getConstantIntValue(offset))
+          off = AffineForm::constant(*c);
+        else
+          off = scalarForm(cast<Value>(offset));
+        if (!off)
+          return std::nullopt;
+        auto s = combine(dropped[d] ? AffineForm() : *sub++, stride, *off, 1);
         if (!s)
           return std::nullopt;
         in.push_back(*s);
       }
       return at(sl.getSource(), in);
     }
+    if (auto cat = dyn_cast<tensor::ConcatOp>(op))
+      return atConcat(cat, subs);
     if (auto ext = dyn_cast<tensor::ExtractOp>(op)) {
       SmallVector<AffineForm> in;
       for (Value idx : ext.getIndices()) {
-        auto x = at(idx, {});
-        std::optional<AffineForm> s = x ? dom.asSubscript(*x) : std::nullopt;
+        auto s = scalarForm(idx);
         if (!s)
           return std::nullopt;
         in.push_back(*s);
       }
       return at(ext.getTensor(), in);
+    }
+    if (auto sel = dyn_cast<arith::SelectOp>(op)) {
+      // Only the branch taken, when the condition is known.
+      Value c = sel.getCondition();
+      if (auto cv = at(c, rtt(c) ? subs : ArrayRef<AffineForm>()))
+        if (auto taken = dom.decided(*cv))
+          return at(*taken ? sel.getTrueValue() : sel.getFalseValue(), subs);
     }
     if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() == 1 &&
         op->getNumRegions() == 0) {
@@ -392,6 +535,90 @@ private:
     return std::nullopt;
   }
 
+  /// tensor.concat: the part that holds the subscript. When that depends on
+  /// the position, every part that may hold it must give the same value.
+  std::optional<Val> atConcat(tensor::ConcatOp cat, ArrayRef<AffineForm> subs) {
+    int64_t axis = int64_t(cat.getDim());
+    AffineForm offset;
+    std::optional<Val> found;
+    for (Value part : cat.getInputs()) {
+      auto size = sizeForm(part, axis);
+      if (!size)
+        return std::nullopt;
+      auto end = combine(offset, 1, *size, 1);
+      if (!end)
+        return std::nullopt;
+      std::optional<bool> inside = dom.inRange(subs[axis], offset, *end);
+      if (inside != false) {
+        SmallVector<AffineForm> in(subs);
+        auto local = combine(subs[axis], 1, offset, -1);
+        if (!local)
+          return std::nullopt;
+        in[axis] = *local;
+        auto x = at(part, in);
+        if (!x)
+          return std::nullopt;
+        if (inside == true)
+          return x;
+        if (found && !dom.same(*found, *x))
+          return std::nullopt;
+        found = std::move(x);
+      }
+      offset = *end;
+    }
+    return found;
+  }
+
+  /// A read of a cumulative sum (see ScanShape) whose summand is constant.
+  std::optional<Val> atScan(scf::ForOp f, unsigned resultNo, ArrayRef<AffineForm> subs) {
+    auto scan = matchScan(f);
+    if (!scan || resultNo != 1)
+      return std::nullopt;
+    // Other subscripts must be the ones the loop writes.
+    for (auto [k, idx] : llvm::enumerate(scan->index)) {
+      if (k == scan->axis)
+        continue;
+      auto c = getConstantIntValue(idx);
+      if (!c || !subs[k].isConstant() || subs[k].cst != *c)
+        return std::nullopt;
+    }
+    auto it = facts().step.find(f);
+    if (it == facts().step.end()) {
+      std::optional<int64_t> step;
+      if constexpr (std::is_same_v<Domain, SymbolicDomain>)
+        step = proveScanStep(*scan);
+      it = facts().step.try_emplace(f, step).first;
+    }
+    if (!it->second)
+      return std::nullopt;
+    auto init = at(scan->init, {});
+    if (!init)
+      return std::nullopt;
+    return dom.scanValue(*init, *it->second, subs[scan->axis], f.getResult(0).getType());
+  }
+
+  /// The constant value of the summand at every t in [0, L), or nullopt.
+  std::optional<int64_t> proveScanStep(const ScanShape &scan) {
+    auto length = scalarForm(scan.length);
+    if (!length)
+      return std::nullopt;
+    auto t = dom.pushScanVar(*length);
+    if (!t)
+      return std::nullopt;
+    SmallVector<AffineForm> in;
+    for (auto [k, idx] : llvm::enumerate(scan.index))
+      in.push_back(k == scan.axis ? AffineForm::coord(*t)
+                                  : AffineForm::constant(*getConstantIntValue(idx)));
+    auto x = at(scan.x, in);
+    dom.popScanVar();
+    auto form = x ? dom.asSubscript(*x) : std::nullopt;
+    if (!form || !form->isConstant())
+      return std::nullopt;
+    return form->cst;
+  }
+
+  ScanFacts &facts() { return dom.scanFacts(); }
+
   /// A parallel linalg.generic: its body evaluated on the inputs it reads.
   std::optional<Val> atGeneric(linalg::GenericOp g, unsigned resultNo, ArrayRef<AffineForm> subs) {
     if (g.getNumReductionLoops() != 0 || !g.hasPureTensorSemantics())
@@ -403,54 +630,86 @@ private:
     for (unsigned r = 0; r < outMap.getNumResults(); ++r)
       loops[outMap.getDimPosition(r)] = subs[r];
 
-    Block &body = g.getRegion().front();
+    Region &region = g.getRegion();
+    Block &body = region.front();
     DenseMap<Value, Val> env;
-    for (OpOperand *in : g.getDpsInputOperands()) {
-      BlockArgument arg = g.getMatchingBlockArgument(in);
-      if (arg.use_empty())
-        continue;
-      SmallVector<AffineForm> inSubs;
-      for (AffineExpr e : g.getMatchingIndexingMap(in).getResults()) {
-        auto s = compose(e, loops);
-        if (!s)
-          return std::nullopt;
-        inSubs.push_back(*s);
-      }
-      auto x = at(in->get(), inSubs);
-      if (!x)
-        return std::nullopt;
-      env.try_emplace(arg, std::move(*x));
-    }
-    // Values the body does not define are captured from above (constants);
-    // the inits' block arguments are not values of a pure map.
-    auto lookup = [&](Value v) -> std::optional<Val> {
+    // Body values on demand: an input read at its map, an op evaluated once,
+    // a select or scf.if through the branch it takes; values from above
+    // (constants, sizes) are read as scalars.
+    std::function<std::optional<Val>(Value)> eval = [&](Value v) -> std::optional<Val> {
       if (auto it = env.find(v); it != env.end())
         return it->second;
-      if (v.getParentBlock() == &body)
-        return std::nullopt;
-      return at(v, {});
-    };
-    for (Operation &inner : body.without_terminator()) {
-      if (inner.getNumResults() != 1 || inner.getNumRegions() != 0)
+      if (++steps > kMaxSteps)
         return std::nullopt;
       std::optional<Val> r;
-      if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
-        r = dom.index(loops[idx.getDim()]);
-      } else {
-        SmallVector<Val, 4> args;
-        for (Value o : inner.getOperands()) {
-          auto x = lookup(o);
-          if (!x)
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        if (arg.getOwner() != &body || arg.getArgNumber() >= g.getNumDpsInputs())
+          return std::nullopt; // inits are not values of a pure map
+        OpOperand *in = g.getDpsInputOperand(arg.getArgNumber());
+        SmallVector<AffineForm> inSubs;
+        for (AffineExpr e : g.getMatchingIndexingMap(in).getResults()) {
+          auto s = compose(e, loops);
+          if (!s)
             return std::nullopt;
-          args.push_back(std::move(*x));
+          inSubs.push_back(*s);
         }
-        r = dom.apply(&inner, args);
+        r = at(in->get(), inSubs);
+      } else if (!region.isAncestor(v.getParentRegion())) {
+        r = at(v, {});
+      } else {
+        Operation *inner = v.getDefiningOp();
+        if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
+          r = dom.index(loops[idx.getDim()]);
+        } else if (auto sel = dyn_cast<arith::SelectOp>(inner)) {
+          auto c = eval(sel.getCondition());
+          if (!c)
+            return std::nullopt;
+          if (auto taken = dom.decided(*c)) {
+            r = eval(*taken ? sel.getTrueValue() : sel.getFalseValue());
+          } else {
+            auto a = eval(sel.getTrueValue()), b = eval(sel.getFalseValue());
+            if (!a || !b)
+              return std::nullopt;
+            r = dom.apply(inner, {*c, *a, *b});
+          }
+        } else if (auto ifOp = dyn_cast<scf::IfOp>(inner)) {
+          auto c = eval(ifOp.getCondition());
+          auto taken = c ? dom.decided(*c) : std::nullopt;
+          if (!taken)
+            return std::nullopt;
+          Block *blk = *taken ? ifOp.thenBlock() : ifOp.elseBlock();
+          if (!blk)
+            return std::nullopt;
+          r = eval(cast<scf::YieldOp>(blk->getTerminator())
+                       .getOperand(cast<OpResult>(v).getResultNumber()));
+        } else if (auto ext = dyn_cast<tensor::ExtractOp>(inner)) {
+          SmallVector<AffineForm> in;
+          for (Value idx : ext.getIndices()) {
+            auto x = eval(idx);
+            auto s = x ? dom.asSubscript(*x) : std::nullopt;
+            if (!s)
+              return std::nullopt;
+            in.push_back(*s);
+          }
+          if (region.isAncestor(ext.getTensor().getParentRegion()))
+            return std::nullopt;
+          r = at(ext.getTensor(), in);
+        } else if (inner->getNumResults() == 1 && inner->getNumRegions() == 0) {
+          SmallVector<Val, 4> args;
+          for (Value o : inner->getOperands()) {
+            auto x = eval(o);
+            if (!x)
+              return std::nullopt;
+            args.push_back(std::move(*x));
+          }
+          r = dom.apply(inner, args);
+        }
       }
-      if (!r)
-        return std::nullopt;
-      env.try_emplace(inner.getResult(0), std::move(*r));
-    }
-    return lookup(cast<linalg::YieldOp>(body.getTerminator()).getValues()[resultNo]);
+      if (r)
+        env.try_emplace(v, *r);
+      return r;
+    };
+    return eval(cast<linalg::YieldOp>(body.getTerminator()).getValues()[resultNo]);
   }
 
   Domain &dom;
@@ -463,6 +722,52 @@ private:
 class ConcreteDomain {
 public:
   using Val = Scalar;
+
+  /// `sizes`: the dynamic sizes, by the value that names them; `facts`: the
+  /// scans the symbolic walk proved.
+  ConcreteDomain(ScanFacts &facts, DenseMap<Value, int64_t> sizes)
+      : facts(facts), sizes(std::move(sizes)) {}
+
+  ScanFacts &scanFacts() { return facts; }
+
+  std::optional<bool> decided(const Scalar &v) {
+    auto *i = std::get_if<APInt>(&v);
+    if (!i || i->getBitWidth() != 1)
+      return std::nullopt;
+    return !i->isZero();
+  }
+
+  std::optional<Scalar> size(Value v) {
+    auto it = sizes.find(v);
+    if (it == sizes.end())
+      return std::nullopt;
+    return Scalar(APInt(64, it->second, /*isSigned=*/true));
+  }
+
+  std::optional<bool> inRange(const AffineForm &x, const AffineForm &lo, const AffineForm &hi) {
+    if (!x.isConstant() || !lo.isConstant() || !hi.isConstant())
+      return std::nullopt;
+    return lo.cst <= x.cst && x.cst < hi.cst;
+  }
+
+  bool same(const Scalar &a, const Scalar &b) {
+    auto *x = std::get_if<APInt>(&a), *y = std::get_if<APInt>(&b);
+    return x && y && x->getBitWidth() == y->getBitWidth() && *x == *y;
+  }
+
+  /// acc0 + step·(s + 1), wrapped to the accumulator's width.
+  std::optional<Scalar> scanValue(const Scalar &init, int64_t step, const AffineForm &sub,
+                                  Type) {
+    auto *i = std::get_if<APInt>(&init);
+    if (!i || !sub.isConstant())
+      return std::nullopt;
+    auto n = checkedAdd(sub.cst, 1);
+    auto t = n ? checkedMul(step, *n) : std::nullopt;
+    if (!t)
+      return std::nullopt;
+    return Scalar(*i + APInt(i->getBitWidth(), uint64_t(*t), /*isSigned=*/true,
+                             /*implicitTrunc=*/true));
+  }
 
   std::optional<Scalar> constant(Attribute attr, ArrayRef<AffineForm> subs) {
     if (auto i = dyn_cast<IntegerAttr>(attr))
@@ -593,6 +898,10 @@ public:
         .Case([&](arith::MinNumFOp) { return Scalar(llvm::minnum(F(0), F(1))); })
         .Default([](Operation *) -> R { return std::nullopt; });
   }
+
+private:
+  ScanFacts &facts;
+  DenseMap<Value, int64_t> sizes;
 };
 
 /// What the symbolic walk knows about one element of a mask value.
@@ -601,11 +910,13 @@ struct SymVal {
   AffineForm form;    // Affine: the exact value
   ElementsAttr table; // Table: table[subs]
   SmallVector<AffineForm, 4> subs;
+  std::optional<bool> known; // Piecewise i1: the same value everywhere
 
-  static SymVal affine(const AffineForm &f) { return {Kind::Affine, f, {}, {}}; }
-  static SymVal piecewise() { return {Kind::Piecewise, {}, {}, {}}; }
+  static SymVal affine(const AffineForm &f) { return {Kind::Affine, f, {}, {}, {}}; }
+  static SymVal piecewise() { return {Kind::Piecewise, {}, {}, {}, {}}; }
+  static SymVal boolean(bool b) { return {Kind::Piecewise, {}, {}, {}, b}; }
   static SymVal tableAt(ElementsAttr t, ArrayRef<AffineForm> subs) {
-    return {Kind::Table, {}, t, SmallVector<AffineForm, 4>(subs)};
+    return {Kind::Table, {}, t, SmallVector<AffineForm, 4>(subs), {}};
   }
   /// Constant over the whole mask, or a function of the comparisons alone.
   bool isPiecewise() const {
@@ -619,11 +930,81 @@ class SymbolicDomain {
 public:
   using Val = SymVal;
 
-  SymbolicDomain(MLIRContext *ctx, ArrayRef<int64_t> extents) : ctx(ctx) {
+  SymbolicDomain(MLIRContext *ctx, ArrayRef<int64_t> extents, ScanFacts &facts)
+      : ctx(ctx), facts(facts) {
     llvm::copy(extents, this->extents.begin());
+    for (unsigned k = 0; k < kNumCoords; ++k)
+      upper[k] = AffineForm::constant(std::max<int64_t>(extents[k] - 1, 0));
   }
 
   ArrayRef<int64_t> breakpoints() const { return points; }
+  ScanFacts &scanFacts() { return facts; }
+
+  /// Names the dynamic extent of mask coordinate `k`: `size` is a symbol of
+  /// at least 1 (a mask with an element has every extent >= 1) and the
+  /// coordinate is at most size - 1.
+  bool setExtent(unsigned k, Value size) {
+    auto var = symbol(size, /*lower=*/1);
+    if (!var)
+      return false;
+    upper[k] = AffineForm::coord(*var);
+    upper[k].cst = -1;
+    return true;
+  }
+
+  std::optional<SymVal> size(Value v) {
+    auto it = llvm::find(symbols, v);
+    std::optional<unsigned> var;
+    if (it != symbols.end())
+      var = kFirstSymbol + unsigned(it - symbols.begin());
+    else if (v.getDefiningOp<tensor::DimOp>())
+      var = symbol(v, /*lower=*/0);
+    if (!var)
+      return std::nullopt;
+    return SymVal::affine(AffineForm::coord(*var));
+  }
+
+  std::optional<bool> decided(const SymVal &v) { return v.known; }
+
+  std::optional<bool> inRange(const AffineForm &x, const AffineForm &lo, const AffineForm &hi) {
+    auto fromLo = combine(x, 1, lo, -1), toHi = combine(hi, 1, x, -1);
+    if (!fromLo || !toHi)
+      return std::nullopt;
+    toHi->cst -= 1;
+    auto a = signNonNegative(*fromLo), b = signNonNegative(*toHi);
+    if (a == false || b == false)
+      return false;
+    if (a && b)
+      return true;
+    return std::nullopt;
+  }
+
+  bool same(const SymVal &a, const SymVal &b) {
+    if (a.kind == SymVal::Kind::Affine && b.kind == SymVal::Kind::Affine)
+      return a.form == b.form;
+    return a.known && b.known && *a.known == *b.known;
+  }
+
+  std::optional<SymVal> scanValue(const SymVal &init, int64_t step, const AffineForm &sub,
+                                  Type t) {
+    if (init.kind != SymVal::Kind::Affine)
+      return std::nullopt;
+    auto n = combine(sub, step, AffineForm::constant(1), step);
+    auto f = n ? combine(init.form, 1, *n, 1) : std::nullopt;
+    return f ? affine(*f, t) : std::nullopt;
+  }
+
+  /// A fresh running index in [0, length): its variable, or nullopt.
+  std::optional<unsigned> pushScanVar(const AffineForm &length) {
+    if (numScans == kNumScanVars ||
+        llvm::any_of(llvm::seq(0u, kFirstSymbol), [&](unsigned k) { return length.dependsOn(k); }))
+      return std::nullopt;
+    unsigned var = kFirstScanVar + numScans++;
+    upper[var] = length;
+    upper[var].cst -= 1;
+    return var;
+  }
+  void popScanVar() { --numScans; }
 
   std::optional<SymVal> constant(Attribute attr, ArrayRef<AffineForm> subs) {
     if (isa<IntegerAttr>(attr))
@@ -656,8 +1037,14 @@ public:
     auto is = [&](auto pred) { return llvm::all_of(args, pred); };
     bool allAffine = is([](const SymVal &v) { return v.kind == SymVal::Kind::Affine; });
     bool allPiecewise = is([](const SymVal &v) { return v.isPiecewise(); });
-    if (isa<arith::CmpIOp, arith::CmpFOp>(op) && !allPiecewise)
-      return allAffine ? compare(op, args[0].form, args[1].form) : std::nullopt;
+    if (isa<arith::CmpIOp, arith::CmpFOp>(op)) {
+      if (allAffine)
+        return compare(op, args[0].form, args[1].form);
+      if (!allPiecewise)
+        return std::nullopt;
+    }
+    if (auto r = logic(op, args))
+      return r;
     if (allAffine)
       if (auto f = affineOp(op, args))
         return f;
@@ -668,6 +1055,146 @@ public:
   }
 
 private:
+  /// Selects and boolean logic on values known everywhere.
+  std::optional<SymVal> logic(Operation *op, ArrayRef<SymVal> args) {
+    if (isa<arith::SelectOp>(op)) {
+      if (args[0].known)
+        return *args[0].known ? args[1] : args[2];
+      if (same(args[1], args[2]))
+        return args[1];
+      return std::nullopt;
+    }
+    if (!isa<arith::AndIOp, arith::OrIOp, arith::XOrIOp, arith::ExtUIOp, arith::ExtSIOp>(op) ||
+        !getElementTypeOrSelf(op->getOperand(0).getType()).isInteger(1))
+      return std::nullopt;
+    if (isa<arith::ExtUIOp, arith::ExtSIOp>(op)) {
+      if (!args[0].known)
+        return std::nullopt;
+      int64_t v = *args[0].known ? (isa<arith::ExtSIOp>(op) ? -1 : 1) : 0;
+      return affine(AffineForm::constant(v), getElementTypeOrSelf(op->getResult(0).getType()));
+    }
+    const SymVal &a = args[0], &b = args[1];
+    if (a.known && b.known) {
+      bool x = *a.known, y = *b.known;
+      return SymVal::boolean(isa<arith::AndIOp>(op) ? (x && y)
+                             : isa<arith::OrIOp>(op) ? (x || y)
+                                                     : (x != y));
+    }
+    // One side known: the other side, or a constant.
+    for (auto [k, o] : {std::pair(a, b), std::pair(b, a)}) {
+      if (!k.known)
+        continue;
+      if (isa<arith::AndIOp>(op))
+        return *k.known ? o : SymVal::boolean(false);
+      if (isa<arith::OrIOp>(op))
+        return *k.known ? SymVal::boolean(true) : o;
+      if (!*k.known && o.isPiecewise())
+        return o; // x ^ false
+    }
+    return std::nullopt;
+  }
+
+  /// Lower (or upper) bound of `f` over the positions and sizes: each
+  /// coordinate and running index at 0 or at its upper form, then each
+  /// symbol at its least value or at kMaxDynamicExtent. nullopt on overflow.
+  std::optional<int64_t> bound(const AffineForm &f, bool wantUpper) const {
+    std::optional<AffineForm> g = AffineForm::constant(f.cst);
+    for (unsigned k = 0; k < kFirstSymbol && g; ++k) {
+      int64_t a = f.coeffs[k];
+      if ((a > 0) == wantUpper && a != 0)
+        g = combine(*g, 1, upper[k], a);
+    }
+    for (unsigned k = kFirstSymbol; k < kNumVars && g; ++k)
+      g->coeffs[k] = checkedAdd(g->coeffs[k], f.coeffs[k]).value_or(0);
+    if (!g)
+      return std::nullopt;
+    std::optional<int64_t> v = g->cst;
+    for (unsigned k = kFirstSymbol; k < kNumVars && v; ++k) {
+      int64_t a = g->coeffs[k];
+      if (a == 0)
+        continue;
+      int64_t lo = symLower[k - kFirstSymbol];
+      auto t = checkedMul(a, (a > 0) == wantUpper ? kMaxDynamicExtent : lo);
+      v = t ? checkedAdd(*v, *t) : std::nullopt;
+    }
+    return v;
+  }
+
+  /// Whether f >= 0 at every position and size (true), at none (false).
+  std::optional<bool> signNonNegative(const AffineForm &f) const {
+    if (auto lo = bound(f, false); lo && *lo >= 0)
+      return true;
+    if (auto hi = bound(f, true); hi && *hi < 0)
+      return false;
+    return std::nullopt;
+  }
+
+  std::optional<unsigned> symbol(Value v, int64_t lower) {
+    if (auto it = llvm::find(symbols, v); it != symbols.end())
+      return kFirstSymbol + unsigned(it - symbols.begin());
+    if (symbols.size() == kNumSymbols)
+      return std::nullopt;
+    symbols.push_back(v);
+    symLower.push_back(lower);
+    return kFirstSymbol + unsigned(symbols.size() - 1);
+  }
+
+  /// The predicate `x <op> y` decided from the bounds, when it is.
+  std::optional<bool> decide(Operation *op, const AffineForm &x, const AffineForm &y) {
+    auto diff = combine(x, 1, y, -1);
+    auto negDiff = combine(y, 1, x, -1);
+    if (!diff || !negDiff)
+      return std::nullopt;
+    auto shifted = [](AffineForm f) {
+      f.cst -= 1;
+      return f;
+    };
+    enum { EQ, NE, LT, LE, GT, GE, TRUE, FALSE } p;
+    if (auto c = dyn_cast<arith::CmpIOp>(op)) {
+      using P = arith::CmpIPredicate;
+      switch (c.getPredicate()) {
+      case P::eq: p = EQ; break;
+      case P::ne: p = NE; break;
+      case P::slt: case P::ult: p = LT; break;
+      case P::sle: case P::ule: p = LE; break;
+      case P::sgt: case P::ugt: p = GT; break;
+      case P::sge: case P::uge: p = GE; break;
+      }
+    } else {
+      // Affine float values are exact integers: ordered, never NaN.
+      using P = arith::CmpFPredicate;
+      switch (cast<arith::CmpFOp>(op).getPredicate()) {
+      case P::OEQ: case P::UEQ: p = EQ; break;
+      case P::ONE: case P::UNE: p = NE; break;
+      case P::OLT: case P::ULT: p = LT; break;
+      case P::OLE: case P::ULE: p = LE; break;
+      case P::OGT: case P::UGT: p = GT; break;
+      case P::OGE: case P::UGE: p = GE; break;
+      case P::ORD: case P::AlwaysTrue: p = TRUE; break;
+      case P::UNO: case P::AlwaysFalse: p = FALSE; break;
+      }
+    }
+    auto negate = [](std::optional<bool> b) { return b ? std::optional(!*b) : std::nullopt; };
+    switch (p) {
+    case TRUE: return true;
+    case FALSE: return false;
+    case GE: return signNonNegative(*diff);
+    case LT: return negate(signNonNegative(*diff));
+    case LE: return signNonNegative(*negDiff);
+    case GT: return negate(signNonNegative(*negDiff));
+    case EQ:
+    case NE: {
+      std::optional<bool> eq;
+      if (diff->isConstant())
+        eq = diff->cst == 0;
+      else if (signNonNegative(shifted(*diff)) == true || signNonNegative(shifted(*negDiff)) == true)
+        eq = false;
+      return p == EQ ? eq : negate(eq);
+    }
+    }
+    return std::nullopt;
+  }
+
   /// Exact integer arithmetic on affine forms; the result type must hold
   /// every value the result takes over the mask.
   std::optional<SymVal> affineOp(Operation *op, ArrayRef<SymVal> args) {
@@ -690,6 +1217,18 @@ private:
             f = combine(b, a.cst, AffineForm(), 0);
         })
         .Case<arith::NegFOp>([&](Operation *) { f = combine(a, -1, AffineForm(), 0); })
+        .Case<arith::MinSIOp, arith::MaxSIOp>([&](Operation *) {
+          // The smaller (larger) side, when the bounds order them.
+          const AffineForm &b = args[1].form;
+          auto ba = combine(b, 1, a, -1), ab = combine(a, 1, b, -1);
+          if (!ba || !ab)
+            return;
+          bool min = isa<arith::MinSIOp>(op);
+          if (signNonNegative(*ba) == true) // a <= b
+            f = min ? a : b;
+          else if (signNonNegative(*ab) == true) // b <= a
+            f = min ? b : a;
+        })
         .Case<arith::IndexCastOp, arith::ExtSIOp, arith::TruncIOp, arith::SIToFPOp, arith::FPToSIOp,
               arith::ExtFOp, arith::TruncFOp>([&](Operation *) { f = a; })
         // Unsigned reinterpretations keep the value only when it is >= 0.
@@ -706,18 +1245,10 @@ private:
 
   /// [min, max] of `f` over the mask, nullopt on overflow.
   std::optional<std::pair<int64_t, int64_t>> range(const AffineForm &f) const {
-    int64_t lo = f.cst, hi = f.cst;
-    for (unsigned k = 0; k < kNumCoords; ++k) {
-      auto t = checkedMul(f.coeffs[k], std::max<int64_t>(extents[k] - 1, 0));
-      if (!t)
-        return std::nullopt;
-      auto &end = *t < 0 ? lo : hi;
-      auto s = checkedAdd(end, *t);
-      if (!s)
-        return std::nullopt;
-      end = *s;
-    }
-    return std::make_pair(lo, hi);
+    auto lo = bound(f, false), hi = bound(f, true);
+    if (!lo || !hi)
+      return std::nullopt;
+    return std::make_pair(*lo, *hi);
   }
 
   /// `f` as a value of type `t`, when `t` holds each of its values exactly.
@@ -746,7 +1277,9 @@ private:
 
   std::optional<SymVal> fromScalar(const Scalar &s) {
     if (auto *i = std::get_if<APInt>(&s)) {
-      if (i->getBitWidth() == 1 || i->getSignificantBits() > 64)
+      if (i->getBitWidth() == 1)
+        return SymVal::boolean(!i->isZero());
+      if (i->getSignificantBits() > 64)
         return SymVal::piecewise();
       return SymVal::affine(AffineForm::constant(i->getSExtValue()));
     }
@@ -833,9 +1366,6 @@ private:
 
   /// x <op> y is a predicate on x - y = a·(j - i) + c: record where it flips.
   std::optional<SymVal> compare(Operation *op, const AffineForm &x, const AffineForm &y) {
-    auto diff = combine(x, 1, y, -1);
-    if (!diff || diff->dependsOn(0) || diff->dependsOn(1) || diff->coeffs[2] != -diff->coeffs[3])
-      return std::nullopt;
     // Unsigned predicates order bit patterns: the integer order only when
     // both sides are non-negative.
     if (auto cmp = dyn_cast<arith::CmpIOp>(op)) {
@@ -847,6 +1377,12 @@ private:
           return std::nullopt;
       }
     }
+    if (auto known = decide(op, x, y))
+      return SymVal::boolean(*known);
+    auto diff = combine(x, 1, y, -1);
+    if (!diff || !diff->onlyCoords() || diff->dependsOn(0) || diff->dependsOn(1) ||
+        diff->coeffs[2] != -diff->coeffs[3])
+      return std::nullopt;
     int64_t a = diff->coeffs[3], c = diff->cst;
     if (a != 0) {
       auto negC = checkedMul(c, int64_t(-1));
@@ -862,7 +1398,14 @@ private:
   }
 
   MLIRContext *ctx;
+  ScanFacts &facts;
   std::array<int64_t, kNumCoords> extents{};
+  /// Per coordinate and running index: its largest value, a form of symbols.
+  std::array<AffineForm, kFirstSymbol> upper{};
+  unsigned numScans = 0;
+  /// The symbols (dynamic sizes) and their least values.
+  SmallVector<Value, kNumSymbols> symbols;
+  SmallVector<int64_t, kNumSymbols> symLower;
   SmallVector<int64_t> points;
   // Per constant: its value as c0 + Σ a_k·idx_k, when it is one.
   DenseMap<Attribute, std::optional<SmallVector<int64_t>>> affineTables;
@@ -968,7 +1511,15 @@ bool isCausalMask(Value mask, bool additive) {
   if (llvm::is_contained(extents, 0))
     return false;
 
-  SymbolicDomain sym(mask.getContext(), extents);
+  // Dynamic extents by the values that name them: symbols for the proof,
+  // the largest extent for the evaluation.
+  ScanFacts facts;
+  SymbolicDomain sym(mask.getContext(), extents, facts);
+  DenseMap<Value, int64_t> sizes;
+  for (unsigned k = 0; k < kNumCoords; ++k)
+    if (t.isDynamicDim(k))
+      if (Value size = dynamicSize(mask, k); size && sym.setExtent(k, size))
+        sizes[size] = kMaxDynamicExtent;
   MaskWalker<SymbolicDomain> symbolic(sym);
   // A coordinate along a unit dim is 0.
   SmallVector<AffineForm, 4> coords;
@@ -976,7 +1527,7 @@ bool isCausalMask(Value mask, bool additive) {
     coords.push_back(extents[k] == 1 ? AffineForm() : AffineForm::coord(k));
   std::optional<SymVal> root = symbolic.evaluate(mask, coords);
 
-  ConcreteDomain concrete;
+  ConcreteDomain concrete(facts, std::move(sizes));
   MaskWalker<ConcreteDomain> eval(concrete);
   auto keepsAt = [&](ArrayRef<int64_t> point) {
     auto v = eval.evaluate(mask, constantSubs(point));
