@@ -2,7 +2,8 @@
 (scripts/export_hf_models.py: tiny random configs, committed under
 test/models/hf/ with PyTorch's logits at several lengths): each compiles and
 matches PyTorch, at every length the file accepts (dynamic T where the export
-kept it)."""
+kept it), and every attention layer is raised to one causal gate.sdpa (GQA as a
+head mapping, Qwen3-Next's output gate fused)."""
 import os
 
 import numpy as np
@@ -41,6 +42,26 @@ def test_matches_pytorch(compiled, name):
     for t in lengths:
         (logits,) = m(data[f"ids_{t}"])
         assert_close(logits, data[f"logits_{t}"], TOL, f"{name} T={t}")
+
+
+# name: (attention layers, their output gate fused)
+ATTENTION = {"qwen3_opset18": (2, False), "mistral_opset18": (2, False),
+             "qwen3_next_opset18": (1, True)}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_attention_raised(name):
+    proc = run_gatec([os.path.join(MODELS, name + ".onnx"), "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    sdpa = [ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]
+    layers, gated = ATTENTION[name]
+    assert len(sdpa) == layers, sdpa
+    for ln in sdpa:
+        # transformers' mask (positions, packed-sequence test, GatherND) is causal.
+        assert "causal" in ln and "mask(" not in ln, ln
+        assert ("gate(" in ln) == gated, ln
+        # K/V keep their 2 heads for the 4 query heads.
+        assert "tensor<1x4x" in ln and "tensor<1x2x" in ln, ln
 
 
 @pytest.mark.parametrize("name", NAMES)

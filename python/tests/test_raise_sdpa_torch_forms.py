@@ -25,7 +25,50 @@ B, HQ, D = 2, 4, 8
 LOWEST = np.finfo(np.float32).min
 
 
-def _model(path, hkv=2, guard_fill=0.0, fill=LOWEST, window=None):
+def _transformers_keep(op, const, t, shape, positions, step):
+    """transformers' mask as torch exports it: positions (Range, or a graph input), the
+    packed-sequence test cumsum(diff(positions, prepend=p0 - 1) != step), and GatherND reads
+    of both at the query and key indices: keep = pos[kv] <= pos[q] and seq[q] == seq[kv]."""
+    one = const("t_one", np.array(1, np.int64))
+    if positions == "input":
+        pos = "positions"
+    else:
+        pos = op("Range", [const("t_zero", np.array(0, np.int64)), t, one], "t_range")
+        pos = op("Unsqueeze", [pos, const("t_ax0", np.array([0], np.int64))], "t_pos")
+    first = op("Slice", [pos, const("t_s0", np.array([0], np.int64)),
+                         const("t_s1", np.array([1], np.int64)),
+                         const("t_sax", np.array([1], np.int64))], "t_first")
+    first = op("Sub", [first, one], "t_dummy")
+    cat = op("Concat", [first, pos], "t_cat", axis=-1)
+    t1 = op("Add", [shape, const("t_one1", np.array([1], np.int64))], "t_len1")
+    hi = op("Slice", [cat, const("t_h0", np.array([1], np.int64)), t1,
+                      const("t_hax", np.array([1], np.int64))], "t_hi")
+    lo = op("Slice", [cat, const("t_l0", np.array([0], np.int64)), shape,
+                      const("t_lax", np.array([1], np.int64))], "t_lo")
+    diff = op("Sub", [hi, lo], "t_diff")
+    starts = op("Not", [op("Equal", [diff, const("t_step", np.array(step, np.int64))], "t_eq")],
+                "t_new")
+    seq = op("CumSum", [op("Cast", [starts], "t_newi", to=TensorProto.INT64),
+                        const("t_cax", np.array(1, np.int64))], "t_seq")
+    # Index pairs [0, q] and [0, kv] for GatherND, as the exporter's vmap writes them.
+    idx = op("Range", [const("t_i0", np.array(0, np.int64)), t, one], "t_idx")
+    zeros = op("Mul", [idx, const("t_zero_i", np.array(0, np.int64))], "t_zeros")
+    pairs = op("Concat", [op("Unsqueeze", [zeros, const("t_u1", np.array([1], np.int64))], "t_zb"),
+                          op("Unsqueeze", [idx, const("t_u2", np.array([1], np.int64))], "t_ib")],
+               "t_pairs", axis=1)
+    pos_at = op("GatherND", [pos, pairs], "t_pos_at")
+    seq_at = op("GatherND", [seq, pairs], "t_seq_at")
+    col = const("t_col", np.array([1], np.int64))
+    row = const("t_row", np.array([0], np.int64))
+    keep = op("LessOrEqual", [op("Unsqueeze", [pos_at, row], "t_kvp"),
+                              op("Unsqueeze", [pos_at, col], "t_qp")], "t_causal")
+    same = op("Equal", [op("Unsqueeze", [seq_at, col], "t_qs"),
+                        op("Unsqueeze", [seq_at, row], "t_kvs")], "t_same")
+    return op("And", [keep, same], "t_keep")
+
+
+def _model(path, hkv=2, guard_fill=0.0, fill=LOWEST, window=None, mask_form="range",
+           positions="range", step=1):
     """Q [B,HQ,T,D], K/V [B,hkv,T,D] -> Y [B,HQ,T,D], written as torch's opset-18 export."""
     nodes, inits = [], []
     group = HQ // hkv
@@ -70,6 +113,8 @@ def _model(path, hkv=2, guard_fill=0.0, fill=LOWEST, window=None):
     qp = op("Unsqueeze", [pos, const("axq", np.array([1], np.int64))], "qp")
     kp = op("Unsqueeze", [pos, const("axk", np.array([0], np.int64))], "kp")
     keep = op("LessOrEqual", [kp, qp], "keep")
+    if mask_form == "transformers":
+        keep = _transformers_keep(op, const, t, shape, positions, step)
     if window is not None:
         rel = op("Sub", [qp, kp], "rel")
         near = op("Less", [rel, const("win", np.array(window, np.int64))], "near")
@@ -85,6 +130,8 @@ def _model(path, hkv=2, guard_fill=0.0, fill=LOWEST, window=None):
 
     io = [helper.make_tensor_value_info("Q", TensorProto.FLOAT, [B, HQ, "T", D])]
     io += [helper.make_tensor_value_info(n, TensorProto.FLOAT, [B, hkv, "T", D]) for n in "KV"]
+    if positions == "input":
+        io.append(helper.make_tensor_value_info("positions", TensorProto.INT64, [1, "T"]))
     out = [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [B, HQ, "T", D])]
     graph = helper.make_graph(nodes, "torch_sdpa_opset18", io, out, initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=9)
@@ -93,13 +140,19 @@ def _model(path, hkv=2, guard_fill=0.0, fill=LOWEST, window=None):
     return str(path)
 
 
-def _reference(q, k, v, window=None, guard_fill=0.0, fill=LOWEST):
+def _transformers_keep_ref(pos, step):
+    prev = np.concatenate([pos[:1] - 1, pos[:-1]])
+    seq = np.cumsum(pos - prev != step)
+    return (pos[None, :] <= pos[:, None]) & (seq[:, None] == seq[None, :])
+
+
+def _reference(q, k, v, window=None, guard_fill=0.0, fill=LOWEST, keep=None):
     q, k, v = (x.astype(np.float64) for x in (q, k, v))
     g = q.shape[1] // k.shape[1]
     k, v = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)
     t = q.shape[2]
     i, j = np.arange(t)[:, None], np.arange(t)[None, :]
-    keep = j <= i
+    keep = (j <= i) if keep is None else keep
     if window is not None:
         keep &= (i - j) < window
     s = q @ k.transpose(0, 1, 3, 2) / np.sqrt(q.shape[-1]) + np.where(keep, 0.0, float(fill))
@@ -122,6 +175,14 @@ CASES = {
     "mqa": (dict(hkv=1), True, True),
     "window_stays_a_mask": (dict(window=5), True, False),
     "fill_minus_1e9_stays_a_mask": (dict(fill=-1e9), True, False),
+    # transformers' mask over arange positions: the packed-sequence term is
+    # provably always true, so this is causal.
+    "transformers_mask": (dict(mask_form="transformers"), True, True),
+    # Near misses: a step of 2 makes every token its own sequence (diagonal
+    # only); positions from an input may describe packed sequences.
+    "transformers_step2_stays_a_mask": (dict(mask_form="transformers", step=2), True, False),
+    "transformers_input_positions_stay_a_mask":
+        (dict(mask_form="transformers", positions="input"), True, False),
     # A guard that writes 1 is not the safe softmax: nothing raises.
     "guard_to_one_not_raised": (dict(guard_fill=1.0), False, False),
 }
@@ -142,7 +203,15 @@ def test_torch_opset18_attention(tmp_path, name):
     for t in (1, 7, 33, 70):
         q = rng.standard_normal((B, HQ, t, D)).astype(np.float32)
         k, v = (rng.standard_normal((B, hkv, t, D)).astype(np.float32) for _ in range(2))
-        (y,) = m(q, k, v)
+        args, keep = [q, k, v], None
+        if kw.get("mask_form") == "transformers":
+            pos = np.arange(t, dtype=np.int64)
+            if kw.get("positions") == "input":
+                # Two packed sequences, the second restarting at 0.
+                pos = np.concatenate([np.arange(t // 2), np.arange(t - t // 2)]).astype(np.int64)
+                args.append(pos[None])
+            keep = _transformers_keep_ref(pos, kw.get("step", 1))
+        (y,) = m(*args)
         ref = _reference(q, k, v, kw.get("window"), kw.get("guard_fill", 0.0),
-                         kw.get("fill", LOWEST))
+                         kw.get("fill", LOWEST), keep)
         ku.assert_close(y, ref, ku.F32_TOL, f"{name} T={t}")
