@@ -105,11 +105,17 @@ def export(name, opset=18):
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 
+# torch's default opset (18: attention decomposed into MatMul/Softmax) and
+# opset 24 (ONNX Attention with transformers' boolean mask).
+EXPORTS = [("qwen3", 18), ("mistral", 18), ("qwen3_next", 18), ("qwen3", 24), ("qwen3_next", 24)]
+
+
 def main():
     warnings.filterwarnings("ignore")
     os.makedirs(OUT, exist_ok=True)
-    for name in sys.argv[1:] or MODELS:
-        export(name)
+    for name, opset in EXPORTS:
+        if not sys.argv[1:] or name in sys.argv[1:]:
+            export(name, opset)
 
 
 if __name__ == "__main__":

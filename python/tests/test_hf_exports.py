@@ -15,7 +15,8 @@ from kernel_util import REPO, assert_close, have_compiler, run_gatec
 pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built")
 
 MODELS = os.path.join(REPO, "test", "models", "hf")
-NAMES = ["qwen3_opset18", "mistral_opset18", "qwen3_next_opset18"]
+NAMES = ["qwen3_opset18", "mistral_opset18", "qwen3_next_opset18", "qwen3_opset24",
+         "qwen3_next_opset24"]
 TOL = 1e-4
 
 
@@ -46,7 +47,8 @@ def test_matches_pytorch(compiled, name):
 
 # name: (attention layers, their output gate fused)
 ATTENTION = {"qwen3_opset18": (2, False), "mistral_opset18": (2, False),
-             "qwen3_next_opset18": (1, True)}
+             "qwen3_next_opset18": (1, True), "qwen3_opset24": (2, False),
+             "qwen3_next_opset24": (1, True)}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -57,10 +59,12 @@ def test_attention_raised(name):
     layers, gated = ATTENTION[name]
     assert len(sdpa) == layers, sdpa
     for ln in sdpa:
-        # transformers' mask (positions, packed-sequence test, GatherND) is causal.
+        # transformers' mask (positions, packed-sequence test, GatherND) is
+        # causal, whether it reaches decomposed attention or ONNX Attention.
         assert "causal" in ln and "mask(" not in ln, ln
         assert ("gate(" in ln) == gated, ln
-        # K/V keep their 2 heads for the 4 query heads.
+        # K/V keep their 2 heads for the 4 query heads (repeat_kv's copies
+        # become the GQA mapping).
         assert "tensor<1x4x" in ln and "tensor<1x2x" in ln, ln
 
 

@@ -338,10 +338,50 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
   }
 };
 
+/// A gate.sdpa (imported from ONNX Attention, whose exporters pass
+/// transformers' mask rather than is_causal) whose mask is provably the
+/// causal pattern: the `causal` flag instead of the mask tensor.
+struct SdpaMaskToCausal : OpRewritePattern<SdpaOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
+    Value mask = op.getMask();
+    if (!mask)
+      return failure();
+    bool additive = isa<FloatType>(rtt(mask).getElementType());
+    if (!isCausalMask(mask, additive))
+      return failure();
+    rw.modifyOpInPlace(op, [&] {
+      op.getMaskMutable().clear();
+      op.setCausal(true);
+    });
+    return success();
+  }
+};
+
+/// K and V of a gate.sdpa repeated over query-head groups by the exporter
+/// (repeat_kv: Unsqueeze/Expand/Reshape, before an ONNX Attention): the op
+/// reads the un-repeated heads through its GQA mapping instead of copies.
+struct SdpaStripRepeatedKV : OpRewritePattern<SdpaOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
+    int64_t gk = 1, gv = 1;
+    Value k = stripRepeat(op.getKey(), gk), v = stripRepeat(op.getValue(), gv);
+    if (gk <= 1 || gk != gv || rtt(k).getRank() != 4 || rtt(v).getRank() != 4)
+      return failure();
+    rw.modifyOpInPlace(op, [&] {
+      op.getKeyMutable().assign(k);
+      op.getValueMutable().assign(v);
+    });
+    return success();
+  }
+};
+
 struct GateRaiseSdpaPass : gatec::gate::impl::GateRaiseSdpaBase<GateRaiseSdpaPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseSdpa>(&getContext());
+    patterns.add<RaiseSdpa, SdpaMaskToCausal, SdpaStripRepeatedKV>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -1,0 +1,143 @@
+// RUN: gatec-opt %s -split-input-file -gate-raise-sdpa | FileCheck %s
+
+// gate.sdpa ops that already exist (ONNX Attention imports): a mask that is
+// provably causal becomes the flag; K/V repeated over head groups become the
+// GQA mapping.
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @bool_mask_causal
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal} :
+func.func @bool_mask_causal(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s, %s) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %keep = arith.cmpi sle, %j, %i : index
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// A clamp against the extent (min(j, S - 1)) is decided by the bounds.
+// CHECK-LABEL: func.func @clamped_index_causal
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal} :
+func.func @clamped_index_causal(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %last = arith.subi %s, %c1 : index
+  %e = tensor.empty(%s, %s) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %jc = arith.minsi %j, %last : index
+    %keep = arith.cmpi sle, %jc, %i : index
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// min(j, S - 2) is not decided (j = S - 1 is clamped): stays a mask.
+// CHECK-LABEL: func.func @clamp_near_miss
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(
+func.func @clamp_near_miss(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %last = arith.subi %s, %c2 : index
+  %e = tensor.empty(%s, %s) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %jc = arith.minsi %j, %last : index
+    %keep = arith.cmpi sle, %jc, %i : index
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// A window (i - j < 4) stays a mask.
+// CHECK-LABEL: func.func @window_stays
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(
+func.func @window_stays(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s, %s) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %past = arith.cmpi sle, %j, %i : index
+    %d = arith.subi %i, %j : index
+    %near = arith.cmpi slt, %d, %c4 : index
+    %keep = arith.andi %past, %near : i1
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#rep = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, 0, d3, d4)>
+#id5 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+// repeat_kv's copies: K and V [1,2,S,8] repeated to 4 heads become GQA.
+// CHECK-LABEL: func.func @repeated_kv
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal} : tensor<1x4x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+func.func @repeated_kv(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x4x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %k, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s) : tensor<1x2x2x?x8xf32>
+  %k5 = tensor.expand_shape %k [[0], [1, 2], [3], [4]] output_shape [1, 2, 1, %s, 8] : tensor<1x2x?x8xf32> into tensor<1x2x1x?x8xf32>
+  %kb = linalg.generic {indexing_maps = [#rep, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%k5 : tensor<1x2x1x?x8xf32>) outs(%e : tensor<1x2x2x?x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x2x2x?x8xf32>
+  %kr = tensor.collapse_shape %kb [[0], [1, 2], [3], [4]] : tensor<1x2x2x?x8xf32> into tensor<1x4x?x8xf32>
+  %v5 = tensor.expand_shape %v [[0], [1, 2], [3], [4]] output_shape [1, 2, 1, %s, 8] : tensor<1x2x?x8xf32> into tensor<1x2x1x?x8xf32>
+  %vb = linalg.generic {indexing_maps = [#rep, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%v5 : tensor<1x2x1x?x8xf32>) outs(%e : tensor<1x2x2x?x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x2x2x?x8xf32>
+  %vr = tensor.collapse_shape %vb [[0], [1, 2], [3], [4]] : tensor<1x2x2x?x8xf32> into tensor<1x4x?x8xf32>
+  %r = gate.sdpa %q, %kr, %vr {causal} : tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32> -> tensor<1x4x?x8xf32>
+  return %r : tensor<1x4x?x8xf32>
+}
+
+// -----
+
+#rep = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, 0, d3, d4)>
+#id5 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+// Only K repeated (V has 4 heads of its own): unchanged.
+// CHECK-LABEL: func.func @repeated_k_only
+// CHECK:         gate.sdpa %arg0, %collapsed, %arg2 {causal} : tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32>
+func.func @repeated_k_only(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x4x?x8xf32>) -> tensor<1x4x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %s = tensor.dim %k, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s) : tensor<1x2x2x?x8xf32>
+  %k5 = tensor.expand_shape %k [[0], [1, 2], [3], [4]] output_shape [1, 2, 1, %s, 8] : tensor<1x2x?x8xf32> into tensor<1x2x1x?x8xf32>
+  %kb = linalg.generic {indexing_maps = [#rep, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%k5 : tensor<1x2x1x?x8xf32>) outs(%e : tensor<1x2x2x?x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x2x2x?x8xf32>
+  %kr = tensor.collapse_shape %kb [[0], [1, 2], [3], [4]] : tensor<1x2x2x?x8xf32> into tensor<1x4x?x8xf32>
+  %r = gate.sdpa %q, %kr, %v {causal} : tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32> -> tensor<1x4x?x8xf32>
+  return %r : tensor<1x4x?x8xf32>
+}
