@@ -81,14 +81,24 @@ def strip(path):
 
 
 def export(name, opset=18):
+    """opset: torch's exporter at that opset, or "gatec": gatec.torch.export
+    (the gated delta rule as ONNX LinearAttention)."""
     torch.manual_seed(0)
     model = Logits(MODELS[name]().eval())
-    path = os.path.join(OUT, f"{name}_opset{opset}.onnx")
+    tag = "gatec" if opset == "gatec" else f"opset{opset}"
+    path = os.path.join(OUT, f"{name}_{tag}.onnx")
     ids = torch.randint(0, VOCAB, (1, LENGTHS[1]))
-    torch.onnx.export(model, (ids,), path, opset_version=opset, dynamo=True,
-                      input_names=["ids"], output_names=["logits"],
-                      dynamic_shapes=({1: torch.export.Dim("T", min=2, max=256)},),
-                      external_data=False)
+    kw = dict(input_names=["ids"], output_names=["logits"],
+              dynamic_shapes=({1: torch.export.Dim("T", min=2, max=256)},))
+    if opset == "gatec":
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                        "python"))
+        import gatec.torch
+
+        gatec.torch.export(model, (ids,), path, **kw)
+    else:
+        torch.onnx.export(model, (ids,), path, opset_version=opset, dynamo=True,
+                          external_data=False, **kw)
     strip(path)
     # The exporter specializes T where the model's code branches on it
     # (Qwen3-Next's chunked delta rule): keep the lengths the file accepts.
@@ -105,9 +115,11 @@ def export(name, opset=18):
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 
-# torch's default opset (18: attention decomposed into MatMul/Softmax) and
-# opset 24 (ONNX Attention with transformers' boolean mask).
-EXPORTS = [("qwen3", 18), ("mistral", 18), ("qwen3_next", 18), ("qwen3", 24), ("qwen3_next", 24)]
+# torch's default opset (18: attention decomposed into MatMul/Softmax),
+# opset 24 (ONNX Attention with transformers' boolean mask), and
+# gatec.torch.export (opset 24 + LinearAttention-27 for the gated delta rule).
+EXPORTS = [("qwen3", 18), ("mistral", 18), ("qwen3_next", 18), ("qwen3", 24),
+           ("qwen3_next", "gatec")]
 
 
 def main():
