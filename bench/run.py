@@ -189,7 +189,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller shapes, no realistic model")
     ap.add_argument("--only", default="", help="comma-separated sections: "
-                    "dense,sdpa,linear,layers,model")
+                    "dense,sdpa,linear,layers,model,hf")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda sec: not only or sec in only
@@ -357,6 +357,38 @@ def main():
                     peers.append(("PyTorch eager", best_time(lambda: tm(x, pos), min_reps=2)))
                 report(f"whole model {label} 4 layers T={T_}", 0,
                        best_time(lambda: m(x, pos), min_reps=2), peers)
+
+    # 5. Hugging Face transformers models as exporters write them (hidden 1024):
+    # torch's dynamo exporter at opset 18 (attention and the chunked gated delta
+    # rule decomposed) and 24 (ONNX Attention), and gatec.torch.export (the rule
+    # as ONNX LinearAttention), against ONNX Runtime on the same file and
+    # transformers' own PyTorch eager model.
+    if want("hf") and torch:
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        sys.path.insert(0, os.path.join(ROOT, "python"))
+        import export_hf_models as hf
+        T_ = 128 if args.quick else 512
+        for name, exports in [("qwen3", [18, 24]), ("qwen3_next", [18, "gatec"])]:
+            torch.manual_seed(0)
+            model = hf.Logits(hf.MODELS[name]("bench").eval())
+            ids = rng.integers(0, model.model.config.vocab_size, (1, T_)).astype(np.int64)
+            tids = torch.from_numpy(ids)
+            with torch.inference_mode():
+                ref = model(tids).numpy()
+                t_torch = best_time(lambda: model(tids), min_reps=2)
+            for opset in exports:
+                tag = f"hf_{name}_{opset}"
+                path = os.path.join(OUT, tag + ".onnx")
+                hf.export_file(model, path, opset, T_, max_length=4096)
+                m = gatec.load(gatec.compile(path, os.path.join(OUT, f"lib{tag}.so")))
+                err = float(np.abs(m(ids)[0] - ref).max() / np.abs(ref).max())
+                assert err < 1e-3, f"{tag}: gatec vs PyTorch error {err}"
+                sess = ort_session(path)
+                t_ort = best_time(lambda: sess.run(None, {"ids": ids}), min_reps=2) if sess else None
+                label = "gatec.torch.export" if opset == "gatec" else f"torch opset {opset}"
+                report(f"HF {name} hidden 1024, {label}, T={T_}", 0,
+                       best_time(lambda: m(ids), min_reps=2),
+                       [("ORT", t_ort), ("PyTorch eager", t_torch)])
 
     with open(os.path.join(OUT, "results.txt"), "w") as f:
         f.write("\n".join(rows) + "\n")

@@ -26,25 +26,38 @@ LENGTHS = (1, 37, 77, 130)
 VOCAB = 128
 
 
-def qwen3_next():
+# Sizes: "tiny" for the committed test models; "bench" for bench/run.py (hidden
+# 1024, head dim 128, four layers: 3 Gated DeltaNet + 1 gated attention).
+SIZES = {
+    "tiny": dict(vocab=VOCAB, hidden=64, inter=128, heads=4, kv=2, hd=16, lv=4, lk=2, positions=256),
+    "bench": dict(vocab=4096, hidden=1024, inter=2816, heads=8, kv=2, hd=128, lv=8, lk=4,
+                  positions=4096),
+}
+
+
+def qwen3_next(size="tiny"):
     from transformers import Qwen3NextConfig, Qwen3NextForCausalLM
 
+    z = SIZES[size]
     # Three Gated DeltaNet layers, then one gated-attention layer; dense MLPs.
     cfg = Qwen3NextConfig(
-        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
-        num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-        linear_num_value_heads=4, linear_num_key_heads=2, linear_key_head_dim=16,
-        linear_value_head_dim=16, linear_conv_kernel_dim=4, full_attention_interval=4,
-        max_position_embeddings=256, num_experts=0, mlp_only_layers=[0, 1, 2, 3])
+        vocab_size=z["vocab"], hidden_size=z["hidden"], intermediate_size=z["inter"],
+        num_hidden_layers=4, num_attention_heads=z["heads"], num_key_value_heads=z["kv"],
+        head_dim=z["hd"], linear_num_value_heads=z["lv"], linear_num_key_heads=z["lk"],
+        linear_key_head_dim=z["hd"], linear_value_head_dim=z["hd"], linear_conv_kernel_dim=4,
+        full_attention_interval=4, max_position_embeddings=z["positions"], num_experts=0,
+        mlp_only_layers=[0, 1, 2, 3])
     return Qwen3NextForCausalLM(cfg)
 
 
-def qwen3():
+def qwen3(size="tiny"):
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    cfg = Qwen3Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      head_dim=16, max_position_embeddings=256)
+    z = SIZES[size]
+    cfg = Qwen3Config(vocab_size=z["vocab"], hidden_size=z["hidden"],
+                      intermediate_size=z["inter"], num_hidden_layers=2 if size == "tiny" else 4,
+                      num_attention_heads=z["heads"], num_key_value_heads=z["kv"],
+                      head_dim=z["hd"], max_position_embeddings=z["positions"])
     return Qwen3ForCausalLM(cfg)
 
 
@@ -80,16 +93,14 @@ def strip(path):
     onnx.save(m, path)
 
 
-def export(name, opset=18):
-    """opset: torch's exporter at that opset, or "gatec": gatec.torch.export
-    (the gated delta rule as ONNX LinearAttention)."""
-    torch.manual_seed(0)
-    model = Logits(MODELS[name]().eval())
-    tag = "gatec" if opset == "gatec" else f"opset{opset}"
-    path = os.path.join(OUT, f"{name}_{tag}.onnx")
-    ids = torch.randint(0, VOCAB, (1, LENGTHS[1]))
+def export_file(model, path, opset, length, max_length=256):
+    """Exports `model` (Logits) to `path`. opset: torch's exporter at that opset,
+    or "gatec": gatec.torch.export (the gated delta rule as ONNX LinearAttention).
+    The traced length is `length`; T stays dynamic where the export allows."""
+    model = model.eval()
+    ids = torch.randint(0, model.model.config.vocab_size, (1, length))
     kw = dict(input_names=["ids"], output_names=["logits"],
-              dynamic_shapes=({1: torch.export.Dim("T", min=2, max=256)},))
+              dynamic_shapes=({1: torch.export.Dim("T", min=2, max=max_length)},))
     if opset == "gatec":
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
                                         "python"))
@@ -100,6 +111,14 @@ def export(name, opset=18):
         torch.onnx.export(model, (ids,), path, opset_version=opset, dynamo=True,
                           external_data=False, **kw)
     strip(path)
+
+
+def export(name, opset=18):
+    torch.manual_seed(0)
+    model = Logits(MODELS[name]().eval())
+    tag = "gatec" if opset == "gatec" else f"opset{opset}"
+    path = os.path.join(OUT, f"{name}_{tag}.onnx")
+    export_file(model, path, opset, LENGTHS[1])
     # The exporter specializes T where the model's code branches on it
     # (Qwen3-Next's chunked delta rule): keep the lengths the file accepts.
     dim = onnx.load(path).graph.input[0].type.tensor_type.shape.dim[1]
