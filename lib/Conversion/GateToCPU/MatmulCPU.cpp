@@ -426,6 +426,11 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
     if (!ShapedType::isDynamic(m) && !ShapedType::isDynamic(n) && m <= t.mc) {
       int64_t panels = ceilDiv(n, t.nr());
       t.nc = t.nr() * std::max<int64_t>(1, std::min(t.nc / t.nr(), ceilDiv(panels, 16)));
+    } else if (!ShapedType::isDynamic(n) && ceilDiv(n, t.nc) <= 2) {
+      // Few column blocks (a narrow projection, e.g. GQA's K/V): shorter row
+      // blocks, so that a few hundred rows still make tasks for every thread
+      // (512 rows: 11 tasks of 48 rather than 3 of 192).
+      t.mc = std::min(t.mc, t.mr * 4);
     }
     return MatmulLowering(b, t, ops).run(rw, op);
   }
