@@ -271,3 +271,23 @@ def ort_unsupported(exc: BaseException) -> bool:
     than reporting an error (fail)."""
     text = f"{type(exc).__name__}: {exc}".lower()
     return any(w in text for w in _ORT_UNSUPPORTED)
+
+
+class OnnxGraphBuilder:
+    """Nodes and initializers of a test graph: `const` adds an initializer,
+    `op` a single-output node named after its output; both return the name."""
+
+    def __init__(self):
+        self.nodes, self.inits = [], []
+
+    def const(self, name, value):
+        from onnx import numpy_helper
+
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def op(self, kind, inputs, name, **attrs):
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(kind, inputs, [name], name=name, **attrs))
+        return name

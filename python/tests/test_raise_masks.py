@@ -25,15 +25,8 @@ def _attention_model(path, seq, window=None, form="range"):
     """softmax(QKᵀ/√D + mask) V with a causal or sliding-window mask [T, T] built as exporters
     write it, Where(keep, 0, -inf), with keep from Range positions (i - j >= 0, i - j < window)
     or from Trilu (tril(ones) - tril(ones, -window))."""
-    nodes, inits = [], []
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def op(kind, inputs, name, **attrs):
-        nodes.append(helper.make_node(kind, inputs, [name], name=name, **attrs))
-        return name
+    g = ku.OnnxGraphBuilder()
+    nodes, inits, const, op = g.nodes, g.inits, g.const, g.op
 
     if isinstance(seq, int):
         length = const("seq_len", np.array(seq, np.int64))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 import gatec
 import kernel_util as ku
@@ -70,16 +70,9 @@ def _transformers_keep(op, const, t, shape, positions, step):
 def _model(path, hkv=2, guard_fill=0.0, fill=LOWEST, window=None, mask_form="range",
            positions="range", step=1):
     """Q [B,HQ,T,D], K/V [B,hkv,T,D] -> Y [B,HQ,T,D], written as torch's opset-18 export."""
-    nodes, inits = [], []
+    g = ku.OnnxGraphBuilder()
+    nodes, inits, const, op = g.nodes, g.inits, g.const, g.op
     group = HQ // hkv
-
-    def const(name, value):
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def op(kind, inputs, name, **attrs):
-        nodes.append(helper.make_node(kind, inputs, [name], name=name, **attrs))
-        return name
 
     shape = op("Shape", ["Q"], "seq_shape", start=2, end=3)
     t = op("Squeeze", [shape, const("axis0", np.array([0], np.int64))], "seq_len")
