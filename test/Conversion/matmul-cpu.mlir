@@ -1,14 +1,15 @@
 // RUN: gatec-opt %s -split-input-file -gate-matmul-cpu="vector-width=8" -canonicalize | FileCheck %s
 
 // A constant B is packed at compile time into [N/NR, K, NR] panels (NR = 2·8,
-// zero-padded past N = 40); tasks of 16 row tiles run in parallel, copy their
-// rows of A for a K block into a [96, 256] scratch, and the 6×2 micro-kernel
-// keeps its accumulators in vector registers.
+// zero-padded past N = 40); tasks of row tiles run in parallel (4 tiles here:
+// a projection this narrow is one column block, so rows are split finer),
+// copy their rows of A for a K block into a [24, 256] scratch, and the 6×2
+// micro-kernel keeps its accumulators in vector registers.
 // CHECK-LABEL: func.func @const_b
 // CHECK-DAG:     %[[W:.+]] = arith.constant dense_resource<gatec_packed_weight> : tensor<3x65x16xf32>
 // CHECK-DAG:     %[[C:.+]] = memref.alloc(%{{.*}}) {alignment = 64 : i64} : memref<?x40xf32>
 // CHECK:         scf.parallel
-// CHECK:           %[[AP:.+]] = memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<96x256xf32>
+// CHECK:           %[[AP:.+]] = memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<24x256xf32>
 // CHECK:           vector.transfer_read {{.*}} : memref<?x65xf32>, vector<8xf32>
 // CHECK:           vector.store {{.*}}, %[[AP]]
 // CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
@@ -24,6 +25,22 @@ func.func @const_b(%a: tensor<?x65xf32>) -> tensor<?x40xf32> {
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x40xf32>) -> tensor<?x40xf32>
   %r = linalg.matmul ins(%a, %w : tensor<?x65xf32>, tensor<65x40xf32>) outs(%f : tensor<?x40xf32>) -> tensor<?x40xf32>
   return %r : tensor<?x40xf32>
+}
+
+// -----
+
+// Wider than two column blocks: tasks of 16 row tiles ([96, 256] scratch).
+// CHECK-LABEL: func.func @wide_b
+// CHECK:         memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<96x256xf32>
+func.func @wide_b(%a: tensor<?x65xf32>) -> tensor<?x600xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %a, %c0 : tensor<?x65xf32>
+  %w = arith.constant dense<1.0> : tensor<65x600xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x600xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x600xf32>) -> tensor<?x600xf32>
+  %r = linalg.matmul ins(%a, %w : tensor<?x65xf32>, tensor<65x600xf32>) outs(%f : tensor<?x600xf32>) -> tensor<?x600xf32>
+  return %r : tensor<?x600xf32>
 }
 
 // -----
