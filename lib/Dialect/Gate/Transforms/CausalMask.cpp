@@ -329,6 +329,12 @@ std::optional<ScanShape> matchScan(scf::ForOp f) {
   if (!axis || rtt(s.x).getShape() != rtt(f.getResult(1)).getShape())
     return std::nullopt;
   s.axis = *axis;
+  // Every element along the axis is written: L is the result's size there
+  // (the other dims are read only at the constants the loop writes).
+  auto outT = rtt(f.getResult(1));
+  if (outT.isDynamicDim(*axis) ? dynamicSize(f.getResult(1), *axis) != s.length
+                               : getConstantIntValue(s.length) != outT.getDimSize(*axis))
+    return std::nullopt;
   return s;
 }
 
