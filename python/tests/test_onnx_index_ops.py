@@ -625,6 +625,26 @@ def test_topk_opset1_attribute_k(tmp_path):
     _run_check(tmp_path, m, [{"x": _rand(rng, (7, 65), np.float32)}])
 
 
+@pytest.mark.parametrize("largest", [1, 0])
+def test_topk_full_sort_dynamic_k(tmp_path, largest):
+    """K = Shape(x)[axis] (how exporters sort MoE routing): a full, stable sort of a
+    dynamic-length axis; K computed otherwise stays an import-time error."""
+    rng = np.random.default_rng(25)
+    nodes = [helper.make_node("Shape", ["x"], ["s"], start=1, end=2),
+             helper.make_node("TopK", ["x", "s"], ["v", "i"], axis=1, largest=largest)]
+    m = _model(nodes, [_in("x", np.float32, [3, "t"])],
+               [vi("v", TP.FLOAT, None), vi("i", TP.INT64, None)])
+    _run_check(tmp_path, m, [{"x": rng.integers(-3, 4, (3, t)).astype(np.float32)}
+                             for t in (1, 5, 70)])
+    # K = Shape(x)[0] on axis 1: not the axis' length, rejected.
+    bad = [helper.make_node("Shape", ["x"], ["s"], start=0, end=1),
+           helper.make_node("TopK", ["x", "s"], ["v", "i"], axis=1, largest=largest)]
+    m = _model(bad, [_in("x", np.float32, ["b", "t"])],
+               [vi("v", TP.FLOAT, None), vi("i", TP.INT64, None)])
+    with pytest.raises(gatec.Error, match="K input 's' must be a constant"):
+        _compile(tmp_path, m, "bad")
+
+
 def test_topk_k0_and_empty_rows(tmp_path):
     node = helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=1)
     for k in (0, 2):

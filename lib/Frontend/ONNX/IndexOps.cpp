@@ -752,7 +752,11 @@ LogicalResult handleTopK(Importer &im, NodeCtx &n) {
     return failure();
   if (!normAxis(im, axis, r))
     return failure();
-  int64_t K;
+  int64_t K = 0;
+  SymShape xd = inDims(n, 0);
+  // K: a constant, or the axis' own (symbolic) length, which makes TopK a
+  // full sort (exporters sort MoE routing indices that way).
+  std::optional<SymExpr> kSym;
   if (kAttr) {
     if (!n.hasAttr("k"))
       return im.fail("attribute 'k' is required");
@@ -763,13 +767,16 @@ LogicalResult handleTopK(Importer &im, NodeCtx &n) {
     auto kt = n.inType(1);
     if (!kt.getElementType().isInteger(64))
       return im.fail("K must be int64, got " + str(kt.getElementType()));
-    if (failed(constOneValue(im, n, 1, "K",
-                             "a K computed at run time is not supported (the result shape "
-                             "would depend on it)",
-                             K)))
+    if (auto st = n.shape(1); st && st->elems.size() == 1 && st->elems[0] &&
+                              !st->elems[0]->isConst() && *st->elems[0] == xd[axis])
+      kSym = *st->elems[0];
+    else if (failed(constOneValue(im, n, 1, "K",
+                                  "a K computed at run time is not supported (the result "
+                                  "shape would depend on it) unless it is the length of the "
+                                  "axis",
+                                  K)))
       return failure();
   }
-  SymShape xd = inDims(n, 0);
   if (K < 0)
     return im.fail("K must be >= 0, got " + std::to_string(K));
   if (xd[axis].isConst() && K > xd[axis].c)
@@ -783,10 +790,11 @@ LogicalResult handleTopK(Importer &im, NodeCtx &n) {
   Type i64 = b.getI64Type();
   bool isF = isa<FloatType>(et);
   SymShape od = xd;
-  od[axis] = SymExpr::constant(K);
+  od[axis] = kSym ? *kSym : SymExpr::constant(K);
   Value outV = im.fill(im.empty(od, et), im.scalar(et, 0.0));
   Value outI = im.fill(im.empty(od, i64), im.scalar(i64, -1));
-  if (K > 0) {
+  // With a symbolic K (= the length), an empty axis runs no iteration.
+  if (K > 0 || kSym) {
     // a > c in the order that puts NaN above every number.
     auto gt = [&](OpBuilder &nb, Location l, Value a, Value c) -> Value {
       if (!isF)
@@ -803,7 +811,9 @@ LogicalResult handleTopK(Importer &im, NodeCtx &n) {
     };
     RowLoops rows(im, xd, axis);
     Value len = im.indexOf(xd[axis]);
-    Value cK = im.cIndex(K), cKm1 = im.cIndex(K - 1), c0 = im.cIndex(0), c1 = im.cIndex(1);
+    Value c0 = im.cIndex(0), c1 = im.cIndex(1);
+    Value cK = kSym ? im.indexOf(*kSym) : im.cIndex(K);
+    Value cKm1 = kSym ? arith::SubIOp::create(b, loc, cK, c1).getResult() : im.cIndex(K - 1);
     // Per row: one pass over the axis keeping the best K so far sorted
     // (insertion; an element that does not beat the K-th is dropped after
     // one comparison).
