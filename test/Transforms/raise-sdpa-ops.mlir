@@ -141,3 +141,69 @@ func.func @repeated_k_only(%q: tensor<1x4x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v:
   %r = gate.sdpa %q, %kr, %v {causal} : tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32>, tensor<1x4x?x8xf32> -> tensor<1x4x?x8xf32>
   return %r : tensor<1x4x?x8xf32>
 }
+
+// -----
+
+#rowb = affine_map<(d0, d1, d2, d3) -> (d0, 0, d2, 0)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// transformers' exporter zeroes fully masked rows after the op:
+// select(Σ_j M[i,j] < 1, 0, sdpa(mask M)). gate.sdpa gives those rows 0
+// already: the select goes. With c = 2 (rows of one key too) it stays.
+// CHECK-LABEL: func.func @row_guard
+// CHECK:         %[[R:.+]] = gate.sdpa %arg0, %arg1, %arg2 mask(%arg3 : tensor<1x1x?x?xi1>)
+// CHECK-NOT:     arith.select
+// CHECK:         return %[[R]]
+// CHECK-LABEL: func.func @row_guard_two_keys
+// CHECK:         arith.select
+func.func @row_guard(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>, %m: tensor<1x1x?x?xi1>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %cst0 = arith.constant 0.0 : f32
+  %lim = arith.constant 1.0 : f32
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %y = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  %mf = arith.uitofp %m : tensor<1x1x?x?xi1> to tensor<1x1x?x?xf32>
+  %e = tensor.empty(%s) : tensor<1x1x?xf32>
+  %z = linalg.fill ins(%cst0 : f32) outs(%e : tensor<1x1x?xf32>) -> tensor<1x1x?xf32>
+  %sum = linalg.reduce ins(%mf : tensor<1x1x?x?xf32>) outs(%z : tensor<1x1x?xf32>) dimensions = [3]
+    (%in: f32, %acc: f32) {
+      %a = arith.addf %in, %acc : f32
+      linalg.yield %a : f32
+    }
+  %sum4 = tensor.expand_shape %sum [[0], [1], [2, 3]] output_shape [1, 1, %s, 1] : tensor<1x1x?xf32> into tensor<1x1x?x1xf32>
+  %limv = tensor.splat %lim[%s] : tensor<1x1x?x1xf32>
+  %few = arith.cmpf olt, %sum4, %limv : tensor<1x1x?x1xf32>
+  %eb = tensor.empty(%s) : tensor<1x2x?x8xi1>
+  %fewb = linalg.generic {indexing_maps = [#rowb, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%few : tensor<1x1x?x1xi1>) outs(%eb : tensor<1x2x?x8xi1>) {
+  ^bb0(%in: i1, %out: i1):
+    linalg.yield %in : i1
+  } -> tensor<1x2x?x8xi1>
+  %zs = tensor.splat %cst0[%s] : tensor<1x2x?x8xf32>
+  %r = arith.select %fewb, %zs, %y : tensor<1x2x?x8xi1>, tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+func.func @row_guard_two_keys(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>, %m: tensor<1x1x?x?xi1>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %cst0 = arith.constant 0.0 : f32
+  %lim = arith.constant 2.0 : f32
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %y = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  %mf = arith.uitofp %m : tensor<1x1x?x?xi1> to tensor<1x1x?x?xf32>
+  %e = tensor.empty(%s) : tensor<1x1x?xf32>
+  %z = linalg.fill ins(%cst0 : f32) outs(%e : tensor<1x1x?xf32>) -> tensor<1x1x?xf32>
+  %sum = linalg.reduce ins(%mf : tensor<1x1x?x?xf32>) outs(%z : tensor<1x1x?xf32>) dimensions = [3]
+    (%in: f32, %acc: f32) {
+      %a = arith.addf %in, %acc : f32
+      linalg.yield %a : f32
+    }
+  %sum4 = tensor.expand_shape %sum [[0], [1], [2, 3]] output_shape [1, 1, %s, 1] : tensor<1x1x?xf32> into tensor<1x1x?x1xf32>
+  %limv = tensor.splat %lim[%s] : tensor<1x1x?x1xf32>
+  %few = arith.cmpf olt, %sum4, %limv : tensor<1x1x?x1xf32>
+  %eb = tensor.empty(%s) : tensor<1x2x?x8xi1>
+  %fewb = linalg.generic {indexing_maps = [#rowb, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%few : tensor<1x1x?x1xi1>) outs(%eb : tensor<1x2x?x8xi1>) {
+  ^bb0(%in: i1, %out: i1):
+    linalg.yield %in : i1
+  } -> tensor<1x2x?x8xi1>
+  %zs = tensor.splat %cst0[%s] : tensor<1x2x?x8xf32>
+  %r = arith.select %fewb, %zs, %y : tensor<1x2x?x8xi1>, tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}

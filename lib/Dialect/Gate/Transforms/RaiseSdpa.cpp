@@ -378,10 +378,67 @@ struct SdpaStripRepeatedKV : OpRewritePattern<SdpaOp> {
   }
 };
 
+/// select(rows_with_no_key(M), 0, sdpa): transformers' exporter zeroes the
+/// rows of a fully masked attention after the op, with rows_with_no_key(M) =
+/// Σ_j uitofp(M[.., i, j]) < c, 0 < c <= 1. gate.sdpa already gives such rows
+/// 0 when M is its mask; when the op is causal and M provably the causal
+/// pattern, no row is fully masked. Either way the select is the identity.
+struct DropFullyMaskedRowGuard : OpRewritePattern<arith::SelectOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(arith::SelectOp sel, PatternRewriter &rw) const override {
+    auto sdpa = sel.getFalseValue().getDefiningOp<SdpaOp>();
+    if (!sdpa || splatValue(sel.getTrueValue()) != 0.0)
+      return failure();
+    // The row predicate, broadcast over heads and the value dim.
+    SmallVector<int64_t> bdims;
+    Value row = broadcastSource(sel.getCondition(), &bdims);
+    if (!row || rtt(row).getRank() != 4 || rtt(row).getDimSize(3) != 1)
+      return failure();
+    auto cmp = row.getDefiningOp<arith::CmpFOp>();
+    if (!cmp || (cmp.getPredicate() != arith::CmpFPredicate::OLT &&
+                 cmp.getPredicate() != arith::CmpFPredicate::ULT))
+      return failure();
+    auto c = splatValue(cmp.getRhs());
+    if (!c || !(*c > 0.0 && *c <= 1.0))
+      return failure();
+    Value sum = cmp.getLhs();
+    if (auto ex = sum.getDefiningOp<tensor::ExpandShapeOp>())
+      sum = ex.getSrc();
+    auto red = sum.getDefiningOp<linalg::ReduceOp>();
+    if (!red || red.getInputs().size() != 1 || red.getDimensions() != ArrayRef<int64_t>{3})
+      return failure();
+    Block &body = red.getRegion().front();
+    if (body.getOperations().size() != 2 || !isa<arith::AddFOp>(body.front()))
+      return failure();
+    auto init = red.getInits()[0].getDefiningOp<linalg::FillOp>();
+    if (!init || splatValue(init.getInputs()[0]) != 0.0)
+      return failure();
+    auto count = red.getInputs()[0].getDefiningOp<arith::UIToFPOp>();
+    if (!count)
+      return failure();
+    Value mask = count.getIn();
+    auto mT = rtt(mask);
+    auto oT = rtt(sdpa.getResult());
+    if (!mT || mT.getRank() != 4 || !mT.getElementType().isInteger(1))
+      return failure();
+    for (int64_t d = 0; d < 2; ++d)
+      if (mT.getDimSize(d) != 1 && mT.getDimSize(d) != oT.getDimSize(d))
+        return failure();
+    bool sameMask = sdpa.getMask() == mask && !sdpa.getCausal();
+    bool causalAnyway = sdpa.getCausal() && !sdpa.getMask() && isCausalMask(mask, false);
+    if (!sameMask && !causalAnyway)
+      return failure();
+    rw.replaceOp(sel, sdpa.getResult());
+    return success();
+  }
+};
+
 struct GateRaiseSdpaPass : gatec::gate::impl::GateRaiseSdpaBase<GateRaiseSdpaPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<RaiseSdpa, SdpaMaskToCausal, SdpaStripRepeatedKV>(&getContext());
+    patterns.add<RaiseSdpa, SdpaMaskToCausal, SdpaStripRepeatedKV, DropFullyMaskedRowGuard>(
+        &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
