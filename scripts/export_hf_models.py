@@ -50,6 +50,23 @@ def qwen3_next(size="tiny"):
     return Qwen3NextForCausalLM(cfg)
 
 
+def qwen3_next_moe(size="tiny"):
+    """Qwen3-Next with sparse MoE MLPs (4 experts, top 2, a shared expert)."""
+    from transformers import Qwen3NextConfig, Qwen3NextForCausalLM
+
+    z = SIZES[size]
+    cfg = Qwen3NextConfig(
+        vocab_size=z["vocab"], hidden_size=z["hidden"], intermediate_size=z["inter"],
+        num_hidden_layers=4, num_attention_heads=z["heads"], num_key_value_heads=z["kv"],
+        head_dim=z["hd"], linear_num_value_heads=z["lv"], linear_num_key_heads=z["lk"],
+        linear_key_head_dim=z["hd"], linear_value_head_dim=z["hd"], linear_conv_kernel_dim=4,
+        full_attention_interval=4, max_position_embeddings=z["positions"], num_experts=4,
+        num_experts_per_tok=2, moe_intermediate_size=z["hidden"] // 2,
+        shared_expert_intermediate_size=z["hidden"] // 2, decoder_sparse_step=1,
+        mlp_only_layers=[])
+    return Qwen3NextForCausalLM(cfg)
+
+
 def qwen3(size="tiny"):
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
@@ -70,7 +87,8 @@ def mistral():
     return MistralForCausalLM(cfg)
 
 
-MODELS = {"qwen3_next": qwen3_next, "qwen3": qwen3, "mistral": mistral}
+MODELS = {"qwen3_next": qwen3_next, "qwen3_next_moe": qwen3_next_moe, "qwen3": qwen3,
+          "mistral": mistral}
 
 
 class Logits(torch.nn.Module):
@@ -89,7 +107,10 @@ def strip(path):
     for n in m.graph.node:
         del n.metadata_props[:]
         n.doc_string = ""
+    for v in list(m.graph.input) + list(m.graph.output):
+        del v.metadata_props[:]
     del m.graph.value_info[:]
+    del m.metadata_props[:]
     onnx.save(m, path)
 
 
@@ -101,7 +122,18 @@ def export_file(model, path, opset, length, max_length=256):
     ids = torch.randint(0, model.model.config.vocab_size, (1, length))
     kw = dict(input_names=["ids"], output_names=["logits"],
               dynamic_shapes=({1: torch.export.Dim("T", min=2, max=max_length)},))
-    if opset == "gatec":
+    if opset == "transformers":
+        # transformers' own exporter (transformers.exporters), which knows the
+        # MoE experts' grouped matmul that torch's exporter cannot translate.
+        import tempfile
+
+        from transformers.exporters.exporter_onnx import OnnxConfig, OnnxExporter
+
+        with tempfile.TemporaryDirectory() as tmp:
+            OnnxExporter().export(model.model, {"input_ids": ids},
+                                  config=OnnxConfig(dynamic=True)).save_pretrained(tmp)
+            onnx.save(onnx.load(os.path.join(tmp, "model.onnx")), path)
+    elif opset == "gatec":
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
                                         "python"))
         import gatec.torch
@@ -113,16 +145,22 @@ def export_file(model, path, opset, length, max_length=256):
     strip(path)
 
 
+# transformers' exporter traces the chunked gated delta rule's chunk loop
+# once: its file is valid up to one chunk (64 tokens); ONNX Runtime rejects
+# longer inputs, gatec has no in-graph shape check yet (issue 13).
+VALID_LENGTHS = {"transformers": (1, 37)}
+
+
 def export(name, opset=18):
     torch.manual_seed(0)
     model = Logits(MODELS[name]().eval())
-    tag = "gatec" if opset == "gatec" else f"opset{opset}"
+    tag = opset if isinstance(opset, str) else f"opset{opset}"
     path = os.path.join(OUT, f"{name}_{tag}.onnx")
     export_file(model, path, opset, LENGTHS[1])
     # The exporter specializes T where the model's code branches on it
     # (Qwen3-Next's chunked delta rule): keep the lengths the file accepts.
     dim = onnx.load(path).graph.input[0].type.tensor_type.shape.dim[1]
-    lengths = LENGTHS if dim.dim_param else (dim.dim_value,)
+    lengths = VALID_LENGTHS.get(opset, LENGTHS) if dim.dim_param else (dim.dim_value,)
     data = {}
     rng = np.random.default_rng(0)
     with torch.inference_mode():
@@ -138,7 +176,7 @@ def export(name, opset=18):
 # opset 24 (ONNX Attention with transformers' boolean mask), and
 # gatec.torch.export (opset 24 + LinearAttention-27 for the gated delta rule).
 EXPORTS = [("qwen3", 18), ("mistral", 18), ("qwen3_next", 18), ("qwen3", 24),
-           ("qwen3_next", "gatec")]
+           ("qwen3_next", "gatec"), ("qwen3_next_moe", "transformers")]
 
 
 def main():
