@@ -35,36 +35,26 @@ SIZES = {
 }
 
 
-def qwen3_next(size="tiny"):
+def qwen3_next(size="tiny", moe=False):
+    """Three Gated DeltaNet layers, then one gated-attention layer; dense MLPs,
+    or sparse MoE ones (4 experts, top 2, a shared expert)."""
     from transformers import Qwen3NextConfig, Qwen3NextForCausalLM
 
     z = SIZES[size]
-    # Three Gated DeltaNet layers, then one gated-attention layer; dense MLPs.
+    experts = dict(num_experts=4, num_experts_per_tok=2, moe_intermediate_size=z["hidden"] // 2,
+                   shared_expert_intermediate_size=z["hidden"] // 2, decoder_sparse_step=1,
+                   mlp_only_layers=[]) if moe else dict(num_experts=0, mlp_only_layers=[0, 1, 2, 3])
     cfg = Qwen3NextConfig(
         vocab_size=z["vocab"], hidden_size=z["hidden"], intermediate_size=z["inter"],
         num_hidden_layers=4, num_attention_heads=z["heads"], num_key_value_heads=z["kv"],
         head_dim=z["hd"], linear_num_value_heads=z["lv"], linear_num_key_heads=z["lk"],
         linear_key_head_dim=z["hd"], linear_value_head_dim=z["hd"], linear_conv_kernel_dim=4,
-        full_attention_interval=4, max_position_embeddings=z["positions"], num_experts=0,
-        mlp_only_layers=[0, 1, 2, 3])
+        full_attention_interval=4, max_position_embeddings=z["positions"], **experts)
     return Qwen3NextForCausalLM(cfg)
 
 
 def qwen3_next_moe(size="tiny"):
-    """Qwen3-Next with sparse MoE MLPs (4 experts, top 2, a shared expert)."""
-    from transformers import Qwen3NextConfig, Qwen3NextForCausalLM
-
-    z = SIZES[size]
-    cfg = Qwen3NextConfig(
-        vocab_size=z["vocab"], hidden_size=z["hidden"], intermediate_size=z["inter"],
-        num_hidden_layers=4, num_attention_heads=z["heads"], num_key_value_heads=z["kv"],
-        head_dim=z["hd"], linear_num_value_heads=z["lv"], linear_num_key_heads=z["lk"],
-        linear_key_head_dim=z["hd"], linear_value_head_dim=z["hd"], linear_conv_kernel_dim=4,
-        full_attention_interval=4, max_position_embeddings=z["positions"], num_experts=4,
-        num_experts_per_tok=2, moe_intermediate_size=z["hidden"] // 2,
-        shared_expert_intermediate_size=z["hidden"] // 2, decoder_sparse_step=1,
-        mlp_only_layers=[])
-    return Qwen3NextForCausalLM(cfg)
+    return qwen3_next(size, moe=True)
 
 
 def qwen3(size="tiny"):
