@@ -523,9 +523,15 @@ private:
     if (auto sel = dyn_cast<arith::SelectOp>(op)) {
       // Only the branch taken, when the condition is known.
       Value c = sel.getCondition();
-      if (auto cv = at(c, rtt(c) ? subs : ArrayRef<AffineForm>()))
-        if (auto taken = dom.decided(*cv))
-          return at(*taken ? sel.getTrueValue() : sel.getFalseValue(), subs);
+      auto cv = at(c, rtt(c) ? subs : ArrayRef<AffineForm>());
+      if (!cv)
+        return std::nullopt;
+      if (auto taken = dom.decided(*cv))
+        return at(*taken ? sel.getTrueValue() : sel.getFalseValue(), subs);
+      auto a = at(sel.getTrueValue(), subs), b = at(sel.getFalseValue(), subs);
+      if (!a || !b)
+        return std::nullopt;
+      return dom.apply(op, {*cv, *a, *b});
     }
     if (op->hasTrait<OpTrait::Elementwise>() && op->getNumResults() == 1 &&
         op->getNumRegions() == 0) {
@@ -959,12 +965,10 @@ public:
   }
 
   std::optional<SymVal> size(Value v) {
-    auto it = llvm::find(symbols, v);
-    std::optional<unsigned> var;
-    if (it != symbols.end())
-      var = kFirstSymbol + unsigned(it - symbols.begin());
-    else if (v.getDefiningOp<tensor::DimOp>())
-      var = symbol(v, /*lower=*/0);
+    // A size named as a mask extent, or any other tensor.dim (at least 0).
+    if (!llvm::is_contained(symbols, v) && !v.getDefiningOp<tensor::DimOp>())
+      return std::nullopt;
+    auto var = symbol(v, /*lower=*/0);
     if (!var)
       return std::nullopt;
     return SymVal::affine(AffineForm::coord(*var));
@@ -1110,8 +1114,12 @@ private:
       if ((a > 0) == wantUpper && a != 0)
         g = combine(*g, 1, upper[k], a);
     }
-    for (unsigned k = kFirstSymbol; k < kNumVars && g; ++k)
-      g->coeffs[k] = checkedAdd(g->coeffs[k], f.coeffs[k]).value_or(0);
+    for (unsigned k = kFirstSymbol; k < kNumVars && g; ++k) {
+      auto c = checkedAdd(g->coeffs[k], f.coeffs[k]);
+      if (!c)
+        return std::nullopt;
+      g->coeffs[k] = *c;
+    }
     if (!g)
       return std::nullopt;
     std::optional<int64_t> v = g->cst;
