@@ -79,6 +79,12 @@ void gatec::buildCPULLVMPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createGateApproximateMath());
+  // Innermost dims as unit-stride loops, reductions in registers: what
+  // LLVM's loop vectorizer takes.
+  GateVectorizableLoopsOptions vectorizable;
+  vectorizable.splitParallel = options.parallel;
+  vectorizable.reassociate = options.kernels != "reference";
+  pm.addPass(createGateVectorizableLoops(vectorizable));
   if (options.parallel) {
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(createGateOmpSchedule());

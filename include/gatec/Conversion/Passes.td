@@ -142,6 +142,45 @@ def GateLegalizeMemRefs : Pass<"gate-legalize-memrefs", "mlir::ModuleOp"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def GateVectorizableLoops : Pass<"gate-vectorizable-loops", "mlir::ModuleOp"> {
+  let summary = "Shape the loops of linalg ops so that LLVM vectorizes them";
+  let description = [{
+    The loops that linalg ops around the kernels lower to (elementwise
+    chains, transposes, broadcasts, reductions such as RMSNorm's sum of
+    squares) reach LLVM in forms its loop vectorizer rejects. Two rewrites:
+
+    - **Innermost dim sequential** (`split-parallel`): an `scf.parallel` keeps
+      its outer dims parallel and iterates its innermost dim with a nested
+      `scf.for`. OpenMP collapses the dims of a parallel loop into one linear
+      index that it delinearizes with a division per element, so such bodies
+      ran scalar; the inner `scf.for` is a unit-stride loop. Kernel task
+      loops (`gate.tile_task`), loops with reductions, and loops whose outer
+      dims are statically fewer than `min-outer` iterations are left alone.
+    - **Accumulators in registers**: an `scf.for` whose flat body loads one
+      element at loop-invariant indices and stores back to the same element
+      (the loop of a linalg reduction: `acc[i] += f(x[i, k])`) carries the
+      value in an `iter_args` instead: one load before the loop, one store
+      after. The body must write no other memory and touch the buffer
+      nowhere else (buffers of distinct tensors do not overlap after
+      bufferization). With `reassociate`, the add or mul that combines into
+      the accumulator gets the `reassoc` fast-math flag so that LLVM sums
+      with vector partial sums (a different rounding order, as in every BLAS;
+      the reference lowering leaves it off).
+
+    Example: `scf.parallel (%i, %j) = (0, 0) to (%T, 1024)` becomes
+    `scf.parallel (%i) = (0) to (%T) { scf.for %j = 0 to 1024 { ... } }`.
+  }];
+  let options = [
+    Option<"splitParallel", "split-parallel", "bool", /*default=*/"true",
+           "run the innermost dim of scf.parallel loops as an scf.for">,
+    Option<"minOuter", "min-outer", "int64_t", /*default=*/"8",
+           "fewest static outer iterations that are still split off">,
+    Option<"reassociate", "reassociate", "bool", /*default=*/"false",
+           "let reductions' accumulation reassociate (fast-math reassoc)">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"];
+}
+
 def GateOmpSchedule : Pass<"gate-omp-schedule", "mlir::ModuleOp"> {
   let summary = "Dynamic schedules for the work-sharing loops of kernel tiles";
   let description = [{
