@@ -7,6 +7,7 @@
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
 namespace gatec {
@@ -73,8 +74,33 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       }
       Value big = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, work,
                                         arith::ConstantIndexOp::create(b, kMinParallelWork));
-      par.getIfExprMutable().assign(big);
+      if (!loop.getReductionVars().empty() || !nest.getRegion().hasOneBlock()) {
+        par.getIfExprMutable().assign(big);
+        return;
+      }
+      runSeriallyWhenSmall(b, par, nest, big);
     });
+  }
+
+  /// `scf.if big { par } else { the loop nest as scf.for loops }`: a small
+  /// loop never enters the OpenMP runtime (a serialized omp.parallel still
+  /// goes through __kmpc_fork_call and __kmpc_for_static_init, which cost
+  /// microseconds each, more than a small loop: LLVM's libomp formats debug
+  /// strings there).
+  static void runSeriallyWhenSmall(ImplicitLocOpBuilder &b, omp::ParallelOp par,
+                                   omp::LoopNestOp nest, Value big) {
+    auto guard = scf::IfOp::create(b, big, /*withElseRegion=*/true);
+    par->moveBefore(guard.thenBlock()->getTerminator());
+    OpBuilder eb = OpBuilder::atBlockBegin(guard.elseBlock());
+    IRMapping map;
+    for (auto [iv, lb, ub, step] : llvm::zip(nest.getIVs(), nest.getLoopLowerBounds(),
+                                             nest.getLoopUpperBounds(), nest.getLoopSteps())) {
+      auto serial = scf::ForOp::create(eb, par.getLoc(), lb, ub, step);
+      map.map(iv, serial.getInductionVar());
+      eb.setInsertionPoint(serial.getBody()->getTerminator());
+    }
+    for (Operation &op : nest.getRegion().front().without_terminator())
+      eb.clone(op, map);
   }
 };
 

@@ -219,9 +219,11 @@ void gatec_rt_descriptor(int64_t *desc, const gatec_tensor *t) {
 #include <unistd.h>
 
 /* A whole model's temporaries (tens of buffers of tens of MB at long
- * sequences) must fit, or every call pays page faults again. */
-#define GATEC_RT_CACHE_SLOTS 64
-#define GATEC_RT_CACHE_MIN ((size_t)1 << 20)
+ * sequences, hundreds of small ones in graphs of many small ops) must fit,
+ * or every call pays page faults again: from 64 KiB up (glibc serves larger
+ * blocks by mmap, fresh pages each time). */
+#define GATEC_RT_CACHE_SLOTS 256
+#define GATEC_RT_CACHE_MIN ((size_t)1 << 16)
 #define GATEC_RT_HEADER 64 /* keeps 64-byte alignment */
 
 /* Total bytes kept: a quarter of the physical memory, at most 8 GiB. */

@@ -18,13 +18,22 @@ func.func @tiles(%n: index, %buf: memref<?xf32>) {
 }
 
 // Other loops keep the static schedule, and run on the calling thread when
-// trip count x body cost is small (the if clause).
+// trip count x body cost is small: as plain loops, outside OpenMP.
 // CHECK-LABEL: func.func @elementwise
 // CHECK:         %[[TRIPS:.+]] = arith.ceildivui
 // CHECK:         %[[WORK:.+]] = arith.muli %{{.+}}, %[[TRIPS]] : index
 // CHECK:         %[[BIG:.+]] = arith.cmpi uge, %[[WORK]], %c32768 : index
-// CHECK:         omp.parallel if(%[[BIG]])
-// CHECK:         omp.wsloop {
+// CHECK:         scf.if %[[BIG]] {
+// CHECK-NEXT:      omp.parallel {
+// CHECK-NEXT:        omp.wsloop {
+// CHECK:         } else {
+// CHECK-NEXT:      scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK-NOT:       omp.
+// CHECK:             memref.store %{{.+}}, %{{.+}}[%[[I]]] : memref<?xf32>
+// CHECK-NEXT:      }
+// CHECK-NEXT:    }
+// CHECK-NEXT:    }
+// CHECK-NEXT:    return
 func.func @elementwise(%n: index, %buf: memref<?xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -33,4 +42,23 @@ func.func @elementwise(%n: index, %buf: memref<?xf32>) {
     memref.store %cst, %buf[%i] : memref<?xf32>
   }
   return
+}
+
+// A loop with a reduction keeps the region's if clause.
+// CHECK-LABEL: func.func @sum
+// CHECK:         omp.parallel if(%{{.+}})
+// CHECK:         omp.wsloop reduction
+func.func @sum(%n: index, %buf: memref<?xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %s = scf.parallel (%i) = (%c0) to (%n) step (%c1) init (%zero) -> f32 {
+    %x = memref.load %buf[%i] : memref<?xf32>
+    scf.reduce(%x : f32) {
+    ^bb0(%a: f32, %b: f32):
+      %r = arith.addf %a, %b : f32
+      scf.reduce.return %r : f32
+    }
+  }
+  return %s : f32
 }

@@ -189,10 +189,16 @@ def GateOmpSchedule : Pass<"gate-omp-schedule", "mlir::ModuleOp"> {
     gate lowerings) hand their iterations out dynamically. Other parallel
     loops (elementwise ops, transposes) keep the static schedule, which gives
     each thread one contiguous range, and run on the calling thread alone
-    (`if` clause) when their trip count times a rough body cost is small:
-    waking the pool costs more than a tiny loop (decode steps).
+    when their trip count times a rough body cost is small: waking the pool
+    costs more than a tiny loop (decode steps, graphs of many small ops).
+    Such a loop becomes `scf.if big { omp.parallel ... } else { scf.for ... }`
+    so that the small case never enters the OpenMP runtime (a serialized
+    region still pays `__kmpc_fork_call` and `__kmpc_for_static_init`, which
+    LLVM's libomp makes expensive by formatting debug strings); loops with
+    reductions take the region's `if` clause instead.
   }];
-  let dependentDialects = ["::mlir::omp::OpenMPDialect", "::mlir::arith::ArithDialect"];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
