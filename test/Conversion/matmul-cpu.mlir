@@ -13,6 +13,7 @@
 // CHECK:           vector.transfer_read {{.*}} : memref<?x65xf32>, vector<8xf32>
 // CHECK:           vector.store {{.*}}, %[[AP]]
 // CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:             memref.prefetch %{{.*}}, read, locality<3>, data : memref<3x65x16xf32>
 // CHECK-COUNT-2:     vector.load %{{.*}} : memref<3x65x16xf32>, vector<8xf32>
 // CHECK-COUNT-12:    math.fma {{.*}} : vector<8xf32>
 // CHECK-NOT:     linalg.matmul
@@ -29,9 +30,9 @@ func.func @const_b(%a: tensor<?x65xf32>) -> tensor<?x40xf32> {
 
 // -----
 
-// Wider than two column blocks: tasks of 16 row tiles ([96, 256] scratch).
+// Wider than two column blocks: tasks of 8 row tiles ([48, 256] scratch).
 // CHECK-LABEL: func.func @wide_b
-// CHECK:         memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<96x256xf32>
+// CHECK:         memref.alloc() {{.*}}gate.tile_task{{.*}} : memref<48x256xf32>
 func.func @wide_b(%a: tensor<?x65xf32>) -> tensor<?x600xf32> {
   %c0 = arith.constant 0 : index
   %m = tensor.dim %a, %c0 : tensor<?x65xf32>

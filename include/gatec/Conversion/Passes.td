@@ -55,9 +55,10 @@ def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
     panels of `nr-vectors`·W columns (at compile time when it is a constant,
     transposed or not; else once per call), tasks of `mc-tiles`·MR rows ×
     `nc-panels` panels run in parallel, each walks K in blocks of `kc` and runs
-    an MR × NR micro-kernel (A read in place, broadcast) whose accumulators
-    stay in vector registers, then 4- and 1-row kernels for the rows left
-    over. Matmuls with other indexing maps are left alone.
+    an MR × NR micro-kernel (the task's rows of A copied per K block and
+    broadcast, B prefetched `prefetch` steps ahead) whose accumulators stay
+    in vector registers, then 4- and 1-row kernels for the rows left over.
+    Matmuls with other indexing maps are left alone.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
@@ -68,7 +69,9 @@ def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
            "vectors per micro tile row (0: 2)">,
     Option<"kc", "kc", "int64_t", /*default=*/"0", "K block (0: 256)">,
     Option<"mcTiles", "mc-tiles", "int64_t", /*default=*/"0",
-           "micro tiles of rows per task (0: 16)">,
+           "micro tiles of rows per task (0: 8)">,
+    Option<"prefetch", "prefetch", "int64_t", /*default=*/"16",
+           "K steps ahead that the micro-kernel prefetches B (0: none)">,
     Option<"ncPanelsOpt", "nc-panels", "int64_t", /*default=*/"0",
            "column panels per task (0: 256 columns; fewer when M is small)">
   ];
