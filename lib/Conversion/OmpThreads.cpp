@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -74,33 +75,67 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       }
       Value big = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, work,
                                         arith::ConstantIndexOp::create(b, kMinParallelWork));
-      if (!loop.getReductionVars().empty() || !nest.getRegion().hasOneBlock()) {
-        par.getIfExprMutable().assign(big);
-        return;
-      }
-      runSeriallyWhenSmall(b, par, nest, big);
+      par.getIfExprMutable().assign(big);
+      if (loop.getReductionVars().empty() && nest.getRegion().hasOneBlock())
+        partitionByHand(loop, nest);
     });
   }
 
-  /// `scf.if big { par } else { the loop nest as scf.for loops }`: a small
-  /// loop never enters the OpenMP runtime (a serialized omp.parallel still
-  /// goes through __kmpc_fork_call and __kmpc_for_static_init, which cost
-  /// microseconds each, more than a small loop: LLVM's libomp formats debug
-  /// strings there).
-  static void runSeriallyWhenSmall(ImplicitLocOpBuilder &b, omp::ParallelOp par,
-                                   omp::LoopNestOp nest, Value big) {
-    auto guard = scf::IfOp::create(b, big, /*withElseRegion=*/true);
-    par->moveBefore(guard.thenBlock()->getTerminator());
-    OpBuilder eb = OpBuilder::atBlockBegin(guard.elseBlock());
-    IRMapping map;
-    for (auto [iv, lb, ub, step] : llvm::zip(nest.getIVs(), nest.getLoopLowerBounds(),
-                                             nest.getLoopUpperBounds(), nest.getLoopSteps())) {
-      auto serial = scf::ForOp::create(eb, par.getLoc(), lb, ub, step);
-      map.map(iv, serial.getInductionVar());
-      eb.setInsertionPoint(serial.getBody()->getTerminator());
+  /// The work-sharing loop becomes a plain loop over this thread's contiguous
+  /// share of the (collapsed) iterations, from omp_get_thread_num and
+  /// omp_get_num_threads: the static schedule without
+  /// __kmpc_for_static_init, which LLVM's libomp makes cost microseconds per
+  /// call by formatting debug strings (graphs of many small ops run
+  /// thousands of loops per call).
+  static void partitionByHand(omp::WsloopOp loop, omp::LoopNestOp nest) {
+    Location loc = loop.getLoc();
+    auto module = loop->getParentOfType<ModuleOp>();
+    OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+    auto i32 = mb.getI32Type();
+    for (StringRef name : {"omp_get_thread_num", "omp_get_num_threads"})
+      if (!module.lookupSymbol(name)) {
+        auto decl = func::FuncOp::create(mb, loc, name, mb.getFunctionType({}, {i32}));
+        decl.setPrivate();
+      }
+    ImplicitLocOpBuilder b(loc, loop);
+    auto index = [&](StringRef fn) {
+      Value v = func::CallOp::create(b, fn, TypeRange{i32}, ValueRange{}).getResult(0);
+      return arith::IndexCastOp::create(b, b.getIndexType(), v).getResult();
+    };
+    Value tid = index("omp_get_thread_num"), nth = index("omp_get_num_threads");
+    SmallVector<Value> trips;
+    Value total = arith::ConstantIndexOp::create(b, 1);
+    for (auto [lb, ub, step] : llvm::zip(nest.getLoopLowerBounds(), nest.getLoopUpperBounds(),
+                                         nest.getLoopSteps())) {
+      Value span = arith::MaxSIOp::create(b, arith::SubIOp::create(b, ub, lb),
+                                          arith::ConstantIndexOp::create(b, 0));
+      trips.push_back(arith::CeilDivUIOp::create(b, span, step));
+      total = arith::MulIOp::create(b, total, trips.back());
     }
+    Value chunk = arith::CeilDivUIOp::create(b, total, nth);
+    Value begin = arith::MinUIOp::create(b, arith::MulIOp::create(b, tid, chunk), total);
+    Value end = arith::MinUIOp::create(b, arith::AddIOp::create(b, begin, chunk), total);
+    auto serial = scf::ForOp::create(b, begin, end, arith::ConstantIndexOp::create(b, 1));
+    OpBuilder ib = OpBuilder::atBlockBegin(serial.getBody());
+    IRMapping map;
+    Value rest = serial.getInductionVar();
+    unsigned n = trips.size();
+    SmallVector<Value> ivs(n);
+    for (unsigned d = n; d-- > 0;) {
+      Value idx = rest;
+      if (d > 0) {
+        idx = arith::RemUIOp::create(ib, loc, rest, trips[d]);
+        rest = arith::DivUIOp::create(ib, loc, rest, trips[d]);
+      }
+      ivs[d] = arith::AddIOp::create(
+          ib, loc, nest.getLoopLowerBounds()[d],
+          arith::MulIOp::create(ib, loc, idx, nest.getLoopSteps()[d]));
+    }
+    for (auto [iv, v] : llvm::zip(nest.getIVs(), ivs))
+      map.map(iv, v);
     for (Operation &op : nest.getRegion().front().without_terminator())
-      eb.clone(op, map);
+      ib.clone(op, map);
+    loop.erase();
   }
 };
 

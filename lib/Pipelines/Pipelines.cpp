@@ -51,7 +51,7 @@ void gatec::buildCPUKernelPipeline(OpPassManager &pm,
   pm.addPass(createGateApproximateMath(powOnly));
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createLinalgGeneralizeNamedOpsPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createGateFuseElementwise());
   pm.addPass(createCanonicalizerPass());
 }
 

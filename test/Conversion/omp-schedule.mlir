@@ -17,23 +17,24 @@ func.func @tiles(%n: index, %buf: memref<?xf32>) {
   return
 }
 
-// Other loops keep the static schedule, and run on the calling thread when
-// trip count x body cost is small: as plain loops, outside OpenMP.
+// Other loops keep the static schedule, run on the calling thread when trip
+// count x body cost is small (the if clause), and share their iterations by
+// hand: each thread a contiguous range, no __kmpc_for_static_init.
 // CHECK-LABEL: func.func @elementwise
 // CHECK:         %[[TRIPS:.+]] = arith.ceildivui
 // CHECK:         %[[WORK:.+]] = arith.muli %{{.+}}, %[[TRIPS]] : index
 // CHECK:         %[[BIG:.+]] = arith.cmpi uge, %[[WORK]], %c32768 : index
-// CHECK:         scf.if %[[BIG]] {
-// CHECK-NEXT:      omp.parallel {
-// CHECK-NEXT:        omp.wsloop {
-// CHECK:         } else {
-// CHECK-NEXT:      scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
-// CHECK-NOT:       omp.
-// CHECK:             memref.store %{{.+}}, %{{.+}}[%[[I]]] : memref<?xf32>
-// CHECK-NEXT:      }
-// CHECK-NEXT:    }
-// CHECK-NEXT:    }
-// CHECK-NEXT:    return
+// CHECK:         omp.parallel if(%[[BIG]]) {
+// CHECK:           %[[TID:.+]] = func.call @omp_get_thread_num() : () -> i32
+// CHECK:           %[[NTH:.+]] = func.call @omp_get_num_threads() : () -> i32
+// CHECK:           %[[NTHI:.+]] = arith.index_cast %[[NTH]] : i32 to index
+// CHECK:           %[[CHUNK:.+]] = arith.ceildivui %[[TOTAL:.+]], %[[NTHI]] : index
+// CHECK:           %[[BEGIN:.+]] = arith.minui %{{.+}}, %[[TOTAL]] : index
+// CHECK:           %[[END:.+]] = arith.minui %{{.+}}, %[[TOTAL]] : index
+// CHECK:           scf.for %[[L:.+]] = %[[BEGIN]] to %[[END]] step %{{.+}} {
+// CHECK:             memref.store %{{.+}}, %{{.+}}[%{{.+}}] : memref<?xf32>
+// CHECK:           omp.terminator
+// CHECK-NOT:     omp.wsloop
 func.func @elementwise(%n: index, %buf: memref<?xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -44,7 +45,7 @@ func.func @elementwise(%n: index, %buf: memref<?xf32>) {
   return
 }
 
-// A loop with a reduction keeps the region's if clause.
+// A loop with a reduction keeps its wsloop.
 // CHECK-LABEL: func.func @sum
 // CHECK:         omp.parallel if(%{{.+}})
 // CHECK:         omp.wsloop reduction
@@ -61,4 +62,22 @@ func.func @sum(%n: index, %buf: memref<?xf32>) -> f32 {
     }
   }
   return %s : f32
+}
+
+// Several dims: the thread's range is over the collapsed iterations, each
+// split back into the loop's indices.
+// CHECK-LABEL: func.func @two_dims
+// CHECK:           scf.for %[[L:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK:             %[[J:.+]] = arith.remui %[[L]], %{{.+}} : index
+// CHECK:             %[[I:.+]] = arith.divui %[[L]], %{{.+}} : index
+// CHECK:             memref.store %{{.+}}, %{{.+}}[%{{.+}}, %{{.+}}] : memref<?x?xf32>
+func.func @two_dims(%n: index, %m: index, %buf: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %cst = arith.constant 1.0 : f32
+  scf.parallel (%i, %j) = (%c0, %c1) to (%n, %m) step (%c1, %c2) {
+    memref.store %cst, %buf[%i, %j] : memref<?x?xf32>
+  }
+  return
 }

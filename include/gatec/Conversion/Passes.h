@@ -3,6 +3,7 @@
 #define GATEC_CONVERSION_PASSES_H
 
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

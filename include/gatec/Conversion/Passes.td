@@ -84,6 +84,29 @@ def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
   ];
 }
 
+def GateFuseElementwise : Pass<"gate-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse elementwise linalg ops, broadcasts into every consumer";
+  let description = [{
+    Upstream's elementwise fusion (`linalg-fuse-elementwise-ops`: producer
+    generics into consumer generics, reshapes folded by expansion, linalg
+    canonicalizations) with two differences for the graphs exporters write:
+
+    - A producer that only broadcasts (a `linalg.generic` whose body yields
+      its one input, read through a projected permutation that keeps the
+      order of dims) is fused into each of its consumers even when it has
+      several: the consumer reads the smaller tensor through the broadcast
+      map instead of a materialized copy (RoPE's cos/sin tables, shared by
+      every layer, were written out as [B, H, T, D] tensors). Other
+      producers fuse only into their single consumer, as upstream.
+    - Fusion and every canonicalization run together until nothing changes
+      (upstream's pass followed by the canonicalizer left a tenth of the
+      fusable pairs of a transformers Qwen3 export unfused: the
+      canonicalizations expose more).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 def GateApproximateMath : Pass<"gate-approximate-math", "mlir::ModuleOp"> {
   let summary = "Replace math.exp/tanh/erf by vectorizable polynomial approximations";
   let description = [{
@@ -192,16 +215,16 @@ def GateOmpSchedule : Pass<"gate-omp-schedule", "mlir::ModuleOp"> {
     gate lowerings) hand their iterations out dynamically. Other parallel
     loops (elementwise ops, transposes) keep the static schedule, which gives
     each thread one contiguous range, and run on the calling thread alone
-    when their trip count times a rough body cost is small: waking the pool
-    costs more than a tiny loop (decode steps, graphs of many small ops).
-    Such a loop becomes `scf.if big { omp.parallel ... } else { scf.for ... }`
-    so that the small case never enters the OpenMP runtime (a serialized
-    region still pays `__kmpc_fork_call` and `__kmpc_for_static_init`, which
-    LLVM's libomp makes expensive by formatting debug strings); loops with
-    reductions take the region's `if` clause instead.
+    (`if` clause) when their trip count times a rough body cost is small:
+    waking the pool costs more than a tiny loop (decode steps, graphs of many
+    small ops). Their `omp.wsloop` becomes a plain `scf.for` over the
+    thread's share of the collapsed iterations (from `omp_get_thread_num` /
+    `omp_get_num_threads`): the same static schedule without
+    `__kmpc_for_static_init`, which LLVM's libomp makes cost microseconds per
+    call by formatting debug strings. Loops with reductions keep the wsloop.
   }];
   let dependentDialects = ["::mlir::omp::OpenMPDialect", "::mlir::arith::ArithDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::func::FuncDialect"];
 }
 
 def GateOmpThreads : Pass<"gate-omp-num-threads", "mlir::ModuleOp"> {
