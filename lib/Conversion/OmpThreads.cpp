@@ -5,6 +5,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -58,7 +59,15 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
         loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
       auto par = dyn_cast<omp::ParallelOp>(loop->getParentOp());
       auto nest = dyn_cast<omp::LoopNestOp>(loop.getWrappedLoop());
-      if (tiles || !par || !nest || par.getIfExpr() ||
+      bool alone = par && nest && loop.getReductionVars().empty() &&
+                   nest.getRegion().hasOneBlock() &&
+                   llvm::hasSingleElement(par.getRegion().front().without_terminator());
+      if (tiles) {
+        if (alone)
+          dispatchByHand(par, loop, nest);
+        return;
+      }
+      if (!par || !nest || par.getIfExpr() ||
           !llvm::hasSingleElement(par.getRegion().front().without_terminator()))
         return;
       // Bounds defined inside the region (none after scf-to-openmp) could
@@ -79,6 +88,42 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       if (loop.getReductionVars().empty() && nest.getRegion().hasOneBlock())
         partitionByHand(loop, nest);
     });
+  }
+
+  /// Trip counts of the nest's dims and their product, built at `b`.
+  static Value collapsedTrips(ImplicitLocOpBuilder &b, omp::LoopNestOp nest,
+                              SmallVectorImpl<Value> &trips) {
+    Value total = arith::ConstantIndexOp::create(b, 1);
+    for (auto [lb, ub, step] : llvm::zip(nest.getLoopLowerBounds(), nest.getLoopUpperBounds(),
+                                         nest.getLoopSteps())) {
+      Value span = arith::MaxSIOp::create(b, arith::SubIOp::create(b, ub, lb),
+                                          arith::ConstantIndexOp::create(b, 0));
+      trips.push_back(arith::CeilDivUIOp::create(b, span, step));
+      total = arith::MulIOp::create(b, total, trips.back());
+    }
+    return total;
+  }
+
+  /// The nest's body for collapsed iteration `lin`, cloned at `ib`.
+  static void cloneBodyAt(OpBuilder &ib, Location loc, omp::LoopNestOp nest, Value lin,
+                          ArrayRef<Value> trips) {
+    unsigned n = trips.size();
+    SmallVector<Value> ivs(n);
+    Value rest = lin;
+    for (unsigned d = n; d-- > 0;) {
+      Value idx = rest;
+      if (d > 0) {
+        idx = arith::RemUIOp::create(ib, loc, rest, trips[d]);
+        rest = arith::DivUIOp::create(ib, loc, rest, trips[d]);
+      }
+      ivs[d] = arith::AddIOp::create(ib, loc, nest.getLoopLowerBounds()[d],
+                                     arith::MulIOp::create(ib, loc, idx, nest.getLoopSteps()[d]));
+    }
+    IRMapping map;
+    for (auto [iv, v] : llvm::zip(nest.getIVs(), ivs))
+      map.map(iv, v);
+    for (Operation &op : nest.getRegion().front().without_terminator())
+      ib.clone(op, map);
   }
 
   /// The work-sharing loop becomes a plain loop over this thread's contiguous
@@ -104,37 +149,52 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
     };
     Value tid = index("omp_get_thread_num"), nth = index("omp_get_num_threads");
     SmallVector<Value> trips;
-    Value total = arith::ConstantIndexOp::create(b, 1);
-    for (auto [lb, ub, step] : llvm::zip(nest.getLoopLowerBounds(), nest.getLoopUpperBounds(),
-                                         nest.getLoopSteps())) {
-      Value span = arith::MaxSIOp::create(b, arith::SubIOp::create(b, ub, lb),
-                                          arith::ConstantIndexOp::create(b, 0));
-      trips.push_back(arith::CeilDivUIOp::create(b, span, step));
-      total = arith::MulIOp::create(b, total, trips.back());
-    }
+    Value total = collapsedTrips(b, nest, trips);
     Value chunk = arith::CeilDivUIOp::create(b, total, nth);
     Value begin = arith::MinUIOp::create(b, arith::MulIOp::create(b, tid, chunk), total);
     Value end = arith::MinUIOp::create(b, arith::AddIOp::create(b, begin, chunk), total);
     auto serial = scf::ForOp::create(b, begin, end, arith::ConstantIndexOp::create(b, 1));
     OpBuilder ib = OpBuilder::atBlockBegin(serial.getBody());
-    IRMapping map;
-    Value rest = serial.getInductionVar();
-    unsigned n = trips.size();
-    SmallVector<Value> ivs(n);
-    for (unsigned d = n; d-- > 0;) {
-      Value idx = rest;
-      if (d > 0) {
-        idx = arith::RemUIOp::create(ib, loc, rest, trips[d]);
-        rest = arith::DivUIOp::create(ib, loc, rest, trips[d]);
-      }
-      ivs[d] = arith::AddIOp::create(
-          ib, loc, nest.getLoopLowerBounds()[d],
-          arith::MulIOp::create(ib, loc, idx, nest.getLoopSteps()[d]));
+    cloneBodyAt(ib, loc, nest, serial.getInductionVar(), trips);
+    loop.erase();
+  }
+
+  /// Kernel tiles handed out one at a time from a shared atomic counter: the
+  /// dynamic schedule without __kmpc_dispatch_next (debug strings again, at
+  /// every tile). The counter lives on the caller's stack for the region.
+  static void dispatchByHand(omp::ParallelOp par, omp::WsloopOp loop, omp::LoopNestOp nest) {
+    Location loc = loop.getLoc();
+    ImplicitLocOpBuilder ob(loc, par);
+    auto scope = memref::AllocaScopeOp::create(ob, TypeRange{});
+    Block *scopeBody = new Block();
+    scope.getBodyRegion().push_back(scopeBody);
+    par->moveBefore(scopeBody, scopeBody->end());
+    ImplicitLocOpBuilder sb = ImplicitLocOpBuilder::atBlockEnd(loc, scopeBody);
+    memref::AllocaScopeReturnOp::create(sb, ValueRange{});
+    sb.setInsertionPoint(par);
+    auto i64 = sb.getI64Type();
+    Value counter = memref::AllocaOp::create(sb, MemRefType::get({}, i64));
+    memref::StoreOp::create(sb, arith::ConstantIntOp::create(sb, i64, 0), counter, ValueRange{});
+    ImplicitLocOpBuilder b(loc, loop);
+    SmallVector<Value> trips;
+    Value total = collapsedTrips(b, nest, trips);
+    Value one = arith::ConstantIntOp::create(b, i64, 1);
+    auto next = scf::WhileOp::create(b, TypeRange{b.getIndexType()}, ValueRange{});
+    {
+      Block *before = b.createBlock(&next.getBefore());
+      OpBuilder bb = OpBuilder::atBlockBegin(before);
+      Value taken = memref::AtomicRMWOp::create(bb, loc, arith::AtomicRMWKind::addi, one,
+                                                counter, ValueRange{});
+      Value lin = arith::IndexCastOp::create(bb, loc, bb.getIndexType(), taken);
+      Value more = arith::CmpIOp::create(bb, loc, arith::CmpIPredicate::ult, lin, total);
+      scf::ConditionOp::create(bb, loc, more, ValueRange{lin});
     }
-    for (auto [iv, v] : llvm::zip(nest.getIVs(), ivs))
-      map.map(iv, v);
-    for (Operation &op : nest.getRegion().front().without_terminator())
-      ib.clone(op, map);
+    {
+      Block *after = b.createBlock(&next.getAfter(), {}, {b.getIndexType()}, {loc});
+      OpBuilder ab = OpBuilder::atBlockBegin(after);
+      cloneBodyAt(ab, loc, nest, after->getArgument(0), trips);
+      scf::YieldOp::create(ab, loc, ValueRange{});
+    }
     loop.erase();
   }
 };

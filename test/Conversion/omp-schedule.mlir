@@ -1,11 +1,20 @@
 // RUN: gatec-opt %s -convert-scf-to-openmp -gate-omp-schedule | FileCheck %s
 
 // Kernel tiles (bodies marked gate.tile_task by the gate lowerings) are handed
-// out dynamically; other parallel loops keep the static schedule. The marker
-// is consumed.
+// out one at a time from an atomic counter on the caller's stack (a dynamic
+// schedule without __kmpc_dispatch_next). The marker is consumed.
 
 // CHECK-LABEL: func.func @tiles
-// CHECK:         omp.wsloop schedule(dynamic)
+// CHECK:         memref.alloca_scope {
+// CHECK:           %[[CTR:.+]] = memref.alloca() : memref<i64>
+// CHECK:           memref.store %{{.+}}, %[[CTR]][] : memref<i64>
+// CHECK:           omp.parallel {
+// CHECK:             scf.while
+// CHECK:               %[[T:.+]] = memref.atomic_rmw addi %{{.+}}, %[[CTR]][] : (i64, memref<i64>) -> i64
+// CHECK:               scf.condition
+// CHECK:             } do {
+// CHECK:               memref.store
+// CHECK-NOT:     omp.wsloop
 // CHECK-NOT:     gate.tile_task
 func.func @tiles(%n: index, %buf: memref<?xf32>) {
   %c0 = arith.constant 0 : index

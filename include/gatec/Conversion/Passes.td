@@ -208,11 +208,13 @@ def GateVectorizableLoops : Pass<"gate-vectorizable-loops", "mlir::ModuleOp"> {
 }
 
 def GateOmpSchedule : Pass<"gate-omp-schedule", "mlir::ModuleOp"> {
-  let summary = "Dynamic schedules for the work-sharing loops of kernel tiles";
+  let summary = "Dynamic schedules for kernel tiles; static loops shared by hand";
   let description = [{
     Kernel tiles differ in cost (causal attention, ragged last blocks): the
     `omp.wsloop`s whose bodies carry the `gate.tile_task` marker (set by the
-    gate lowerings) hand their iterations out dynamically. Other parallel
+    gate lowerings) hand their iterations out dynamically, one at a time from
+    an atomic counter on the caller's stack (`__kmpc_dispatch_next` formats
+    debug strings per tile in LLVM's libomp as Debian builds it). Other parallel
     loops (elementwise ops, transposes) keep the static schedule, which gives
     each thread one contiguous range, and run on the calling thread alone
     (`if` clause) when their trip count times a rough body cost is small:
