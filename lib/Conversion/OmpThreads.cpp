@@ -55,8 +55,6 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
         if (op->removeAttr(gatec::KernelBuilder::kTileTaskAttr))
           tiles = true;
       });
-      if (tiles && !loop.getScheduleKind())
-        loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
       auto par = dyn_cast<omp::ParallelOp>(loop->getParentOp());
       auto nest = dyn_cast<omp::LoopNestOp>(loop.getWrappedLoop());
       bool alone = par && nest && loop.getReductionVars().empty() &&
@@ -65,6 +63,8 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       if (tiles) {
         if (alone)
           dispatchByHand(par, loop, nest);
+        else if (!loop.getScheduleKind())
+          loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
         return;
       }
       if (!par || !nest || par.getIfExpr() ||
@@ -85,7 +85,7 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       Value big = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, work,
                                         arith::ConstantIndexOp::create(b, kMinParallelWork));
       par.getIfExprMutable().assign(big);
-      if (loop.getReductionVars().empty() && nest.getRegion().hasOneBlock())
+      if (alone)
         partitionByHand(loop, nest);
     });
   }
