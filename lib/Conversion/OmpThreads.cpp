@@ -57,36 +57,33 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       });
       auto par = dyn_cast<omp::ParallelOp>(loop->getParentOp());
       auto nest = dyn_cast<omp::LoopNestOp>(loop.getWrappedLoop());
-      bool alone = par && nest && loop.getReductionVars().empty() &&
-                   nest.getRegion().hasOneBlock() &&
-                   llvm::hasSingleElement(par.getRegion().front().without_terminator());
+      // The region holds only this loop, whose bounds are defined before it
+      // (always, after scf-to-openmp): its trip counts can be read outside.
+      bool wrapped =
+          par && nest && llvm::hasSingleElement(par.getRegion().front().without_terminator()) &&
+          llvm::none_of(nest->getOperands(), [&](Value v) {
+            return par->isAncestor(v.getParentRegion()->getParentOp());
+          });
+      bool byHand = wrapped && loop.getReductionVars().empty() && nest.getRegion().hasOneBlock();
       if (tiles) {
-        if (alone)
+        if (byHand)
           dispatchByHand(par, loop, nest);
         else if (!loop.getScheduleKind())
           loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);
         return;
       }
-      if (!par || !nest || par.getIfExpr() ||
-          !llvm::hasSingleElement(par.getRegion().front().without_terminator()))
+      if (!wrapped || par.getIfExpr())
         return;
-      // Bounds defined inside the region (none after scf-to-openmp) could
-      // not be read before it.
-      for (Value v : nest->getOperands())
-        if (par->isAncestor(v.getParentRegion()->getParentOp()))
-          return;
       ImplicitLocOpBuilder b(par.getLoc(), par);
-      Value work = arith::ConstantIndexOp::create(b, bodyCost(nest.getRegion()));
-      for (auto [lb, ub, step] : llvm::zip(nest.getLoopLowerBounds(), nest.getLoopUpperBounds(),
-                                           nest.getLoopSteps())) {
-        Value span = arith::SubIOp::create(b, ub, lb);
-        work = arith::MulIOp::create(b, work, arith::CeilDivUIOp::create(b, span, step));
-      }
+      SmallVector<Value> trips;
+      Value total = collapsedTrips(b, nest, trips);
+      Value work = arith::MulIOp::create(
+          b, arith::ConstantIndexOp::create(b, bodyCost(nest.getRegion())), total);
       Value big = arith::CmpIOp::create(b, arith::CmpIPredicate::uge, work,
                                         arith::ConstantIndexOp::create(b, kMinParallelWork));
       par.getIfExprMutable().assign(big);
-      if (alone)
-        partitionByHand(loop, nest);
+      if (byHand)
+        partitionByHand(loop, nest, trips, total);
     });
   }
 
@@ -132,7 +129,8 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
   /// __kmpc_for_static_init, which LLVM's libomp makes cost microseconds per
   /// call by formatting debug strings (graphs of many small ops run
   /// thousands of loops per call).
-  static void partitionByHand(omp::WsloopOp loop, omp::LoopNestOp nest) {
+  static void partitionByHand(omp::WsloopOp loop, omp::LoopNestOp nest, ArrayRef<Value> trips,
+                              Value total) {
     Location loc = loop.getLoc();
     auto module = loop->getParentOfType<ModuleOp>();
     OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
@@ -148,8 +146,6 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
       return arith::IndexCastOp::create(b, b.getIndexType(), v).getResult();
     };
     Value tid = index("omp_get_thread_num"), nth = index("omp_get_num_threads");
-    SmallVector<Value> trips;
-    Value total = collapsedTrips(b, nest, trips);
     Value chunk = arith::CeilDivUIOp::create(b, total, nth);
     Value begin = arith::MinUIOp::create(b, arith::MulIOp::create(b, tid, chunk), total);
     Value end = arith::MinUIOp::create(b, arith::AddIOp::create(b, begin, chunk), total);
@@ -175,9 +171,9 @@ struct GateOmpSchedulePass : gatec::impl::GateOmpScheduleBase<GateOmpSchedulePas
     auto i64 = sb.getI64Type();
     Value counter = memref::AllocaOp::create(sb, MemRefType::get({}, i64));
     memref::StoreOp::create(sb, arith::ConstantIntOp::create(sb, i64, 0), counter, ValueRange{});
-    ImplicitLocOpBuilder b(loc, loop);
     SmallVector<Value> trips;
-    Value total = collapsedTrips(b, nest, trips);
+    Value total = collapsedTrips(sb, nest, trips);
+    ImplicitLocOpBuilder b(loc, loop);
     Value one = arith::ConstantIntOp::create(b, i64, 1);
     auto next = scf::WhileOp::create(b, TypeRange{b.getIndexType()}, ValueRange{});
     {

@@ -31,13 +31,14 @@ func.func @tiles(%n: index, %buf: memref<?xf32>) {
 // hand: each thread a contiguous range, no __kmpc_for_static_init.
 // CHECK-LABEL: func.func @elementwise
 // CHECK:         %[[TRIPS:.+]] = arith.ceildivui
-// CHECK:         %[[WORK:.+]] = arith.muli %{{.+}}, %[[TRIPS]] : index
+// CHECK:         %[[TOTAL:.+]] = arith.muli %{{.+}}, %[[TRIPS]] : index
+// CHECK:         %[[WORK:.+]] = arith.muli %c4, %[[TOTAL]] : index
 // CHECK:         %[[BIG:.+]] = arith.cmpi uge, %[[WORK]], %c32768 : index
 // CHECK:         omp.parallel if(%[[BIG]]) {
 // CHECK:           %[[TID:.+]] = func.call @omp_get_thread_num() : () -> i32
 // CHECK:           %[[NTH:.+]] = func.call @omp_get_num_threads() : () -> i32
 // CHECK:           %[[NTHI:.+]] = arith.index_cast %[[NTH]] : i32 to index
-// CHECK:           %[[CHUNK:.+]] = arith.ceildivui %[[TOTAL:.+]], %[[NTHI]] : index
+// CHECK:           %[[CHUNK:.+]] = arith.ceildivui %[[TOTAL]], %[[NTHI]] : index
 // CHECK:           %[[BEGIN:.+]] = arith.minui %{{.+}}, %[[TOTAL]] : index
 // CHECK:           %[[END:.+]] = arith.minui %{{.+}}, %[[TOTAL]] : index
 // CHECK:           scf.for %[[L:.+]] = %[[BEGIN]] to %[[END]] step %{{.+}} {
