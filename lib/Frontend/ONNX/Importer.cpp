@@ -613,6 +613,9 @@ LogicalResult Importer::importNodes(const onnx::GraphProto &g) {
     ++done;
     if (failed(importNode(g.node(k))))
       return failure();
+    // Exporters' unrolled chunked gated delta rule: its output, once
+    // imported, may be redefined as one gate.linear_attention.
+    (void)raiseChunkedDeltaRule(*this, g, producer, g.node(k));
     for (int u : users[k])
       if (--pending[u] == 0)
         ready.push(u);
@@ -1112,6 +1115,13 @@ static OwningOpRef<ModuleOp> importModelImpl(Importer &im, const onnx::ModelProt
   im.b.setInsertionPointToEnd(im.entryBlock);
   func::ReturnOp::create(im.b, fileLoc, results);
   func.setType(FunctionType::get(&ctx, argTypes, resTypes));
+  // What a raising replaced is dead now. The scatters' fresh copies
+  // (bufferization.alloc_tensor) would keep it alive through canonicalization,
+  // which never erases them; users come after their operands, so one sweep
+  // from the end drops whole dead chains.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(*im.entryBlock)))
+    if (op.use_empty() && (isa<bufferization::AllocTensorOp>(op) || isOpTriviallyDead(&op)))
+      op.erase();
 
   auto dimsAttr = [&](llvm::ArrayRef<std::string> names) {
     SmallVector<Attribute> a;

@@ -325,6 +325,12 @@ public:
   int bodyDepth = 0;
 };
 
+/// Redefines the output of `n`, just imported, as one gate.linear_attention
+/// when it ends transformers' chunked gated delta rule as torch exports it
+/// (ChunkedDeltaRule.cpp); false, changing nothing, otherwise.
+bool raiseChunkedDeltaRule(Importer &im, const onnx::GraphProto &g,
+                           const llvm::StringMap<int> &producer, const onnx::NodeProto &n);
+
 /// The view of one node a handler works with.
 struct NodeCtx {
   Importer &im;
