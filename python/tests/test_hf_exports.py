@@ -53,8 +53,8 @@ ATTENTION = {"qwen3_opset18": (2, False), "mistral_opset18": (2, False),
              "qwen3_next_gatec": (1, True), "qwen3_next_moe_transformers": (1, True)}
 # Gated DeltaNet layers that are one gate.linear_attention each (gatec.torch.export
 # writes them as ONNX LinearAttention; torch's own export unrolls the chunked
-# rule, which is not raised yet).
-DELTANET = {"qwen3_next_gatec": 3}
+# rule, which the importer recognises).
+DELTANET = {"qwen3_next_gatec": 3, "qwen3_next_opset18": 3}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -83,8 +83,9 @@ private:
   }
   /// Only the attributes `allowed` (anything else may change the meaning).
   static bool onlyAttrs(const Node *n, std::initializer_list<llvm::StringRef> allowed) {
+    llvm::StringSet<> seen;
     for (const auto &a : n->attribute())
-      if (!llvm::is_contained(allowed, llvm::StringRef(a.name())))
+      if (!llvm::is_contained(allowed, llvm::StringRef(a.name())) || !seen.insert(a.name()).second)
         return false;
     return true;
   }
@@ -321,6 +322,31 @@ private:
 
   // ------------------------------------------------------------ pieces
   bool substitution(std::string x, std::string &x0);
+
+  /// s = sPrev * cdu[:, :, i] + kd[:, :, i]ᵀ @ vn: the state after chunk i.
+  /// `cdu` and `kd` are set when empty, else must match.
+  bool stateUpdate(llvm::StringRef s, llvm::StringRef sPrev, llvm::StringRef vn, int64_t i,
+                   std::string &cdu, std::string &kd) {
+    std::string u1, u2;
+    if (!binary(s, "Add", u1, u2))
+      return false;
+    for (int swap = 0; swap < 2; ++swap, std::swap(u1, u2)) {
+      std::string d1, d2, t1, t2, cduSrc, kt, kdSrc;
+      if (!binary(u1, "Mul", d1, d2) || !binary(u2, "MatMul", t1, t2) || t2 != vn)
+        continue;
+      if (d1 != sPrev)
+        std::swap(d1, d2);
+      if (d1 != sPrev || gather(d2, 2, cduSrc) != i || (!cdu.empty() && cduSrc != cdu))
+        continue;
+      if (!transpose(t1, {0, 1, 3, 2}, kt) || gather(kt, 2, kdSrc) != i ||
+          (!kd.empty() && kdSrc != kd))
+        continue;
+      cdu = cduSrc;
+      kd = kdSrc;
+      return true;
+    }
+    return false;
+  }
 };
 
 /// The forward substitution that solves the chunk's UT system: for rows
@@ -478,27 +504,7 @@ bool DeltaRuleMatcher::run(const Node &anchor) {
     if (i == 0) {
       s0 = s;
     } else {
-      // s = sPrev * gather(cdu, i-1) + transpose(gather(kd, i-1)) @ vnPrev
-      std::string u1, u2;
-      if (!binary(s, "Add", u1, u2))
-        return false;
-      auto tryUpd = [&](const std::string &decayed, const std::string &upd) {
-        std::string d1, d2, t1, t2, src, kt;
-        if (!binary(decayed, "Mul", d1, d2) || !binary(upd, "MatMul", t1, t2) || t2 != vnPrev)
-          return false;
-        if (d1 != sPrev)
-          std::swap(d1, d2);
-        if (d1 != sPrev || gather(d2, 2, src) != i - 1 || (!cdu.empty() && src != cdu))
-          return false;
-        std::string cduSrc = src;
-        if (!transpose(t1, {0, 1, 3, 2}, kt) || gather(kt, 2, src) != i - 1 ||
-            (!kd.empty() && src != kd))
-          return false;
-        cdu = cduSrc;
-        kd = src;
-        return true;
-      };
-      if (!tryUpd(u1, u2) && !tryUpd(u2, u1))
+      if (!stateUpdate(s, sPrev, vnPrev, i - 1, cdu, kd))
         return false;
     }
     sPrev = s;
@@ -507,6 +513,24 @@ bool DeltaRuleMatcher::run(const Node &anchor) {
   SymShape sd = dims(s0);
   if (sd.size() != 4 || !sd[2].isConst() || !isF32(s0))
     return false;
+  // The state after the last chunk, when the graph returns it (and nothing
+  // else reads it: a node that did may already be imported).
+  std::string finalState;
+  for (const auto &o : g.output()) {
+    std::string cduF = cdu, kdF = kd;
+    if (!stateUpdate(o.name(), sPrev, vnPrev, N - 1, cduF, kdF))
+      continue;
+    bool read = llvm::any_of(g.node(), [&](const Node &n) {
+      return llvm::is_contained(n.input(), o.name());
+    });
+    // Redefined only once imported (a later import would define it again).
+    if (!read && im.lookup(o.name())) {
+      finalState = o.name();
+      cdu = cduF;
+      kd = kdF;
+    }
+    break;
+  }
   Dk = sd[2].c;
   if (!dimsAre(s0, {B, H, c(Dk), c(Dv)}))
     return false;
@@ -622,9 +646,9 @@ bool DeltaRuleMatcher::run(const Node &anchor) {
   if (!productTimesPd(in(tr, 0), kb, kcT2, pd2) || kcT2 != kcT || pd2 != pd)
     return false;
 
-  // The decayed keys and chunk decays of the state update (N > 1 only):
+  // The decayed keys and chunk decays of the state updates (when there are):
   // kd = kc * exp(cum[..., -1:] - cum)[..., None], cdu = exp(cum[..., -1])[..., None, None].
-  if (N > 1) {
+  if (!kd.empty()) {
     if (!binary(kd, "Mul", a, b))
       return false;
     if (a != kc)
@@ -714,6 +738,12 @@ bool DeltaRuleMatcher::run(const Node &anchor) {
   e.value = op.getOutput();
   e.type = Importer::tt(e.value);
   im.scope->entries[out] = std::move(e);
+  if (!finalState.empty()) {
+    Entry fe;
+    fe.value = op.getFinalState();
+    fe.type = Importer::tt(fe.value);
+    im.scope->entries[finalState] = std::move(fe);
+  }
   return true;
 }
 
