@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built"
 
 MODELS = os.path.join(REPO, "test", "models", "hf")
 NAMES = ["qwen3_opset18", "mistral_opset18", "qwen3_next_opset18", "qwen3_opset24",
-         "qwen3_next_gatec", "qwen3_next_moe_transformers"]
+         "qwen3_next_opset24", "qwen3_next_gatec", "qwen3_next_moe_transformers"]
 TOL = 1e-4
 
 
@@ -50,11 +50,12 @@ def test_matches_pytorch(compiled, name):
 # name: (attention layers, their output gate fused)
 ATTENTION = {"qwen3_opset18": (2, False), "mistral_opset18": (2, False),
              "qwen3_next_opset18": (1, True), "qwen3_opset24": (2, False),
+             "qwen3_next_opset24": (1, True),
              "qwen3_next_gatec": (1, True), "qwen3_next_moe_transformers": (1, True)}
 # Gated DeltaNet layers that are one gate.linear_attention each (gatec.torch.export
 # writes them as ONNX LinearAttention; torch's own export unrolls the chunked
 # rule, which the importer recognises).
-DELTANET = {"qwen3_next_gatec": 3, "qwen3_next_opset18": 3}
+DELTANET = {"qwen3_next_gatec": 3, "qwen3_next_opset18": 3, "qwen3_next_opset24": 3}
 
 
 @pytest.mark.parametrize("name", NAMES)
