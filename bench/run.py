@@ -257,6 +257,25 @@ def main():
         flop = (2 if causal else 4) * B * Hq * Sq * Skv * D
         report(name, flop, t_g, peers)
 
+    # 1b. sliding-window attention (Mistral-style: causal, W = 512) against
+    # full causal attention at the same length: gate.sdpa with and without
+    # its `window`, the same kernels (no peer has a CPU kernel that skips
+    # the blocks outside a window; a [T, T] mask would be 4 GB here).
+    if want("sdpa"):
+        sys.path.insert(0, os.path.join(ROOT, "python", "tests"))
+        import kernel_util as ku
+        Tw, W, H, D = (2048 if args.quick else 8192), 512, 16, 128
+        shape = (1, H, Tw, D)
+        funcs = [ku.sdpa_func("swa", shape, shape, shape, causal=True, window=(W - 1, 0)),
+                 ku.sdpa_func("full", shape, shape, shape, causal=True)]
+        m = ku.compile_module(ku.module_text(funcs), OUT, "sdpa_window")
+        q, k, v = (rng.standard_normal(shape, dtype=np.float32) for _ in range(3))
+        t_full = best_time(lambda: m.full(q, k, v))
+        t_swa = best_time(lambda: m.swa(q, k, v))
+        flop = 4 * H * D * sum(min(i + 1, W) for i in range(Tw))
+        report(f"sliding-window SDPA H={H} S={Tw} W={W} D={D}", flop, t_swa,
+               [("gatec full causal", t_full)])
+
     # 2. linear attention
     T = 1024 if args.quick else 4096
     for (name, T_, rule, channel) in [

@@ -77,8 +77,19 @@ def mistral():
     return MistralForCausalLM(cfg)
 
 
+def mistral_swa():
+    """Mistral with a sliding window of 8 tokens (keys i-7..i), shorter than
+    the test lengths."""
+    from transformers import MistralConfig, MistralForCausalLM
+
+    cfg = MistralConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
+                        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                        head_dim=16, max_position_embeddings=256, sliding_window=8)
+    return MistralForCausalLM(cfg)
+
+
 MODELS = {"qwen3_next": qwen3_next, "qwen3_next_moe": qwen3_next_moe, "qwen3": qwen3,
-          "mistral": mistral}
+          "mistral": mistral, "mistral_swa": mistral_swa}
 
 
 class Logits(torch.nn.Module):
@@ -166,7 +177,8 @@ def export(name, opset=18):
 # opset 24 (ONNX Attention with transformers' boolean mask), and
 # gatec.torch.export (opset 24 + LinearAttention-27 for the gated delta rule).
 EXPORTS = [("qwen3", 18), ("mistral", 18), ("qwen3_next", 18), ("qwen3", 24),
-           ("qwen3_next", "gatec"), ("qwen3_next_moe", "transformers")]
+           ("qwen3_next", 24), ("qwen3_next", "gatec"), ("qwen3_next_moe", "transformers"),
+           ("mistral_swa", 18)]
 
 
 def main():

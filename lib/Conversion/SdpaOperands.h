@@ -5,6 +5,9 @@
 #include "gatec/Conversion/KernelBuilder.h"
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
 
+#include <optional>
+#include <tuple>
+
 namespace gatec {
 
 /// The buffers, sizes and attributes of a gate.sdpa, and its result buffer.
@@ -28,6 +31,8 @@ struct SdpaOperands {
     scale = op.getScaleOrDefault();
     softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
     causal = op.getCausal();
+    std::tie(left, right) = op.getKeyBand();
+    windowed = op.getWindow().has_value();
     boolMask = mask && type(op.getMask()).getElementType().isInteger(1);
     siluGate = op.getGateAct() == gate::Activation::silu;
   }
@@ -39,6 +44,8 @@ struct SdpaOperands {
   mlir::Value out;
   float scale, softcap;            // softcap 0: none
   bool causal, boolMask, siluGate;
+  bool windowed;                   // a `window`: only the SIMT kernels take it
+  std::optional<int64_t> left, right; // keys [i - left, i + right] (unbounded: none)
 };
 
 } // namespace gatec

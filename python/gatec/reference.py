@@ -120,7 +120,8 @@ def _check_4d(name, a):
         raise ValueError(f"{name} must be rank 4 [B, H, S, D], got shape {a.shape}")
 
 
-def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causal_offset=0):
+def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causal_offset=0,
+                window=None):
     """The unfused SDPA, returning every intermediate.
 
     Returns a dict with
@@ -188,6 +189,10 @@ def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causa
         for b in range(B):
             allowed = j <= i + off[b]  # [Sq, Skv]
             bias[b] = np.where(allowed[None], bias[b], -np.inf)
+    if window is not None:  # query i sees keys i - left .. i + right
+        left, right = window
+        d = np.arange(Skv)[None, :] - np.arange(Sq)[:, None]
+        bias = np.where(((d >= -left) & (d <= right))[None, None], bias, -np.inf)
 
     biased = capped + bias
 
@@ -221,6 +226,7 @@ def sdpa(
     causal=False,
     gate_act="sigmoid",
     causal_offset=0,
+    window=None,
 ):
     """Scaled dot-product attention with an optional output gate (float64).
 
@@ -230,7 +236,8 @@ def sdpa(
     mask: bool (True = attend) or additive float, broadcastable to [B,Hq,Sq,Skv].
     scale: default 1/sqrt(D).  softcap: c*tanh(s/c) on the scaled scores, before the
     mask (0 = off).  causal: query i sees keys 0..i+causal_offset (default offset 0:
-    upper-left), whatever the mask.  Rows with no attendable key give 0.
+    upper-left), whatever the mask.  window: (left, right), query i also sees only keys
+    i - left .. i + right.  Rows with no attendable key give 0.
     gate: [B,Hq,Sq,Dv] (elementwise) or [B,Hq,Sq,1] (headwise); the result is
     out * act(gate) with act = gate_act in {sigmoid, silu}.
 
@@ -238,7 +245,7 @@ def sdpa(
     """
     parts = _sdpa_parts(
         q, k, v, mask=mask, scale=scale, softcap=softcap, causal=causal,
-        causal_offset=causal_offset,
+        causal_offset=causal_offset, window=window,
     )
     out = parts["out"]
     if gate is not None:

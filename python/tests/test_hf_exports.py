@@ -5,7 +5,9 @@ matches PyTorch, at every length the file accepts (dynamic T where the export
 kept it), and every attention layer is raised to one causal gate.sdpa (GQA as a
 head mapping, Qwen3-Next's output gate fused). The MoE model comes from
 transformers' own exporter (torch's cannot translate its experts); that file is
-valid up to 64 tokens (the chunk loop was traced once)."""
+valid up to 64 tokens (the chunk loop was traced once). Mistral with a
+sliding window of 8 tokens (shorter than the tested lengths) raises to
+`causal` with `window = [7, 0]`."""
 import os
 
 import numpy as np
@@ -18,7 +20,8 @@ pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built"
 
 MODELS = os.path.join(REPO, "test", "models", "hf")
 NAMES = ["qwen3_opset18", "mistral_opset18", "qwen3_next_opset18", "qwen3_opset24",
-         "qwen3_next_opset24", "qwen3_next_gatec", "qwen3_next_moe_transformers"]
+         "qwen3_next_opset24", "qwen3_next_gatec", "qwen3_next_moe_transformers",
+         "mistral_swa_opset18"]
 TOL = 1e-4
 
 
@@ -50,8 +53,9 @@ def test_matches_pytorch(compiled, name):
 # name: (attention layers, their output gate fused)
 ATTENTION = {"qwen3_opset18": (2, False), "mistral_opset18": (2, False),
              "qwen3_next_opset18": (1, True), "qwen3_opset24": (2, False),
-             "qwen3_next_opset24": (1, True),
+             "qwen3_next_opset24": (1, True), "mistral_swa_opset18": (2, False),
              "qwen3_next_gatec": (1, True), "qwen3_next_moe_transformers": (1, True)}
+WINDOW = {"mistral_swa_opset18": (7, 0)}
 # Gated DeltaNet layers that are one gate.linear_attention each (gatec.torch.export
 # writes them as ONNX LinearAttention; torch's own export unrolls the chunked
 # rule, which the importer recognises).
@@ -73,6 +77,12 @@ def test_attention_raised(name):
         # K/V keep their 2 heads for the 4 query heads (repeat_kv's copies
         # become the GQA mapping).
         assert "tensor<1x4x" in ln and "tensor<1x2x" in ln, ln
+        # A sliding window (Mistral's window of 8: the query and 7 keys
+        # before it) becomes the op's window, exactly; no window elsewhere.
+        want = WINDOW.get(name)
+        assert ("window" in ln) == (want is not None), ln
+        if want:
+            assert f"window = array<i64: {want[0]}, {want[1]}>" in ln, ln
     if name in DELTANET:
         la = [ln for ln in proc.stdout.splitlines() if "= gate.linear_attention" in ln]
         assert len(la) == DELTANET[name] and all("gated_delta" in ln for ln in la), la

@@ -88,7 +88,7 @@ def cast(x, dtype: str):
 def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
               mask=None, gate=None, causal=False, scale=None, softcap=None,
               gate_act="sigmoid", masked_rows=False, mask_blocks=False, mask_fill="-inf",
-              qmul=1.0, kmul=1.0, static=(), id_extra="", marks=()):
+              qmul=1.0, kmul=1.0, static=(), id_extra="", marks=(), window=None):
     """Registers function `fn` and one case calling it with these sizes.
     Dims b, sq, skv are dynamic, except those named in `static`.
 
@@ -113,7 +113,8 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
     define(lib, fn, ku.sdpa_func(fn, qs, ks, vs, dtype,
                                  mask=(typed(mshape), mask[1]) if mask else None,
                                  gate=typed(gshape) if gshape else None, causal=causal,
-                                 scale=scale, softcap=softcap, gate_act=gate_act))
+                                 scale=scale, softcap=softcap, gate_act=gate_act,
+                                 window=window))
 
     def concrete(shape):
         return tuple(size[d] if isinstance(d, str) else d for d in shape)
@@ -163,7 +164,7 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
         if gate is not None:
             g = ins[i]
         return [R.sdpa(q, k, v, mask=m, gate=g, scale=scale, softcap=softcap or 0.0,
-                       causal=causal, gate_act=gate_act)]
+                       causal=causal, gate_act=gate_act, window=window)]
 
     check = None
     if masked_rows and mask_fill == "-inf":
@@ -312,6 +313,27 @@ def _build_sdpa_cases():
     if BF16 is not None:
         sdpa_case(C, "sdpa", "bf16_gqa_causal_d64", B=1, Hq=4, Hkv=2, Sq=65, Skv=65, D=64,
                   dtype="bf16", causal=True)
+    # windows: sliding (causal, left only) and local (both sides), narrower and
+    # wider than the key blocks and the sequence, with Sq != Skv
+    for w in (0, 1, 7, 64, 300):
+        fn = f"swa{w}_gqa_d40"
+        for sq, skv in ((1, 1), (65, 65), (257, 257), (65, 63), (2, 130)):
+            sdpa_case(C, "sdpa", fn, B=1, Hq=4, Hkv=2, Sq=sq, Skv=skv, D=40, causal=True,
+                      window=(w, 0))
+    for left, right in ((0, 0), (3, 5), (64, 1), (1, 70)):
+        fn = f"local{left}_{right}_d64"
+        for sq, skv in ((1, 3), (65, 65), (257, 257), (70, 65)):
+            sdpa_case(C, "sdpa", fn, B=2, Hq=2, Hkv=2, Sq=sq, Skv=skv, D=64,
+                      window=(left, right))
+    sdpa_case(C, "sdpa", "swa16_mask_gate_d64", B=2, Hq=4, Hkv=2, Sq=130, Skv=130, D=64,
+              causal=True, window=(16, 0), mask=("b1qk", "i1"), gate="elem",
+              masked_rows=True)
+    sdpa_case(C, "sdpa", "swa100_decode_d64", B=1, Hq=8, Hkv=1, Sq=1, Skv=3000, D=64,
+              causal=True, window=(100, 0))
+    sdpa_case(C, "sdpa", "local5_7_decode_d64", B=1, Hq=8, Hkv=1, Sq=2, Skv=3000, D=64,
+              window=(5, 7))
+    sdpa_case(C, "sdpa", "static_swa9_d40", B=1, Hq=2, Hkv=2, Sq=130, Skv=130, D=40,
+              causal=True, window=(9, 0), static=("b", "sq", "skv"))
 
 
 # --------------------------------------------------------------------------- #

@@ -1,8 +1,9 @@
 """Decomposed attention with exporter-style masks, end to end.
 
 gate-raise-sdpa replaces a mask by gate.sdpa's `causal` flag only when it is provably the causal
-pattern. A sliding window (keys i - W < j <= i) agrees with causal near the diagonal and must stay
-a mask: these tests compile such models and compare them with float64 numpy.
+pattern, and by a `window` only when it is provably that band. A sliding window (keys
+i - W < j <= i) agrees with causal near the diagonal and must become exactly `causal` with
+`window = [W - 1, 0]`: these tests compile such models and compare them with float64 numpy.
 """
 
 from __future__ import annotations
@@ -93,9 +94,11 @@ def test_masked_attention(tmp_path, seq, window, form):
     assert proc.returncode == 0, proc.stderr
     sdpa = [line for line in proc.stdout.splitlines() if "gate.sdpa" in line]
     assert len(sdpa) == 1, proc.stdout
-    # Causal becomes the flag; the window stays a mask operand.
-    assert ("causal" in sdpa[0]) == (window is None), sdpa[0]
-    assert ("mask(" in sdpa[0]) == (window is not None), sdpa[0]
+    # Causal becomes the flag; the window becomes the op's window, exactly.
+    assert "causal" in sdpa[0] and "mask(" not in sdpa[0], sdpa[0]
+    assert ("window" in sdpa[0]) == (window is not None), sdpa[0]
+    if window is not None:
+        assert f"window = array<i64: {window - 1}, 0>" in sdpa[0], sdpa[0]
 
     module = gatec.load(gatec.compile(path, str(tmp_path / "libattn.so")))
     rng = np.random.default_rng(0)

@@ -162,34 +162,40 @@ def _sdpa_lines(path):
 
 
 CASES = {
-    # name: (model kwargs, raised?, causal?)
-    "gqa": (dict(hkv=2), True, True),
-    "mha": (dict(hkv=4), True, True),
-    "mqa": (dict(hkv=1), True, True),
-    "window_stays_a_mask": (dict(window=5), True, False),
-    "fill_minus_1e9_stays_a_mask": (dict(fill=-1e9), True, False),
+    # name: (model kwargs, raised?, causal?, window or None (a mask stays when
+    # neither causal nor a window))
+    "gqa": (dict(hkv=2), True, True, None),
+    "mha": (dict(hkv=4), True, True, None),
+    "mqa": (dict(hkv=1), True, True, None),
+    # A sliding window of 5: the query and the 4 keys before it.
+    "window_5": (dict(window=5), True, True, (4, 0)),
+    "fill_minus_1e9_stays_a_mask": (dict(fill=-1e9), True, False, None),
     # transformers' mask over arange positions: the packed-sequence term is
     # provably always true, so this is causal.
-    "transformers_mask": (dict(mask_form="transformers"), True, True),
-    # Near misses: a step of 2 makes every token its own sequence (diagonal
-    # only); positions from an input may describe packed sequences.
-    "transformers_step2_stays_a_mask": (dict(mask_form="transformers", step=2), True, False),
+    "transformers_mask": (dict(mask_form="transformers"), True, True, None),
+    # A step of 2 makes every token its own sequence: the diagonal only, a
+    # window of nothing but the query's own key. Positions from an input may
+    # describe packed sequences: a mask.
+    "transformers_step2_diagonal": (dict(mask_form="transformers", step=2), True, True, (0, 0)),
     "transformers_input_positions_stay_a_mask":
-        (dict(mask_form="transformers", positions="input"), True, False),
+        (dict(mask_form="transformers", positions="input"), True, False, None),
     # A guard that writes 1 is not the safe softmax: nothing raises.
-    "guard_to_one_not_raised": (dict(guard_fill=1.0), False, False),
+    "guard_to_one_not_raised": (dict(guard_fill=1.0), False, False, None),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_torch_opset18_attention(tmp_path, name):
-    kw, raised, causal = CASES[name]
+    kw, raised, causal, window = CASES[name]
     path = _model(tmp_path / "m.onnx", **kw)
     lines = _sdpa_lines(path)
     assert len(lines) == (1 if raised else 0), lines
     if raised:
         assert ("causal" in lines[0]) == causal, lines[0]
-        assert "mask(" in lines[0] or causal, lines[0]
+        assert ("mask(" in lines[0]) == (not causal and window is None), lines[0]
+        assert ("window" in lines[0]) == (window is not None), lines[0]
+        if window is not None:
+            assert f"window = array<i64: {window[0]}, {window[1]}>" in lines[0], lines[0]
     m = gatec.load(gatec.compile(path, str(tmp_path / "lib.so")))
     rng = np.random.default_rng(len(name))
     hkv = kw.get("hkv", 2)

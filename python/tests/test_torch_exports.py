@@ -1,7 +1,7 @@
 """Models exported by PyTorch's own exporter (scripts/export_torch_models.py,
 committed under test/models/torch/ with PyTorch's outputs): they compile, the
 attention raises to one gate.sdpa (causal where the mask is the causal
-triangle, a mask operand where it is a window), and the outputs match
+triangle, a mask operand where the mask is a graph input), and the outputs match
 PyTorch's. Dynamic length: the causal exports run at other lengths too,
 against float64 numpy."""
 import os

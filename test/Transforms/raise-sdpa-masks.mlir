@@ -1,9 +1,9 @@
 // RUN: gatec-opt %s -split-input-file -gate-raise-sdpa -canonicalize | FileCheck %s
 
 // Masks of decomposed attention as the ONNX importer writes them (built with
-// the ONNX ops exporters use). A mask becomes the `causal` flag only when it
-// provably equals the upper-left causal pattern at every position; near
-// misses stay mask operands of gate.sdpa.
+// the ONNX ops exporters use). A mask becomes the `causal` flag (or a
+// sliding `window`) only when it provably equals that band of keys at every
+// position; near misses stay mask operands of gate.sdpa.
 
 // Causal, dynamic length: Range, Unsqueeze, LessOrEqual(k_pos, q_pos), Where(keep, 0, -inf), Add.
 // CHECK-LABEL: func.func @causal_range
@@ -771,9 +771,9 @@ module {
 
 // -----
 
-// Sliding window i - 9 < j <= i (dynamic length): not causal.
+// Sliding window i - 9 < j <= i (dynamic length): the window [8, 0].
 // CHECK-LABEL: func.func @sliding_window_9
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 8, 0>} :
 #map = affine_map<(d0) -> (d0)>
 #map1 = affine_map<(d0, d1) -> (d0, 0)>
 #map2 = affine_map<(d0, d1) -> (d0, d1)>
@@ -874,7 +874,7 @@ module {
 
 // Sliding window of 16.
 // CHECK-LABEL: func.func @sliding_window_16
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 15, 0>} :
 #map = affine_map<(d0) -> (d0)>
 #map1 = affine_map<(d0, d1) -> (d0, 0)>
 #map2 = affine_map<(d0, d1) -> (d0, d1)>
@@ -975,7 +975,7 @@ module {
 
 // Sliding window of 100.
 // CHECK-LABEL: func.func @sliding_window_100
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 99, 0>} :
 #map = affine_map<(d0) -> (d0)>
 #map1 = affine_map<(d0, d1) -> (d0, 0)>
 #map2 = affine_map<(d0, d1) -> (d0, d1)>
@@ -1078,7 +1078,7 @@ module {
 // by a linalg.generic (the importer folds Range only up to 4096 elements;
 // this is its T = 8192 output at T = 2048).
 // CHECK-LABEL: func.func @sliding_window_1000_static
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 999, 0>} :
 #map = affine_map<(d0) -> (d0)>
 #map1 = affine_map<(d0, d1) -> (d0, 0)>
 #map2 = affine_map<(d0, d1) -> (d0, d1)>
@@ -1174,7 +1174,7 @@ module {
 
 // Sliding window as tril(ones) - tril(ones, -9), cast to bool (Trilu k = -W).
 // CHECK-LABEL: func.func @trilu_window_9
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 8, 0>} :
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
 #map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -1266,7 +1266,7 @@ module {
 
 // tril(ones) - tril(ones, -16).
 // CHECK-LABEL: func.func @trilu_window_16
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 15, 0>} :
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
 #map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -1358,7 +1358,7 @@ module {
 
 // tril(ones) - tril(ones, -100).
 // CHECK-LABEL: func.func @trilu_window_100
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 99, 0>} :
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
 #map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -1450,7 +1450,7 @@ module {
 
 // tril(ones) - tril(ones, -1000) over a static length of 2048.
 // CHECK-LABEL: func.func @trilu_window_1000_static
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 999, 0>} :
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
 #map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
@@ -1537,7 +1537,7 @@ module {
 
 // Sliding window of 9 folded into a [16, 16] constant.
 // CHECK-LABEL: func.func @sliding_window_folded
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(%{{.+}}) {scale = {{.+}}} :
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 8, 0>} :
 #map = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
 #map1 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 module {

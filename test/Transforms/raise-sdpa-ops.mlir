@@ -72,10 +72,11 @@ func.func @clamp_near_miss(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v:
 // -----
 
 #id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
-// A window (i - j < 4) stays a mask.
-// CHECK-LABEL: func.func @window_stays
-// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(
-func.func @window_stays(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+// A window (i - j < 4, causal) becomes the op's window: the query and the
+// 3 keys before it.
+// CHECK-LABEL: func.func @window_raised
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, window = array<i64: 3, 0>} :
+func.func @window_raised(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
   %c2 = arith.constant 2 : index
   %c4 = arith.constant 4 : index
   %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
@@ -205,5 +206,87 @@ func.func @row_guard_two_keys(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, 
   } -> tensor<1x2x?x8xi1>
   %zs = tensor.splat %cst0[%s] : tensor<1x2x?x8xf32>
   %r = arith.select %fewb, %zs, %y : tensor<1x2x?x8xi1>, tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// The same window over queries and keys of two unrelated dynamic lengths: a
+// query past the last key + 3 would keep no key (NaN in the decomposed
+// graph, 0 in gate.sdpa): stays a mask.
+// CHECK-LABEL: func.func @window_rows_may_be_empty
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(
+func.func @window_rows_may_be_empty(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %sq = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %skv = tensor.dim %k, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%sq, %skv) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %past = arith.cmpi sle, %j, %i : index
+    %d = arith.subi %i, %j : index
+    %near = arith.cmpi slt, %d, %c4 : index
+    %keep = arith.andi %past, %near : i1
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// Two bands (|i - j| < 2 or i - j = 5): stays a mask.
+// CHECK-LABEL: func.func @two_bands
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(
+func.func @two_bands(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %cm2 = arith.constant -2 : index
+  %c5 = arith.constant 5 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s, %s) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %d = arith.subi %i, %j : index
+    %lo = arith.cmpi sgt, %d, %cm2 : index
+    %hi = arith.cmpi slt, %d, %c2 : index
+    %near = arith.andi %lo, %hi : i1
+    %far = arith.cmpi eq, %d, %c5 : index
+    %keep = arith.ori %near, %far : i1
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// A local window on both sides (|i - j| <= 2), one dynamic length.
+// CHECK-LABEL: func.func @local_window
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {window = array<i64: 2, 2>} :
+func.func @local_window(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %cm3 = arith.constant -3 : index
+  %c3 = arith.constant 3 : index
+  %s = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %e = tensor.empty(%s, %s) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %d = arith.subi %i, %j : index
+    %lo = arith.cmpi sgt, %d, %cm3 : index
+    %hi = arith.cmpi slt, %d, %c3 : index
+    %keep = arith.andi %lo, %hi : i1
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
   return %r : tensor<1x2x?x8xf32>
 }

@@ -4,7 +4,7 @@
 // rows) and covers those rows for every query head of the GQA group; keys stream through in blocks of Bc, transposed once per block
 // into an L1 scratch so that QKᵀ is a broadcast-FMA over key vectors; the
 // softmax is online (running max and sum per row), P·V accumulates into an f32
-// row tile, causal blocks past the diagonal are never visited, and the gate is
+// row tile, key blocks outside the causal or window band are never visited, and the gate is
 // applied in the epilogue. Decode tiles against a long cache (too few tiles
 // for the threads) split the keys into partitions that run as tasks of their
 // own; a second parallel loop merges their partial results by log-sum-exp.
@@ -108,7 +108,9 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
     Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
     float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
-    bool causal = op.getCausal();
+    // The band of keys query i sees, [i - left, i + right] (causal: right 0).
+    std::optional<int64_t> left, right;
+    std::tie(left, right) = op.getKeyBand();
     bool siluGate = op.getGateAct() == Activation::silu;
     Value c0 = b.idx(0), c1 = b.idx(1), zero = b.f32(0.0f);
     Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
@@ -170,7 +172,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         for (int64_t c = 0; c < nDv; ++c)
           vector::StoreOp::create(b, zeroV, acc, ValueRange{r, b.idx(c * vw)});
       });
-      // Query position of every lane, for the causal test.
+      // Query position of every lane, for the band test.
       SmallVector<Value> laneI;
       for (int64_t rv = 0; rv < nRV; ++rv) {
         Value rows = laneIndices(b, b.idx(rv * vw), vw);
@@ -216,9 +218,15 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
               if (mask)
                 x = b.add(x, maskVector(b, mask, bi, rv, keys[t], nRows, tileRow));
               Value valid = b.splat(inBlock, vw);
-              if (causal)
+              Value key = b.splat(keys[t], vw);
+              if (right)
                 valid = arith::AndIOp::create(
-                    b, valid, b.cmpi(CmpIPredicate::ule, b.splat(keys[t], vw), laneI[rv]));
+                    b, valid,
+                    b.cmpi(CmpIPredicate::ule, key, b.addi(laneI[rv], b.splat(b.idx(*right), vw))));
+              if (left)
+                valid = arith::AndIOp::create(
+                    b, valid,
+                    b.cmpi(CmpIPredicate::uge, b.addi(key, b.splat(b.idx(*left), vw)), laneI[rv]));
               x = b.select(valid, x, negInfV);
               vector::StoreOp::create(b, x, sT, ValueRange{jLocal, b.idx(rv * vw)});
               newMax[rv] = b.max(newMax[rv], x);
@@ -299,8 +307,14 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         flashTile(
             b, bi, hk, i0,
             [&](KernelBuilder &b, Value rowsQ) -> std::pair<Value, Value> {
-              // Causal: the tile sees keys below i0 + rowsQ only.
-              return {c0, causal ? b.minui(Skv, b.addi(i0, rowsQ)) : Skv};
+              // Only the key blocks inside the band of the tile's rows
+              // i0 .. i0 + rowsQ - 1 (causal: keys below i0 + rowsQ).
+              Value begin = c0, end = Skv;
+              if (left)
+                begin = b.subi(i0, b.minui(i0, b.idx(*left)));
+              if (right)
+                end = b.minui(Skv, b.addi(b.addi(i0, rowsQ), b.idx(*right)));
+              return {begin, end};
             },
             [&](KernelBuilder &b, Value nRows, Value acc, Value, Value lS) {
               b.loop(c0, nRows, c1, [&](KernelBuilder &b, Value r) {
@@ -320,7 +334,8 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     // unnormalized output); a second parallel loop merges them by
     // log-sum-exp. The partition count depends on the sizes only, never on
     // the thread count, so results do not change with it.
-    Value kAll = causal ? b.minui(Skv, Sq) : Skv; // keys of a tile starting at row 0
+    // Keys of a tile starting at row 0 (the band's left side is masked per key).
+    Value kAll = right ? b.minui(Skv, b.addi(Sq, b.idx(*right))) : Skv;
     Value splitKeys = arith::AndIOp::create(
         b, b.cmpi(CmpIPredicate::ule, Sq, b.idx(Brq)),
         b.cmpi(CmpIPredicate::uge, kAll, b.idx(kSplitMinKeys)));

@@ -62,6 +62,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     Type e = mmaOperandType(tt(op.getQuery()).getElementType(), precision);
     if (!e)
       return rw.notifyMatchFailure(op, "f32 without an MMA precision: SIMT");
+    if (op.getWindow())
+      return rw.notifyMatchFailure(op, "windows are not block-skipped here yet: SIMT");
     KernelBuilder b(op.getLoc(), rw);
     SdpaOperands so(b, op);
     Value q = so.q, k = so.k, v = so.v, gate = so.gate;
@@ -383,9 +385,11 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
       b.loop(c0, b.idx(Dv), c1, [&](KernelBuilder &b, Value d) {
         memref::StoreOp::create(b, zero, acc, ValueRange{d});
       });
-      Value end = op.getCausal() ? b.minui(Skv, b.addi(i, c1)) : Skv;
+      // The keys of row i's band only.
+      Value begin = so.left ? b.subi(i, b.minui(i, b.idx(*so.left))) : c0;
+      Value end = so.right ? b.minui(Skv, b.addi(i, b.idx(*so.right + 1))) : Skv;
       SmallVector<Value> ml = b.loop(
-          c0, end, c1, {b.negInf(), zero},
+          begin, end, c1, {b.negInf(), zero},
           [&](KernelBuilder &b, Value j, ValueRange it) -> SmallVector<Value> {
         Value dot = b.loop(c0, b.idx(D), c1, {zero},
                            [&](KernelBuilder &b, Value d, ValueRange a) -> SmallVector<Value> {

@@ -51,7 +51,8 @@ struct SdpaToReference : ReferencePattern<SdpaOp> {
     Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, Dv}));
     Value scale = b.f32(op.getScaleOrDefault());
     float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
-    bool causal = op.getCausal();
+    std::optional<int64_t> left, right;
+    std::tie(left, right) = op.getKeyBand();
     bool boolMask = mask && tt(op.getMask()).getElementType().isInteger(1);
     Value zero = b.f32(0.0f), c0 = b.idx(0), c1 = b.idx(1);
 
@@ -75,8 +76,11 @@ struct SdpaToReference : ReferencePattern<SdpaOp> {
           Value mv = b.load(mask, b.bcastIndex(mask, {bi, h, i, j}));
           s = boolMask ? b.select(mv, s, b.negInf()) : b.add(s, mv);
         }
-        if (causal)
-          s = b.select(b.cmpi(CmpIPredicate::ugt, j, i), b.negInf(), s);
+        // The band of keys query i sees: [i - left, i + right].
+        if (right)
+          s = b.select(b.cmpi(CmpIPredicate::ugt, j, b.addi(i, b.idx(*right))), b.negInf(), s);
+        if (left)
+          s = b.select(b.cmpi(CmpIPredicate::ult, b.addi(j, b.idx(*left)), i), b.negInf(), s);
         b.store(s, scores, {j});
         return {b.max(it[0], s)};
       })[0];

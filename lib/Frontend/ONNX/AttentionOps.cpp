@@ -334,7 +334,7 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
   FloatAttr scaleAttr = hasScale ? b.getF32FloatAttr(scale) : FloatAttr();
   FloatAttr softcapAttr = softcap > 0 ? b.getF32FloatAttr(softcap) : FloatAttr();
   Value y = gate::SdpaOp::create(b, loc, resT, q4, k4, v4, mask, Value(), scaleAttr, softcapAttr,
-                                 causalAttr, gate::Activation::sigmoid);
+                                 causalAttr, gate::Activation::sigmoid, DenseI64ArrayAttr());
   im.setDims(y, yd);
   if (qd.size() == 3)
     y = fromHeads(im, y);

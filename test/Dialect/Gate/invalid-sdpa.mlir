@@ -296,3 +296,19 @@ func.func @gate_batch(%q: tensor<2x4x16x64xf32>, %k: tensor<2x4x32x64xf32>, %v: 
   %0 = gate.sdpa %q, %k, %v gate(%g : tensor<1x4x16x1xf32>) : tensor<2x4x16x64xf32>, tensor<2x4x32x64xf32>, tensor<2x4x32x64xf32> -> tensor<2x4x16x64xf32>
   return %0 : tensor<2x4x16x64xf32>
 }
+
+// -----
+
+func.func @window_negative(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>) -> tensor<1x2x8x32xf32> {
+  // expected-error @+1 {{'gate.sdpa' op 'window' must hold two non-negative sizes (left, right)}}
+  %0 = gate.sdpa %q, %k, %v {window = array<i64: -1, 0>} : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x8x32xf32>
+  return %0 : tensor<1x2x8x32xf32>
+}
+
+// -----
+
+func.func @window_one_side(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>) -> tensor<1x2x8x32xf32> {
+  // expected-error @+1 {{'gate.sdpa' op 'window' must hold two non-negative sizes (left, right)}}
+  %0 = gate.sdpa %q, %k, %v {window = array<i64: 4>} : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x8x32xf32>
+  return %0 : tensor<1x2x8x32xf32>
+}

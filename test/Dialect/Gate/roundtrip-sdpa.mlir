@@ -20,6 +20,17 @@ func.func @sdpa_causal(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: t
   return %0 : tensor<1x2x8x32xf32>
 }
 
+// Sliding window (causal, the query and 511 keys before it) and a local
+// window with both sides.
+// CHECK-LABEL: func.func @sdpa_window
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal, window = array<i64: 511, 0>} :
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {window = array<i64: 3, 5>} :
+func.func @sdpa_window(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>) -> (tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>) {
+  %0 = gate.sdpa %q, %k, %v {causal, window = array<i64: 511, 0>} : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x8x32xf32>
+  %1 = gate.sdpa %q, %k, %v {window = array<i64: 3, 5>} : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x8x32xf32>
+  return %0, %1 : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>
+}
+
 // CHECK-LABEL: func.func @sdpa_scale_softcap
 // CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.250000e-01 : f32, softcap = 5.000000e+01 : f32} :
 func.func @sdpa_scale_softcap(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>) -> tensor<1x2x8x32xf32> {

@@ -145,6 +145,10 @@ LogicalResult SdpaOp::verify() {
                          << hkv << ")";
   if (dims.get("D") == 0)
     return emitOpError() << "'query' head size must be positive";
+  if (auto w = getWindow()) {
+    if (w->size() != 2 || (*w)[0] < 0 || (*w)[1] < 0)
+      return emitOpError() << "'window' must hold two non-negative sizes (left, right)";
+  }
 
   if (Value m = getMask()) {
     const char *groups[] = {"B", "Hq", "Sq", "Skv"};
@@ -328,6 +332,17 @@ LogicalResult GateOp::verify() {
 //===----------------------------------------------------------------------===//
 // LinearAttentionOp
 //===----------------------------------------------------------------------===//
+
+std::pair<std::optional<int64_t>, std::optional<int64_t>> SdpaOp::getKeyBand() {
+  std::optional<int64_t> left, right;
+  if (auto w = getWindow(); w && w->size() == 2) {
+    left = (*w)[0];
+    right = (*w)[1];
+  }
+  if (getCausal())
+    right = 0;
+  return {left, right};
+}
 
 float LinearAttentionOp::getScaleOrDefault() {
   if (auto s = getScale())

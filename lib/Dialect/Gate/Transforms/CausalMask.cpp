@@ -1454,17 +1454,42 @@ SmallVector<AffineForm, 4> constantSubs(ArrayRef<int64_t> point) {
   return llvm::map_to_vector<4>(point, [](int64_t x) { return AffineForm::constant(x); });
 }
 
-/// Whether the mask table[subs(b, h, i, j)] over the static `extents` is
-/// causal, compared at every position.
-bool tableIsCausal(ElementsAttr table, ArrayRef<AffineForm> subs, ArrayRef<int64_t> extents,
-                   bool additive) {
+/// The band of a mask given by `classAt(b, h, i, j)` (1 keep, 0 drop, -1
+/// neither) over the static `extents`, read at every position: the least and
+/// greatest kept d = j - i, then every position checked against them.
+std::optional<std::pair<int64_t, int64_t>>
+bandOfPositions(ArrayRef<int64_t> extents, int64_t nb, int64_t nh,
+                function_ref<int8_t(int64_t, int64_t, int64_t, int64_t)> classAt) {
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+  for (int64_t i = 0; i < extents[2]; ++i)
+    for (int64_t j = 0; j < extents[3]; ++j)
+      if (classAt(0, 0, i, j) == 1) {
+        lo = std::min(lo, j - i);
+        hi = std::max(hi, j - i);
+      }
+  if (lo > hi)
+    return std::nullopt;
+  for (int64_t b = 0; b < nb; ++b)
+    for (int64_t h = 0; h < nh; ++h)
+      for (int64_t i = 0; i < extents[2]; ++i)
+        for (int64_t j = 0; j < extents[3]; ++j)
+          if (classAt(b, h, i, j) != int8_t(lo <= j - i && j - i <= hi))
+            return std::nullopt;
+  return std::pair{lo, hi};
+}
+
+/// The band of the mask table[subs(b, h, i, j)] over the static `extents`,
+/// read at every position.
+std::optional<std::pair<int64_t, int64_t>> tableBand(ElementsAttr table,
+                                                     ArrayRef<AffineForm> subs,
+                                                     ArrayRef<int64_t> extents, bool additive) {
   // A table read independently of b (or h) is checked at b = 0 (h = 0).
   auto reads = [&](unsigned k) {
     return llvm::any_of(subs, [&](const AffineForm &s) { return s.dependsOn(k); });
   };
   int64_t nb = reads(0) ? extents[0] : 1, nh = reads(1) ? extents[1] : 1;
   if (nb * nh * extents[2] * extents[3] > kMaxTablePositions)
-    return false;
+    return std::nullopt;
 
   // keeps() of the elements: all at once for a dense table no larger than the
   // largest mask checked, else one at a time.
@@ -1484,7 +1509,7 @@ bool tableIsCausal(ElementsAttr table, ArrayRef<AffineForm> subs, ArrayRef<int64
       for (const APInt &v : dense.getValues<APInt>())
         classes.push_back(classify(v));
     else
-      return false;
+      return std::nullopt;
   }
   auto classAt = [&](int64_t flat) -> int8_t {
     if (!classes.empty())
@@ -1494,46 +1519,41 @@ bool tableIsCausal(ElementsAttr table, ArrayRef<AffineForm> subs, ArrayRef<int64
   };
 
   SmallVector<int64_t, 4> idx(shape.size());
-  for (int64_t b = 0; b < nb; ++b)
-    for (int64_t h = 0; h < nh; ++h)
-      for (int64_t i = 0; i < extents[2]; ++i)
-        for (int64_t j = 0; j < extents[3]; ++j) {
-          int64_t point[] = {b, h, i, j};
-          for (auto [x, s] : llvm::zip_equal(idx, subs))
-            x = s.at(point).value_or(-1);
-          auto flat = flatIndex(shape, idx);
-          if (!flat || classAt(*flat) != int8_t(j <= i))
-            return false;
-        }
-  return true;
+  return bandOfPositions(extents, nb, nh, [&](int64_t b, int64_t h, int64_t i, int64_t j) {
+    int64_t point[] = {b, h, i, j};
+    for (auto [x, s] : llvm::zip_equal(idx, subs))
+      x = s.at(point).value_or(-1);
+    auto flat = flatIndex(shape, idx);
+    return flat ? classAt(*flat) : int8_t(-1);
+  });
 }
 
 } // namespace
 
 namespace gatec::gate::raise {
 
-/// True when `mask` [B,H,Sq,Skv] is, provably, the upper-left causal pattern:
-/// additive 0 / -inf, or bool true / false, keeping key j for query i iff
-/// j <= i, at every position and for every dynamic size.
-bool isCausalMask(Value mask, bool additive) {
+std::optional<KeyBand> maskBand(Value mask, bool additive) {
   auto t = rtt(mask);
   if (!t || t.getRank() != kNumCoords)
-    return false;
+    return std::nullopt;
   SmallVector<int64_t, 4> extents;
   for (int64_t d : t.getShape())
     extents.push_back(ShapedType::isDynamic(d) ? kMaxDynamicExtent : d);
   if (llvm::is_contained(extents, 0))
-    return false;
+    return std::nullopt;
 
   // Dynamic extents by the values that name them: symbols for the proof,
   // the largest extent for the evaluation.
   ScanFacts facts;
   SymbolicDomain sym(mask.getContext(), extents, facts);
   DenseMap<Value, int64_t> sizes;
+  Value dynSize[kNumCoords];
   for (unsigned k = 0; k < kNumCoords; ++k)
     if (t.isDynamicDim(k))
-      if (Value size = dynamicSize(mask, k); size && sym.setExtent(k, size))
+      if (Value size = dynamicSize(mask, k); size && sym.setExtent(k, size)) {
         sizes[size] = kMaxDynamicExtent;
+        dynSize[k] = size;
+      }
   MaskWalker<SymbolicDomain> symbolic(sym);
   // A coordinate along a unit dim is 0.
   SmallVector<AffineForm, 4> coords;
@@ -1543,41 +1563,77 @@ bool isCausalMask(Value mask, bool additive) {
 
   ConcreteDomain concrete(facts, std::move(sizes));
   MaskWalker<ConcreteDomain> eval(concrete);
-  auto keepsAt = [&](ArrayRef<int64_t> point) {
-    auto v = eval.evaluate(mask, constantSubs(point));
-    return v ? keeps(*v, additive) : std::nullopt;
+  auto classAt = [&](int64_t b, int64_t h, int64_t i, int64_t j) -> int8_t {
+    auto v = eval.evaluate(mask, constantSubs({b, h, i, j}));
+    auto k = v ? keeps(*v, additive) : std::nullopt;
+    return k ? int8_t(*k) : int8_t(-1);
   };
 
+  // d = j - i ranges over [first, last]; a side of the band that reaches its
+  // end is unbounded.
+  int64_t first = -(extents[2] - 1), last = extents[3] - 1;
+  std::optional<std::pair<int64_t, int64_t>> band;
   if (root && root->isPiecewise()) {
-    // A function of d = j - i, constant between breakpoints: one position per
-    // breakpoint neighbourhood and per end of the domain decides it all.
-    int64_t first = -(extents[2] - 1), last = extents[3] - 1;
+    // A function of d, constant between breakpoints: the kept d are read at
+    // every breakpoint's neighbours and the ends of the domain. They must be
+    // one run, and every change between neighbouring samples one step apart
+    // (the breakpoints are exactly where the function may change).
     SmallVector<int64_t> ds(sym.breakpoints());
     ds.append({-1, 0, 1, first, last});
-    for (int64_t d : ds) {
-      if (d < first || d > last)
-        continue;
-      int64_t i = std::max<int64_t>(-d, 0);
-      if (keepsAt({0, 0, i, i + d}) != (d <= 0))
-        return false;
+    llvm::erase_if(ds, [&](int64_t d) { return d < first || d > last; });
+    llvm::sort(ds);
+    ds.erase(llvm::unique(ds), ds.end());
+    std::optional<int64_t> lo, hi;
+    int8_t prev = -2;
+    for (auto [n, d] : llvm::enumerate(ds)) {
+      int8_t c = classAt(0, 0, std::max<int64_t>(-d, 0), std::max<int64_t>(-d, 0) + d);
+      if (c < 0)
+        return std::nullopt;
+      if (n > 0 && c != prev && d != ds[n - 1] + 1)
+        return std::nullopt;
+      if (c == 1) {
+        if (hi && *hi != ds[n - 1])
+          return std::nullopt; // a second run
+        lo = lo ? lo : d;
+        hi = d;
+      }
+      prev = c;
     }
-    return true;
+    if (!lo)
+      return std::nullopt;
+    band = std::pair{*lo, *hi};
+  } else {
+    // Other masks are read position by position, when that is affordable.
+    if (!t.hasStaticShape())
+      return std::nullopt;
+    if (root && root->kind == SymVal::Kind::Table)
+      band = tableBand(root->table, root->subs, extents, additive);
+    else if (t.getNumElements() <= kMaxEvaluatedPositions)
+      band = bandOfPositions(extents, extents[0], extents[1], classAt);
+    if (!band)
+      return std::nullopt;
   }
+  KeyBand kb;
+  kb.lo = band->first;
+  kb.hi = band->second;
+  kb.toFirst = kb.lo == first;
+  kb.toLast = kb.hi == last;
+  // Row i keeps [max(0, i + lo), min(Skv - 1, i + hi)]: never empty when
+  // lo <= 0 <= hi and Sq + lo <= Skv (Sq = Skv when both are one dynamic size).
+  bool sameLength = dynSize[2] && dynSize[2] == dynSize[3];
+  bool fits = kb.toFirst ||
+              (!t.isDynamicDim(2) && !t.isDynamicDim(3) && extents[2] + kb.lo <= extents[3]) ||
+              sameLength;
+  kb.everyRowKeeps = (kb.toFirst || kb.lo <= 0) && (kb.toLast || kb.hi >= 0) && fits;
+  return kb;
+}
 
-  // Other masks are compared position by position, when that is affordable.
-  if (!t.hasStaticShape())
-    return false;
-  if (root && root->kind == SymVal::Kind::Table)
-    return tableIsCausal(root->table, root->subs, extents, additive);
-  if (t.getNumElements() > kMaxEvaluatedPositions)
-    return false;
-  for (int64_t b = 0; b < extents[0]; ++b)
-    for (int64_t h = 0; h < extents[1]; ++h)
-      for (int64_t i = 0; i < extents[2]; ++i)
-        for (int64_t j = 0; j < extents[3]; ++j)
-          if (keepsAt({b, h, i, j}) != (j <= i))
-            return false;
-  return true;
+/// True when `mask` [B,H,Sq,Skv] is, provably, the upper-left causal pattern:
+/// additive 0 / -inf, or bool true / false, keeping key j for query i iff
+/// j <= i, at every position and for every dynamic size.
+bool isCausalMask(Value mask, bool additive) {
+  std::optional<KeyBand> band = maskBand(mask, additive);
+  return band && band->isCausal();
 }
 
 } // namespace gatec::gate::raise

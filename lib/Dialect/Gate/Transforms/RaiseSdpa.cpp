@@ -204,6 +204,30 @@ Value matchSoftmax(Value p) {
   return s;
 }
 
+/// The `window` [left, right] equal to `band` over scores of type `sT`
+/// [B,H,Sq,Skv]: a side that reaches the end of the mask becomes its static
+/// extent. None when that extent is dynamic, when a row may keep no key (the
+/// decomposed graph does not give 0 there), or when the band misses the
+/// diagonal.
+std::optional<std::array<int64_t, 2>> bandWindow(const KeyBand &band, RankedTensorType sT) {
+  if (!band.everyRowKeeps || (band.toFirst && band.toLast) || !sT || sT.getRank() != 4)
+    return std::nullopt;
+  int64_t sq = sT.getDimSize(2), skv = sT.getDimSize(3), left = -band.lo, right = band.hi;
+  if (band.toFirst) {
+    if (ShapedType::isDynamic(sq))
+      return std::nullopt;
+    left = sq - 1;
+  }
+  if (band.toLast) {
+    if (ShapedType::isDynamic(skv))
+      return std::nullopt;
+    right = skv - 1;
+  }
+  if (left < 0 || right < 0)
+    return std::nullopt;
+  return std::array<int64_t, 2>{left, right};
+}
+
 struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -306,11 +330,22 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
       return failure();
 
     bool causal = false;
-    if (mask && isCausalMask(mask, additive)) {
-      // Upper-left causal over Sq x Skv: the flag, no mask tensor.
-      causal = true;
-      mask = Value();
-    }
+    DenseI64ArrayAttr window;
+    if (mask)
+      if (std::optional<KeyBand> band = maskBand(mask, additive)) {
+        // Upper-left causal over Sq x Skv: the flag, no mask tensor; another
+        // band of keys around the diagonal: a window.
+        if (band->toFirst && band->toLast) {
+          mask = Value(); // keeps every key
+        } else if (band->isCausal()) {
+          causal = true;
+          mask = Value();
+        } else if (auto w = bandWindow(*band, rtt(s))) {
+          causal = (*w)[1] == 0;
+          window = rw.getDenseI64ArrayAttr(*w);
+          mask = Value();
+        }
+      }
     if (mask && additive && splatValue(mask) == 0.0)
       mask = Value(); // adding zeros
     // A mask broadcast over heads (or batch) is read through its unit dims.
@@ -332,7 +367,7 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
                                rw.getF32FloatAttr(float(scale)),
                                softcap > 0.0 ? rw.getF32FloatAttr(float(softcap)) : FloatAttr(),
                                causal ? rw.getUnitAttr() : UnitAttr(),
-                               ActivationAttr::get(rw.getContext(), Activation::sigmoid));
+                               ActivationAttr::get(rw.getContext(), Activation::sigmoid), window);
     rw.replaceOp(root, sdpa.getResult());
     return success();
   }
@@ -340,20 +375,43 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
 
 /// A gate.sdpa (imported from ONNX Attention, whose exporters pass
 /// transformers' mask rather than is_causal) whose mask is provably the
-/// causal pattern: the `causal` flag instead of the mask tensor.
+/// causal pattern, or a window of keys around the diagonal: the `causal`
+/// flag or the `window` instead of the mask tensor.
 struct SdpaMaskToCausal : OpRewritePattern<SdpaOp> {
   using OpRewritePattern::OpRewritePattern;
 
   LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
     Value mask = op.getMask();
-    if (!mask)
+    if (!mask || op.getWindow())
+      return failure();
+    // Only a mask over the whole [B, Hq, Sq, Skv] (a broadcast one is not a
+    // function of the query position).
+    auto mT = rtt(mask), rT = rtt(op.getResult());
+    if (mT.getDimSize(2) != rT.getDimSize(2) ||
+        mT.getDimSize(3) != rtt(op.getKey()).getDimSize(2))
       return failure();
     bool additive = isa<FloatType>(rtt(mask).getElementType());
-    if (!isCausalMask(mask, additive))
+    std::optional<KeyBand> band = maskBand(mask, additive);
+    if (!band)
       return failure();
+    if (band->isCausal() || (band->toFirst && band->toLast)) {
+      rw.modifyOpInPlace(op, [&] {
+        op.getMaskMutable().clear();
+        op.setCausal(op.getCausal() || band->isCausal());
+      });
+      return success();
+    }
+    SmallVector<int64_t> scoresShape{rT.getDimSize(0), rT.getDimSize(1), rT.getDimSize(2),
+                                     rtt(op.getKey()).getDimSize(2)};
+    auto w = bandWindow(*band, RankedTensorType::get(scoresShape, rT.getElementType()));
+    if (!w)
+      return failure();
+    // Already causal: the band's right side is cut at the diagonal.
+    bool causal = op.getCausal() || (*w)[1] == 0;
     rw.modifyOpInPlace(op, [&] {
       op.getMaskMutable().clear();
-      op.setCausal(true);
+      op.setCausal(causal);
+      op.setWindowAttr(rw.getDenseI64ArrayAttr({(*w)[0], causal ? 0 : (*w)[1]}));
     });
     return success();
   }

@@ -83,6 +83,8 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
     s   = softcap * tanh(s / softcap)          (when softcap > 0)
     s   = s + mask  /  s = mask ? s : -inf     (float / i1 mask)
     s   = -inf above the diagonal               (when `causal`; query i sees keys 0..i)
+    s   = -inf outside the window               (when `window` = [l, r]: query i sees
+                                                 keys i-l..i+r)
     out = softmax(s) V[b,h/G]                  (rows with every key masked give 0)
     out = out * act(gate)                      (when a gate operand is present)
     ```
@@ -93,13 +95,21 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
     `[B,Hq,Sq,Skv]` or is 1 (broadcast). `gate` is elementwise `[B,Hq,Sq,Dv]`
     or headwise `[B,Hq,Sq,1]`; `gate_act` selects sigmoid (default) or silu.
     `scale` defaults to `1/sqrt(D)`. Accumulation and softmax are f32.
+
+    `window` (two non-negative sizes, left then right) limits every query to
+    a band of keys around its own position, aligned like `causal` (query i
+    at key i): sliding-window attention is `causal` with `window = [W-1, 0]`
+    (Mistral's window W: the query and the W-1 keys before it), local
+    non-causal attention a window with both sides. Kernels visit only the key
+    blocks inside the band.
   }];
   let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
       Gate_FloatTensor:$value, Optional<Gate_Mask>:$mask,
       Optional<Gate_FloatTensor>:$gate, OptionalAttr<F32Attr>:$scale,
       OptionalAttr<F32Attr>:$softcap, UnitAttr:$causal,
       DefaultValuedAttr<Gate_ActivationAttr,
-                        "::gatec::gate::Activation::sigmoid">:$gate_act);
+                        "::gatec::gate::Activation::sigmoid">:$gate_act,
+      OptionalAttr<DenseI64ArrayAttr>:$window);
   let results = (outs Gate_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value
@@ -112,6 +122,9 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
   let extraClassDeclaration = [{
     /// The softmax scale: the attribute, or 1/sqrt(D).
     float getScaleOrDefault();
+    /// The keys query i may see, [i - left, i + right], from `window` and
+    /// `causal` (right is 0 when causal); std::nullopt sides are unbounded.
+    std::pair<std::optional<int64_t>, std::optional<int64_t>> getKeyBand();
   }];
 }
 
