@@ -5,7 +5,8 @@ using namespace mlir;
 using namespace gatec;
 
 LinearAttentionOperands::LinearAttentionOperands(KernelBuilder &b,
-                                                 gate::LinearAttentionOp op) {
+                                                 gate::LinearAttentionOp op)
+    : reverse(op.getReverse()) {
   auto type = [](Value x) { return cast<RankedTensorType>(x.getType()); };
   tokenMajor = op.getTokenMajor();
   unsigned hd = op.headDim();
@@ -25,8 +26,12 @@ LinearAttentionOperands::LinearAttentionOperands(KernelBuilder &b,
   init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
   B = b.dim(q, 0);
   T = b.dim(q, op.tokenDim());
+  if (reverse)
+    lastToken = b.subi(T, b.idx(1));
   outT = type(op.getOutput());
   stT = type(op.getFinalState());
-  out = b.alloc(outT, b.dynSizes(outT, tok(B, b.idx(gqa ? hq : hv), T, b.idx(V))));
+  Value outHeads = b.idx(gqa ? hq : hv), vSize = b.idx(V);
+  out = b.alloc(outT, b.dynSizes(outT, tokenMajor ? SmallVector<Value>{B, T, outHeads, vSize}
+                                                  : SmallVector<Value>{B, outHeads, T, vSize}));
   st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
 }

@@ -8,22 +8,35 @@
 namespace gatec {
 
 /// The buffers, head mapping and result buffers of a gate.linear_attention,
-/// and the indexing of its per-token operands in either layout.
+/// and the indexing of its per-token operands in either layout. The kernels
+/// run over steps t = 0 .. T-1 of the recurrence; `tok`/`tok3` map a step to
+/// the token it reads and writes (T-1-t for a `reverse` op), so every kernel
+/// serves both directions without copying the sequence.
 struct LinearAttentionOperands {
   LinearAttentionOperands(KernelBuilder &b, gate::LinearAttentionOp op);
 
-  /// Index of element d of token t of head h: [B,H,T,.] or token-major [B,T,H,.].
-  llvm::SmallVector<mlir::Value> tok(mlir::Value b0, mlir::Value h, mlir::Value t,
-                                     mlir::Value d) const {
+  /// Index of element d of step t of head h: [B,H,T,.] or token-major [B,T,H,.].
+  llvm::SmallVector<mlir::Value> tok(KernelBuilder &b, mlir::Value b0, mlir::Value h,
+                                     mlir::Value t, mlir::Value d) const {
+    t = token(b, t);
     return tokenMajor ? llvm::SmallVector<mlir::Value>{b0, t, h, d}
                       : llvm::SmallVector<mlir::Value>{b0, h, t, d};
   }
   /// Same for per-head values (decay per head, beta).
-  llvm::SmallVector<mlir::Value> tok3(mlir::Value b0, mlir::Value h, mlir::Value t) const {
+  llvm::SmallVector<mlir::Value> tok3(KernelBuilder &b, mlir::Value b0, mlir::Value h,
+                                      mlir::Value t) const {
+    t = token(b, t);
     return tokenMajor ? llvm::SmallVector<mlir::Value>{b0, t, h}
                       : llvm::SmallVector<mlir::Value>{b0, h, t};
   }
+  /// The token of step t. Past the end (padding steps of a chunk) a reversed
+  /// index wraps to a huge unsigned value; the kernels mask those steps.
+  mlir::Value token(KernelBuilder &b, mlir::Value t) const {
+    return reverse ? b.subi(lastToken, t) : t;
+  }
 
+  bool reverse;
+  mlir::Value lastToken; // T-1, for reverse
   bool tokenMajor;
   int64_t hq, hk, hv, K, V;
   bool gqa;              // query heads grouped over the states

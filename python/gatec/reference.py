@@ -262,7 +262,8 @@ def sdpa(
 # --------------------------------------------------------------------------- #
 # linear attention (recurrent form)
 # --------------------------------------------------------------------------- #
-def linear_attention(q, k, v, rule, decay=None, beta=None, initial_state=None, scale=None):
+def linear_attention(q, k, v, rule, decay=None, beta=None, initial_state=None, scale=None,
+                     reverse=False):
     """Token-by-token linear attention recurrence (float64), head-major.
 
     q [B,Hq,T,K], k [B,Hk,T,K], v [B,Hv,T,V].  One state S [K,V] per value head.
@@ -281,9 +282,16 @@ def linear_attention(q, k, v, rule, decay=None, beta=None, initial_state=None, s
       delta:       S = S + beta k ⊗ (v - Sᵀk)
       gated_delta: S = e S;  S = S + beta k ⊗ (v - Sᵀk)
     o_t = scale * S_tᵀ q_t, scale default (None or 0, as in ONNX) 1/sqrt(K).
+    With reverse, the recurrence runs from the last token to the first (the
+    output keeps the input's token order; the final state is after token 0).
 
     Returns (output, final_state) as float64.
     """
+    if reverse:
+        flip = lambda x: None if x is None else np.flip(np.asarray(x), axis=2)
+        o, s = linear_attention(flip(q), flip(k), flip(v), rule, decay=flip(decay),
+                                beta=flip(beta), initial_state=initial_state, scale=scale)
+        return np.ascontiguousarray(np.flip(o, axis=2)), s
     rule = _str_attr(rule)
     if rule not in LINEAR_ATTENTION_RULES:
         raise ValueError(f"rule must be one of {LINEAR_ATTENTION_RULES}, got {rule!r}")

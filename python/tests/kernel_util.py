@@ -116,7 +116,7 @@ def linear_attention_func(fname: str, rule: str, q: Shape, k: Shape, v: Shape,
                           dtype: str = "f32", *, decay: Optional[Shape] = None,
                           beta: Optional[Shape] = None, state: bool = False,
                           scale: Optional[float] = None,
-                          chunk_size: Optional[int] = None) -> str:
+                          chunk_size: Optional[int] = None, reverse: bool = False) -> str:
     B, Hq, T, K = q
     Hk, Hv, V = k[1], v[1], v[3]
     Ho = Hv if Hq == Hk else Hq
@@ -136,6 +136,8 @@ def linear_attention_func(fname: str, rule: str, q: Shape, k: Shape, v: Shape,
         attrs.append(f"scale = {_f32(scale)}")
     if chunk_size is not None:
         attrs.append(f"chunk_size = {int(chunk_size)} : i64")
+    if reverse:
+        attrs.append("reverse")
     attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
     out = Arg("output", (B, Ho, T, V), dtype)
     fs = Arg("final_state", (B, Hv, K, V), "f32")
@@ -157,7 +159,8 @@ LA_VARIANTS = {
 
 def token_major_linear_attention_func(fname: str, rule: str, dkind: Optional[str],
                                       beta: bool, hq: int, hk: int, hv: int, K: int, V: int,
-                                      chunk_size: Optional[int] = None) -> str:
+                                      chunk_size: Optional[int] = None,
+                                      reverse: bool = False) -> str:
     """A token-major ([B, T, H, D]) f32 gate.linear_attention function with
     dynamic B and T; dkind None | "scalar" | "channel"."""
     ho = hv if hq == hk else hq
@@ -172,7 +175,8 @@ def token_major_linear_attention_func(fname: str, rule: str, dkind: Optional[str
         args.append(f"%b: tensor<?x?x{hv}xf32>")
         extra += f" beta(%b : tensor<?x?x{hv}xf32>)"
     st = f"tensor<?x{hv}x{K}x{V}xf32>"
-    attrs = "token_major" + (f", chunk_size = {chunk_size} : i64" if chunk_size else "")
+    attrs = ("token_major" + (f", chunk_size = {chunk_size} : i64" if chunk_size else "") +
+             (", reverse" if reverse else ""))
     return (f"func.func @{fname}({', '.join(args)}) -> ({t(ho, V)}, {st}) {{\n"
             f"  %o, %s = gate.linear_attention {rule} %q, %k, %v{extra} {{{attrs}}} : "
             f"{t(hq, K)}, {t(hk, K)}, {t(hv, V)} -> {t(ho, V)}, {st}\n"

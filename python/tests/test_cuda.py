@@ -386,7 +386,10 @@ SKV_NONCAUSAL = {1: 257, 63: 65, 65: 63, 257: 257}
 LA = [("gd_s_gva", "f32", 2, 2, 4, 128, 128, "scalar"),
       ("gd_c_mha", "f32", 2, 2, 2, 24, 40, "channel"),
       ("gd_s_gqa", "f32", 4, 2, 2, 64, 64, "scalar"),
-      ("gd_s_f16", "f16", 2, 2, 2, 128, 128, "scalar")]
+      ("gd_s_f16", "f16", 2, 2, 2, 128, 128, "scalar"),
+      # reverse time (a name ending in _rev)
+      ("gd_c_mha_rev", "f32", 2, 2, 2, 24, 40, "channel"),
+      ("gd_s_f16_rev", "f16", 2, 2, 2, 128, 128, "scalar")]
 # f32 with --gpu-precision=tf32: the f32 cases above and per-channel decay at
 # K = 128 (the widest key head whose chunk buffers fit shared memory).
 LA_TF32 = [c for c in LA if c[1] == "f32"] + [("gd_c128", "f32", 2, 2, 2, 128, 128, "channel")]
@@ -400,7 +403,7 @@ def la_text(name, dtype, Hq, Hk, Hv, K, V, dkind):
     d = ("b", Hv, "t") if dkind == "scalar" else ("b", Hv, "t", K)
     return ku.linear_attention_func(name, "gated_delta", ("b", Hq, "t", K), ("b", Hk, "t", K),
                                     ("b", Hv, "t", V), dtype, decay=d, beta=("b", Hv, "t"),
-                                    state=True)
+                                    state=True, reverse=name.endswith("_rev"))
 
 
 def gpu_libraries(tmp_path_factory):
@@ -529,7 +532,7 @@ class TestGPU:
         ins = [a.astype(npdt) for a in (q, k, v, decay, beta)] + [state]
         o, s = lib.functions[name](*ins)
         ro, rs = R.linear_attention(*ins[:3], "gated_delta", decay=ins[3], beta=ins[4],
-                                    initial_state=state)
+                                    initial_state=state, reverse=name.endswith("_rev"))
         ku.assert_close(o, ro, tol, what=f"{name} output")
         ku.assert_close(s, rs, tol, what=f"{name} final_state")
 

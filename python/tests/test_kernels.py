@@ -344,20 +344,21 @@ LA_RULES = ku.LA_VARIANTS
 
 def la_case(cases, lib, variant, *, B, T, Hq, Hk, Hv, K, V, state=False, chunk=None,
             dtype="f32", scale=None, decay_mode="normal", static=False, id_extra="",
-            marks=()):
+            marks=(), reverse=False):
     """Registers a gate.linear_attention function (b and t dynamic, or static
     at these sizes) and one case calling it."""
     rule, dkind, has_beta = LA_RULES[variant]
     fn = (f"la_{variant}_q{Hq}k{Hk}v{Hv}_{K}x{V}" + ("_st" if state else "") +
           (f"_c{chunk}" if chunk else "") + ("" if dtype == "f32" else f"_{dtype}") +
-          ("" if scale is None else "_scale") + (f"_static{B}x{T}" if static else ""))
+          ("" if scale is None else "_scale") + (f"_static{B}x{T}" if static else "") +
+          ("_rev" if reverse else ""))
     b, t = (B, T) if static else ("b", "t")
     q, k, v = (b, Hq, t, K), (b, Hk, t, K), (b, Hv, t, V)
     dshape = None if dkind is None else ((b, Hv, t) if dkind == "scalar" else (b, Hv, t, K))
     def text(name, chunk_size):
         return ku.linear_attention_func(
             name, rule, q, k, v, dtype, decay=dshape, beta=(b, Hv, t) if has_beta else None,
-            state=state, scale=scale, chunk_size=chunk_size)
+            state=state, scale=scale, chunk_size=chunk_size, reverse=reverse)
 
     ref_fn = fn
     if chunk is not None:
@@ -410,7 +411,7 @@ def la_case(cases, lib, variant, *, B, T, Hq, Hk, Hv, K, V, state=False, chunk=N
         if state:
             st = ins[i]
         o, s = R.linear_attention(q_, k_, v_, rule, decay=dec, beta=bet, initial_state=st,
-                                  scale=scale)
+                                  scale=scale, reverse=reverse)
         return [o, s]
 
     for c in cases:  # the same function and sizes registered twice: one case
@@ -434,6 +435,18 @@ def _build_la_cases():
             for T in Ts:
                 la_case(C, "la", variant, B=1 if T > 65 else 2, T=T, Hq=2, Hk=2, Hv=2,
                         K=24, V=40, state=state)
+    # reverse time: every rule and decay kind, chunked (partial last chunk) and
+    # recurrent lengths, GQA and GVA, a chunk size that splits unevenly
+    for variant in LA_RULES:
+        for T in (1, 2, 65, 257):
+            la_case(C, "la", variant, B=2 if T < 257 else 1, T=T, Hq=2, Hk=2, Hv=2, K=24, V=40,
+                    state=True, reverse=True)
+    for T in (2, 130):
+        la_case(C, "la", "gdelta_s", B=2, T=T, Hq=4, Hk=2, Hv=2, K=24, V=40, reverse=True)
+        la_case(C, "la", "gated_c", B=2, T=T, Hq=1, Hk=1, Hv=2, K=24, V=40, state=True,
+                reverse=True)
+        la_case(C, "la", "gdelta_c", B=1, T=T, Hq=2, Hk=2, Hv=2, K=24, V=40, state=True,
+                chunk=7, reverse=True)
     # GQA: Hq = 2 Hv = 2 Hk ; GVA: Hk = Hq = 1, Hv = 2
     for variant, state in (("gdelta_s", True), ("gated_c", False), ("linear", False),
                            ("delta", True)):

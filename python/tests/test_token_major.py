@@ -8,20 +8,22 @@ import gatec
 import kernel_util as ku
 from gatec import reference as R
 
-# (rule, decay kind, Hq, Hk, Hv, K, V)
+# (rule, decay kind, Hq, Hk, Hv, K, V, reverse)
 CASES = [
-    ("linear", None, 2, 2, 2, 16, 24),
-    ("gated", "head", 2, 2, 2, 40, 16),
-    ("gated", "channel", 2, 2, 2, 24, 40),
-    ("delta", None, 4, 2, 2, 16, 16),          # GQA
-    ("gated_delta", "head", 1, 1, 2, 16, 32),  # GVA 1:2
-    ("gated_delta", "channel", 2, 2, 2, 128, 128),
+    ("linear", None, 2, 2, 2, 16, 24, False),
+    ("gated", "head", 2, 2, 2, 40, 16, False),
+    ("gated", "channel", 2, 2, 2, 24, 40, False),
+    ("delta", None, 4, 2, 2, 16, 16, False),          # GQA
+    ("gated_delta", "head", 1, 1, 2, 16, 32, False),  # GVA 1:2
+    ("gated_delta", "channel", 2, 2, 2, 128, 128, False),
+    ("gated", "channel", 2, 2, 2, 24, 40, True),      # reverse time
+    ("gated_delta", "head", 1, 1, 2, 16, 32, True),
 ]
 
 
-def _func(i, rule, decay, hq, hk, hv, K, V):
+def _func(i, rule, decay, hq, hk, hv, K, V, reverse):
     return ku.token_major_linear_attention_func(f"f{i}", rule, decay, "delta" in rule,
-                                                hq, hk, hv, K, V)
+                                                hq, hk, hv, K, V, reverse=reverse)
 
 
 @pytest.fixture(scope="module", params=["fast", "reference"])
@@ -35,7 +37,7 @@ def lib(request, tmp_path_factory):
 @pytest.mark.parametrize("T", [1, 63, 130])
 @pytest.mark.parametrize("i", range(len(CASES)))
 def test_token_major(lib, i, T):
-    rule, decay, hq, hk, hv, K, V = CASES[i]
+    rule, decay, hq, hk, hv, K, V, reverse = CASES[i]
     rng = np.random.default_rng(i * 100 + T)
     B = 2
     q = rng.standard_normal((B, T, hq, K)).astype(np.float32)
@@ -53,7 +55,7 @@ def test_token_major(lib, i, T):
         args.append(beta.astype(np.float32))
         kw["beta"] = hm(beta)
     o, s = lib.functions[f"f{i}"](*args)
-    ro, rs = R.linear_attention(hm(q), hm(k), hm(v), rule, **kw)
+    ro, rs = R.linear_attention(hm(q), hm(k), hm(v), rule, reverse=reverse, **kw)
     ro = np.swapaxes(ro, 1, 2)
     assert np.isfinite(o).all() and np.isfinite(s).all()
     assert np.abs(o - ro).max() <= 1e-4 * np.abs(ro).max()

@@ -182,6 +182,24 @@ func.func @la_linear(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tenso
 
 // -----
 
+// Reverse time: step t of the recurrence reads and writes token T-1-t.
+// CHECK-LABEL: func.func @la_linear_reverse
+// CHECK-DAG:     %[[LAST:.+]] = arith.constant 7 : index
+// CHECK-DAG:     %[[C8:.+]] = arith.constant 8 : index
+// CHECK:         %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8x4xf32>
+// CHECK:             scf.for %[[T:[a-z0-9]+]] = %{{.+}} to %[[C8]]
+// CHECK:               %[[TOK:.+]] = arith.subi %[[LAST]], %[[T]] : index
+// CHECK:               memref.load %{{.+}}[%{{.+}}, %{{.+}}, %[[TOK]], %{{.+}}]
+// CHECK:               arith.mulf
+// CHECK-NEXT:          %[[TOK2:.+]] = arith.subi %[[LAST]], %[[T]] : index
+// CHECK-NEXT:          memref.store %{{.+}}, %[[OUT]][%{{.+}}, %{{.+}}, %[[TOK2]], %{{.+}}]
+func.func @la_linear_reverse(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>) {
+  %o, %s = gate.linear_attention linear %q, %k, %v {reverse} : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> -> tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>
+  return %o, %s : tensor<1x2x8x4xf32>, tensor<1x2x4x4xf32>
+}
+
+// -----
+
 // Scalar decay: one exp per (b, head, t), applied to the state column.
 // Value columns are independent recurrences: loops over (b, head, column).
 // CHECK-LABEL: func.func @la_gated_scalar

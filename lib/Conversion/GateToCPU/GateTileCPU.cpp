@@ -647,7 +647,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
       // Row i of a chunk scratch = token t of head h (zeros past K).
       auto loadRow = [&](KernelBuilder &b, Value src, Value h, Value t, Value dst, Value i) {
         for (int64_t c = 0; c < Kp; c += vw)
-          vst(b, b.vload(src, la.tok(bi, h, t, b.idx(c)), vw, c + vw <= K), dst, {i, b.idx(c)});
+          vst(b, b.vload(src, la.tok(b, bi, h, t, b.idx(c)), vw, c + vw <= K), dst, {i, b.idx(c)});
       };
       auto lanesLE = [&](KernelBuilder &b, int64_t col0, Value col, Value i, bool strict) {
         Value lanes = laneIndices(b, col ? col : b.idx(col0), vw);
@@ -750,7 +750,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
           Value t = b.addi(t0, i);
           loadRow(b, k, kh, t, kc, i);
           if (delta)
-            memref::StoreOp::create(b, b.load(beta, la.tok3(bi, j, t)), bt, ValueRange{i});
+            memref::StoreOp::create(b, b.load(beta, la.tok3(b, bi, j, t)), bt, ValueRange{i});
         });
         // Kᵀ with contiguous stores (LLVM turns strided stores into scatters).
         b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
@@ -765,7 +765,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
         Value floor = b.f32(-80.0f);
         if (scalarDecay)
           b.loop(c0, L, c1, {zero64}, [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
-            Value gi = b.max(b.load(decay, la.tok3(bi, j, b.addi(t0, i))), floor);
+            Value gi = b.max(b.load(decay, la.tok3(b, bi, j, b.addi(t0, i))), floor);
             Value g = b.add(a[0], arith::ExtFOp::create(b, f64, gi));
             memref::StoreOp::create(b, g, gs, ValueRange{i});
             return {g};
@@ -778,7 +778,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
             SmallVector<Value> next;
             for (int64_t c = 0; c < Kp; c += vw) {
               Value g = b.max(
-                  b.vload(decay, la.tok(bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K),
+                  b.vload(decay, la.tok(b, bi, j, b.addi(t0, i), b.idx(c)), vw, c + vw <= K),
                   b.splat(floor, vw));
               next.push_back(b.add(a[c / vw], arith::ExtFOp::create(b, VectorType::get({vw}, f64), g)));
               vst(b, next.back(), gc, {i, b.idx(c)});
@@ -816,7 +816,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
               [&](KernelBuilder &b, Value i, Value r) { return ld(b, kg, {i, r}); },
               [&](KernelBuilder &b, Value r, int64_t e) { return vld(b, S, {r, b.idx(e * vw)}); },
               [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
-                Value x = b.vload(v, la.tok(bi, j, b.addi(t0, i), cols[e]), vw, full);
+                Value x = b.vload(v, la.tok(b, bi, j, b.addi(t0, i), cols[e]), vw, full);
                 vst(b, b.sub(x, acc), u, {i, b.idx(e * vw)});
               }}
               .emit(b);
@@ -840,7 +840,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
         } else {
           b.loop(c0, L, c1, [&](KernelBuilder &b, Value i) {
             for (int64_t e = 0; e < NT; ++e)
-              vst(b, b.vload(v, la.tok(bi, j, b.addi(t0, i), cols[e]), vw, full), u,
+              vst(b, b.vload(v, la.tok(b, bi, j, b.addi(t0, i), cols[e]), vw, full), u,
                   {i, b.idx(e * vw)});
           });
         }
@@ -870,7 +870,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
               [&](KernelBuilder &b, Value i, Value jj) { return ld(b, pm, {i, jj}); },
               [&](KernelBuilder &b, Value jj, int64_t e) { return vld(b, u, {jj, b.idx(e * vw)}); },
               [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
-                b.vstore(b.mul(acc, scaleV), out, la.tok(bi, oh, b.addi(t0, i), cols[e]), full);
+                b.vstore(b.mul(acc, scaleV), out, la.tok(b, bi, oh, b.addi(t0, i), cols[e]), full);
               },
               [&](KernelBuilder &b, Value i, int64_t e) { return vld(b, ob, {i, b.idx(e * vw)}); }}
               .emit(b);
@@ -998,29 +998,29 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
           Value tp = b.minui(b.addi(t, b.idx(16)), b.subi(T, c1));
           auto prefetch = [&](Value buf, Value h, int64_t from, int64_t to) {
             for (int64_t e = from; e < to; e += 16)
-              memref::PrefetchOp::create(b, buf, la.tok(bi, h, tp, b.idx(e)), /*isWrite=*/false,
+              memref::PrefetchOp::create(b, buf, la.tok(b, bi, h, tp, b.idx(e)), /*isWrite=*/false,
                                          /*localityHint=*/3, /*isDataCache=*/true);
           };
           prefetch(k, kh, 0, K);
           prefetch(q, gqa ? b.muli(j, b.idx(qPerState)) : kh, 0, K);
           for (int64_t n = 0; n < NC; ++n)
-            memref::PrefetchOp::create(b, v, la.tok(bi, j, tp, cols[n]), false, 3, true);
+            memref::PrefetchOp::create(b, v, la.tok(b, bi, j, tp, cols[n]), false, 3, true);
         }
-        Value eScalar = gated && !channel ? b.exp(b.load(decay, la.tok3(bi, j, t))) : Value();
+        Value eScalar = gated && !channel ? b.exp(b.load(decay, la.tok3(b, bi, j, t))) : Value();
         auto decayOf = [&](KernelBuilder &b, Value r) -> Value {
           if (!gated)
             return Value();
           if (!channel)
             return b.splat(eScalar, vw);
-          return b.splat(b.load(decay, la.tok(bi, j, t, r)), vw);
+          return b.splat(b.load(decay, la.tok(b, bi, j, t, r)), vw);
         };
         SmallVector<Value> u;
         for (int64_t n = 0; n < NC; ++n)
-          u.push_back(b.vload(v, la.tok(bi, j, t, cols[n]), vw, full));
+          u.push_back(b.vload(v, la.tok(b, bi, j, t, cols[n]), vw, full));
         if (delta) {
           // pred = (diag(e) S)ᵀ k
           SmallVector<Value> pred = reduceRows(b, NC, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            Value kr = b.splat(b.load(k, la.tok(bi, kh, t, r)), vw);
+            Value kr = b.splat(b.load(k, la.tok(b, bi, kh, t, r)), vw);
             Value e = decayOf(b, r);
             SmallVector<Value> next;
             for (int64_t n = 0; n < NC; ++n) {
@@ -1031,14 +1031,14 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
             }
             return next;
           });
-          Value bt = b.splat(b.load(beta, la.tok3(bi, j, t)), vw);
+          Value bt = b.splat(b.load(beta, la.tok3(b, bi, j, t)), vw);
           for (int64_t n = 0; n < NC; ++n)
             u[n] = b.mul(bt, b.sub(u[n], pred[n]));
         }
         // S = diag(e) S + k ⊗ u, and o_g = Sᵀ q_g, in one pass.
         SmallVector<Value> o = reduceRows(
             b, qPerState * NC, [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-              Value kr = b.splat(b.load(k, la.tok(bi, kh, t, r)), vw);
+              Value kr = b.splat(b.load(k, la.tok(b, bi, kh, t, r)), vw);
               Value e = decayOf(b, r);
               SmallVector<Value> sv, next;
               for (int64_t n = 0; n < NC; ++n) {
@@ -1051,7 +1051,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
               }
               for (int64_t g = 0; g < qPerState; ++g) {
                 Value qh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : kh;
-                Value qr = b.splat(b.load(q, la.tok(bi, qh, t, r)), vw);
+                Value qr = b.splat(b.load(q, la.tok(b, bi, qh, t, r)), vw);
                 for (int64_t n = 0; n < NC; ++n)
                   next.push_back(b.fma(sv[n], qr, a[g * NC + n]));
               }
@@ -1069,7 +1069,7 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
           Value oh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : j;
           for (int64_t n = 0; n < NC; ++n)
             b.vstore(b.vload(oBuf, {slot, b.idx((g * NC + n) * vw)}, vw, true), out,
-                     la.tok(bi, oh, t, cols[n]), full);
+                     la.tok(b, bi, oh, t, cols[n]), full);
         }
       });
       });

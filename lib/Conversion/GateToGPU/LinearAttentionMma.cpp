@@ -185,7 +185,7 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
         Value t = b.addi(t0, i);
         Value ok = andI(b, b.cmpi(CmpIPredicate::ult, t, T),
                         K % 16 ? b.cmpi(CmpIPredicate::ult, c, b.idx(K)) : Value());
-        Value v = maskedLoad(b, src, la.tok(bi, head, t, c), {{tPos, T}, {3, b.idx(K)}}, ok);
+        Value v = maskedLoad(b, src, la.tok(b, bi, head, t, c), {{tPos, T}, {3, b.idx(K)}}, ok);
         if (logScale)
           v = b.mul(v, b.exp(logScale(b, i, c)));
         st(b, v, dst, x);
@@ -255,7 +255,7 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
         Value i = b.divui(x, b.idx(kVb)), col = b.addi(col0, arith::RemUIOp::create(b, x, b.idx(kVb)));
         Value t = b.addi(t0, i);
         Value ok = andI(b, b.cmpi(CmpIPredicate::ult, t, T), b.cmpi(CmpIPredicate::ult, col, b.idx(V)));
-        st(b, maskedLoad(b, la.v, la.tok(bi, j, t, col), {{tPos, T}, {3, b.idx(V)}}, ok), Vs, x);
+        st(b, maskedLoad(b, la.v, la.tok(b, bi, j, t, col), {{tPos, T}, {3, b.idx(V)}}, ok), Vs, x);
       });
       if (gated)
         simt(kC * gWidth, [&](KernelBuilder &b, Value x) {
@@ -266,9 +266,9 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
           if (chDecay) {
             Value c = arith::RemUIOp::create(b, x, b.idx(Kp));
             ok = andI(b, ok, b.cmpi(CmpIPredicate::ult, c, b.idx(K)));
-            v = maskedLoad(b, la.decay, la.tok(bi, j, t, c), {{tPos, T}, {3, b.idx(K)}}, ok);
+            v = maskedLoad(b, la.decay, la.tok(b, bi, j, t, c), {{tPos, T}, {3, b.idx(K)}}, ok);
           } else {
-            v = maskedLoad(b, la.decay, la.tok3(bi, j, t), {{tPos, T}}, ok);
+            v = maskedLoad(b, la.decay, la.tok3(b, bi, j, t), {{tPos, T}}, ok);
           }
           // A log decay of -inf (decay 0) would make the differences of
           // cumulative sums NaN; e^-80 is zero for the state all the same.
@@ -277,7 +277,7 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
       if (delta)
         simt(kC, [&](KernelBuilder &b, Value i) {
           Value t = b.addi(t0, i);
-          st(b, maskedLoad(b, la.beta, la.tok3(bi, j, t), {{tPos, T}}, b.cmpi(CmpIPredicate::ult, t, T)),
+          st(b, maskedLoad(b, la.beta, la.tok3(b, bi, j, t), {{tPos, T}}, b.cmpi(CmpIPredicate::ult, t, T)),
              Bs, i);
         });
       sync();
@@ -343,7 +343,7 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
           auto ifOp = scf::IfOp::create(b, ok, false);
           OpBuilder::InsertionGuard g3(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          b.store(b.mul(ld(b, Os, x), b.f32(scale)), la.out, la.tok(bi, oh, t, col));
+          b.store(b.mul(ld(b, Os, x), b.f32(scale)), la.out, la.tok(b, bi, oh, t, col));
         });
         sync();
       }

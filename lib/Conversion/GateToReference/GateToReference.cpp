@@ -164,22 +164,22 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
       });
       b.loop(c0, T, c1, [&](KernelBuilder &b, Value t) {
         if (op.isGated()) {
-          Value g = channelDecay ? Value() : b.exp(b.load(decay, la.tok3(bi, j, t)));
+          Value g = channelDecay ? Value() : b.exp(b.load(decay, la.tok3(b, bi, j, t)));
           b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-            Value e = channelDecay ? b.exp(b.load(decay, la.tok(bi, j, t, r))) : g;
+            Value e = channelDecay ? b.exp(b.load(decay, la.tok(b, bi, j, t, r))) : g;
             b.store(b.mul(e, b.load(st, {bi, j, r, c})), st, {bi, j, r, c});
           });
         }
-        Value u = b.load(v, la.tok(bi, j, t, c));
+        Value u = b.load(v, la.tok(b, bi, j, t, c));
         if (op.isDelta()) {
           Value pred = b.loop(c0, cK, c1, {zero},
                               [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, la.tok(bi, kh, t, r)), a[0])};
+            return {b.fma(b.load(st, {bi, j, r, c}), b.load(k, la.tok(b, bi, kh, t, r)), a[0])};
           })[0];
-          u = b.mul(b.load(beta, la.tok3(bi, j, t)), b.sub(u, pred));
+          u = b.mul(b.load(beta, la.tok3(b, bi, j, t)), b.sub(u, pred));
         }
         b.loop(c0, cK, c1, [&](KernelBuilder &b, Value r) {
-          b.store(b.fma(b.load(k, la.tok(bi, kh, t, r)), u, b.load(st, {bi, j, r, c})),
+          b.store(b.fma(b.load(k, la.tok(b, bi, kh, t, r)), u, b.load(st, {bi, j, r, c})),
                   st, {bi, j, r, c});
         });
         for (int64_t g = 0; g < qPerState; ++g) {
@@ -189,9 +189,9 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
           Value oh = gqa ? qh : j;
           Value o = b.loop(c0, cK, c1, {zero},
                            [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
-            return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, la.tok(bi, qh, t, r)), a[0])};
+            return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, la.tok(b, bi, qh, t, r)), a[0])};
           })[0];
-          b.store(b.mul(o, scale), out, la.tok(bi, oh, t, c));
+          b.store(b.mul(o, scale), out, la.tok(b, bi, oh, t, c));
         }
       });
     });

@@ -90,3 +90,13 @@ func.func @token_major(%q: tensor<?x?x2x16xf32>, %k: tensor<?x?x2x16xf32>, %v: t
   %o, %s = gate.linear_attention gated_delta %q, %k, %v decay(%g : tensor<?x?x4xf32>) beta(%b : tensor<?x?x4xf32>) {token_major} : tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x4x32xf32> -> tensor<?x?x4x32xf32>, tensor<?x4x16x32xf32>
   return %o, %s : tensor<?x?x4x32xf32>, tensor<?x4x16x32xf32>
 }
+
+// -----
+
+// Reverse time: the recurrence runs from the last token to the first.
+// CHECK-LABEL: func.func @reverse
+// CHECK:         gate.linear_attention gated %{{.+}} {reverse, token_major} : tensor<?x?x2x16xf32>
+func.func @reverse(%q: tensor<?x?x2x16xf32>, %k: tensor<?x?x2x16xf32>, %v: tensor<?x?x2x32xf32>, %g: tensor<?x?x2x16xf32>) -> (tensor<?x?x2x32xf32>, tensor<?x2x16x32xf32>) {
+  %o, %s = gate.linear_attention gated %q, %k, %v decay(%g : tensor<?x?x2x16xf32>) {token_major, reverse} : tensor<?x?x2x16xf32>, tensor<?x?x2x16xf32>, tensor<?x?x2x32xf32> -> tensor<?x?x2x32xf32>, tensor<?x2x16x32xf32>
+  return %o, %s : tensor<?x?x2x32xf32>, tensor<?x2x16x32xf32>
+}

@@ -187,13 +187,20 @@ def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
     or `[B,T,Hv,K]`, beta `[B,T,Hv]`): ONNX's `[B, T, H·D]` packing is then a
     free reshape, with no transpose around the op. The state stays
     `[B,Hv,K,V]`.
+
+    With `reverse`, time runs backwards: the recurrence starts at the last
+    token and ends at the first (`S_t` is built from tokens `T-1 .. t`), the
+    output stays in the operands' token order, and `final_state` is the state
+    after token 0. This is the backward scan of bidirectional models (ViG),
+    without copying the sequence into reverse order.
   }];
   let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
       Gate_FloatTensor:$value, Optional<AnyRankedTensor>:$decay,
       Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$beta,
       Optional<TensorRankOf<[F32], [4]>>:$initial_state,
       Gate_UpdateRuleAttr:$rule, OptionalAttr<F32Attr>:$scale,
-      DefaultValuedAttr<I64Attr, "64">:$chunk_size, UnitAttr:$token_major);
+      DefaultValuedAttr<I64Attr, "64">:$chunk_size, UnitAttr:$token_major,
+      UnitAttr:$reverse);
   let results = (outs Gate_FloatTensor:$output,
       TensorRankOf<[F32], [4]>:$final_state);
   let assemblyFormat = [{
