@@ -856,3 +856,54 @@ def test_error_new_ops_need_opset_11(tmp_path):
     m = _model([node], [_in("x", np.float32, [3, 4])], [vi("y", TP.FLOAT, None)],
                [_const("axis", np.array(0, np.int64))], opset=10)
     _fails(tmp_path, m, "cs_old", "'CumSum' needs opset 11")
+
+
+# --------------------------------------------------------------------------- #
+# Slice with negative steps on dynamic dims: torch.flip's whole-axis reversal
+# (start -1, end INT64_MIN), several axes at once, a reversal reversed back,
+# and run-time starts/ends with ONNX's clamping.
+# --------------------------------------------------------------------------- #
+INT64_MIN = -(2 ** 63)
+
+
+@pytest.mark.parametrize("axes", [[0], [1], [2], [0, 2], [2, 1]], ids=str)
+def test_slice_flip_dynamic(tmp_path, axes):
+    n = len(axes)
+    inits = [_const("s", [-1] * n), _const("e", [INT64_MIN] * n), _const("a", axes),
+             _const("st", [-1] * n)]
+    model = _model([helper.make_node("Slice", ["x", "s", "e", "a", "st"], ["y"])],
+                   [_in("x", np.float32, ["d0", "d1", "d2"])],
+                   [_in("y", np.float32, ["d0", "d1", "d2"])], inits)
+    rng = np.random.default_rng(3)
+    _run_check(tmp_path, model, [{"x": _rand(rng, s, np.float32)}
+                                 for s in ((2, 7, 5), (1, 65, 3), (3, 1, 1))])
+
+
+def test_slice_flip_twice_is_identity(tmp_path):
+    inits = [_const("s", [-1]), _const("e", [INT64_MIN]), _const("a", [1]), _const("st", [-1])]
+    nodes = [helper.make_node("Slice", ["x", "s", "e", "a", "st"], ["r"]),
+             helper.make_node("Slice", ["r", "s", "e", "a", "st"], ["y"])]
+    model = _model(nodes, [_in("x", np.float32, ["b", "t", 4])],
+                   [_in("y", np.float32, ["b", "t", 4])], inits)
+    rng = np.random.default_rng(4)
+    _run_check(tmp_path, model, [{"x": _rand(rng, (2, t, 4), np.float32)} for t in (1, 9)])
+
+
+@pytest.mark.parametrize("step", [-1, -2, -3])
+def test_slice_negative_step_runtime_bounds(tmp_path, step):
+    # starts/ends are graph inputs; the reduction over the sliced axis keeps
+    # the output's shape expressible in the input shapes
+    inits = [_const("a", [1]), _const("st", [step])]
+    nodes = [helper.make_node("Slice", ["x", "s", "e", "a", "st"], ["y"]),
+             helper.make_node("ReduceSum", ["y"], ["z"], keepdims=1, axes=[1])]
+    model = _model(nodes, [_in("x", np.float32, ["b", "t"]), _in("s", np.int64, [1]),
+                           _in("e", np.int64, [1])],
+                   [_in("z", np.float32, ["b", 1])], inits, opset=13)
+    rng = np.random.default_rng(5)
+    feeds = []
+    for t in (1, 7, 65):
+        for s, e in ((-1, INT64_MIN), (t + 5, -t - 9), (t - 2, 0), (-3, -t + 1), (0, 5),
+                     (2, 2), (-t - 4, -1)):
+            feeds.append({"x": _rand(rng, (2, t), np.float32),
+                          "s": np.array([s], np.int64), "e": np.array([e], np.int64)})
+    _run_check(tmp_path, model, feeds)

@@ -524,6 +524,24 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
   Value q = n.in(0), k = n.in(1), v = n.in(2);
   if (!q || !k || !v)
     return failure();
+  Value decay = n.has(4) ? n.in(4) : Value(), beta = n.has(5) ? n.in(5) : Value();
+  if ((n.has(4) && !decay) || (n.has(5) && !beta))
+    return failure();
+  // A backward scan written as sequence reversals (Slice step -1 over the
+  // whole token axis) of every per-token input: the op runs backwards on the
+  // unreversed inputs instead, and its output, in their token order, is the
+  // node's output reversed (a reversal back then folds away). Exact: the
+  // recurrence visits the same tokens in the same order.
+  bool backward = llvm::all_of(SmallVector<Value>{q, k, v, decay, beta}, [&](Value x) {
+    if (!x)
+      return true;
+    auto it = im.reversals.find(x);
+    return it != im.reversals.end() && it->second.second == 1;
+  });
+  if (backward)
+    for (Value *x : {&q, &k, &v, &decay, &beta})
+      if (*x)
+        *x = im.reversals.lookup(*x).first;
   // Token-major gate op: ONNX's [B, T, H*D] is only reshaped, never
   // transposed.
   Value q4 = toTokenHeads(im, q, hq), k4 = toTokenHeads(im, k, hk), v4 = toTokenHeads(im, v, hk);
@@ -535,9 +553,6 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
       return im.broadcastTo(x, {d[0], d[1], SymExpr::constant(hk)});
     return x; // [B, T, Hkv]
   };
-  Value decay = n.has(4) ? n.in(4) : Value(), beta = n.has(5) ? n.in(5) : Value();
-  if ((n.has(4) && !decay) || (n.has(5) && !beta))
-    return failure();
   if (decay)
     decay = perHead(decay, decayKind);
   if (beta)
@@ -557,10 +572,13 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
                                             im.typeFor(sd, b.getF32Type()), q4, k4, v4, decay,
                                             beta, init, *rule, scaleAttr, uint64_t(chunk));
   op.setTokenMajor(true);
+  op.setReverse(backward);
   Value out = op.getOutput(), st = op.getFinalState();
   im.setDims(out, od);
   im.setDims(st, sd);
   out = fromTokenHeads(im, out);
+  if (backward)
+    out = im.reverseAlong(out, 1);
   if (failed(n.out(0, out)))
     return failure();
   if (n.wants(1)) {

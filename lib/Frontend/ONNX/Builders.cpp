@@ -196,6 +196,27 @@ Value Importer::generic(llvm::ArrayRef<Value> ins, Value init, llvm::ArrayRef<Af
   return r;
 }
 
+Value Importer::reverseAlong(Value x, int64_t axis) {
+  SymShape xd = dims(x);
+  int64_t r = int64_t(xd.size());
+  auto et = cast<RankedTensorType>(x.getType()).getElementType();
+  Value last = arith::SubIOp::create(b, loc, indexOf(xd[axis]), cIndex(1));
+  AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(r), &ctx);
+  Value res = generic(
+      {}, empty(xd, et), {id}, SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> coords;
+        for (int64_t k = 0; k < r; ++k) {
+          Value i = linalg::IndexOp::create(nb, l, k);
+          coords.push_back(k == axis ? arith::SubIOp::create(nb, l, last, i).getResult() : i);
+        }
+        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, x, coords).getResult());
+      });
+  setDims(res, xd);
+  reversals[res] = {x, axis};
+  return res;
+}
+
 Value Importer::convert(Value v, Type et) {
   if (!v)
     return v;

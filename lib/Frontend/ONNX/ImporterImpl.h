@@ -250,6 +250,12 @@ public:
   std::vector<SymInfo> syms; // id = index + 1
   llvm::StringMap<int> dimParamSyms;
   llvm::DenseMap<Value, SymShape> dimInfo;
+  /// Values that are another value reversed along one axis, every element
+  /// kept (Slice with step -1 over the whole axis): {source, axis}. Lets a
+  /// second reversal fold away and LinearAttention run backwards in place.
+  llvm::DenseMap<Value, std::pair<Value, int64_t>> reversals;
+  /// x reversed along `axis` (a gather), recorded in `reversals`.
+  Value reverseAlong(Value x, int64_t axis);
 
   int newSym(Value src, int64_t dim);
   /// A symbol whose runtime size is the index value `size`.

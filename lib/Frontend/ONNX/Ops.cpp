@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "OpsCommon.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Matchers.h"
@@ -1913,6 +1914,9 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
   // Per output dim: offset, size, stride (static where possible).
   SmallVector<OptSym> offs(r, SymExpr::constant(0)), sizes(r);
   SmallVector<int64_t> strides(r, 1);
+  // Axes of a dynamic size reversed whole (torch.flip: start -1, end
+  // INT64_MIN, step -1): offset size-1, known only at run time.
+  SmallVector<bool> wholeReversed(r, false);
   for (int64_t k = 0; k < r; ++k)
     sizes[k] = xd[k];
   bool allStatic = true;
@@ -1942,8 +1946,14 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
       sizes[a] = SymExpr::constant(size);
       continue;
     }
-    if (step < 0)
-      return im.fail("negative steps need static starts, ends and dimensions");
+    if (step == -1 && s && e && s->isConst() && e->isConst() &&
+        (s->c == -1 || s->c >= std::numeric_limits<int32_t>::max()) &&
+        e->c <= std::numeric_limits<int32_t>::min()) {
+      wholeReversed[a] = true;
+      sizes[a] = xd[a];
+      allStatic = false;
+      continue;
+    }
     // The whole dimension from a known start.
     if (step == 1 && s && s->isConst(0) && e && e->isConst() &&
         e->c >= std::numeric_limits<int32_t>::max()) {
@@ -1999,6 +2009,12 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
   SmallVector<OpFoldResult> offV, sizeV;
   SymShape outD;
   for (int64_t k = 0; k < r; ++k) {
+    if (wholeReversed[k]) {
+      offV.push_back(b.getIndexAttr(0)); // set by the gather below
+      sizeV.push_back(im.sizeOf(*sizes[k]));
+      outD.push_back(*sizes[k]);
+      continue;
+    }
     if (offs[k] && sizes[k]) {
       offV.push_back(im.sizeOf(*offs[k]));
       sizeV.push_back(im.sizeOf(*sizes[k]));
@@ -2021,17 +2037,21 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
     if (!sv || !ev)
       return failure();
     Value d = im.indexOf(xd[k]), c0 = im.cIndex(0);
-    auto norm = [&](Value v) {
+    // Negative indices count from the end; then starts clamp to [0, d] and
+    // ends to [0, d] (positive step) or to [0, d-1] and [-1, d-1] (negative).
+    const bool back = strides[k] < 0;
+    auto norm = [&](Value v, Value lo, Value hi) {
       Value neg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, c0);
       Value w = arith::AddIOp::create(b, loc, v, d);
       v = arith::SelectOp::create(b, loc, neg, w, v);
-      v = arith::MaxSIOp::create(b, loc, v, c0);
-      return arith::MinSIOp::create(b, loc, v, d).getResult();
+      v = arith::MaxSIOp::create(b, loc, v, lo);
+      return arith::MinSIOp::create(b, loc, v, hi).getResult();
     };
-    sv = norm(sv);
-    ev = norm(ev);
-    Value diff = arith::SubIOp::create(b, loc, ev, sv);
-    Value sz = arith::CeilDivSIOp::create(b, loc, diff, im.cIndex(strides[k]));
+    Value dLast = back ? arith::SubIOp::create(b, loc, d, im.cIndex(1)).getResult() : d;
+    sv = norm(sv, c0, dLast);
+    ev = norm(ev, back ? im.cIndex(-1) : c0, dLast);
+    Value diff = back ? arith::SubIOp::create(b, loc, sv, ev) : arith::SubIOp::create(b, loc, ev, sv);
+    Value sz = arith::CeilDivSIOp::create(b, loc, diff, im.cIndex(back ? -strides[k] : strides[k]));
     sz = arith::MaxSIOp::create(b, loc, sz, c0);
     offV.push_back(sv);
     sizeV.push_back(sz);
@@ -2054,13 +2074,37 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
     im.setDims(res, dd);
     return n.out(0, res);
   }
-  // Negative steps (static): a gather with computed coordinates.
-  SymShape od;
-  for (int64_t k = 0; k < r; ++k)
-    od.push_back(*sizes[k]);
+  // Negative steps: a gather with computed coordinates. One axis reversed
+  // whole, every other axis kept: a recorded reversal (two of them cancel).
+  std::optional<int64_t> reversedAxis;
+  for (int64_t k = 0; k < r; ++k) {
+    bool kept = strides[k] == 1 && offs[k] && offs[k]->isConst(0) && sizes[k] == xd[k];
+    bool whole = wholeReversed[k] || (strides[k] == -1 && xd[k].isConst() && sizes[k] == xd[k] &&
+                                      offs[k] && offs[k]->isConst(xd[k].c - 1));
+    if (whole && !reversedAxis) {
+      reversedAxis = k;
+    } else if (!kept) {
+      reversedAxis.reset();
+      break;
+    }
+  }
+  if (reversedAxis) {
+    auto it = im.reversals.find(x);
+    if (it != im.reversals.end() && it->second.second == *reversedAxis)
+      return n.out(0, it->second.first);
+    return n.out(0, im.reverseAlong(x, *reversedAxis));
+  }
+  SmallVector<Value> offsets;
+  for (int64_t k = 0; k < r; ++k) {
+    if (wholeReversed[k]) // mixed with other cuts: offset size - 1
+      offV[k] = arith::SubIOp::create(b, loc, getValueOrCreateConstantIndexOp(b, loc, sizeV[k]),
+                                      im.cIndex(1)).getResult();
+    offsets.push_back(getValueOrCreateConstantIndexOp(b, loc, offV[k]));
+  }
+  Value init = tensor::EmptyOp::create(b, loc, sizeV, rt.getElementType());
   AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(r), &im.ctx);
-  Value res = im.generic(
-      {}, im.empty(od, rt.getElementType()), {id},
+  Value res = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init}, ArrayRef<AffineMap>{id},
       SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
       [&](OpBuilder &nb, Location l, ValueRange) {
         SmallVector<Value> coords;
@@ -2068,11 +2112,11 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
           Value i = linalg::IndexOp::create(nb, l, k);
           Value m = arith::MulIOp::create(
               nb, l, i, arith::ConstantIndexOp::create(nb, l, strides[k]));
-          coords.push_back(arith::AddIOp::create(
-              nb, l, m, arith::ConstantIndexOp::create(nb, l, offs[k]->c)));
+          coords.push_back(arith::AddIOp::create(nb, l, m, offsets[k]));
         }
         linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, x, coords).getResult());
-      });
+      }).getResult(0);
+  im.setDims(res, outD);
   return n.out(0, res);
 }
 
