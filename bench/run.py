@@ -27,7 +27,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import onnx  # noqa: E402
-from onnx import TensorProto, helper  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import gatec  # noqa: E402
 
@@ -78,7 +78,10 @@ def attention_model(path, B, Hq, Hkv, Sq, Skv, D, causal):
     onnx.save(m, path)
 
 
-def linear_attention_model(path, B, T, H, K, V, rule, channel_decay):
+def linear_attention_model(path, B, T, H, K, V, rule, channel_decay, reverse=False):
+    """One LinearAttention-27 node; with `reverse`, the backward scan of a
+    bidirectional model: every per-token input and the output flipped along
+    the tokens (Slice step -1, as torch.flip exports)."""
     f = TensorProto.FLOAT
     inputs = ["query", "key", "value", "", "decay"]
     vi = [helper.make_tensor_value_info("query", f, [B, T, H * K]),
@@ -88,12 +91,25 @@ def linear_attention_model(path, B, T, H, K, V, rule, channel_decay):
     if "delta" in rule:
         inputs.append("beta")
         vi.append(helper.make_tensor_value_info("beta", f, [B, T, H]))
-    node = helper.make_node("LinearAttention", inputs, ["output", "present_state"],
-                            q_num_heads=H, kv_num_heads=H, update_rule=rule)
+    nodes, inits = [], []
+    if reverse:
+        for n, a in (("s", -1), ("e", -(2 ** 63)), ("a", 1), ("st", -1)):
+            inits.append(numpy_helper.from_array(np.array([a], np.int64), "flip_" + n))
+        flip = lambda x, y: nodes.append(helper.make_node(
+            "Slice", [x, "flip_s", "flip_e", "flip_a", "flip_st"], [y]))
+        for i, x in enumerate(inputs):
+            if x:
+                flip(x, x + "_flipped")
+                inputs[i] = x + "_flipped"
+    nodes.append(helper.make_node("LinearAttention", inputs,
+                                  ["output_flipped" if reverse else "output", "present_state"],
+                                  q_num_heads=H, kv_num_heads=H, update_rule=rule))
+    if reverse:
+        flip("output_flipped", "output")
     g = helper.make_graph(
-        [node], "linear_attention", vi,
+        nodes, "linear_attention", vi,
         [helper.make_tensor_value_info("output", f, [B, T, H * V]),
-         helper.make_tensor_value_info("present_state", f, [B, H, K, V])])
+         helper.make_tensor_value_info("present_state", f, [B, H, K, V])], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 27)])
     m.ir_version = 10
     onnx.save(m, path)
@@ -314,6 +330,16 @@ def main():
                 lambda: torch_chunked_gated_delta(torch, tq, tk, tv, tg, tb), min_reps=1)))
         flop = 6 * B * H * T_ * K * V
         report(name, flop, t_g, peers)
+        if T_ > 1:  # the backward scan of a bidirectional model, same inputs
+            rpath = path.replace(".onnx", "_reversed.onnx")
+            linear_attention_model(rpath, B, T_, H, K, V, rule, channel, reverse=True)
+            mr = gatec.load(gatec.compile(rpath, rpath.replace(".onnx", ".so")))
+            rsess = ort_session(rpath)
+            report(name.split(" B=")[0] + ", reversed (flips around the op)", flop,
+                   best_time(lambda: mr(*feeds)),
+                   [("gatec forward", t_g),
+                    ("ORT", best_time(lambda: rsess.run(None, dict(zip(names, feeds))))
+                     if rsess else None)])
 
     # 3. Example layers: fused-op export vs exporter-style decomposed export.
     sys.path.insert(0, os.path.join(ROOT, "examples"))
