@@ -6,7 +6,9 @@ with transformers' gated delta rule (Qwen3-Next / Qwen3.5 Gated DeltaNet layers:
 one ONNX LinearAttention-27 node per layer instead of the chunked algorithm
 unrolled into hundreds of small ops (and a length fixed at export time).
 `F.scaled_dot_product_attention` already becomes ONNX Attention-24 at opset 24;
-gatec raises transformers' mask on it to the causal flag.
+gatec raises transformers' mask on it to the causal flag. Models written for
+gatec call `gatec.torch.linear_attention` (every LinearAttention-27 rule), which
+runs eagerly and exports the same way.
 
 Needs torch >= 2.9 with onnxscript (and transformers for its models); gatec
 itself does not. The file's default-domain opset is raised to 27 when a
@@ -44,6 +46,65 @@ def _reference_rule(q, k, v, g, beta, state):
         s = s + torch.einsum("bhk,bhv->bhkv", kt, delta)
         out[:, t] = torch.einsum("bhkv,bhk->bhv", s, q[:, t] * scale)
     return out.to(dt), s
+
+
+def _reference_linear_attention(q, k, v, decay, beta, state, rule):
+    """ONNX LinearAttention-27's recurrence token by token in float32 (every
+    rule): q, k [B,T,H,dk], v [B,T,H,dv], decay [B,T,H] or [B,T,H,dk] (log
+    space), beta [B,T,H], state [B,H,dk,dv]."""
+    dt = v.dtype
+    gated, delta = rule in ("gated", "gated_delta"), rule in ("delta", "gated_delta")
+    q, k, v = (x.float() for x in (q, k, v))
+    s = state.float().clone()
+    scale = q.shape[-1] ** -0.5
+    out = torch.empty(v.shape, dtype=torch.float32, device=v.device)
+    for t in range(q.shape[1]):
+        if gated:
+            e = decay[:, t].float().exp()
+            s = s * (e[..., None] if e.dim() == 3 else e[..., None, None])
+        kt, vt = k[:, t], v[:, t]
+        if delta:
+            pred = torch.einsum("bhkv,bhk->bhv", s, kt)
+            vt = (vt - pred) * beta[:, t].float()[..., None]
+        s = s + torch.einsum("bhk,bhv->bhkv", kt, vt)
+        out[:, t] = torch.einsum("bhkv,bhk->bhv", s, q[:, t] * scale)
+    return out.to(dt), s
+
+
+@torch.library.custom_op("gatec::linear_attention", mutates_args=())
+def _linear_attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                         decay: torch.Tensor | None, beta: torch.Tensor | None,
+                         state: torch.Tensor, rule: str) -> tuple[torch.Tensor, torch.Tensor]:
+    return _reference_linear_attention(q, k, v, decay, beta, state, rule)
+
+
+@_linear_attention_op.register_fake
+def _(q, k, v, decay, beta, state, rule):
+    return torch.empty_like(v), torch.empty_like(state, dtype=torch.float32)
+
+
+RULES = ("linear", "gated", "delta", "gated_delta")
+
+
+def linear_attention(q, k, v, rule, decay=None, beta=None, initial_state=None):
+    """A linear-attention recurrence for models written for gatec: runs eagerly
+    (token by token, float32), and `export` writes it as one ONNX
+    LinearAttention-27 node. q, k [B,T,H,dk], v [B,T,H,dv]; rule linear, gated,
+    delta or gated_delta; decay (log space, gated rules) [B,T,H] or [B,T,H,dk]
+    (per key channel, GLA); beta [B,T,H] (delta rules); initial_state
+    [B,H,dk,dv] (zeros when None). Returns (output [B,T,H,dv], final state).
+    A backward scan is the same call on flipped inputs with the output flipped
+    back (`x.flip(1)`): gatec runs it in place, without the copies."""
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+    if (decay is not None) != (rule in ("gated", "gated_delta")):
+        raise ValueError(f"rule {rule!r} {'needs' if decay is None else 'takes no'} decay")
+    if (beta is not None) != (rule in ("delta", "gated_delta")):
+        raise ValueError(f"rule {rule!r} {'needs' if beta is None else 'takes no'} beta")
+    b, _, h, dk = k.shape
+    if initial_state is None:
+        initial_state = torch.zeros(b, h, dk, v.shape[-1], dtype=torch.float32, device=v.device)
+    return _linear_attention_op(q, k, v, decay, beta, initial_state, rule)
 
 
 @torch.library.custom_op("gatec::gated_delta_rule", mutates_args=())
@@ -119,7 +180,21 @@ def _translation():
         heads = op.Constant(value_ints=[0, 0, h, dv])
         return op.Reshape(out, heads), present
 
-    return {torch.ops.gatec.gated_delta_rule.default: translate}
+    def translate_any(q, k, v, decay, beta, state, rule):
+        h, dk, dv = q.shape[2], q.shape[3], v.shape[3]
+        if not all(isinstance(x, int) for x in (h, dk, dv)):
+            raise ValueError("gatec.torch.export: heads and head sizes must be static")
+        flat = op.Constant(value_ints=[0, 0, -1])
+        if decay is not None and len(decay.shape) == 4:  # per key channel: [B,T,H*dk]
+            decay = op.Reshape(decay, flat)
+        out, present = linear_attention(
+            op.Reshape(q, flat), op.Reshape(k, flat), op.Reshape(v, flat), state, decay, beta,
+            q_num_heads=h, kv_num_heads=h, update_rule=rule)
+        heads = op.Constant(value_ints=[0, 0, h, dv])
+        return op.Reshape(out, heads), present
+
+    return {torch.ops.gatec.gated_delta_rule.default: translate,
+            torch.ops.gatec.linear_attention.default: translate_any}
 
 
 @contextlib.contextmanager

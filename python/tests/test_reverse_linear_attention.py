@@ -5,6 +5,8 @@ the backward op as `gate.linear_attention {reverse}` on the unreversed inputs an
 folds the reversal of its output away. Near misses (one input not reversed, a
 reversal that drops a token, a reversal of another axis) stay as written. Every
 model is checked against float64 numpy and ONNX Runtime."""
+import os
+
 import numpy as np
 import onnx
 import pytest
@@ -12,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import gatec
 from gatec import reference as R
-from kernel_util import assert_close, have_compiler, ort_unsupported, run_gatec
+from kernel_util import REPO, assert_close, have_compiler, ort_unsupported, run_gatec
 
 try:
     import onnxruntime as ort
@@ -215,3 +217,26 @@ def test_matches_float64_and_onnxruntime(tmp_path, name):
             theirs = sess.run(None, dict(zip(names, feeds)))
             for o, (a, b) in enumerate(zip(got, theirs)):
                 assert_close(a, b, 1e-4, f"{name} T={T}: output {o} vs ONNX Runtime")
+
+
+# ViG's BiGLA block written in PyTorch (examples/vig_bidirectional_gla.py) and
+# exported by gatec.torch.export: torch.flip around the backward scan, reshapes
+# between the flips and the LinearAttention nodes.
+VIG = os.path.join(REPO, "test", "models", "vig", "bigla")
+
+
+def test_vig_block_raised():
+    proc = run_gatec([VIG + ".onnx", "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    la = [ln for ln in proc.stdout.splitlines() if "= gate.linear_attention" in ln]
+    assert len(la) == 2 and sum("reverse" in ln for ln in la) == 1, la
+    assert "tensor.extract " not in proc.stdout  # no flipped copies
+
+
+def test_vig_block_matches_pytorch(tmp_path):
+    lib = gatec.load(gatec.compile(VIG + ".onnx", str(tmp_path / "libbigla.so")))
+    data = np.load(VIG + ".npz")
+    for t in (1, 37, 77, 130):
+        got = lib(data[f"x_{t}"])
+        got = got[0] if isinstance(got, tuple) else got
+        assert_close(got, data[f"y_{t}"], 1e-4, f"BiGLA T={t} vs PyTorch")

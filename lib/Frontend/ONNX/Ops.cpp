@@ -1462,7 +1462,16 @@ LogicalResult handleReshape(Importer &im, NodeCtx &n) {
     Value x = n.in(0);
     if (!x)
       return failure();
-    return n.out(0, im.reshape(x, t));
+    Value res = im.reshape(x, t);
+    // A reshape that keeps the dims up to a reversed axis commutes with the
+    // reversal (it only regroups the blocks the reversal moves whole).
+    if (auto it = im.reversals.find(x); it != im.reversals.end()) {
+      auto [src, axis] = it->second;
+      if (int64_t(t.size()) > axis && ArrayRef<SymExpr>(t).take_front(axis + 1) ==
+                                          ArrayRef<SymExpr>(xd).take_front(axis + 1))
+        im.reversals[res] = {im.reshape(src, t), axis};
+    }
+    return n.out(0, res);
   }
   // Runtime target: compute 0 and -1 with index arithmetic.
   Value x = n.in(0), shape = n.in(1);

@@ -1,0 +1,110 @@
+"""ViG's bidirectional gated linear attention block (BiGLA), written in PyTorch from
+the paper (Liao et al., "ViG: Linear-complexity Visual Sequence Learning with Gated
+Linear Attention", 2024, §3.2): one set of q/k/v projections shared by a forward
+and a backward GLA scan over the token sequence, a forget gate per direction
+(GLA's low-rank gate, logsigmoid(·)/16), the two directions summed, an output
+gate SiLU(x W_r) and an output projection.
+
+The backward scan is the natural PyTorch spelling: flip the sequence, scan, flip
+back. gatec.torch.export writes each scan as one ONNX LinearAttention-27 node and
+the flips as Slice(step -1); gatec's importer then runs the backward scan as
+`gate.linear_attention {reverse}` on the unflipped tensors, so the compiled block
+is two fused recurrences and an add, with no copies of the sequence.
+
+    .venv-bench/bin/python examples/vig_bidirectional_gla.py [--out DIR]
+
+writes bigla.onnx and bigla.npz (inputs, PyTorch's outputs) — the committed test
+model test/models/vig/ is made this way — then, when gatec is built, compiles the
+file, prints the fused ops and checks the library against PyTorch.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import gatec  # noqa: E402
+import gatec.torch as gtorch  # noqa: E402
+
+
+class BiGLA(nn.Module):
+    def __init__(self, dim=64, heads=2, dk=16, dv=32, gate_rank=16):
+        super().__init__()
+        self.h, self.dk, self.dv = heads, dk, dv
+        self.q = nn.Linear(dim, heads * dk, bias=False)
+        self.k = nn.Linear(dim, heads * dk, bias=False)
+        self.v = nn.Linear(dim, heads * dv, bias=False)
+        # one forget gate per direction: low rank, as in GLA
+        self.gate_fwd = nn.Sequential(nn.Linear(dim, gate_rank, bias=False),
+                                      nn.Linear(gate_rank, heads * dk))
+        self.gate_bwd = nn.Sequential(nn.Linear(dim, gate_rank, bias=False),
+                                      nn.Linear(gate_rank, heads * dk))
+        self.r = nn.Linear(dim, heads * dv)
+        self.o = nn.Linear(heads * dv, dim, bias=False)
+
+    def forward(self, x):  # x [B, T, dim]
+        b, t, _ = x.shape
+        q = self.q(x).view(b, t, self.h, self.dk)
+        k = self.k(x).view(b, t, self.h, self.dk)
+        v = self.v(x).view(b, t, self.h, self.dv)
+        gf = (F.logsigmoid(self.gate_fwd(x)) / 16).view(b, t, self.h, self.dk)
+        gb = (F.logsigmoid(self.gate_bwd(x)) / 16).view(b, t, self.h, self.dk)
+        fwd, _ = gtorch.linear_attention(q, k, v, "gated", decay=gf)
+        bwd, _ = gtorch.linear_attention(q.flip(1), k.flip(1), v.flip(1), "gated",
+                                         decay=gb.flip(1))
+        o = (fwd + bwd.flip(1)).reshape(b, t, self.h * self.dv)
+        return self.o(o * F.silu(self.r(x)))
+
+
+def export(out_dir, seed=0):
+    torch.manual_seed(seed)
+    block = BiGLA().eval()
+    path = os.path.join(out_dir, "bigla.onnx")
+    x = torch.randn(2, 37, 64)
+    gtorch.export(block, (x,), path, input_names=["x"], output_names=["y"],
+                  dynamic_shapes=({0: torch.export.Dim("B"), 1: torch.export.Dim("T")},))
+    feeds = {}
+    with torch.no_grad():
+        for t in (1, 37, 77, 130):
+            xt = torch.randn(2, t, 64)
+            feeds[f"x_{t}"] = xt.numpy()
+            feeds[f"y_{t}"] = block(xt).numpy()
+    np.savez(os.path.join(out_dir, "bigla.npz"), **feeds)
+    return path
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "examples", "vig"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    path = export(args.out)
+    print(f"wrote {path}")
+    try:
+        lib = gatec.load(gatec.compile(path))
+    except (gatec.Error, FileNotFoundError) as e:
+        print(f"not compiled: {e}")
+        return
+    ir = subprocess.run([gatec._gatec_binary(), path, "--compile-to=gate"], capture_output=True,
+                        text=True, check=True).stdout
+    for line in ir.splitlines():
+        if "= gate.linear_attention" in line:
+            print("fused:", " ".join(line.split()[3:5]), "reverse" if "reverse" in line else "")
+    data = np.load(path.replace(".onnx", ".npz"))
+    for t in (1, 37, 77, 130):
+        (got,) = lib(data[f"x_{t}"])
+        err = np.abs(got - data[f"y_{t}"]).max() / np.abs(data[f"y_{t}"]).max()
+        print(f"T={t}: max relative error vs PyTorch {err:.2e}")
+
+
+if __name__ == "__main__":
+    main()
