@@ -907,3 +907,46 @@ def test_slice_negative_step_runtime_bounds(tmp_path, step):
             feeds.append({"x": _rand(rng, (2, t), np.float32),
                           "s": np.array([s], np.int64), "e": np.array([e], np.int64)})
     _run_check(tmp_path, model, feeds)
+
+
+@pytest.mark.parametrize("batch_axis,time_axis", [(1, 0), (0, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64], ids=lambda d: np.dtype(d).name)
+def test_reverse_sequence(tmp_path, batch_axis, time_axis, dtype):
+    model = _model([helper.make_node("ReverseSequence", ["x", "lens"], ["y"],
+                                     batch_axis=batch_axis, time_axis=time_axis)],
+                   [_in("x", dtype, ["d0", "d1", 3]), _in("lens", np.int64, ["b"])],
+                   [_in("y", dtype, ["d0", "d1", 3])])
+    rng = np.random.default_rng(6)
+    feeds = []
+    for b, t in ((4, 7), (1, 1), (3, 65)):
+        shape = [0, 0, 3]
+        shape[batch_axis], shape[time_axis] = b, t
+        lens = rng.integers(0, t + 1, b).astype(np.int64)
+        lens[0] = t
+        feeds.append({"x": _rand(rng, tuple(shape), dtype), "lens": lens})
+    _run_check(tmp_path, model, feeds)
+
+
+def test_reverse_sequence_constant_whole_lengths(tmp_path):
+    # every length equals T: a whole reversal (twice: the identity)
+    inits = [_const("lens", np.array([5, 5], np.int64))]
+    nodes = [helper.make_node("ReverseSequence", ["x", "lens"], ["r"], batch_axis=0,
+                              time_axis=1),
+             helper.make_node("ReverseSequence", ["r", "lens"], ["rr"], batch_axis=0,
+                              time_axis=1),
+             helper.make_node("Concat", ["r", "rr"], ["y"], axis=2)]
+    model = _model(nodes, [_in("x", np.float32, [2, 5, 3])], [_in("y", np.float32, [2, 5, 6])],
+                   inits)
+    rng = np.random.default_rng(8)
+    _run_check(tmp_path, model, [{"x": _rand(rng, (2, 5, 3), np.float32)}])
+
+
+def test_error_reverse_sequence_axes(tmp_path):
+    model = _model([helper.make_node("ReverseSequence", ["x", "lens"], ["y"], batch_axis=0,
+                                     time_axis=2)],
+                   [_in("x", np.float32, [2, 5, 3]), _in("lens", np.int64, [2])],
+                   [_in("y", np.float32, [2, 5, 3])])
+    p = tmp_path / "m.onnx"
+    onnx.save(model, str(p))
+    with pytest.raises(gatec.Error, match="batch_axis and time_axis must be 0 and 1"):
+        gatec.compile(str(p), str(tmp_path / "libm.so"))

@@ -38,10 +38,12 @@ class Spec:
     """What the backward branch looks like: which inputs are reversed and how."""
 
     def __init__(self, rule="gated", rev=("q", "k", "v", "g", "beta"), start=-1, end=INT64_MIN,
-                 axis=1, flip_out=True, state=False, static_t=None, forward=True):
+                 axis=1, flip_out=True, state=False, static_t=None, forward=True,
+                 revseq=False):
         self.rule, self.rev, self.start, self.end, self.axis = rule, rev, start, end, axis
         self.flip_out, self.state, self.static_t = flip_out, state, static_t
         self.forward = forward  # add the forward branch (same length only)
+        self.revseq = revseq  # ReverseSequence with constant lengths (static B = 2 and T)
 
     @property
     def delta(self):
@@ -54,6 +56,7 @@ CASES = {
     "gated_delta_state": (Spec(rule="gated_delta", state=True), True),
     "static_t": (Spec(start=8, end=-10, static_t=9), True),
     "output_not_flipped_back": (Spec(flip_out=False), True),
+    "reverse_sequence": (Spec(revseq=True, static_t=9), True),
     # not raised
     "decay_not_reversed": (Spec(rev=("q", "k", "v")), False),
     "drops_a_token": (Spec(start=7, end=-10, static_t=9, forward=False), False),
@@ -64,6 +67,7 @@ CASES = {
 def build(spec: Spec, w):
     F = TensorProto.FLOAT
     t = spec.static_t if spec.static_t else "t"
+    bdim = 2 if spec.revseq else "b"
     nodes, inits = [], [numpy_helper.from_array(a, n) for n, a in w.items()]
     const = lambda name, vals: inits.append(numpy_helper.from_array(np.array(vals, np.int64), name))
     const("rs", [spec.start])
@@ -73,7 +77,15 @@ def build(spec: Spec, w):
     const("fs", [-1])
     const("fe", [INT64_MIN])
     const("fa", [1])
+    if spec.revseq:
+        const("lens", [spec.static_t] * 2)
     node = lambda op, ins, outs, **kw: nodes.append(helper.make_node(op, ins, outs, **kw))
+
+    def flip(x, y, slice_inputs):
+        if spec.revseq:
+            node("ReverseSequence", [x, "lens"], [y], batch_axis=0, time_axis=1)
+        else:
+            node("Slice", [x] + slice_inputs, [y])
     for n in ("q", "k", "v"):
         node("MatMul", ["x", "w" + n], [n])
     for d in ("f", "b"):  # GLA's per-channel log decay: logsigmoid(x W) / 16
@@ -101,14 +113,14 @@ def build(spec: Spec, w):
         if n == "beta" and not spec.delta:
             continue
         if n in spec.rev:
-            node("Slice", [src, "rs", "re", "ra", "rstep"], [src + "_rev"])
+            flip(src, src + "_rev", ["rs", "re", "ra", "rstep"])
             bins.append(src + "_rev")
         else:
             bins.append(src)
     bins = bins[:3] + ["st_in" if spec.state else ""] + bins[3:]
     node("LinearAttention", bins, ["ob_rev", "sb"], **la)
     if spec.flip_out:
-        node("Slice", ["ob_rev", "fs", "fe", "fa", "rstep"], ["ob"])
+        flip("ob_rev", "ob", ["fs", "fe", "fa", "rstep"])
     else:
         node("Identity", ["ob_rev"], ["ob"])
     if spec.forward:
@@ -116,11 +128,11 @@ def build(spec: Spec, w):
     else:
         node("Identity", ["ob"], ["o"])
     node("MatMul", ["o", "wo"], ["y"])
-    ins = [helper.make_tensor_value_info("x", F, ["b", t, C])]
-    outs = [helper.make_tensor_value_info("y", F, ["b", t if spec.forward else "t_out", C])]
+    ins = [helper.make_tensor_value_info("x", F, [bdim, t, C])]
+    outs = [helper.make_tensor_value_info("y", F, [bdim, t if spec.forward else "t_out", C])]
     if spec.state:
-        ins.append(helper.make_tensor_value_info("st_in", F, ["b", H, DK, DV]))
-        outs.append(helper.make_tensor_value_info("sb", F, ["b", H, DK, DV]))
+        ins.append(helper.make_tensor_value_info("st_in", F, [bdim, H, DK, DV]))
+        outs.append(helper.make_tensor_value_info("sb", F, [bdim, H, DK, DV]))
     g = helper.make_graph(nodes, "bidirectional_la", ins, outs, inits)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 27)], ir_version=11)
 

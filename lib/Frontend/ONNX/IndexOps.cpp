@@ -893,4 +893,72 @@ LogicalResult handleScatter(Importer &im, NodeCtx &n) {
   return handleScatterElements(im, n);
 }
 
+
+//===----------------------------------------------------------------------===//
+// ReverseSequence
+//===----------------------------------------------------------------------===//
+
+/// out[.., t, ..] of batch entry b = input[.., len[b] - 1 - t, ..] for
+/// t < len[b], input[.., t, ..] past it. Lengths outside [0, T] are clamped
+/// into it (ONNX Runtime rejects them). Constant lengths that all equal a
+/// static T are a whole reversal (recorded, so that LinearAttention can run
+/// backwards on the input).
+LogicalResult handleReverseSequence(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(2, 2)))
+    return failure();
+  int64_t batchAxis = n.i("batch_axis", 1), timeAxis = n.i("time_axis", 0);
+  if (n.bad)
+    return failure();
+  if (!((batchAxis == 0 && timeAxis == 1) || (batchAxis == 1 && timeAxis == 0)))
+    return im.fail("batch_axis and time_axis must be 0 and 1 in either order, got " +
+                   std::to_string(batchAxis) + " and " + std::to_string(timeAxis));
+  SymShape xd = inDims(n, 0);
+  int64_t r = int64_t(xd.size());
+  if (r < 2)
+    return im.fail("input must have rank >= 2, got rank " + std::to_string(r));
+  auto lt = n.inType(1);
+  if (lt.getRank() != 1 || !lt.getElementType().isInteger(64))
+    return im.fail("sequence_lens must be a 1-D int64 tensor");
+  SymShape ld = inDims(n, 1);
+  if (ld[0].isConst() && xd[batchAxis].isConst() && ld[0].c != xd[batchAxis].c)
+    return im.fail("sequence_lens has " + std::to_string(ld[0].c) + " entries for a batch of " +
+                   std::to_string(xd[batchAxis].c));
+  if (const ConstTensor *c = n.cst(1); c && xd[timeAxis].isConst() &&
+                                      llvm::all_of(c->i, [&](int64_t l) {
+                                        return l == xd[timeAxis].c;
+                                      })) {
+    Value x = n.in(0);
+    if (!x)
+      return failure();
+    auto it = im.reversals.find(x);
+    if (it != im.reversals.end() && it->second.second == timeAxis)
+      return n.out(0, it->second.first);
+    return n.out(0, im.reverseAlong(x, timeAxis));
+  }
+  Value x = n.in(0), lens = n.in(1);
+  if (!x || !lens)
+    return failure();
+  Value T = im.indexOf(xd[timeAxis]);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(r), &im.ctx);
+  Type et = cast<RankedTensorType>(x.getType()).getElementType();
+  Value res = im.generic(
+      {}, im.empty(xd, et), {id}, SmallVector<IT>(r, IT::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> coords;
+        for (int64_t k = 0; k < r; ++k)
+          coords.push_back(linalg::IndexOp::create(nb, l, k));
+        Value len = tensor::ExtractOp::create(nb, l, lens, ValueRange{coords[batchAxis]});
+        len = arith::IndexCastOp::create(nb, l, nb.getIndexType(), len);
+        len = arith::MaxSIOp::create(nb, l, len, arith::ConstantIndexOp::create(nb, l, 0));
+        len = arith::MinSIOp::create(nb, l, len, T);
+        Value t = coords[timeAxis];
+        Value inside = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, t, len);
+        Value mirrored = arith::SubIOp::create(
+            nb, l, arith::SubIOp::create(nb, l, len, arith::ConstantIndexOp::create(nb, l, 1)), t);
+        coords[timeAxis] = arith::SelectOp::create(nb, l, inside, mirrored, t);
+        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, x, coords).getResult());
+      });
+  return n.out(0, res);
+}
+
 } // namespace gatec::onnx_frontend::detail

@@ -2199,6 +2199,7 @@ const llvm::StringMap<Handler> &table() {
     m["Range"] = handleRange;
     m["Gather"] = handleGather;
     m["GatherElements"] = handleGatherElements;
+    m["ReverseSequence"] = handleReverseSequence;
     m["GatherND"] = handleGatherND;
     m["Scatter"] = handleScatter;
     m["ScatterElements"] = handleScatterElements;
@@ -2219,6 +2220,7 @@ const llvm::StringMap<Handler> &table() {
     m["Trilu"] = handleTrilu;
     m["MatMul"] = handleMatMul;
     m["Gemm"] = handleGemm;
+    m["Einsum"] = handleEinsum;
     m["Conv"] = handleConv;
     m["Softmax"] = handleSoftmax;
     m["LogSoftmax"] = handleLogSoftmax;

@@ -36,6 +36,7 @@ Value reduceCombine(OpBuilder &b, Location l, ReduceKind k, Value x, Value y);
 // Handlers implemented in the other files.
 LogicalResult handleMatMul(Importer &, NodeCtx &);
 LogicalResult handleGemm(Importer &, NodeCtx &);
+LogicalResult handleEinsum(Importer &, NodeCtx &);
 LogicalResult handleConv(Importer &, NodeCtx &);
 LogicalResult handleSoftmax(Importer &, NodeCtx &);
 LogicalResult handleLogSoftmax(Importer &, NodeCtx &);
@@ -58,6 +59,7 @@ LogicalResult handleLinearAttention(Importer &, NodeCtx &);
 LogicalResult handleCausalConv(Importer &, NodeCtx &);
 LogicalResult handleCumSum(Importer &, NodeCtx &);
 LogicalResult handleGatherElements(Importer &, NodeCtx &);
+LogicalResult handleReverseSequence(Importer &, NodeCtx &);
 LogicalResult handleGatherND(Importer &, NodeCtx &);
 LogicalResult handleScatter(Importer &, NodeCtx &);
 LogicalResult handleScatterElements(Importer &, NodeCtx &);
