@@ -19,7 +19,7 @@
 using namespace mlir;
 using namespace gatec::onnx_frontend::detail;
 
-namespace {
+namespace gatec::onnx_frontend::detail {
 
 std::string num(int64_t v) { return std::to_string(v); }
 
@@ -70,10 +70,6 @@ Value fromTokenHeads(Importer &im, Value v) {
   auto hd = symMul(d[2], d[3]);
   return im.reshape(v, {d[0], d[1], hd ? *hd : SymExpr::constant(0)});
 }
-
-} // namespace
-
-namespace gatec::onnx_frontend::detail {
 
 //===----------------------------------------------------------------------===//
 // Attention (opset 23, 24)

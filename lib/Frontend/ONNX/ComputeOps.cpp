@@ -533,6 +533,8 @@ static LogicalResult normCommon(Importer &im, NodeCtx &n, bool rms) {
       return failure();
     if (n.wants(2) && failed(n.out(2, inv)))
       return failure();
+  } else if (n.wants(1) && failed(n.out(1, inv))) { // SimplifiedLayerNormalization's
+    return failure();
   }
   return success();
 }
@@ -543,6 +545,68 @@ LogicalResult handleRMSNorm(Importer &im, NodeCtx &n) { return normCommon(im, n,
 //===----------------------------------------------------------------------===//
 // RotaryEmbedding-23
 //===----------------------------------------------------------------------===//
+
+/// RoPE on x [B,S,H,D] (the first `rot` channels of each head): with
+/// `pos` [B,S] (integer), the caches are [max_position, rot/2] rows read at
+/// pos[b,s]; without, [B or 1, S, rot/2] read at (b, s).
+Value applyRotary(Importer &im, Value x4, Value cosC, Value sinC, Value pos, bool cacheB1,
+                  int64_t rot, bool interleaved) {
+  Type et = Importer::tt(x4).getElementType();
+  bool withPos = bool(pos);
+  int64_t half = rot / 2;
+  SymShape x4d = im.dims(x4);
+  Value c1 = im.cIndex(1), c2 = im.cIndex(2), c0 = im.cIndex(0);
+  Value halfV = im.cIndex(half), rotV = im.cIndex(rot);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
+  Value y = im.generic(
+      {x4}, im.empty(x4d, et), {id, id},
+      SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange a) {
+        using IP = arith::CmpIPredicate;
+        Value bi = linalg::IndexOp::create(nb, l, 0), si = linalg::IndexOp::create(nb, l, 1),
+              hi = linalg::IndexOp::create(nb, l, 2), di = linalg::IndexOp::create(nb, l, 3);
+        Value first, j, partner;
+        if (interleaved) {
+          Value rem = arith::RemUIOp::create(nb, l, di, c2);
+          first = arith::CmpIOp::create(nb, l, IP::eq, rem, c0);
+          j = arith::DivUIOp::create(nb, l, di, c2);
+          Value up = arith::AddIOp::create(nb, l, di, c1);
+          Value down = arith::SubIOp::create(nb, l, di, c1);
+          partner = arith::SelectOp::create(nb, l, first, up, down);
+        } else {
+          first = arith::CmpIOp::create(nb, l, IP::ult, di, halfV);
+          Value down = arith::SubIOp::create(nb, l, di, halfV);
+          j = arith::SelectOp::create(nb, l, first, di, down);
+          Value up = arith::AddIOp::create(nb, l, di, halfV);
+          partner = arith::SelectOp::create(nb, l, first, up, down);
+        }
+        Value inRot = arith::CmpIOp::create(nb, l, IP::ult, di, rotV);
+        j = arith::SelectOp::create(nb, l, inRot, j, c0);
+        partner = arith::SelectOp::create(nb, l, inRot, partner, di);
+        Value cv, sv;
+        if (withPos) {
+          Value p = tensor::ExtractOp::create(nb, l, pos, ValueRange{bi, si});
+          Value pi = arith::IndexCastOp::create(nb, l, nb.getIndexType(), p);
+          cv = tensor::ExtractOp::create(nb, l, cosC, ValueRange{pi, j});
+          sv = tensor::ExtractOp::create(nb, l, sinC, ValueRange{pi, j});
+        } else {
+          Value cb = cacheB1 ? c0 : bi;
+          cv = tensor::ExtractOp::create(nb, l, cosC, ValueRange{cb, si, j});
+          sv = tensor::ExtractOp::create(nb, l, sinC, ValueRange{cb, si, j});
+        }
+        Value xv = a[0];
+        Value xp = tensor::ExtractOp::create(nb, l, x4, ValueRange{bi, si, hi, partner});
+        // first: cos*x - sin*x_partner; second: sin*x_partner + cos*x
+        Value cx = arith::MulFOp::create(nb, l, cv, xv);
+        Value sp = arith::MulFOp::create(nb, l, sv, xp);
+        Value re = arith::SubFOp::create(nb, l, cx, sp);
+        Value imv = arith::AddFOp::create(nb, l, sp, cx);
+        Value rotv = arith::SelectOp::create(nb, l, first, re, imv);
+        Value res = arith::SelectOp::create(nb, l, inRot, rotv, xv);
+        linalg::YieldOp::create(nb, l, res);
+      });
+  return y;
+}
 
 LogicalResult handleRotary(Importer &im, NodeCtx &n) {
   if (failed(n.arity(3, 4)))
@@ -598,58 +662,8 @@ LogicalResult handleRotary(Importer &im, NodeCtx &n) {
   if (!x || !cosC || !sinC || (withPos && !pos))
     return failure();
   Value x4 = r == 4 ? im.transpose(x, {0, 2, 1, 3}) : im.reshape(x, {B, S, H, D});
-  SymShape x4d = im.dims(x4);
   bool cacheB1 = !withPos && cd[0].isConst(1);
-  Value c1 = im.cIndex(1), c2 = im.cIndex(2), c0 = im.cIndex(0);
-  Value halfV = im.cIndex(half), rotV = im.cIndex(rot);
-  AffineMap id = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
-  Value y = im.generic(
-      {x4}, im.empty(x4d, et), {id, id},
-      SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange a) {
-        using IP = arith::CmpIPredicate;
-        Value bi = linalg::IndexOp::create(nb, l, 0), si = linalg::IndexOp::create(nb, l, 1),
-              hi = linalg::IndexOp::create(nb, l, 2), di = linalg::IndexOp::create(nb, l, 3);
-        Value first, j, partner;
-        if (interleaved) {
-          Value rem = arith::RemUIOp::create(nb, l, di, c2);
-          first = arith::CmpIOp::create(nb, l, IP::eq, rem, c0);
-          j = arith::DivUIOp::create(nb, l, di, c2);
-          Value up = arith::AddIOp::create(nb, l, di, c1);
-          Value down = arith::SubIOp::create(nb, l, di, c1);
-          partner = arith::SelectOp::create(nb, l, first, up, down);
-        } else {
-          first = arith::CmpIOp::create(nb, l, IP::ult, di, halfV);
-          Value down = arith::SubIOp::create(nb, l, di, halfV);
-          j = arith::SelectOp::create(nb, l, first, di, down);
-          Value up = arith::AddIOp::create(nb, l, di, halfV);
-          partner = arith::SelectOp::create(nb, l, first, up, down);
-        }
-        Value inRot = arith::CmpIOp::create(nb, l, IP::ult, di, rotV);
-        j = arith::SelectOp::create(nb, l, inRot, j, c0);
-        partner = arith::SelectOp::create(nb, l, inRot, partner, di);
-        Value cv, sv;
-        if (withPos) {
-          Value p = tensor::ExtractOp::create(nb, l, pos, ValueRange{bi, si});
-          Value pi = arith::IndexCastOp::create(nb, l, nb.getIndexType(), p);
-          cv = tensor::ExtractOp::create(nb, l, cosC, ValueRange{pi, j});
-          sv = tensor::ExtractOp::create(nb, l, sinC, ValueRange{pi, j});
-        } else {
-          Value cb = cacheB1 ? c0 : bi;
-          cv = tensor::ExtractOp::create(nb, l, cosC, ValueRange{cb, si, j});
-          sv = tensor::ExtractOp::create(nb, l, sinC, ValueRange{cb, si, j});
-        }
-        Value xv = a[0];
-        Value xp = tensor::ExtractOp::create(nb, l, x4, ValueRange{bi, si, hi, partner});
-        // first: cos*x - sin*x_partner; second: sin*x_partner + cos*x
-        Value cx = arith::MulFOp::create(nb, l, cv, xv);
-        Value sp = arith::MulFOp::create(nb, l, sv, xp);
-        Value re = arith::SubFOp::create(nb, l, cx, sp);
-        Value imv = arith::AddFOp::create(nb, l, sp, cx);
-        Value rotv = arith::SelectOp::create(nb, l, first, re, imv);
-        Value res = arith::SelectOp::create(nb, l, inRot, rotv, xv);
-        linalg::YieldOp::create(nb, l, res);
-      });
+  Value y = applyRotary(im, x4, cosC, sinC, pos, cacheB1, rot, interleaved != 0);
   Value out = r == 4 ? im.transpose(y, {0, 2, 1, 3}) : im.reshape(y, xd);
   return n.out(0, im.castTo(out, Importer::tt(x)));
 }

@@ -644,6 +644,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
   }
   if (n.domain().empty() || n.domain() == "ai.onnx")
     h = lookupHandler(n.op_type());
+  else if (n.domain() == "com.microsoft")
+    h = lookupMicrosoftHandler(n.op_type());
   // Ops newer than the model's default-domain opset do not exist for it.
   static const llvm::StringMap<int64_t> since = {
       {"LayerNormalization", 17}, {"Attention", 23},       {"RMSNormalization", 23},

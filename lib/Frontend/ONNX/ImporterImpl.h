@@ -190,6 +190,9 @@ struct NodeCtx;
 using Handler = LogicalResult (*)(Importer &, NodeCtx &);
 /// The handler of an op of the default domain, or null.
 Handler lookupHandler(llvm::StringRef opType);
+/// com.microsoft ops (ONNX Runtime's contrib ops that its GenAI model builder
+/// writes); null when `opType` is not one of them.
+Handler lookupMicrosoftHandler(llvm::StringRef opType);
 bool isSupportedOp(llvm::StringRef domain, llvm::StringRef opType);
 std::string nodeLabel(const onnx::NodeProto &n);
 

@@ -2233,6 +2233,8 @@ const llvm::StringMap<Handler> &table() {
     m["ReduceSumSquare"] = handleReduceSumSquare;
     m["LayerNormalization"] = handleLayerNorm;
     m["RMSNormalization"] = handleRMSNorm;
+    // ONNX Runtime registers its RMSNorm in the default domain
+    m["SimplifiedLayerNormalization"] = handleRMSNorm;
     m["RotaryEmbedding"] = handleRotary;
     m["Scan"] = handleScan;
     m["Attention"] = handleAttention;
@@ -2252,6 +2254,8 @@ Handler gatec::onnx_frontend::detail::lookupHandler(llvm::StringRef opType) {
 
 bool gatec::onnx_frontend::detail::isSupportedOp(llvm::StringRef domain,
                                                  llvm::StringRef opType) {
+  if (domain == "com.microsoft")
+    return lookupMicrosoftHandler(opType) != nullptr;
   if (!domain.empty() && domain != "ai.onnx")
     return false;
   return lookupHandler(opType) != nullptr;

@@ -33,10 +33,24 @@ Value floatOrIntOp(OpBuilder &b, Location l, Value x, Value y) {
 /// or signed integers, NaN-propagating max/min for floats).
 Value reduceCombine(OpBuilder &b, Location l, ReduceKind k, Value x, Value y);
 
+// Shared by the attention handlers (AttentionOps.cpp).
+std::string num(int64_t v);
+bool isGateFloat(Type t);
+/// Checks a static size against an expected one; "" when fine.
+std::string mismatch(llvm::StringRef what, const SymExpr &a, const SymExpr &b);
+/// The first pair of static sizes that differ among `sizes`; "" when none.
+std::string mismatchAll(llvm::StringRef what, llvm::ArrayRef<SymExpr> sizes);
+/// [B, S, H*D] -> [B, H, S, D] and back.
+Value toHeads(Importer &im, Value v, int64_t h);
+Value fromHeads(Importer &im, Value v);
+
 // Handlers implemented in the other files.
 LogicalResult handleMatMul(Importer &, NodeCtx &);
 LogicalResult handleGemm(Importer &, NodeCtx &);
 LogicalResult handleEinsum(Importer &, NodeCtx &);
+Value applyRotary(Importer &im, Value x4, Value cosC, Value sinC, Value pos, bool cacheB1,
+                  int64_t rot, bool interleaved);
+
 LogicalResult handleConv(Importer &, NodeCtx &);
 LogicalResult handleSoftmax(Importer &, NodeCtx &);
 LogicalResult handleLogSoftmax(Importer &, NodeCtx &);

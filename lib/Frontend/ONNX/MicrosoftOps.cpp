@@ -1,0 +1,375 @@
+//===- MicrosoftOps.cpp - com.microsoft ops of ONNX Runtime GenAI models ---===//
+//
+// The contrib ops that onnxruntime-genai's model builder writes, with the
+// semantics of ONNX Runtime's CPU kernels:
+//   GroupQueryAttention            gate.sdpa over the KV cache it appends to,
+//                                  with its rotary embedding and its per-batch
+//                                  sequence lengths (seqlens_k)
+//   SkipSimplifiedLayerNormalization  residual add + RMSNorm
+// (SimplifiedLayerNormalization, in the default domain, is RMSNormalization.)
+//
+//===----------------------------------------------------------------------===//
+#include "OpsCommon.h"
+
+#include "gatec/Dialect/Gate/IR/GateDialect.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/AffineMap.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace gatec::onnx_frontend::detail;
+
+namespace {
+
+using IT = utils::IteratorType;
+
+/// x [..] as f32 when narrower.
+Value widen(Importer &im, Value x) {
+  Type et = Importer::tt(x).getElementType();
+  return et.getIntOrFloatBitWidth() < 32 ? im.convert(x, im.b.getF32Type()) : x;
+}
+
+//===----------------------------------------------------------------------===//
+// GroupQueryAttention
+//===----------------------------------------------------------------------===//
+//
+// Per batch entry b, with S new tokens: total_b = seqlens_k[b] + 1 tokens are
+// valid after this call, the first past_b = max(total_b - S, 0) of them from
+// the cache. New token s sits at position p = past_b + s: rotary uses p, it
+// attends keys j <= p with j < total_b (and j > p - local_window_size), and
+// its K/V land at present[past_b + s]. present holds P + S positions (P: the
+// past input's length); past_b = P for every entry in a decoding loop, and
+// positions past past_b + S (ragged batches) are zero.
+
+LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(7, 12)))
+    return failure();
+  int64_t hq = n.i("num_heads", 0), hk = n.i("kv_num_heads", 0);
+  float scale = n.f("scale", 0.0f), softcap = n.f("softcap", 0.0f);
+  int64_t window = n.i("local_window_size", -1), doRotary = n.i("do_rotary", 0),
+          interleaved = n.i("rotary_interleaved", 0), smooth = n.i("smooth_softmax", 0),
+          qkOut = n.i("qk_output", 0);
+  if (n.bad)
+    return failure();
+  if (hq <= 0 || hk <= 0 || hq % hk != 0)
+    return im.fail("num_heads (" + num(hq) + ") must be a positive multiple of kv_num_heads (" +
+                   num(hk) + ")");
+  if (smooth)
+    return im.fail("smooth_softmax is not supported yet");
+  if (qkOut)
+    return im.fail("qk_output is not supported yet");
+  if (!std::isfinite(scale) || scale < 0 || !std::isfinite(softcap) || softcap < 0)
+    return im.fail("scale and softcap must be finite and non-negative");
+  if (window == 0 || window < -1)
+    return im.fail("local_window_size must be -1 or positive, got " + num(window));
+  for (auto [k, what] : {std::pair{9, "position_ids"}, {10, "attention_bias"}, {11, "head_sink"}})
+    if (n.has(k))
+      return im.fail(std::string(what) + " inputs are not supported yet");
+  Type et = n.inType(0).getElementType();
+  if (!isGateFloat(et))
+    return im.fail("query must be f32, f16 or bf16, got " + str(et));
+  bool packed = !n.has(1);
+  if (n.has(1) != n.has(2))
+    return im.fail("key and value must be given together");
+  if (n.has(3) != n.has(4))
+    return im.fail("past_key and past_value must be given together");
+  SymShape qd = inDims(n, 0);
+  if (qd.size() != 3 || !qd[2].isConst())
+    return im.fail("query must be [batch, sequence, hidden] with a static hidden size");
+  int64_t width = packed ? hq + 2 * hk : hq;
+  if (qd[2].c % width != 0)
+    return im.fail("the query hidden size " + num(qd[2].c) + " is not a multiple of " +
+                   num(width) + (packed ? " (num_heads + 2 kv_num_heads, packed QKV)"
+                                        : " (num_heads)"));
+  int64_t D = qd[2].c / width;
+  SymExpr B = qd[0], S = qd[1];
+  if (!packed) {
+    for (int k : {1, 2}) {
+      SymShape d = inDims(n, k);
+      if (d.size() != 3 || n.inType(k).getElementType() != et)
+        return im.fail(std::string(k == 1 ? "key" : "value") +
+                       " must be [batch, sequence, kv_num_heads * head_size] like query");
+      for (std::string m : {mismatch("batch sizes", d[0], B), mismatch("sequence lengths", d[1], S),
+                            mismatch("kv hidden size and kv_num_heads x head size", d[2],
+                                     SymExpr::constant(hk * D))})
+        if (!m.empty())
+          return im.fail(m);
+    }
+  }
+  SymExpr P = SymExpr::constant(0);
+  if (n.has(3)) {
+    for (int k : {3, 4}) {
+      SymShape d = inDims(n, k);
+      if (d.size() != 4 || n.inType(k).getElementType() != et)
+        return im.fail("past_key and past_value must be [batch, kv_num_heads, past, head_size] "
+                       "with the query's element type");
+      for (std::string m : {mismatch("past batch size and batch size", d[0], B),
+                            mismatch("past heads and kv_num_heads", d[1], SymExpr::constant(hk)),
+                            mismatch("past head size and head size", d[3], SymExpr::constant(D))})
+        if (!m.empty())
+          return im.fail(m);
+    }
+    P = inDims(n, 3)[2];
+    if (P != inDims(n, 4)[2])
+      return im.fail("past_key and past_value have different lengths");
+  }
+  auto lt = n.inType(5);
+  if (lt.getRank() != 1 || !isa<IntegerType>(lt.getElementType()))
+    return im.fail("seqlens_k must be a 1-D integer tensor [batch]");
+  if (std::string m = mismatch("seqlens_k length and batch size", inDims(n, 5)[0], B); !m.empty())
+    return im.fail(m);
+  int64_t rot = 0;
+  if (doRotary) {
+    if (!n.has(7) || !n.has(8))
+      return im.fail("do_rotary needs cos_cache and sin_cache");
+    SymShape cd = inDims(n, 7), sd = inDims(n, 8);
+    if (cd.size() != 2 || sd.size() != 2 || !cd[1].isConst() || cd[1] != sd[1])
+      return im.fail("cos_cache and sin_cache must be [max_position, rotary_dim / 2]");
+    rot = 2 * cd[1].c;
+    if (rot <= 0 || rot > D)
+      return im.fail("the rotary dimension " + num(rot) + " exceeds the head size " + num(D));
+  }
+
+  // ---- build
+  OpBuilder &b = im.b;
+  Location loc = im.loc;
+  Value q = n.in(0), k, v;
+  if (!q)
+    return failure();
+  if (packed) {
+    auto part = [&](int64_t from, int64_t heads) {
+      SmallVector<OpFoldResult> off{b.getIndexAttr(0), b.getIndexAttr(0),
+                                    b.getIndexAttr(from * D)};
+      SmallVector<OpFoldResult> sz{im.sizeOf(B), im.sizeOf(S), b.getIndexAttr(heads * D)};
+      SmallVector<OpFoldResult> st(3, b.getIndexAttr(1));
+      SymShape pd{B, S, SymExpr::constant(heads * D)};
+      Value r = tensor::ExtractSliceOp::create(b, loc, im.typeFor(pd, et), q, off, sz, st);
+      im.setDims(r, pd);
+      return r;
+    };
+    k = part(hq, hk);
+    v = part(hq + hk, hk);
+    q = part(0, hq);
+  } else {
+    k = n.in(1);
+    v = n.in(2);
+    if (!k || !v)
+      return failure();
+  }
+  Value lens = n.in(5);
+  if (!lens)
+    return failure();
+  // past_b = max(seqlens_k[b] + 1 - S, 0), and the positions p = past_b + s.
+  Value Sv = im.indexOf(S), Pv = im.indexOf(P);
+  auto pastOf = [&](OpBuilder &nb, Location l, Value bi) {
+    Value t = tensor::ExtractOp::create(nb, l, lens, ValueRange{bi});
+    t = arith::IndexCastOp::create(nb, l, nb.getIndexType(), t);
+    Value total = arith::AddIOp::create(nb, l, t, arith::ConstantIndexOp::create(nb, l, 1));
+    Value past = arith::SubIOp::create(nb, l, total, Sv);
+    past = arith::MaxSIOp::create(nb, l, past, arith::ConstantIndexOp::create(nb, l, 0));
+    return std::pair{arith::MinSIOp::create(nb, l, past, Pv).getResult(), total};
+  };
+  SymShape pd2{B, S};
+  AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, &im.ctx);
+  Value positions;
+  if (doRotary) {
+    positions = im.generic({}, im.empty(pd2, b.getI64Type()), {id2}, {IT::parallel, IT::parallel},
+                           [&](OpBuilder &nb, Location l, ValueRange) {
+                             Value bi = linalg::IndexOp::create(nb, l, 0);
+                             Value si = linalg::IndexOp::create(nb, l, 1);
+                             Value p = arith::AddIOp::create(nb, l, pastOf(nb, l, bi).first, si);
+                             linalg::YieldOp::create(
+                                 nb, l, arith::IndexCastOp::create(nb, l, nb.getI64Type(), p)
+                                            .getResult());
+                           });
+    Value cosC = im.convert(n.in(7), et), sinC = im.convert(n.in(8), et);
+    if (!cosC || !sinC)
+      return failure();
+    auto rotate = [&](Value x, int64_t h) {
+      SymShape d = im.dims(x);
+      Value x4 = im.reshape(x, {d[0], d[1], SymExpr::constant(h), SymExpr::constant(D)});
+      Value y = applyRotary(im, x4, cosC, sinC, positions, false, rot, interleaved != 0);
+      return im.reshape(y, d);
+    };
+    q = rotate(q, hq);
+    k = rotate(k, hk);
+  }
+  Value q4 = toHeads(im, q, hq), k4 = toHeads(im, k, hk), v4 = toHeads(im, v, hk);
+
+  // present = the cache with this call's K/V at past_b .. past_b + S.
+  SymExpr T = S;
+  Value pk = k4, pv = v4;
+  if (n.has(3)) {
+    Value pastK = n.in(3), pastV = n.in(4);
+    if (!pastK || !pastV)
+      return failure();
+    std::optional<SymExpr> sum =
+        P.isConst() && S.isConst() ? std::optional(SymExpr::constant(P.c + S.c)) : std::nullopt;
+    if (!sum) {
+      int s = im.sumSym({P, S});
+      if (!s)
+        return im.fail("cannot size the KV cache (past + sequence length)");
+      sum = SymExpr::symbol(s);
+    }
+    T = *sum;
+    SymShape cd{B, SymExpr::constant(hk), T, SymExpr::constant(D)};
+    AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
+    auto append = [&](Value past, Value cur) {
+      Value zero = im.scalar(et, 0.0);
+      return im.generic(
+          {}, im.empty(cd, et), {id4}, SmallVector<IT>(4, IT::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange) {
+            Value bi = linalg::IndexOp::create(nb, l, 0), hi = linalg::IndexOp::create(nb, l, 1),
+                  ji = linalg::IndexOp::create(nb, l, 2), di = linalg::IndexOp::create(nb, l, 3);
+            Value pastB = pastOf(nb, l, bi).first;
+            using P_ = arith::CmpIPredicate;
+            Value inPast = arith::CmpIOp::create(nb, l, P_::ult, ji, pastB);
+            Value rel = arith::SubIOp::create(nb, l, ji, pastB);
+            Value inCur = arith::CmpIOp::create(nb, l, P_::ult, rel, Sv);
+            // Reads stay in bounds whichever branch is taken.
+            Value jp = arith::MinUIOp::create(
+                nb, l, ji, arith::SubIOp::create(nb, l, arith::MaxUIOp::create(
+                                                            nb, l, Pv,
+                                                            arith::ConstantIndexOp::create(nb, l, 1)),
+                                                 arith::ConstantIndexOp::create(nb, l, 1)));
+            Value jc = arith::MinUIOp::create(
+                nb, l, rel, arith::SubIOp::create(nb, l, Sv, arith::ConstantIndexOp::create(nb, l, 1)));
+            auto ifThen = [&](Value cond, Value src, Value j, Value other) {
+              auto op = scf::IfOp::create(nb, l, TypeRange{et}, cond, true, true);
+              OpBuilder tb = op.getThenBodyBuilder();
+              scf::YieldOp::create(tb, l, tensor::ExtractOp::create(tb, l, src,
+                                                                    ValueRange{bi, hi, j, di})
+                                              .getResult());
+              OpBuilder eb = op.getElseBodyBuilder();
+              scf::YieldOp::create(eb, l, other);
+              return op.getResult(0);
+            };
+            Value fromCur = ifThen(inCur, cur, jc, zero);
+            Value val = ifThen(inPast, past, jp, fromCur);
+            linalg::YieldOp::create(nb, l, val);
+          });
+    };
+    pk = append(pastK, k4);
+    pv = append(pastV, v4);
+  }
+
+  // keep[b, 0, s, j] = j <= p && j < total_b (&& j > p - window).
+  SymShape md{B, SymExpr::constant(1), S, T};
+  AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
+  Value keep = im.generic(
+      {}, im.empty(md, b.getI1Type()), {id4}, SmallVector<IT>(4, IT::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        using P_ = arith::CmpIPredicate;
+        Value bi = linalg::IndexOp::create(nb, l, 0), si = linalg::IndexOp::create(nb, l, 2),
+              ji = linalg::IndexOp::create(nb, l, 3);
+        auto [pastB, total] = pastOf(nb, l, bi);
+        Value p = arith::AddIOp::create(nb, l, pastB, si);
+        Value ok = arith::AndIOp::create(nb, l, arith::CmpIOp::create(nb, l, P_::sle, ji, p),
+                                         arith::CmpIOp::create(nb, l, P_::slt, ji, total));
+        if (window > 0) {
+          Value lo = arith::SubIOp::create(nb, l, p, arith::ConstantIndexOp::create(nb, l, window));
+          ok = arith::AndIOp::create(nb, l, ok, arith::CmpIOp::create(nb, l, P_::sgt, ji, lo));
+        }
+        linalg::YieldOp::create(nb, l, ok);
+      });
+  SymShape yd{B, SymExpr::constant(hq), S, SymExpr::constant(D)};
+  FloatAttr scaleAttr = scale > 0 ? b.getF32FloatAttr(scale) : FloatAttr();
+  FloatAttr softcapAttr = softcap > 0 ? b.getF32FloatAttr(softcap) : FloatAttr();
+  Value y = gatec::gate::SdpaOp::create(b, loc, im.typeFor(yd, et), q4, pk, pv, keep, Value(), scaleAttr,
+                                 softcapAttr, false, gatec::gate::Activation::sigmoid,
+                                 DenseI64ArrayAttr());
+  im.setDims(y, yd);
+  if (failed(n.out(0, fromHeads(im, y))) || failed(n.out(1, pk)) || failed(n.out(2, pv)))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SkipSimplifiedLayerNormalization
+//===----------------------------------------------------------------------===//
+//
+// s = input + skip (+ bias); output = s / sqrt(mean(s²) + eps) · gamma over
+// the last axis (f32 arithmetic); outputs 2 and 3: 1/sqrt(..) and s.
+
+LogicalResult handleSkipSimplifiedLayerNorm(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(3, 4)))
+    return failure();
+  float eps = n.f("epsilon", 1e-12f);
+  if (n.bad)
+    return failure();
+  Type et = n.inType(0).getElementType();
+  if (!isGateFloat(et))
+    return im.fail("input must be f32, f16 or bf16, got " + str(et));
+  for (int k = 1; k < n.numIn(); ++k)
+    if (n.has(k) && n.inType(k).getElementType() != et)
+      return im.fail("inputs must share the input's element type");
+  SymShape xd = inDims(n, 0);
+  if (xd.empty() || !xd.back().isConst())
+    return im.fail("input must have a static last (hidden) dimension");
+  SymExpr hidden = xd.back();
+  for (auto [k, what] : {std::pair{2, "gamma"}, {3, "bias"}}) {
+    if (!n.has(k))
+      continue;
+    SymShape d = inDims(n, k);
+    if (d.size() != 1 || d[0] != hidden)
+      return im.fail(std::string(what) + " must be [" + num(hidden.c) + "], got " +
+                     symShapeStr(d));
+  }
+  SymShape sd = inDims(n, 1), bd;
+  if (!im.broadcastShapes({sd, xd}, bd) || bd != xd)
+    return im.errors.empty() ? im.fail("skip of shape " + symShapeStr(sd) +
+                                       " does not broadcast to the input's " + symShapeStr(xd))
+                             : failure();
+  Value x = n.in(0), skip = n.in(1), gamma = n.in(2);
+  if (!x || !skip || !gamma)
+    return failure();
+  int64_t r = int64_t(xd.size());
+  Value sum = arith::AddFOp::create(im.b, im.loc, x, im.broadcastTo(skip, xd));
+  im.setDims(sum, xd);
+  if (n.has(3)) {
+    Value bias = n.in(3);
+    if (!bias)
+      return failure();
+    sum = arith::AddFOp::create(im.b, im.loc, sum, im.broadcastTo(bias, xd));
+    im.setDims(sum, xd);
+  }
+  Value sf = widen(im, sum);
+  Type ct = Importer::tt(sf).getElementType();
+  Value sq = arith::MulFOp::create(im.b, im.loc, sf, sf);
+  im.setDims(sq, xd);
+  Value ms = im.reduce(sq, {r - 1}, ReduceKind::Sum, true);
+  SymShape rd = im.dims(ms);
+  Value meanSq = arith::MulFOp::create(im.b, im.loc, ms, im.splat(rd, ct, 1.0 / double(hidden.c)));
+  Value e = arith::AddFOp::create(im.b, im.loc, meanSq, im.splat(rd, ct, eps));
+  Value inv = arith::DivFOp::create(im.b, im.loc, im.splat(rd, ct, 1.0),
+                                    math::SqrtOp::create(im.b, im.loc, e));
+  im.setDims(inv, rd);
+  Value y = arith::MulFOp::create(im.b, im.loc, sf, im.broadcastTo(inv, xd));
+  im.setDims(y, xd);
+  y = im.convert(y, et);
+  y = arith::MulFOp::create(im.b, im.loc, y, im.broadcastTo(gamma, xd));
+  im.setDims(y, xd);
+  if (failed(n.out(0, y)))
+    return failure();
+  if (n.wants(1))
+    return im.fail("the mean output is not defined for SkipSimplifiedLayerNormalization");
+  if (n.wants(2) && failed(n.out(2, inv)))
+    return failure();
+  if (n.wants(3) && failed(n.out(3, sum)))
+    return failure();
+  return success();
+}
+
+} // namespace
+
+Handler gatec::onnx_frontend::detail::lookupMicrosoftHandler(llvm::StringRef opType) {
+  static const llvm::StringMap<Handler> table = {
+      {"GroupQueryAttention", handleGroupQueryAttention},
+      {"SkipSimplifiedLayerNormalization", handleSkipSimplifiedLayerNorm},
+  };
+  auto it = table.find(opType);
+  return it == table.end() ? nullptr : it->second;
+}
