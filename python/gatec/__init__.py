@@ -166,7 +166,8 @@ class Function:
             raise Error(f"{self.name}: input {i} ('{spec.name}') has rank {a.ndim} "
                         f"(shape {a.shape}), expected rank {len(spec.shape)} "
                         f"{_fmt_shape(spec.shape)}")
-        return np.ascontiguousarray(a)
+        # (np.ascontiguousarray would turn a rank-0 array into rank 1)
+        return a if a.flags["C_CONTIGUOUS"] else np.ascontiguousarray(a)
 
     def __call__(self, *arrays, out=None):
         """Runs the function. CPU libraries: numpy arrays in, a tuple of numpy

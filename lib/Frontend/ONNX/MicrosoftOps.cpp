@@ -45,8 +45,10 @@ Value widen(Importer &im, Value x) {
 // positions past past_b + S (ragged batches) are zero.
 
 LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
-  if (failed(n.arity(7, 12)))
+  if (failed(n.arity(1, 12)))
     return failure();
+  if (!n.has(5) || !n.has(6))
+    return im.fail("seqlens_k (input 5) and total_sequence_length (input 6) are required");
   int64_t hq = n.i("num_heads", 0), hk = n.i("kv_num_heads", 0);
   float scale = n.f("scale", 0.0f), softcap = n.f("softcap", 0.0f);
   int64_t window = n.i("local_window_size", -1), doRotary = n.i("do_rotary", 0),

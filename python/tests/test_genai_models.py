@@ -1,0 +1,169 @@
+"""Models as onnxruntime-genai's model builder writes them (com.microsoft
+GroupQueryAttention, SkipSimplifiedLayerNormalization, SimplifiedLayerNormalization;
+the KV cache as graph inputs and outputs), made by scripts/export_genai_models.py
+and committed under test/models/genai/ with PyTorch's logits: gatec compiles
+them to one gate.sdpa per attention layer and runs a prefill and five decode
+steps through the cache, matching PyTorch and ONNX Runtime; a right-padded
+batch matches ONNX Runtime on its valid tokens."""
+import os
+
+import numpy as np
+import pytest
+
+import gatec
+from kernel_util import REPO, assert_close, have_compiler, ort_unsupported, run_gatec
+
+try:
+    import onnxruntime as ort
+except ImportError:  # pragma: no cover
+    ort = None
+
+pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built")
+
+MODELS = os.path.join(REPO, "test", "models", "genai")
+# name: (attention layers, kv heads, head size, tolerance)
+CASES = {"qwen3_fp32": (2, 2, 16, 1e-4)}
+
+
+def _path(name):
+    return os.path.join(MODELS, name + ".onnx")
+
+
+@pytest.fixture(scope="module")
+def libs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("genai")
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = gatec.load(gatec.compile(_path(name), str(out / f"lib{name}.so")))
+        return cache[name]
+    return get
+
+
+def _session(name):
+    if ort is None:
+        return None
+    try:
+        return ort.InferenceSession(_path(name), providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - only "not supported" is skipped
+        if ort_unsupported(e):
+            return None
+        raise
+
+
+def _run(fn, feeds):
+    return dict(zip([s.name for s in fn.outputs], fn(*[feeds[s.name] for s in fn.inputs])))
+
+
+def _empty_cache(name, batch):
+    layers, kv, hd, _ = CASES[name]
+    return {f"past_key_values.{i}.{t}": np.zeros((batch, kv, 0, hd), np.float32)
+            for i in range(layers) for t in ("key", "value")}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_one_sdpa_per_attention_layer(name):
+    proc = run_gatec([_path(name), "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("= gate.sdpa") == CASES[name][0]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_prefill_and_decode_match_pytorch_and_onnxruntime(libs, name):
+    fn = libs(name)._main()
+    sess = _session(name)
+    data = np.load(os.path.join(MODELS, name + ".npz"))
+    tol = CASES[name][3]
+    past = _empty_cache(name, 1)
+    total = 0
+    for step in range(6):
+        ids = data[f"ids_{step}"]
+        total += ids.shape[1]
+        feeds = {"input_ids": ids, "attention_mask": np.ones((1, total), np.int64), **past}
+        got = _run(fn, feeds)
+        assert_close(got["logits"], data[f"logits_{step}"], tol, f"{name} step {step} vs PyTorch")
+        if sess is not None:
+            theirs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+            for k, v in theirs.items():
+                assert_close(got[k], v, tol, f"{name} step {step} {k} vs ONNX Runtime")
+        past = {k: got[k.replace("past_key_values", "present")] for k in past}
+        assert past["past_key_values.0.key"].shape[2] == total
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_right_padded_batch_matches_onnxruntime(libs, name):
+    sess = _session(name)
+    if sess is None:
+        pytest.skip("ONNX Runtime cannot run this file here")
+    fn = libs(name)._main()
+    rng = np.random.default_rng(3)
+    lengths = (9, 6, 1)
+    ids = rng.integers(0, 512, (3, 9)).astype(np.int64)
+    mask = (np.arange(9)[None, :] < np.array(lengths)[:, None]).astype(np.int64)
+    feeds = {"input_ids": ids, "attention_mask": mask, **_empty_cache(name, 3)}
+    got = _run(fn, feeds)
+    theirs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    for b, n in enumerate(lengths):
+        assert_close(got["logits"][b, :n], theirs["logits"][b, :n], CASES[name][3],
+                     f"{name} entry {b} ({n} tokens)")
+        assert_close(got["present.0.key"][b, :, :n], theirs["present.0.key"][b, :, :n],
+                     CASES[name][3], f"{name} entry {b} present key")
+
+
+def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True):
+    import onnx
+    from onnx import TensorProto, helper
+
+    F = TensorProto.FLOAT
+    ins = [helper.make_tensor_value_info("q", F, [1, "s", q_hidden]),
+           helper.make_tensor_value_info("k", F, [1, "s", 32]),
+           helper.make_tensor_value_info("v", F, [1, "s", 32]),
+           helper.make_tensor_value_info("lens", TensorProto.INT32, [1]),
+           helper.make_tensor_value_info("total", TensorProto.INT32, [])]
+    node = helper.make_node("GroupQueryAttention",
+                            ["q", "k" if with_kv else "", "v" if with_kv else "", "", "", "lens",
+                             "total"], ["y", "pk", "pv"], domain="com.microsoft", **attrs)
+    outs = [helper.make_tensor_value_info(n, F, None) for n in ("y", "pk", "pv")]
+    m = helper.make_model(helper.make_graph([node], "gqa", ins, outs),
+                          opset_imports=[helper.make_opsetid("", 21),
+                                         helper.make_opsetid("com.microsoft", 1)], ir_version=10)
+    p = tmp_path / "gqa.onnx"
+    onnx.save(m, str(p))
+    return str(p)
+
+
+@pytest.mark.parametrize("attrs,msg", [
+    (dict(num_heads=4, kv_num_heads=2, smooth_softmax=1), "smooth_softmax is not supported"),
+    (dict(num_heads=3, kv_num_heads=2), "must be a positive multiple of kv_num_heads"),
+    (dict(num_heads=4, kv_num_heads=2, local_window_size=0), "local_window_size must be -1"),
+    (dict(num_heads=4, kv_num_heads=2, do_rotary=1), "do_rotary needs cos_cache"),
+    (dict(num_heads=4, kv_num_heads=4), "kv hidden size and kv_num_heads x head size"),
+])
+def test_gqa_errors(tmp_path, attrs, msg):
+    with pytest.raises(gatec.Error, match=msg):
+        gatec.compile(_gqa_model(tmp_path, attrs), str(tmp_path / "libgqa.so"))
+
+
+def test_gqa_local_window_matches_onnxruntime(tmp_path):
+    # a sliding window over a prompt, separate (not packed) Q/K/V, no cache
+    if ort is None:
+        pytest.skip("onnxruntime not installed")
+    path = _gqa_model(tmp_path, dict(num_heads=4, kv_num_heads=2, local_window_size=3))
+    lib = gatec.load(gatec.compile(path, str(tmp_path / "libgqa.so")))
+    try:
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001
+        if ort_unsupported(e):
+            pytest.skip("ONNX Runtime cannot run this file here")
+        raise
+    rng = np.random.default_rng(4)
+    for s in (1, 7, 33):
+        feeds = {"q": rng.standard_normal((1, s, 64)).astype(np.float32),
+                 "k": rng.standard_normal((1, s, 32)).astype(np.float32),
+                 "v": rng.standard_normal((1, s, 32)).astype(np.float32),
+                 "lens": np.array([s - 1], np.int32), "total": np.array(s, np.int32)}
+        got = lib(*feeds.values())
+        theirs = sess.run(None, feeds)
+        for o, (a, b) in enumerate(zip(got, theirs)):
+            assert_close(a, b, 1e-5, f"output {o} at s={s}")

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Builds tiny random-weight transformers models with onnxruntime-genai's model
+builder, as a user would (`python -m onnxruntime_genai.models.builder -i HF_DIR
+-o OUT -p fp32 -e cpu`), and stores PyTorch's logits for a prefill and five
+decode steps beside them (test/models/genai/): python/tests/test_genai_models.py
+compiles them with gatec and runs the same steps through the KV cache inputs.
+
+Needs transformers and onnxruntime-genai (`.venv-bench/bin/pip install
+onnxruntime-genai`); `make test` only reads the committed files:
+
+    .venv-bench/bin/python scripts/export_genai_models.py [name ...]
+
+The builder writes its weights to an external file; they are embedded into the
+committed .onnx so that each model is one small file.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "test", "models",
+                   "genai")
+VOCAB, PREFILL, DECODE = 512, 13, 5
+
+
+def qwen3():
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    cfg = Qwen3Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
+                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                      head_dim=16, max_position_embeddings=256, tie_word_embeddings=False)
+    torch.manual_seed(0)
+    return Qwen3ForCausalLM(cfg).eval()
+
+
+MODELS = {"qwen3_fp32": (qwen3, "fp32")}
+
+
+def torch_steps(model, rng):
+    """Token ids of a prefill and DECODE single-token steps, and PyTorch's
+    logits for each step (running its KV cache)."""
+    ids = [rng.integers(0, VOCAB, (1, PREFILL))] + [rng.integers(0, VOCAB, (1, 1))
+                                                      for _ in range(DECODE)]
+    logits, cache = [], None
+    with torch.no_grad():
+        for x in ids:
+            out = model(input_ids=torch.from_numpy(x), past_key_values=cache, use_cache=True)
+            cache = out.past_key_values
+            logits.append(out.logits.float().numpy())
+    return ids, logits
+
+
+def export(name):
+    make, precision = MODELS[name]
+    model = make()
+    with tempfile.TemporaryDirectory() as tmp:
+        hf = os.path.join(tmp, "hf")
+        model.save_pretrained(hf)
+        built = os.path.join(tmp, "onnx")
+        subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", hf, "-o",
+                        built, "-p", precision, "-e", "cpu", "-c", os.path.join(tmp, "cache")],
+                       check=True, stdout=subprocess.DEVNULL)
+        m = onnx.load(os.path.join(built, "model.onnx"), load_external_data=True)
+    os.makedirs(OUT, exist_ok=True)
+    path = os.path.join(OUT, name + ".onnx")
+    onnx.save(m, path, save_as_external_data=False)
+    ids, logits = torch_steps(model, np.random.default_rng(0))
+    np.savez(os.path.join(OUT, name + ".npz"),
+             **{f"ids_{k}": x for k, x in enumerate(ids)},
+             **{f"logits_{k}": x for k, x in enumerate(logits)})
+    print(f"wrote {path} ({os.path.getsize(path) // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    for n in sys.argv[1:] or sorted(MODELS):
+        export(n)
