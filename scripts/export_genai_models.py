@@ -37,7 +37,9 @@ def qwen3():
     return Qwen3ForCausalLM(cfg).eval()
 
 
-MODELS = {"qwen3_fp32": (qwen3, "fp32")}
+# fp16 on the CPU: the builder writes MultiHeadAttention + RotaryEmbedding and
+# an additive mask instead of GroupQueryAttention.
+MODELS = {"qwen3_fp32": (qwen3, "fp32"), "qwen3_fp16": (qwen3, "fp16")}
 
 
 def torch_steps(model, rng):

@@ -21,8 +21,21 @@ except ImportError:  # pragma: no cover
 pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built")
 
 MODELS = os.path.join(REPO, "test", "models", "genai")
-# name: (attention layers, kv heads, head size, tolerance)
-CASES = {"qwen3_fp32": (2, 2, 16, 1e-4)}
+# name: (attention layers, cache heads, head size, cache dtype, tolerance).
+# f32: relative to the largest reference value; f16: elementwise, relative
+# 2e-2 plus absolute 2e-3 (the tiny random models' logits are ~1e-2). The
+# fp16 file attends through MultiHeadAttention with K/V repeated to the query
+# heads, and its cache is f16.
+CASES = {"qwen3_fp32": (2, 2, 16, np.float32, 1e-4),
+         "qwen3_fp16": (2, 2, 16, np.float16, 2e-2)}
+
+
+def _close(name, got, want, what):
+    if CASES[name][3] == np.float32:
+        assert_close(got, want, CASES[name][4], what)
+    else:
+        np.testing.assert_allclose(got.astype(np.float32), want.astype(np.float32),
+                                   rtol=CASES[name][4], atol=2e-3, err_msg=what)
 
 
 def _path(name):
@@ -57,8 +70,8 @@ def _run(fn, feeds):
 
 
 def _empty_cache(name, batch):
-    layers, kv, hd, _ = CASES[name]
-    return {f"past_key_values.{i}.{t}": np.zeros((batch, kv, 0, hd), np.float32)
+    layers, kv, hd, dt, _ = CASES[name]
+    return {f"past_key_values.{i}.{t}": np.zeros((batch, kv, 0, hd), dt)
             for i in range(layers) for t in ("key", "value")}
 
 
@@ -74,19 +87,28 @@ def test_prefill_and_decode_match_pytorch_and_onnxruntime(libs, name):
     fn = libs(name)._main()
     sess = _session(name)
     data = np.load(os.path.join(MODELS, name + ".npz"))
-    tol = CASES[name][3]
     past = _empty_cache(name, 1)
     total = 0
     for step in range(6):
         ids = data[f"ids_{step}"]
         total += ids.shape[1]
         feeds = {"input_ids": ids, "attention_mask": np.ones((1, total), np.int64), **past}
+        if any(s.name == "position_ids" for s in fn.inputs):
+            feeds["position_ids"] = np.arange(total - ids.shape[1], total)[None].astype(np.int64)
         got = _run(fn, feeds)
-        assert_close(got["logits"], data[f"logits_{step}"], tol, f"{name} step {step} vs PyTorch")
+        _close(name, got["logits"], data[f"logits_{step}"], f"{name} step {step} vs PyTorch")
+        theirs = None
         if sess is not None:
-            theirs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
-            for k, v in theirs.items():
-                assert_close(got[k], v, tol, f"{name} step {step} {k} vs ONNX Runtime")
+            try:
+                theirs = sess.run(None, feeds)
+            except Exception as e:  # noqa: BLE001
+                # ORT 1.32 fails on the fp16 file's first decode step (a buffer
+                # reuse shape mismatch in its own graph); PyTorch still checks it
+                assert step > 0, e
+                sess = None
+        if theirs is not None:
+            for k, v in zip([o.name for o in sess.get_outputs()], theirs):
+                _close(name, got[k], v, f"{name} step {step} {k} vs ONNX Runtime")
         past = {k: got[k.replace("past_key_values", "present")] for k in past}
         assert past["past_key_values.0.key"].shape[2] == total
 
@@ -102,13 +124,15 @@ def test_right_padded_batch_matches_onnxruntime(libs, name):
     ids = rng.integers(0, 512, (3, 9)).astype(np.int64)
     mask = (np.arange(9)[None, :] < np.array(lengths)[:, None]).astype(np.int64)
     feeds = {"input_ids": ids, "attention_mask": mask, **_empty_cache(name, 3)}
+    if any(s.name == "position_ids" for s in fn.inputs):
+        feeds["position_ids"] = np.tile(np.arange(9), (3, 1)).astype(np.int64)
     got = _run(fn, feeds)
     theirs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
     for b, n in enumerate(lengths):
-        assert_close(got["logits"][b, :n], theirs["logits"][b, :n], CASES[name][3],
-                     f"{name} entry {b} ({n} tokens)")
-        assert_close(got["present.0.key"][b, :, :n], theirs["present.0.key"][b, :, :n],
-                     CASES[name][3], f"{name} entry {b} present key")
+        _close(name, got["logits"][b, :n], theirs["logits"][b, :n],
+               f"{name} entry {b} ({n} tokens)")
+        _close(name, got["present.0.key"][b, :, :n], theirs["present.0.key"][b, :, :n],
+               f"{name} entry {b} present key")
 
 
 def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True):

@@ -950,3 +950,20 @@ def test_error_reverse_sequence_axes(tmp_path):
     onnx.save(model, str(p))
     with pytest.raises(gatec.Error, match="batch_axis and time_axis must be 0 and 1"):
         gatec.compile(str(p), str(tmp_path / "libm.so"))
+
+
+def test_expand_dynamic_dims_to_runtime_shape(tmp_path):
+    # x's dims are dynamic and the target shape is only known at run time:
+    # a dim of x that is 1 at run time broadcasts (it used to be read as if
+    # it had the target's size). The sum keeps the output's shape static.
+    nodes = [helper.make_node("Expand", ["x", "shape"], ["e"]),
+             helper.make_node("Mul", ["e", "w"], ["m"]),
+             helper.make_node("ReduceSum", ["m"], ["y"], keepdims=0)]
+    w = _const("w", (np.arange(12, dtype=np.float32) + 1).reshape(3, 4))
+    model = _model(nodes, [_in("x", np.float32, ["a", "b"]), _in("shape", np.int64, [2])],
+                   [_in("y", np.float32, [])], [w], opset=13)
+    rng = np.random.default_rng(9)
+    feeds = [{"x": _rand(rng, xs, np.float32), "shape": np.array(t, np.int64)}
+             for xs, t in (((1, 1), (3, 4)), ((1, 4), (3, 1)), ((3, 1), (1, 4)),
+                           ((3, 4), (1, 1)), ((3, 4), (3, 4)))]
+    _run_check(tmp_path, model, feeds)

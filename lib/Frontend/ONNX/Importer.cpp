@@ -653,7 +653,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
       {"CumSum", 11},             {"GatherElements", 11},  {"GatherND", 11},
       {"ScatterElements", 11},    {"ScatterND", 11}};
   auto introduced = since.find(n.op_type());
-  if (h && introduced != since.end() && opset < introduced->second) {
+  bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
+  if (h && defaultDomain && introduced != since.end() && opset < introduced->second) {
     r = fail("'" + n.op_type() + "' needs opset " + std::to_string(introduced->second) +
              " of the default domain; the model imports opset " + std::to_string(opset));
   } else if (!h) {

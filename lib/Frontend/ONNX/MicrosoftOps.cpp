@@ -5,6 +5,9 @@
 //   GroupQueryAttention            gate.sdpa over the KV cache it appends to,
 //                                  with its rotary embedding and its per-batch
 //                                  sequence lengths (seqlens_k)
+//   MultiHeadAttention             gate.sdpa (additive attention_bias, past
+//                                  K/V appended, unidirectional = causal)
+//   RotaryEmbedding                RoPE at position_ids (or an offset)
 //   SkipSimplifiedLayerNormalization  residual add + RMSNorm
 // (SimplifiedLayerNormalization, in the default domain, is RMSNormalization.)
 //
@@ -18,6 +21,7 @@
 #include "mlir/IR/AffineMap.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace gatec::onnx_frontend::detail;
@@ -290,6 +294,208 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
 }
 
 //===----------------------------------------------------------------------===//
+// MultiHeadAttention
+//===----------------------------------------------------------------------===//
+//
+// query [B,S,H*D]; key/value [B,T,H*D] or [B,H,T,D]; attention_bias added to
+// the scores ([B or 1, H or 1, S, T]); past_key/past_value [B,H,P,D] come
+// before this call's keys. unidirectional: query i sees keys up to i + (T - S)
+// (the last S keys are its own tokens).
+
+LogicalResult handleMultiHeadAttention(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(1, 10)))
+    return failure();
+  int64_t heads = n.i("num_heads", 0), causal = n.i("unidirectional", 0);
+  float scale = n.f("scale", 0.0f);
+  if (n.bad)
+    return failure();
+  if (heads <= 0)
+    return im.fail("num_heads must be positive");
+  for (auto [k, what] : {std::pair{3, "bias"}, {4, "key_padding_mask"},
+                         {8, "past_sequence_length"}, {9, "cache_indirection"}})
+    if (n.has(k))
+      return im.fail(std::string(what) + " inputs are not supported yet");
+  if (!n.has(1) || !n.has(2))
+    return im.fail("key and value are required (packed QKV is not supported yet)");
+  if (n.has(6) != n.has(7))
+    return im.fail("past_key and past_value must be given together");
+  if (n.wants(3))
+    return im.fail("the qk output is not supported yet");
+  if (!std::isfinite(scale) || scale < 0)
+    return im.fail("scale must be finite and non-negative");
+  Type et = n.inType(0).getElementType();
+  if (!isGateFloat(et))
+    return im.fail("query must be f32, f16 or bf16, got " + str(et));
+  SymShape qd = inDims(n, 0);
+  if (qd.size() != 3 || !qd[2].isConst() || qd[2].c % heads != 0)
+    return im.fail("query must be [batch, sequence, num_heads * head_size] with a static "
+                   "hidden size");
+  int64_t D = qd[2].c / heads;
+  SmallVector<Value> kv;
+  for (int k : {1, 2}) {
+    SymShape d = inDims(n, k);
+    bool ok = n.inType(k).getElementType() == et &&
+              ((d.size() == 3 && d[2].isConst() && d[2].c % heads == 0) ||
+               (d.size() == 4 && d[1].isConst(heads) && d[3].isConst()));
+    if (!ok)
+      return im.fail(std::string(k == 1 ? "key" : "value") +
+                     " must be [batch, length, num_heads * head_size] or [batch, num_heads, "
+                     "length, head_size] with the query's element type");
+    Value x = n.in(k);
+    if (!x)
+      return failure();
+    kv.push_back(d.size() == 3 ? toHeads(im, x, heads) : x);
+  }
+  if (im.dims(kv[0])[3].c != D)
+    return im.fail("key head size " + num(im.dims(kv[0])[3].c) + " differs from the query's " +
+                   num(D));
+  if (n.has(6)) {
+    Value pk = n.in(6), pv = n.in(7);
+    if (!pk || !pv)
+      return failure();
+    for (Value p : {pk, pv}) {
+      SymShape d = im.dims(p);
+      if (d.size() != 4 || !d[1].isConst(heads))
+        return im.fail("past_key and past_value must be [batch, num_heads, past, head_size]");
+    }
+    kv[0] = im.concat({pk, kv[0]}, 2);
+    kv[1] = im.concat({pv, kv[1]}, 2);
+  }
+  Value q = n.in(0);
+  if (!q)
+    return failure();
+  Value q4 = toHeads(im, q, heads);
+  SymExpr S = qd[1], T = im.dims(kv[0])[2];
+  SymShape sd{qd[0], SymExpr::constant(heads), S, T};
+  Value mask;
+  if (n.has(5)) {
+    SymShape md = inDims(n, 5), bd;
+    if (md.size() != 4 || !isa<FloatType>(n.inType(5).getElementType()) ||
+        !im.broadcastShapes({md, sd}, bd))
+      return im.errors.empty() ? im.fail("attention_bias must be a float [batch or 1, heads or "
+                                         "1, sequence, total length] tensor, got " +
+                                         symShapeStr(md))
+                               : failure();
+    mask = im.convert(n.in(5), et);
+    if (!mask)
+      return failure();
+  }
+  bool causalAttr = causal && S == T;
+  if (causal && !causalAttr) {
+    Value Sv = im.indexOf(S), Tv = im.indexOf(T);
+    SymShape cd{SymExpr::constant(1), SymExpr::constant(1), S, T};
+    AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
+    Value keep = im.generic({}, im.empty(cd, im.b.getI1Type()), {id4},
+                            SmallVector<IT>(4, IT::parallel),
+                            [&](OpBuilder &nb, Location l, ValueRange) {
+                              Value i = linalg::IndexOp::create(nb, l, 2);
+                              Value j = linalg::IndexOp::create(nb, l, 3);
+                              Value lim = arith::AddIOp::create(
+                                  nb, l, i, arith::SubIOp::create(nb, l, Tv, Sv));
+                              linalg::YieldOp::create(
+                                  nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sle, j,
+                                                               lim).getResult());
+                            });
+    if (mask) {
+      SmallVector<Value> vals{keep, mask, im.splat({SymExpr::constant(1), SymExpr::constant(1),
+                                                    SymExpr::constant(1), SymExpr::constant(1)},
+                                                   et, -std::numeric_limits<double>::infinity())};
+      SymShape od;
+      if (!im.broadcastAll(vals, &od))
+        return failure();
+      mask = arith::SelectOp::create(im.b, im.loc, vals[0], vals[1], vals[2]);
+      im.setDims(mask, od);
+    } else {
+      mask = keep;
+    }
+  }
+  SymShape yd{qd[0], SymExpr::constant(heads), S, im.dims(kv[1])[3]};
+  FloatAttr scaleAttr = scale > 0 ? im.b.getF32FloatAttr(scale) : FloatAttr();
+  Value y = gatec::gate::SdpaOp::create(im.b, im.loc, im.typeFor(yd, et), q4, kv[0], kv[1], mask,
+                                        Value(), scaleAttr, FloatAttr(), causalAttr,
+                                        gatec::gate::Activation::sigmoid, DenseI64ArrayAttr());
+  im.setDims(y, yd);
+  if (failed(n.out(0, fromHeads(im, y))))
+    return failure();
+  if (n.wants(1) && failed(n.out(1, kv[0])))
+    return failure();
+  if (n.wants(2) && failed(n.out(2, kv[1])))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RotaryEmbedding (com.microsoft)
+//===----------------------------------------------------------------------===//
+//
+// input [B,S,H*D] or [B,H,S,D], position_ids [B,S] (or one offset: position
+// offset + s), cos_cache/sin_cache [max_position, rotary_dim / 2]. Without
+// num_heads, a 3-D input's head size is the rotary dimension.
+
+LogicalResult handleMsRotaryEmbedding(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(4, 4)))
+    return failure();
+  int64_t interleaved = n.i("interleaved", 0), heads = n.i("num_heads", 0),
+          rotDim = n.i("rotary_embedding_dim", 0), packedBatch = n.i("is_packed_batching", 0);
+  if (n.bad)
+    return failure();
+  if (packedBatch)
+    return im.fail("is_packed_batching is not supported yet");
+  Type et = n.inType(0).getElementType();
+  if (!isGateFloat(et))
+    return im.fail("input must be f32, f16 or bf16, got " + str(et));
+  SymShape xd = inDims(n, 0), cd = inDims(n, 2), sd = inDims(n, 3), pd = inDims(n, 1);
+  if (cd.size() != 2 || sd.size() != 2 || !cd[1].isConst() || cd[1] != sd[1])
+    return im.fail("cos_cache and sin_cache must be [max_position, rotary_dim / 2]");
+  int64_t rot = rotDim ? rotDim : 2 * cd[1].c;
+  int64_t D;
+  if (xd.size() == 4) {
+    if (!xd[3].isConst())
+      return im.fail("the head size must be static");
+    D = xd[3].c;
+  } else if (xd.size() == 3 && xd[2].isConst()) {
+    D = heads > 0 ? xd[2].c / heads : rot;
+    if (D <= 0 || xd[2].c % D != 0)
+      return im.fail("the hidden size " + num(xd[2].c) + " is not a multiple of the head size " +
+                     num(D));
+  } else {
+    return im.fail("input must be [batch, sequence, hidden] or [batch, heads, sequence, "
+                   "head_size] with static sizes past the sequence");
+  }
+  if (rot <= 0 || rot % 2 || rot > D || rot / 2 > cd[1].c)
+    return im.fail("the rotary dimension " + num(rot) + " must be even, at most the head size " +
+                   num(D) + " and covered by the caches");
+  if (!isa<IntegerType>(n.inType(1).getElementType()) ||
+      !(pd.size() == 2 || (pd.size() == 1 && pd[0].isConst(1))))
+    return im.fail("position_ids must be an integer [batch, sequence] tensor or one offset");
+  Value x = n.in(0), posIn = n.in(1);
+  Value cosC = im.convert(n.in(2), et), sinC = im.convert(n.in(3), et);
+  if (!x || !posIn || !cosC || !sinC)
+    return failure();
+  Value x4 = xd.size() == 4 ? im.transpose(x, {0, 2, 1, 3})
+                            : im.reshape(x, {xd[0], xd[1], SymExpr::constant(xd[2].c / D),
+                                             SymExpr::constant(D)});
+  SymShape x4d = im.dims(x4);
+  Value pos = posIn;
+  if (pd.size() == 1) { // offset + s
+    SymShape p2{x4d[0], x4d[1]};
+    AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, &im.ctx);
+    pos = im.generic({}, im.empty(p2, im.b.getI64Type()), {id2}, {IT::parallel, IT::parallel},
+                     [&](OpBuilder &nb, Location l, ValueRange) {
+                       Value off = tensor::ExtractOp::create(
+                           nb, l, posIn, ValueRange{arith::ConstantIndexOp::create(nb, l, 0)});
+                       off = arith::IndexCastOp::create(nb, l, nb.getIndexType(), off);
+                       Value p = arith::AddIOp::create(nb, l, off, linalg::IndexOp::create(nb, l, 1));
+                       linalg::YieldOp::create(
+                           nb, l, arith::IndexCastOp::create(nb, l, nb.getI64Type(), p).getResult());
+                     });
+  }
+  Value y = applyRotary(im, x4, cosC, sinC, pos, false, rot, interleaved != 0);
+  Value out = xd.size() == 4 ? im.transpose(y, {0, 2, 1, 3}) : im.reshape(y, xd);
+  return n.out(0, im.castTo(out, Importer::tt(x)));
+}
+
+//===----------------------------------------------------------------------===//
 // SkipSimplifiedLayerNormalization
 //===----------------------------------------------------------------------===//
 //
@@ -371,6 +577,8 @@ Handler gatec::onnx_frontend::detail::lookupMicrosoftHandler(llvm::StringRef opT
   static const llvm::StringMap<Handler> table = {
       {"GroupQueryAttention", handleGroupQueryAttention},
       {"SkipSimplifiedLayerNormalization", handleSkipSimplifiedLayerNorm},
+      {"MultiHeadAttention", handleMultiHeadAttention},
+      {"RotaryEmbedding", handleMsRotaryEmbedding},
   };
   auto it = table.find(opType);
   return it == table.end() ? nullptr : it->second;

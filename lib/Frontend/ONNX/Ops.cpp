@@ -1296,6 +1296,9 @@ LogicalResult handleExpand(Importer &im, NodeCtx &n) {
       return im.fail("negative dimension " + std::to_string(e->c) + " in the target shape");
   bool known = llvm::all_of(elems, [](const OptSym &e) { return e.has_value(); });
   SymShape out;
+  // Input dims of a dynamic size expanded to a size known only at run time:
+  // either may be 1, so the read index is chosen at run time.
+  SmallVector<bool> runtimeBcast;
   if (known) {
     SymShape target;
     for (auto &e : elems)
@@ -1337,6 +1340,10 @@ LogicalResult handleExpand(Importer &im, NodeCtx &n) {
         t = arith::SelectOp::create(b, im.loc, isOne, im.indexOf(*d), t);
       }
       out.push_back(SymExpr::symbol(im.newSymValue(t)));
+      if (d && !d->isConst()) {
+        runtimeBcast.resize(rank, false);
+        runtimeBcast[i] = true;
+      }
     }
   }
   if (const ConstTensor *c = n.cst(0); c && known) {
@@ -1363,7 +1370,34 @@ LogicalResult handleExpand(Importer &im, NodeCtx &n) {
   Value x = n.in(0);
   if (!x)
     return failure();
-  return n.out(0, im.broadcastTo(x, out));
+  if (runtimeBcast.empty())
+    return n.out(0, im.broadcastTo(x, out));
+  int64_t rank = int64_t(out.size()), off = rank - int64_t(xd.size());
+  SmallVector<Value> xdim;
+  for (int64_t j = 0; j < int64_t(xd.size()); ++j)
+    xdim.push_back(im.indexOf(xd[j]));
+  Type et = Importer::tt(x).getElementType();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(rank), &im.ctx);
+  Value y = im.generic(
+      {}, im.empty(out, et), {id}, SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        SmallVector<Value> coords;
+        for (int64_t j = 0; j < int64_t(xd.size()); ++j) {
+          Value i = linalg::IndexOp::create(nb, l, j + off);
+          if (xd[j].isConst(1)) {
+            coords.push_back(arith::ConstantIndexOp::create(nb, l, 0));
+          } else if (runtimeBcast[j + off]) {
+            Value one = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, xdim[j],
+                                              arith::ConstantIndexOp::create(nb, l, 1));
+            coords.push_back(
+                arith::SelectOp::create(nb, l, one, arith::ConstantIndexOp::create(nb, l, 0), i));
+          } else {
+            coords.push_back(i);
+          }
+        }
+        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, x, coords).getResult());
+      });
+  return n.out(0, y);
 }
 
 LogicalResult handleReshape(Importer &im, NodeCtx &n) {
