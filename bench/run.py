@@ -205,7 +205,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller shapes, no realistic model")
     ap.add_argument("--only", default="", help="comma-separated sections: "
-                    "dense,sdpa,linear,layers,model,hf")
+                    "dense,sdpa,linear,layers,model,hf,genai")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda sec: not only or sec in only
@@ -434,6 +434,45 @@ def main():
                 report(f"HF {name} hidden 1024, {label}, T={T_}", 0,
                        best_time(lambda: m(ids), min_reps=2),
                        [("ORT", t_ort), ("PyTorch eager", t_torch)])
+
+    if want("genai"):
+        try:
+            import onnxruntime_genai  # noqa: F401  (its model builder)
+        except ImportError:
+            onnxruntime_genai = None
+            print("genai: skipped (pip install onnxruntime-genai into .venv-bench)")
+        if onnxruntime_genai is not None and torch:
+            # onnxruntime-genai's model builder on a Qwen3 (hidden 1024, 4 layers,
+            # 8 query / 2 KV heads of 128): the same file in gatec and ORT, a
+            # prompt through an empty cache, then one decode step after it.
+            sys.path.insert(0, os.path.join(ROOT, "scripts"))
+            import export_genai_models as ga
+            T_ = 128 if args.quick else 512
+            path = ga.build(ga.qwen3("bench"), "fp32", os.path.join(OUT, "genai_qwen3"))
+            m = gatec.load(gatec.compile(path, os.path.join(OUT, "libgenai_qwen3.so")))
+            fn = m._main()
+            sess = ort_session(path)
+            kv = {i.name: i for i in fn.inputs if i.name.startswith("past_key_values")}
+            def feeds(ids, total, past):
+                f = {"input_ids": ids, "attention_mask": np.ones((1, total), np.int64)}
+                f.update(past)
+                return [f[s.name] for s in fn.inputs], f
+            ids = rng.integers(0, 4096, (1, T_)).astype(np.int64)
+            empty = {k: np.zeros((1, 2, 0, 128), np.float32) for k in kv}
+            args_p, fd_p = feeds(ids, T_, empty)
+            outs = dict(zip([o.name for o in fn.outputs], fn(*args_p)))
+            if sess:
+                ref = sess.run(["logits"], fd_p)[0]
+                err = float(np.abs(outs["logits"] - ref).max() / np.abs(ref).max())
+                assert err < 1e-3, f"genai prefill: gatec vs ORT error {err}"
+            report(f"GenAI builder Qwen3 hidden 1024, prefill T={T_}", 0,
+                   best_time(lambda: fn(*args_p), min_reps=2),
+                   [("ORT", best_time(lambda: sess.run(None, fd_p), min_reps=2) if sess else None)])
+            past = {k: outs[k.replace("past_key_values", "present")] for k in kv}
+            args_d, fd_d = feeds(ids[:, :1], T_ + 1, past)
+            report(f"GenAI builder Qwen3 hidden 1024, decode step after {T_}", 0,
+                   best_time(lambda: fn(*args_d)),
+                   [("ORT", best_time(lambda: sess.run(None, fd_d)) if sess else None)])
 
     with open(os.path.join(OUT, "results.txt"), "w") as f:
         f.write("\n".join(rows) + "\n")

@@ -27,14 +27,36 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "test"
 VOCAB, PREFILL, DECODE = 512, 13, 5
 
 
-def qwen3():
+# "tiny" for the committed test models, "bench" for bench/run.py --only genai.
+SIZES = {"tiny": dict(vocab=VOCAB, hidden=64, inter=128, layers=2, heads=4, kv=2, hd=16,
+                      positions=256),
+         "bench": dict(vocab=4096, hidden=1024, inter=2816, layers=4, heads=8, kv=2, hd=128,
+                       positions=4096)}
+
+
+def qwen3(size="tiny"):
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    cfg = Qwen3Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
-                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                      head_dim=16, max_position_embeddings=256, tie_word_embeddings=False)
+    z = SIZES[size]
+    cfg = Qwen3Config(vocab_size=z["vocab"], hidden_size=z["hidden"],
+                      intermediate_size=z["inter"], num_hidden_layers=z["layers"],
+                      num_attention_heads=z["heads"], num_key_value_heads=z["kv"],
+                      head_dim=z["hd"], max_position_embeddings=z["positions"],
+                      tie_word_embeddings=False)
     torch.manual_seed(0)
     return Qwen3ForCausalLM(cfg).eval()
+
+
+def build(model, precision, out_dir):
+    """Runs the builder on `model` (saved as a Hugging Face folder first);
+    returns the path of the model.onnx it writes (weights beside it)."""
+    hf = os.path.join(out_dir, "hf")
+    model.save_pretrained(hf)
+    built = os.path.join(out_dir, "onnx")
+    subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", hf, "-o",
+                    built, "-p", precision, "-e", "cpu", "-c", os.path.join(out_dir, "cache")],
+                   check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(built, "model.onnx")
 
 
 # fp16 on the CPU: the builder writes MultiHeadAttention + RotaryEmbedding and
@@ -60,13 +82,7 @@ def export(name):
     make, precision = MODELS[name]
     model = make()
     with tempfile.TemporaryDirectory() as tmp:
-        hf = os.path.join(tmp, "hf")
-        model.save_pretrained(hf)
-        built = os.path.join(tmp, "onnx")
-        subprocess.run([sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", hf, "-o",
-                        built, "-p", precision, "-e", "cpu", "-c", os.path.join(tmp, "cache")],
-                       check=True, stdout=subprocess.DEVNULL)
-        m = onnx.load(os.path.join(built, "model.onnx"), load_external_data=True)
+        m = onnx.load(build(model, precision, tmp), load_external_data=True)
     os.makedirs(OUT, exist_ok=True)
     path = os.path.join(OUT, name + ".onnx")
     onnx.save(m, path, save_as_external_data=False)

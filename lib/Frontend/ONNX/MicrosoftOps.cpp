@@ -262,31 +262,86 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
     pv = append(pastV, v4);
   }
 
-  // keep[b, 0, s, j] = j <= p && j < total_b (&& j > p - window).
-  SymShape md{B, SymExpr::constant(1), S, T};
-  AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
-  Value keep = im.generic(
-      {}, im.empty(md, b.getI1Type()), {id4}, SmallVector<IT>(4, IT::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange) {
-        using P_ = arith::CmpIPredicate;
-        Value bi = linalg::IndexOp::create(nb, l, 0), si = linalg::IndexOp::create(nb, l, 2),
-              ji = linalg::IndexOp::create(nb, l, 3);
-        auto [pastB, total] = pastOf(nb, l, bi);
-        Value p = arith::AddIOp::create(nb, l, pastB, si);
-        Value ok = arith::AndIOp::create(nb, l, arith::CmpIOp::create(nb, l, P_::sle, ji, p),
-                                         arith::CmpIOp::create(nb, l, P_::slt, ji, total));
-        if (window > 0) {
-          Value lo = arith::SubIOp::create(nb, l, p, arith::ConstantIndexOp::create(nb, l, window));
-          ok = arith::AndIOp::create(nb, l, ok, arith::CmpIOp::create(nb, l, P_::sgt, ji, lo));
-        }
-        linalg::YieldOp::create(nb, l, ok);
-      });
   SymShape yd{B, SymExpr::constant(hq), S, SymExpr::constant(D)};
+  auto yT = im.typeFor(yd, et);
   FloatAttr scaleAttr = scale > 0 ? b.getF32FloatAttr(scale) : FloatAttr();
   FloatAttr softcapAttr = softcap > 0 ? b.getF32FloatAttr(softcap) : FloatAttr();
-  Value y = gatec::gate::SdpaOp::create(b, loc, im.typeFor(yd, et), q4, pk, pv, keep, Value(), scaleAttr,
-                                 softcapAttr, false, gatec::gate::Activation::sigmoid,
-                                 DenseI64ArrayAttr());
+  auto sdpa = [&](Value mask, bool causal, DenseI64ArrayAttr win) -> Value {
+    return gatec::gate::SdpaOp::create(b, loc, yT, q4, pk, pv, mask, Value(), scaleAttr,
+                                       softcapAttr, causal, gatec::gate::Activation::sigmoid, win);
+  };
+  // The general form: keep[b, 0, s, j] = j <= p && j < total_b (&& j > p - window).
+  auto masked = [&]() {
+    SymShape md{B, SymExpr::constant(1), S, T};
+    AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
+    Value keep = im.generic(
+        {}, im.empty(md, b.getI1Type()), {id4}, SmallVector<IT>(4, IT::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange) {
+          using P_ = arith::CmpIPredicate;
+          Value bi = linalg::IndexOp::create(nb, l, 0), si = linalg::IndexOp::create(nb, l, 2),
+                ji = linalg::IndexOp::create(nb, l, 3);
+          auto [pastB, total] = pastOf(nb, l, bi);
+          Value p = arith::AddIOp::create(nb, l, pastB, si);
+          Value ok = arith::AndIOp::create(nb, l, arith::CmpIOp::create(nb, l, P_::sle, ji, p),
+                                           arith::CmpIOp::create(nb, l, P_::slt, ji, total));
+          if (window > 0) {
+            Value lo =
+                arith::SubIOp::create(nb, l, p, arith::ConstantIndexOp::create(nb, l, window));
+            ok = arith::AndIOp::create(nb, l, ok, arith::CmpIOp::create(nb, l, P_::sgt, ji, lo));
+          }
+          linalg::YieldOp::create(nb, l, ok);
+        });
+    return sdpa(keep, false, DenseI64ArrayAttr());
+  };
+  // Fast forms, chosen at run time when every entry fills all P + S positions
+  // (one sequence, or a batch decoding in step): a prompt without a cache is
+  // causal (windowed: causal + [w-1, 0]); one new token sees every key. The
+  // kernels then skip the masked blocks and read no mask.
+  Value uniform = arith::ConstantIntOp::create(b, loc, 1, 1);
+  {
+    Value full = arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, Pv, Sv),
+                                       im.cIndex(1));
+    auto loop = scf::ForOp::create(b, loc, im.cIndex(0), im.indexOf(B), im.cIndex(1),
+                                   ValueRange{uniform});
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = tensor::ExtractOp::create(b, loc, lens, ValueRange{loop.getInductionVar()});
+    t = arith::IndexCastOp::create(b, loc, b.getIndexType(), t);
+    Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, t, full);
+    scf::YieldOp::create(b, loc, ValueRange{arith::AndIOp::create(
+                                     b, loc, loop.getRegionIterArg(0), same).getResult()});
+    b.setInsertionPointAfter(loop);
+    uniform = loop.getResult(0);
+  }
+  auto choose = [&](Value cond, function_ref<Value()> fast, function_ref<Value()> slow) {
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{yT}, cond, true, true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, fast());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, slow());
+    return ifOp.getResult(0);
+  };
+  auto eqC = [&](Value x, int64_t c) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, im.cIndex(c)).getResult();
+  };
+  Value y;
+  if (P.isConst(0)) { // no cache: a prompt
+    DenseI64ArrayAttr win = window > 0 ? b.getDenseI64ArrayAttr({window - 1, 0})
+                                       : DenseI64ArrayAttr();
+    y = choose(uniform, [&] { return sdpa(Value(), true, win); }, masked);
+  } else {
+    Value prompt = arith::AndIOp::create(b, loc, uniform, eqC(Pv, 0));
+    Value decode = arith::AndIOp::create(b, loc, uniform, eqC(Sv, 1));
+    auto decodeOrMasked = [&]() -> Value {
+      if (window > 0)
+        return masked();
+      return choose(decode, [&] { return sdpa(Value(), false, DenseI64ArrayAttr()); }, masked);
+    };
+    DenseI64ArrayAttr win = window > 0 ? b.getDenseI64ArrayAttr({window - 1, 0})
+                                       : DenseI64ArrayAttr();
+    y = choose(prompt, [&] { return sdpa(Value(), true, win); }, decodeOrMasked);
+  }
   im.setDims(y, yd);
   if (failed(n.out(0, fromHeads(im, y))) || failed(n.out(1, pk)) || failed(n.out(2, pv)))
     return failure();
