@@ -200,3 +200,83 @@ def test_gqa_local_window_matches_onnxruntime(tmp_path):
         theirs = sess.run(None, feeds)
         for o, (a, b) in enumerate(zip(got, theirs)):
             assert_close(a, b, 1e-5, f"output {o} at s={s}")
+
+
+def _ms_model(tmp_path, node, ins, outs):
+    import onnx
+    from onnx import helper
+
+    m = helper.make_model(helper.make_graph([node], "ms", ins, outs),
+                          opset_imports=[helper.make_opsetid("", 21),
+                                         helper.make_opsetid("com.microsoft", 1)], ir_version=10)
+    p = tmp_path / "ms.onnx"
+    onnx.save(m, str(p))
+    return str(p)
+
+
+def _compare_with_ort(tmp_path, path, feed_sets, tol=1e-5):
+    if ort is None:
+        pytest.skip("onnxruntime not installed")
+    lib = gatec.load(gatec.compile(path, str(tmp_path / "libms.so")))
+    try:
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001
+        if ort_unsupported(e):
+            pytest.skip("ONNX Runtime cannot run this file here")
+        raise
+    for feeds in feed_sets:
+        got = lib(*feeds.values())
+        for o, (a, b) in enumerate(zip(got, sess.run(None, feeds))):
+            assert_close(a, b, tol, f"output {o} at input shapes "
+                                    f"{[v.shape for v in feeds.values()]}")
+
+
+@pytest.mark.parametrize("unidirectional", [0, 1])
+def test_multi_head_attention_with_cache_matches_onnxruntime(tmp_path, unidirectional):
+    from onnx import TensorProto, helper
+
+    F, H, D = TensorProto.FLOAT, 2, 8
+    ins = [helper.make_tensor_value_info("q", F, [2, "s", H * D]),
+           helper.make_tensor_value_info("k", F, [2, "s", H * D]),
+           helper.make_tensor_value_info("v", F, [2, "s", H * D]),
+           helper.make_tensor_value_info("bias", F, [2, 1, "s", "t"]),
+           helper.make_tensor_value_info("pk", F, [2, H, "p", D]),
+           helper.make_tensor_value_info("pv", F, [2, H, "p", D])]
+    node = helper.make_node("MultiHeadAttention", ["q", "k", "v", "", "", "bias", "pk", "pv"],
+                            ["y", "present_k", "present_v"], domain="com.microsoft", num_heads=H,
+                            unidirectional=unidirectional)
+    # the cache outputs name their length like the bias' key dim ("t" = p + s)
+    outs = [helper.make_tensor_value_info("y", F, None)] + [
+        helper.make_tensor_value_info(n, F, [2, H, "t", D]) for n in ("present_k", "present_v")]
+    path = _ms_model(tmp_path, node, ins, outs)
+    rng = np.random.default_rng(5)
+    feeds = []
+    for s, p in ((1, 7), (5, 3), (4, 0)):
+        r = lambda *shape: rng.standard_normal(shape).astype(np.float32)
+        feeds.append({"q": r(2, s, H * D), "k": r(2, s, H * D), "v": r(2, s, H * D),
+                      "bias": r(2, 1, s, s + p), "pk": r(2, H, p, D), "pv": r(2, H, p, D)})
+    _compare_with_ort(tmp_path, path, feeds)
+
+
+@pytest.mark.parametrize("interleaved", [0, 1])
+@pytest.mark.parametrize("offset_form", [False, True], ids=["position_ids", "offset"])
+def test_ms_rotary_embedding_matches_onnxruntime(tmp_path, interleaved, offset_form):
+    from onnx import TensorProto, helper
+
+    F = TensorProto.FLOAT
+    ins = [helper.make_tensor_value_info("x", F, [2, "s", 32]),
+           helper.make_tensor_value_info("pos", TensorProto.INT64, [1] if offset_form else [2, "s"]),
+           helper.make_tensor_value_info("cos", F, [64, 4]),
+           helper.make_tensor_value_info("sin", F, [64, 4])]
+    node = helper.make_node("RotaryEmbedding", ["x", "pos", "cos", "sin"], ["y"],
+                            domain="com.microsoft", interleaved=interleaved, num_heads=2,
+                            rotary_embedding_dim=8)
+    path = _ms_model(tmp_path, node, ins, [helper.make_tensor_value_info("y", F, None)])
+    rng = np.random.default_rng(6)
+    ang = rng.uniform(0, 6.3, (64, 4))
+    feeds = []
+    for s in (1, 9):
+        pos = np.array([5], np.int64) if offset_form else rng.integers(0, 64 - s, (2, s))
+        feeds.append({"x": rng.standard_normal((2, s, 32)).astype(np.float32), "pos": pos,
+                      "cos": np.cos(ang).astype(np.float32), "sin": np.sin(ang).astype(np.float32)})
+    _compare_with_ort(tmp_path, path, feeds)

@@ -71,6 +71,21 @@ Value fromTokenHeads(Importer &im, Value v) {
   return im.reshape(v, {d[0], d[1], hd ? *hd : SymExpr::constant(0)});
 }
 
+Value causalKeepMask(Importer &im, const SymExpr &sq, const SymExpr &t, Value offset) {
+  SymShape cd{SymExpr::constant(1), SymExpr::constant(1), sq, t};
+  AffineMap id = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
+  return im.generic({}, im.empty(cd, im.b.getI1Type()), {id},
+                    SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+                    [&](OpBuilder &nb, Location l, ValueRange) {
+                      Value i = linalg::IndexOp::create(nb, l, 2);
+                      Value j = linalg::IndexOp::create(nb, l, 3);
+                      Value lim = arith::AddIOp::create(nb, l, i, offset);
+                      linalg::YieldOp::create(
+                          nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule, j, lim)
+                                     .getResult());
+                    });
+}
+
 //===----------------------------------------------------------------------===//
 // Attention (opset 23, 24)
 //===----------------------------------------------------------------------===//
@@ -284,20 +299,7 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
   };
   // Causal with a KV cache: ONNX offsets the diagonal by the past length
   // (query i sees keys 0..past+i), which is not gate.sdpa's upper-left rule.
-  auto causalKeep = [&]() {
-    SymShape cd{SymExpr::constant(1), SymExpr::constant(1), q4d[2], Tkv};
-    AffineMap id = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
-    return im.generic({}, im.empty(cd, b.getI1Type()), {id},
-                      SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-                      [&](OpBuilder &nb, Location l, ValueRange) {
-                        Value i = linalg::IndexOp::create(nb, l, 2);
-                        Value j = linalg::IndexOp::create(nb, l, 3);
-                        Value lim = arith::AddIOp::create(nb, l, i, Pv);
-                        Value keep =
-                            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ule, j, lim);
-                        linalg::YieldOp::create(nb, l, keep);
-                      });
-  };
+  auto causalKeep = [&]() { return causalKeepMask(im, q4d[2], Tkv, Pv); };
   bool causalAttr = isCausal && P.isConst(0);
   if (isCausal && !causalAttr) {
     mask = combine(mask, causalKeep());

@@ -205,6 +205,37 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
   }
   Value q4 = toHeads(im, q, hq), k4 = toHeads(im, k, hk), v4 = toHeads(im, v, hk);
 
+  // Fast forms, chosen at run time when every entry fills all P + S positions
+  // (one sequence, or a batch decoding in step): the cache is a plain concat;
+  // a prompt without a cache is causal (windowed: causal + [w-1, 0]); one new
+  // token sees every key. The kernels then skip the masked blocks and read no
+  // mask.
+  Value uniform = arith::ConstantIntOp::create(b, loc, 1, 1);
+  {
+    Value full = arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, Pv, Sv),
+                                       im.cIndex(1));
+    auto loop = scf::ForOp::create(b, loc, im.cIndex(0), im.indexOf(B), im.cIndex(1),
+                                   ValueRange{uniform});
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value t = tensor::ExtractOp::create(b, loc, lens, ValueRange{loop.getInductionVar()});
+    t = arith::IndexCastOp::create(b, loc, b.getIndexType(), t);
+    Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, t, full);
+    scf::YieldOp::create(b, loc, ValueRange{arith::AndIOp::create(
+                                     b, loc, loop.getRegionIterArg(0), same).getResult()});
+    b.setInsertionPointAfter(loop);
+    uniform = loop.getResult(0);
+  }
+  auto choose = [&](Type type, Value cond, function_ref<Value()> fast,
+                    function_ref<Value()> slow) {
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{type}, cond, true, true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, fast());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, slow());
+    return ifOp.getResult(0);
+  };
   // present = the cache with this call's K/V at past_b .. past_b + S.
   SymExpr T = S;
   Value pk = k4, pv = v4;
@@ -258,8 +289,17 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
             linalg::YieldOp::create(nb, l, val);
           });
     };
-    pk = append(pastK, k4);
-    pv = append(pastV, v4);
+    auto cacheT = im.typeFor(cd, et);
+    auto concat = [&](Value past, Value cur) -> Value {
+      Value c = im.concat({past, cur}, 2);
+      return c.getType() == cacheT ? c : tensor::CastOp::create(b, loc, cacheT, c).getResult();
+    };
+    pk = choose(cacheT, uniform, [&] { return concat(pastK, k4); },
+                [&] { return append(pastK, k4); });
+    pv = choose(cacheT, uniform, [&] { return concat(pastV, v4); },
+                [&] { return append(pastV, v4); });
+    im.setDims(pk, cd);
+    im.setDims(pv, cd);
   }
 
   SymShape yd{B, SymExpr::constant(hq), S, SymExpr::constant(D)};
@@ -293,35 +333,6 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
         });
     return sdpa(keep, false, DenseI64ArrayAttr());
   };
-  // Fast forms, chosen at run time when every entry fills all P + S positions
-  // (one sequence, or a batch decoding in step): a prompt without a cache is
-  // causal (windowed: causal + [w-1, 0]); one new token sees every key. The
-  // kernels then skip the masked blocks and read no mask.
-  Value uniform = arith::ConstantIntOp::create(b, loc, 1, 1);
-  {
-    Value full = arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, Pv, Sv),
-                                       im.cIndex(1));
-    auto loop = scf::ForOp::create(b, loc, im.cIndex(0), im.indexOf(B), im.cIndex(1),
-                                   ValueRange{uniform});
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value t = tensor::ExtractOp::create(b, loc, lens, ValueRange{loop.getInductionVar()});
-    t = arith::IndexCastOp::create(b, loc, b.getIndexType(), t);
-    Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, t, full);
-    scf::YieldOp::create(b, loc, ValueRange{arith::AndIOp::create(
-                                     b, loc, loop.getRegionIterArg(0), same).getResult()});
-    b.setInsertionPointAfter(loop);
-    uniform = loop.getResult(0);
-  }
-  auto choose = [&](Value cond, function_ref<Value()> fast, function_ref<Value()> slow) {
-    auto ifOp = scf::IfOp::create(b, loc, TypeRange{yT}, cond, true, true);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, fast());
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, slow());
-    return ifOp.getResult(0);
-  };
   auto eqC = [&](Value x, int64_t c) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, im.cIndex(c)).getResult();
   };
@@ -329,18 +340,19 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
   if (P.isConst(0)) { // no cache: a prompt
     DenseI64ArrayAttr win = window > 0 ? b.getDenseI64ArrayAttr({window - 1, 0})
                                        : DenseI64ArrayAttr();
-    y = choose(uniform, [&] { return sdpa(Value(), true, win); }, masked);
+    y = choose(yT, uniform, [&] { return sdpa(Value(), true, win); }, masked);
   } else {
     Value prompt = arith::AndIOp::create(b, loc, uniform, eqC(Pv, 0));
     Value decode = arith::AndIOp::create(b, loc, uniform, eqC(Sv, 1));
     auto decodeOrMasked = [&]() -> Value {
       if (window > 0)
         return masked();
-      return choose(decode, [&] { return sdpa(Value(), false, DenseI64ArrayAttr()); }, masked);
+      return choose(yT, decode, [&] { return sdpa(Value(), false, DenseI64ArrayAttr()); },
+                    masked);
     };
     DenseI64ArrayAttr win = window > 0 ? b.getDenseI64ArrayAttr({window - 1, 0})
                                        : DenseI64ArrayAttr();
-    y = choose(prompt, [&] { return sdpa(Value(), true, win); }, decodeOrMasked);
+    y = choose(yT, prompt, [&] { return sdpa(Value(), true, win); }, decodeOrMasked);
   }
   im.setDims(y, yd);
   if (failed(n.out(0, fromHeads(im, y))) || failed(n.out(1, pk)) || failed(n.out(2, pv)))
@@ -413,8 +425,16 @@ LogicalResult handleMultiHeadAttention(Importer &im, NodeCtx &n) {
       if (d.size() != 4 || !d[1].isConst(heads))
         return im.fail("past_key and past_value must be [batch, num_heads, past, head_size]");
     }
-    kv[0] = im.concat({pk, kv[0]}, 2);
-    kv[1] = im.concat({pv, kv[1]}, 2);
+    SymExpr P = im.dims(pk)[2], S = qd[1];
+    int sum = im.sumSym({P, im.dims(kv[0])[2]});
+    for (int k : {0, 1}) {
+      kv[k] = im.concat({k ? pv : pk, kv[k]}, 2);
+      SymShape d = im.dims(kv[k]);
+      if (sum && !d[2].isConst())
+        d[2] = SymExpr::symbol(sum);
+      im.setDims(kv[k], d);
+    }
+    (void)S;
   }
   Value q = n.in(0);
   if (!q)
@@ -437,20 +457,8 @@ LogicalResult handleMultiHeadAttention(Importer &im, NodeCtx &n) {
   }
   bool causalAttr = causal && S == T;
   if (causal && !causalAttr) {
-    Value Sv = im.indexOf(S), Tv = im.indexOf(T);
-    SymShape cd{SymExpr::constant(1), SymExpr::constant(1), S, T};
-    AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
-    Value keep = im.generic({}, im.empty(cd, im.b.getI1Type()), {id4},
-                            SmallVector<IT>(4, IT::parallel),
-                            [&](OpBuilder &nb, Location l, ValueRange) {
-                              Value i = linalg::IndexOp::create(nb, l, 2);
-                              Value j = linalg::IndexOp::create(nb, l, 3);
-                              Value lim = arith::AddIOp::create(
-                                  nb, l, i, arith::SubIOp::create(nb, l, Tv, Sv));
-                              linalg::YieldOp::create(
-                                  nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sle, j,
-                                                               lim).getResult());
-                            });
+    Value keep = causalKeepMask(
+        im, S, T, arith::SubIOp::create(im.b, im.loc, im.indexOf(T), im.indexOf(S)));
     if (mask) {
       SmallVector<Value> vals{keep, mask, im.splat({SymExpr::constant(1), SymExpr::constant(1),
                                                     SymExpr::constant(1), SymExpr::constant(1)},

@@ -43,6 +43,10 @@ std::string mismatchAll(llvm::StringRef what, llvm::ArrayRef<SymExpr> sizes);
 /// [B, S, H*D] -> [B, H, S, D] and back.
 Value toHeads(Importer &im, Value v, int64_t h);
 Value fromHeads(Importer &im, Value v);
+/// i1 [1, 1, Sq, T]: query i sees keys 0 .. i + offset (the keys of a cache
+/// of `offset` entries come before the queries' own: causal aligned to the
+/// bottom right).
+Value causalKeepMask(Importer &im, const SymExpr &sq, const SymExpr &t, Value offset);
 
 // Handlers implemented in the other files.
 LogicalResult handleMatMul(Importer &, NodeCtx &);
