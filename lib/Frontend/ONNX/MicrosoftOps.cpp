@@ -425,8 +425,8 @@ LogicalResult handleMultiHeadAttention(Importer &im, NodeCtx &n) {
       if (d.size() != 4 || !d[1].isConst(heads))
         return im.fail("past_key and past_value must be [batch, num_heads, past, head_size]");
     }
-    SymExpr P = im.dims(pk)[2], S = qd[1];
-    int sum = im.sumSym({P, im.dims(kv[0])[2]});
+    // the cache's length is one symbol, past + this call's keys
+    int sum = im.sumSym({im.dims(pk)[2], im.dims(kv[0])[2]});
     for (int k : {0, 1}) {
       kv[k] = im.concat({k ? pv : pk, kv[k]}, 2);
       SymShape d = im.dims(kv[k]);
@@ -434,7 +434,6 @@ LogicalResult handleMultiHeadAttention(Importer &im, NodeCtx &n) {
         d[2] = SymExpr::symbol(sum);
       im.setDims(kv[k], d);
     }
-    (void)S;
   }
   Value q = n.in(0);
   if (!q)
