@@ -47,6 +47,23 @@ def qwen3(size="tiny"):
     return Qwen3ForCausalLM(cfg).eval()
 
 
+def qwen35():
+    """Qwen3.5 (hybrid: three Gated DeltaNet layers, one gated attention
+    layer), built as the builder expects: Qwen3_5ForConditionalGeneration with
+    a one-block vision tower it leaves out."""
+    from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
+
+    text = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                linear_conv_kernel_dim=4, linear_key_head_dim=16, linear_value_head_dim=16,
+                linear_num_key_heads=2, linear_num_value_heads=4, max_position_embeddings=256,
+                tie_word_embeddings=False, layer_types=["linear_attention"] * 3 + ["full_attention"])
+    vision = dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64)
+    cfg = Qwen3_5Config(text_config=text, vision_config=vision, tie_word_embeddings=False)
+    torch.manual_seed(0)
+    return Qwen3_5ForConditionalGeneration(cfg).eval()
+
+
 def build(model, precision, out_dir):
     """Runs the builder on `model` (saved as a Hugging Face folder first);
     returns the path of the model.onnx it writes (weights beside it)."""
@@ -61,7 +78,8 @@ def build(model, precision, out_dir):
 
 # fp16 on the CPU: the builder writes MultiHeadAttention + RotaryEmbedding and
 # an additive mask instead of GroupQueryAttention.
-MODELS = {"qwen3_fp32": (qwen3, "fp32"), "qwen3_fp16": (qwen3, "fp16")}
+MODELS = {"qwen3_fp32": (qwen3, "fp32"), "qwen3_fp16": (qwen3, "fp16"),
+          "qwen35_fp32": (qwen35, "fp32")}
 
 
 def torch_steps(model, rng):

@@ -409,9 +409,9 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
   if (hq <= 0 || hk <= 0)
     return im.fail("q_num_heads (" + num(hq) + ") and kv_num_heads (" + num(hk) +
                    ") must be positive");
-  if (hq % hk != 0)
-    return im.fail("q_num_heads (" + num(hq) + ") is not a multiple of kv_num_heads (" +
-                   num(hk) + ")");
+  if (hq % hk != 0 && hk % hq != 0)
+    return im.fail("q_num_heads (" + num(hq) + ") and kv_num_heads (" + num(hk) +
+                   ") must divide one another");
   if (chunk <= 0)
     return im.fail("chunk_size must be positive, got " + num(chunk));
   if (!std::isfinite(scale))
@@ -435,8 +435,14 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
     return im.fail("the query hidden size (" + num(qd[2].c) + ") is not a multiple of "
                    "q_num_heads (" + num(hq) + ")");
   int64_t dk = qd[2].c / hq;
-  if (kd[2].c != hk * dk)
-    return im.fail("the key hidden size (" + num(kd[2].c) + ") is not kv_num_heads (" + num(hk) +
+  // kv_num_heads above q_num_heads (ONNX Runtime's "inverse GQA", Qwen3.5's
+  // Gated DeltaNet): keys have the queries' heads, values and states
+  // kv_num_heads, state j reading query/key head j / (kv_num_heads /
+  // q_num_heads): gate.linear_attention's grouped-value form.
+  int64_t keyHeads = std::min(hq, hk);
+  if (kd[2].c != keyHeads * dk)
+    return im.fail("the key hidden size (" + num(kd[2].c) + ") is not " +
+                   (hq < hk ? "q_num_heads (" + num(hq) : "kv_num_heads (" + num(hk)) +
                    ") x the query head size (" + num(dk) + ")");
   if (vd[2].c % hk != 0)
     return im.fail("the value hidden size (" + num(vd[2].c) + ") is not a multiple of "
@@ -542,7 +548,8 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
         *x = im.reversals.lookup(*x).first;
   // Token-major gate op: ONNX's [B, T, H*D] is only reshaped, never
   // transposed.
-  Value q4 = toTokenHeads(im, q, hq), k4 = toTokenHeads(im, k, hk), v4 = toTokenHeads(im, v, hk);
+  Value q4 = toTokenHeads(im, q, hq), k4 = toTokenHeads(im, k, keyHeads),
+        v4 = toTokenHeads(im, v, hk);
   auto perHead = [&](Value x, Kind kind) -> Value {
     SymShape d = im.dims(x);
     if (kind == Kind::PerChannel)
@@ -563,7 +570,7 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
     init = im.convert(init, b.getF32Type());
   }
   SymShape q4d = im.dims(q4);
-  SymShape od{q4d[0], q4d[1], SymExpr::constant(hq), SymExpr::constant(dv)};
+  SymShape od{q4d[0], q4d[1], SymExpr::constant(std::max(hq, hk)), SymExpr::constant(dv)};
   SymShape sd{q4d[0], SymExpr::constant(hk), SymExpr::constant(dk), SymExpr::constant(dv)};
   FloatAttr scaleAttr = scale != 0.0f ? b.getF32FloatAttr(scale) : FloatAttr();
   auto op = gate::LinearAttentionOp::create(b, loc, im.typeFor(od, et),

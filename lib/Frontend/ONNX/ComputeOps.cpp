@@ -539,6 +539,49 @@ static LogicalResult normCommon(Importer &im, NodeCtx &n, bool rms) {
   return success();
 }
 
+/// LpNormalization: x / ||x||_p along one axis (p = 1 or 2); a zero norm
+/// gives 0, as ONNX's reference does (ONNX Runtime too).
+LogicalResult handleLpNorm(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(1, 1)))
+    return failure();
+  int64_t axis = n.i("axis", -1), p = n.i("p", 2);
+  if (n.bad)
+    return failure();
+  if (p != 1 && p != 2)
+    return im.fail("p must be 1 or 2, got " + std::to_string(p));
+  Type et = n.inType(0).getElementType();
+  if (!isFloatTy(et))
+    return im.fail("input must be floating point, got " + str(et));
+  SymShape xd = inDims(n, 0);
+  int64_t r = int64_t(xd.size());
+  if (r == 0 || !normAxis(im, axis, r))
+    return r == 0 ? im.fail("input must have rank >= 1") : failure();
+  Value x = n.in(0);
+  if (!x)
+    return failure();
+  Type ct = et.getIntOrFloatBitWidth() < 32 ? Type(im.b.getF32Type()) : et;
+  Value xf = im.convert(x, ct);
+  Value t = p == 2 ? arith::MulFOp::create(im.b, im.loc, xf, xf).getResult()
+                   : math::AbsFOp::create(im.b, im.loc, xf).getResult();
+  im.setDims(t, xd);
+  Value s = im.reduce(t, {axis}, ReduceKind::Sum, true);
+  SmallVector<AffineExpr> ex;
+  for (int64_t k = 0; k < r; ++k)
+    ex.push_back(k == axis ? getAffineConstantExpr(0, &im.ctx) : getAffineDimExpr(unsigned(k), &im.ctx));
+  AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(r), &im.ctx);
+  Value y = im.generic({xf, s}, im.empty(xd, ct), {id, AffineMap::get(unsigned(r), 0, ex, &im.ctx), id},
+                       SmallVector<utils::IteratorType>(r, utils::IteratorType::parallel),
+                       [&](OpBuilder &nb, Location l, ValueRange a) {
+                         Value norm = p == 2 ? math::SqrtOp::create(nb, l, a[1]).getResult() : a[1];
+                         Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, 0.0));
+                         Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, norm, zero);
+                         Value q = arith::DivFOp::create(nb, l, a[0], norm);
+                         linalg::YieldOp::create(
+                             nb, l, arith::SelectOp::create(nb, l, isZero, zero, q).getResult());
+                       });
+  return n.out(0, im.convert(y, et));
+}
+
 LogicalResult handleLayerNorm(Importer &im, NodeCtx &n) { return normCommon(im, n, false); }
 LogicalResult handleRMSNorm(Importer &im, NodeCtx &n) { return normCommon(im, n, true); }
 

@@ -9,6 +9,11 @@
 //                                  K/V appended, unidirectional = causal)
 //   RotaryEmbedding                RoPE at position_ids (or an offset)
 //   SkipSimplifiedLayerNormalization  residual add + RMSNorm
+//   LinearAttention, CausalConvWithState  as their ONNX opset-27 namesakes
+//                                  (the extra attributes at their defaults)
+//   LinearAttentionGate            decay = scale · softplus(a + dt_bias),
+//                                  beta = sigmoid(b), in f32
+//   GatedRMSNorm                   per-group RMSNorm times act(gate)
 // (SimplifiedLayerNormalization, in the default domain, is RMSNormalization.)
 //
 //===----------------------------------------------------------------------===//
@@ -527,9 +532,14 @@ LogicalResult handleMsRotaryEmbedding(Importer &im, NodeCtx &n) {
   if (rot <= 0 || rot % 2 || rot > D || rot / 2 > cd[1].c)
     return im.fail("the rotary dimension " + num(rot) + " must be even, at most the head size " +
                    num(D) + " and covered by the caches");
+  // onnxruntime-genai's builder passes Qwen3.5's multimodal position ids
+  // [3, batch, sequence] here, with no sections to combine them by; for text
+  // the three rows are equal, and the first one is read.
   if (!isa<IntegerType>(n.inType(1).getElementType()) ||
-      !(pd.size() == 2 || (pd.size() == 1 && pd[0].isConst(1))))
-    return im.fail("position_ids must be an integer [batch, sequence] tensor or one offset");
+      !(pd.size() == 2 || (pd.size() == 1 && pd[0].isConst(1)) ||
+        (pd.size() == 3 && pd[0].isConst(3))))
+    return im.fail("position_ids must be an integer [batch, sequence] tensor, one offset, or "
+                   "[3, batch, sequence] text positions");
   Value x = n.in(0), posIn = n.in(1);
   Value cosC = im.convert(n.in(2), et), sinC = im.convert(n.in(3), et);
   if (!x || !posIn || !cosC || !sinC)
@@ -539,6 +549,16 @@ LogicalResult handleMsRotaryEmbedding(Importer &im, NodeCtx &n) {
                                              SymExpr::constant(D)});
   SymShape x4d = im.dims(x4);
   Value pos = posIn;
+  if (pd.size() == 3) {
+    SmallVector<OpFoldResult> off{im.b.getIndexAttr(0), im.b.getIndexAttr(0),
+                                  im.b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sz{im.b.getIndexAttr(1), im.sizeOf(pd[1]), im.sizeOf(pd[2])};
+    SmallVector<OpFoldResult> st(3, im.b.getIndexAttr(1));
+    auto rowT = RankedTensorType::get({pd[1].staticSize(), pd[2].staticSize()},
+                                      Importer::tt(posIn).getElementType());
+    pos = tensor::ExtractSliceOp::create(im.b, im.loc, rowT, posIn, off, sz, st);
+    im.setDims(pos, {pd[1], pd[2]});
+  }
   if (pd.size() == 1) { // offset + s
     SymShape p2{x4d[0], x4d[1]};
     AffineMap id2 = AffineMap::getMultiDimIdentityMap(2, &im.ctx);
@@ -555,6 +575,173 @@ LogicalResult handleMsRotaryEmbedding(Importer &im, NodeCtx &n) {
   Value y = applyRotary(im, x4, cosC, sinC, pos, false, rot, interleaved != 0);
   Value out = xd.size() == 4 ? im.transpose(y, {0, 2, 1, 3}) : im.reshape(y, xd);
   return n.out(0, im.castTo(out, Importer::tt(x)));
+}
+
+//===----------------------------------------------------------------------===//
+// LinearAttention, CausalConvWithState (the ONNX opset-27 ops, extended)
+//===----------------------------------------------------------------------===//
+
+/// Fails unless every listed attribute has its default: the extensions
+/// gatec does not implement yet.
+LogicalResult requireDefaults(Importer &im, NodeCtx &n,
+                              ArrayRef<std::pair<const char *, int64_t>> attrs) {
+  for (auto [name, dflt] : attrs) {
+    int64_t v = n.i(name, dflt);
+    if (n.bad)
+      return failure();
+    if (v != dflt)
+      return im.fail(std::string(name) + " = " + num(v) + " is not supported yet (only " +
+                     num(dflt) + ")");
+  }
+  return success();
+}
+
+LogicalResult handleMsLinearAttention(Importer &im, NodeCtx &n) {
+  if (failed(requireDefaults(im, n, {{"state_window", 0}})))
+    return failure();
+  return handleLinearAttention(im, n);
+}
+
+LogicalResult handleMsCausalConv(Importer &im, NodeCtx &n) {
+  if (failed(requireDefaults(im, n, {{"ndim", 1}, {"dilation", 1}, {"channels_last", 0},
+                                     {"state_window", 0}, {"state_update_capacity", 0},
+                                     {"state_length", 0}, {"input_channel_offset", 0},
+                                     {"input_channels", 0}})))
+    return failure();
+  if (n.wants(2))
+    return im.fail("the state_update output is not supported");
+  return handleCausalConv(im, n);
+}
+
+//===----------------------------------------------------------------------===//
+// LinearAttentionGate
+//===----------------------------------------------------------------------===//
+
+LogicalResult handleLinearAttentionGate(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(3, 4)))
+    return failure();
+  Type et = n.inType(0).getElementType();
+  if (!isGateFloat(et))
+    return im.fail("a must be f32, f16 or bf16, got " + str(et));
+  SymShape ad = inDims(n, 0);
+  if (ad.size() != 3 || !ad[2].isConst())
+    return im.fail("a must be [batch, sequence, heads] with static heads");
+  SymExpr H = ad[2];
+  for (auto [k, what] : {std::pair{1, "dt_bias"}, {2, "decay_scale"}}) {
+    SymShape d = inDims(n, k);
+    if (d.size() != 1 || d[0] != H || !isa<FloatType>(n.inType(k).getElementType()))
+      return im.fail(std::string(what) + " must be a float [" + num(H.c) + "] vector");
+  }
+  if (n.wants(1) && !n.has(3))
+    return im.fail("the beta output needs input b");
+  if (n.has(3) && (inDims(n, 3) != ad || n.inType(3).getElementType() != et))
+    return im.fail("b must have a's shape and element type");
+  Value a = n.in(0), bias = n.in(1), sc = n.in(2);
+  if (!a || !bias || !sc)
+    return failure();
+  Type f32 = im.b.getF32Type();
+  Value af = im.convert(a, f32), bf = im.convert(bias, f32), sf = im.convert(sc, f32);
+  AffineMap id = AffineMap::getMultiDimIdentityMap(3, &im.ctx);
+  AffineMap lastDim = AffineMap::get(3, 0, {getAffineDimExpr(2, &im.ctx)}, &im.ctx);
+  // softplus(x) = max(x, 0) + log1p(exp(-|x|)), which neither overflows nor
+  // loses small values
+  Value decay = im.generic(
+      {af, bf, sf}, im.empty(ad, f32), {id, lastDim, lastDim, id}, SmallVector<IT>(3, IT::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange x) {
+        Value z = arith::AddFOp::create(nb, l, x[0], x[1]);
+        Value zero = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0f));
+        Value pos = arith::MaximumFOp::create(nb, l, z, zero);
+        Value negAbs = arith::NegFOp::create(nb, l, math::AbsFOp::create(nb, l, z));
+        Value sp = arith::AddFOp::create(nb, l, pos,
+                                         math::Log1pOp::create(nb, l, math::ExpOp::create(nb, l, negAbs)));
+        linalg::YieldOp::create(nb, l, arith::MulFOp::create(nb, l, sp, x[2]).getResult());
+      });
+  if (failed(n.out(0, im.convert(decay, et))))
+    return failure();
+  if (n.wants(1)) {
+    Value b = n.in(3);
+    if (!b)
+      return failure();
+    Value beta = im.generic({im.convert(b, f32)}, im.empty(ad, f32), {id, id},
+                            SmallVector<IT>(3, IT::parallel),
+                            [&](OpBuilder &nb, Location l, ValueRange x) {
+                              Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0f));
+                              Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, x[0]));
+                              linalg::YieldOp::create(
+                                  nb, l, arith::DivFOp::create(
+                                             nb, l, one, arith::AddFOp::create(nb, l, one, e))
+                                             .getResult());
+                            });
+    if (failed(n.out(1, im.convert(beta, et))))
+      return failure();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GatedRMSNorm
+//===----------------------------------------------------------------------===//
+//
+// X (..., H·C), scale (C), gate like X: each group of C elements is divided by
+// its root mean square (+ epsilon), times scale and act(gate); f32 arithmetic.
+
+LogicalResult handleGatedRMSNorm(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(3, 3)))
+    return failure();
+  float eps = n.f("epsilon", 1e-5f);
+  std::string act = n.s("activation", "silu");
+  if (n.bad)
+    return failure();
+  bool silu = act == "silu" || act == "swish";
+  if (!silu && act != "sigmoid")
+    return im.fail("unknown activation '" + act + "' (expected silu, swish or sigmoid)");
+  Type et = n.inType(0).getElementType();
+  if (!isGateFloat(et) || n.inType(2).getElementType() != et)
+    return im.fail("X and gate must share one of f32, f16, bf16");
+  SymShape xd = inDims(n, 0), sd = inDims(n, 1);
+  if (xd.empty() || !xd.back().isConst() || sd.size() != 1 || !sd[0].isConst() || sd[0].c <= 0 ||
+      xd.back().c % sd[0].c != 0)
+    return im.fail("scale must be [C] with C dividing X's static last dimension");
+  if (inDims(n, 2) != xd)
+    return im.fail("gate must have X's shape");
+  int64_t C = sd[0].c, G = xd.back().c / C, r = int64_t(xd.size());
+  Value x = n.in(0), scale = n.in(1), gate = n.in(2);
+  if (!x || !scale || !gate)
+    return failure();
+  Type f32 = im.b.getF32Type();
+  SymShape gd(xd.begin(), xd.end() - 1);
+  gd.push_back(SymExpr::constant(G));
+  gd.push_back(SymExpr::constant(C));
+  Value xg = im.reshape(im.convert(x, f32), gd), zg = im.reshape(im.convert(gate, f32), gd);
+  Value sq = arith::MulFOp::create(im.b, im.loc, xg, xg);
+  im.setDims(sq, gd);
+  Value ss = im.reduce(sq, {r}, ReduceKind::Sum, true);
+  SymShape rd = im.dims(ss);
+  int64_t rank = r + 1;
+  AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(rank), &im.ctx);
+  SmallVector<AffineExpr> rowEx, colEx{getAffineDimExpr(unsigned(rank - 1), &im.ctx)};
+  for (int64_t k = 0; k < rank - 1; ++k)
+    rowEx.push_back(getAffineDimExpr(unsigned(k), &im.ctx));
+  rowEx.push_back(getAffineConstantExpr(0, &im.ctx));
+  AffineMap rowMap = AffineMap::get(unsigned(rank), 0, rowEx, &im.ctx);
+  AffineMap colMap = AffineMap::get(unsigned(rank), 0, colEx, &im.ctx);
+  (void)rd;
+  Value y = im.generic(
+      {xg, ss, im.convert(scale, f32), zg}, im.empty(gd, f32), {id, rowMap, colMap, id, id},
+      SmallVector<IT>(rank, IT::parallel), [&](OpBuilder &nb, Location l, ValueRange a) {
+        auto cst = [&](float v) { return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v)); };
+        Value ms = arith::AddFOp::create(nb, l, arith::MulFOp::create(nb, l, a[1], cst(1.0f / float(C))),
+                                         cst(eps));
+        Value inv = math::RsqrtOp::create(nb, l, ms);
+        Value sig = arith::DivFOp::create(
+            nb, l, cst(1.0f),
+            arith::AddFOp::create(nb, l, cst(1.0f),
+                                  math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, a[3]))));
+        Value g = silu ? arith::MulFOp::create(nb, l, a[3], sig).getResult() : sig;
+        Value v = arith::MulFOp::create(nb, l, arith::MulFOp::create(nb, l, a[0], inv), a[2]);
+        linalg::YieldOp::create(nb, l, arith::MulFOp::create(nb, l, v, g).getResult());
+      });
+  return n.out(0, im.convert(im.reshape(y, xd), et));
 }
 
 //===----------------------------------------------------------------------===//
@@ -641,6 +828,10 @@ Handler gatec::onnx_frontend::detail::lookupMicrosoftHandler(llvm::StringRef opT
       {"SkipSimplifiedLayerNormalization", handleSkipSimplifiedLayerNorm},
       {"MultiHeadAttention", handleMultiHeadAttention},
       {"RotaryEmbedding", handleMsRotaryEmbedding},
+      {"LinearAttention", handleMsLinearAttention},
+      {"CausalConvWithState", handleMsCausalConv},
+      {"LinearAttentionGate", handleLinearAttentionGate},
+      {"GatedRMSNorm", handleGatedRMSNorm},
   };
   auto it = table.find(opType);
   return it == table.end() ? nullptr : it->second;

@@ -2267,6 +2267,7 @@ const llvm::StringMap<Handler> &table() {
     m["ReduceSumSquare"] = handleReduceSumSquare;
     m["LayerNormalization"] = handleLayerNorm;
     m["RMSNormalization"] = handleRMSNorm;
+    m["LpNormalization"] = handleLpNorm;
     // ONNX Runtime registers its RMSNorm in the default domain
     m["SimplifiedLayerNormalization"] = handleRMSNorm;
     m["RotaryEmbedding"] = handleRotary;

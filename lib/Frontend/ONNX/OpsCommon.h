@@ -52,6 +52,7 @@ Value causalKeepMask(Importer &im, const SymExpr &sq, const SymExpr &t, Value of
 LogicalResult handleMatMul(Importer &, NodeCtx &);
 LogicalResult handleGemm(Importer &, NodeCtx &);
 LogicalResult handleEinsum(Importer &, NodeCtx &);
+LogicalResult handleLpNorm(Importer &, NodeCtx &);
 Value applyRotary(Importer &im, Value x4, Value cosC, Value sinC, Value pos, bool cacheB1,
                   int64_t rot, bool interleaved);
 
