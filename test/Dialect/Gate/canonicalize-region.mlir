@@ -17,3 +17,51 @@ func.func @no_sink_into_loop(%q: tensor<1x2x4x8xf32>, %g: tensor<1x2x4x8xf32>, %
   }
   return %r : tensor<1x2x4x8xf32>
 }
+
+
+// An attention chosen at run time between forms (scf.if over gate.sdpa ops):
+// the gate moves into every form's epilogue, through the layout ops after it.
+// CHECK-LABEL: func.func @gate_into_if_of_sdpas
+// CHECK-NOT:     gate.gate
+// CHECK:         scf.if
+// CHECK:           gate.sdpa {{.*}} gate(%{{.*}} : tensor<1x2x4x8xf32>) {causal}
+// CHECK:           scf.if
+// CHECK:             gate.sdpa {{.*}} gate(
+// CHECK:             gate.sdpa {{.*}} mask({{.*}}) gate(
+// CHECK-NOT:     gate.gate
+func.func @gate_into_if_of_sdpas(%q: tensor<1x2x4x8xf32>, %m: tensor<1x1x4x4xi1>, %g: tensor<1x4x16xf32>, %c1: i1, %c2: i1) -> tensor<1x4x16xf32> {
+  %0 = scf.if %c1 -> tensor<1x2x4x8xf32> {
+    %a = gate.sdpa %q, %q, %q {causal} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+    scf.yield %a : tensor<1x2x4x8xf32>
+  } else {
+    %b = scf.if %c2 -> tensor<1x2x4x8xf32> {
+      %c = gate.sdpa %q, %q, %q : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+      scf.yield %c : tensor<1x2x4x8xf32>
+    } else {
+      %d = gate.sdpa %q, %q, %q mask(%m : tensor<1x1x4x4xi1>) : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+      scf.yield %d : tensor<1x2x4x8xf32>
+    }
+    scf.yield %b : tensor<1x2x4x8xf32>
+  }
+  %e = tensor.empty() : tensor<1x4x2x8xf32>
+  %t = linalg.transpose ins(%0 : tensor<1x2x4x8xf32>) outs(%e : tensor<1x4x2x8xf32>) permutation = [0, 2, 1, 3]
+  %f = tensor.collapse_shape %t [[0], [1], [2, 3]] : tensor<1x4x2x8xf32> into tensor<1x4x16xf32>
+  %r = gate.gate %f, %g : tensor<1x4x16xf32>, tensor<1x4x16xf32> -> tensor<1x4x16xf32>
+  return %r : tensor<1x4x16xf32>
+}
+
+
+// Not when a form is used elsewhere too.
+// CHECK-LABEL: func.func @no_gate_into_if_with_other_use
+// CHECK:         gate.gate
+func.func @no_gate_into_if_with_other_use(%q: tensor<1x2x4x8xf32>, %g: tensor<1x2x4x8xf32>, %c1: i1) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) {
+  %a = gate.sdpa %q, %q, %q {causal} : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  %0 = scf.if %c1 -> tensor<1x2x4x8xf32> {
+    scf.yield %a : tensor<1x2x4x8xf32>
+  } else {
+    %c = gate.sdpa %q, %q, %q : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+    scf.yield %c : tensor<1x2x4x8xf32>
+  }
+  %r = gate.gate %0, %g : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  return %r, %a : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
+}

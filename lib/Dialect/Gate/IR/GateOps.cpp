@@ -2,6 +2,7 @@
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
@@ -188,20 +189,52 @@ LogicalResult SdpaOp::verify() {
 }
 
 namespace {
+/// Whether `v`, used once, is a gate.sdpa without a gate, or the result of an
+/// scf.if with one result whose branches both yield such values (the forms
+/// an attention is chosen between at run time): a gate applied to `v` can
+/// move into every such sdpa's epilogue.
+bool gateableSdpa(Value v) {
+  if (!v.hasOneUse())
+    return false;
+  if (auto sdpa = v.getDefiningOp<SdpaOp>())
+    return !sdpa.getGate();
+  auto ifOp = v.getDefiningOp<scf::IfOp>();
+  if (!ifOp || ifOp.getNumResults() != 1 || !ifOp.elseBlock())
+    return false;
+  return llvm::all_of(std::array<Block *, 2>{ifOp.thenBlock(), ifOp.elseBlock()}, [](Block *b) {
+    return gateableSdpa(cast<scf::YieldOp>(b->getTerminator()).getOperand(0));
+  });
+}
+
+/// Gives every sdpa behind a gateableSdpa value the output gate `g`.
+void setGate(RewriterBase &rewriter, Value v, Value g, Activation act) {
+  if (auto sdpa = v.getDefiningOp<SdpaOp>()) {
+    rewriter.modifyOpInPlace(sdpa, [&] {
+      sdpa.getGateMutable().assign(g);
+      sdpa.setGateAct(act);
+    });
+    return;
+  }
+  auto ifOp = v.getDefiningOp<scf::IfOp>();
+  for (Block *b : {ifOp.thenBlock(), ifOp.elseBlock()})
+    setGate(rewriter, cast<scf::YieldOp>(b->getTerminator()).getOperand(0), g, act);
+}
+
 /// gate.gate(sdpa(...), g) with the sdpa result used only there folds into
-/// the sdpa's output gate when the gate fits the sdpa's gate operand.
+/// the sdpa's output gate when the gate fits the sdpa's gate operand; so
+/// does a gate of an scf.if choosing between such sdpas (each gets it).
 struct FoldGateIntoSdpa : OpRewritePattern<GateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(GateOp gateOp,
                                 PatternRewriter &rewriter) const override {
-    auto sdpa = gateOp.getInput().getDefiningOp<SdpaOp>();
-    // Moving the sdpa down to the gate is only safe within one block (never
-    // into a loop body).
-    if (!sdpa || sdpa.getGate() || !sdpa.getResult().hasOneUse() ||
-        sdpa->getBlock() != gateOp->getBlock())
+    Value x = gateOp.getInput();
+    Operation *sdpa = x.getDefiningOp();
+    // Moving the sdpa (or the scf.if) down to the gate is only safe within
+    // one block (never into a loop body).
+    if (!sdpa || !gateableSdpa(x) || sdpa->getBlock() != gateOp->getBlock())
       return failure();
     auto gt = rt(gateOp.getGate());
-    auto resT = rt(sdpa.getResult());
+    auto resT = rt(x);
     if (gt.getRank() != 4 || gt.getElementType() != resT.getElementType())
       return failure();
     for (unsigned d = 0; d < 3; ++d)
@@ -209,33 +242,31 @@ struct FoldGateIntoSdpa : OpRewritePattern<GateOp> {
         return failure();
     if (gt.getDimSize(3) != 1 && gt.getDimSize(3) != resT.getDimSize(3))
       return failure();
-    rewriter.modifyOpInPlace(sdpa, [&] {
-      sdpa.getGateMutable().assign(gateOp.getGate());
-      sdpa.setGateAct(gateOp.getAct());
-    });
-    // The gate value must dominate the sdpa: move the sdpa down to the gate op.
+    setGate(rewriter, x, gateOp.getGate(), gateOp.getAct());
+    // The gate value must dominate the sdpa: move the sdpa (or the scf.if,
+    // whose branches only read values defined before it) down to the gate op.
     rewriter.moveOpBefore(sdpa, gateOp);
-    rewriter.replaceOp(gateOp, sdpa.getResult());
+    rewriter.replaceOp(gateOp, x);
     return success();
   }
 };
-/// The gate.sdpa without a gate whose result reaches `v` through single-use
-/// transposes and collapse_shapes only (how exporters lay the attention
-/// output back out as [B, T, H·D] before gating it).
-SdpaOp sdpaThroughLayout(Value v) {
+/// Whether a gateableSdpa value reaches `v` through single-use transposes
+/// and collapse_shapes only (how exporters lay the attention output back out
+/// as [B, T, H·D] before gating it).
+bool sdpaThroughLayout(Value v) {
   while (v.hasOneUse()) {
     Operation *def = v.getDefiningOp();
-    if (auto sdpa = dyn_cast_or_null<SdpaOp>(def))
-      return sdpa.getGate() ? SdpaOp() : sdpa;
+    if (gateableSdpa(v))
+      return true;
     if (auto tr = dyn_cast_or_null<linalg::TransposeOp>(def);
         tr && tr.hasPureTensorSemantics())
       v = tr.getInput();
     else if (auto c = dyn_cast_or_null<tensor::CollapseShapeOp>(def))
       v = c.getSrc();
     else
-      return {};
+      return false;
   }
-  return {};
+  return false;
 }
 
 /// gate.gate(layout(y), g) = layout(gate.gate(y, layout⁻¹(g))) for an
