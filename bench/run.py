@@ -442,37 +442,58 @@ def main():
             onnxruntime_genai = None
             print("genai: skipped (pip install onnxruntime-genai into .venv-bench)")
         if onnxruntime_genai is not None and torch:
-            # onnxruntime-genai's model builder on a Qwen3 (hidden 1024, 4 layers,
-            # 8 query / 2 KV heads of 128): the same file in gatec and ORT, a
-            # prompt through an empty cache, then one decode step after it.
+            # onnxruntime-genai's model builder on Qwen3 and Qwen3.5 (hidden 1024,
+            # 4 layers; Qwen3.5: 3 Gated DeltaNet + 1 gated attention): the same
+            # file in gatec and ORT (Qwen3.5: ORT's RotaryEmbedding gets the first
+            # row of the [3, B, S] position ids, which it rejects otherwise), a
+            # prompt through empty caches, then one decode step after it.
             sys.path.insert(0, os.path.join(ROOT, "scripts"))
             import export_genai_models as ga
             T_ = 128 if args.quick else 512
-            path = ga.build(ga.qwen3("bench"), "fp32", os.path.join(OUT, "genai_qwen3"))
-            m = gatec.load(gatec.compile(path, os.path.join(OUT, "libgenai_qwen3.so")))
-            fn = m._main()
-            sess = ort_session(path)
-            kv = {i.name: i for i in fn.inputs if i.name.startswith("past_key_values")}
-            def feeds(ids, total, past):
-                f = {"input_ids": ids, "attention_mask": np.ones((1, total), np.int64)}
-                f.update(past)
-                return [f[s.name] for s in fn.inputs], f
-            ids = rng.integers(0, 4096, (1, T_)).astype(np.int64)
-            empty = {k: np.zeros((1, 2, 0, 128), np.float32) for k in kv}
-            args_p, fd_p = feeds(ids, T_, empty)
-            outs = dict(zip([o.name for o in fn.outputs], fn(*args_p)))
-            if sess:
-                ref = sess.run(["logits"], fd_p)[0]
-                err = float(np.abs(outs["logits"] - ref).max() / np.abs(ref).max())
-                assert err < 1e-3, f"genai prefill: gatec vs ORT error {err}"
-            report(f"GenAI builder Qwen3 hidden 1024, prefill T={T_}", 0,
-                   best_time(lambda: fn(*args_p), min_reps=2),
-                   [("ORT", best_time(lambda: sess.run(None, fd_p), min_reps=2) if sess else None)])
-            past = {k: outs[k.replace("past_key_values", "present")] for k in kv}
-            args_d, fd_d = feeds(ids[:, :1], T_ + 1, past)
-            report(f"GenAI builder Qwen3 hidden 1024, decode step after {T_}", 0,
-                   best_time(lambda: fn(*args_d)),
-                   [("ORT", best_time(lambda: sess.run(None, fd_d)) if sess else None)])
+            for name, make in (("Qwen3", ga.qwen3), ("Qwen3.5", ga.qwen35)):
+                tag = "genai_" + name.replace(".", "")
+                path = ga.build(make("bench"), "fp32", os.path.join(OUT, tag))
+                fn = gatec.load(gatec.compile(path, os.path.join(OUT, f"lib{tag}.so")))._main()
+                ort_path = path
+                if any(s.name == "position_ids" and len(s.shape) == 3 for s in fn.inputs):
+                    mdl = onnx.load(path)
+                    mdl.graph.initializer.append(numpy_helper.from_array(np.array(0, np.int64), "row0"))
+                    mdl.graph.node.insert(0, helper.make_node("Gather", ["position_ids", "row0"],
+                                                              ["pos_row0"], axis=0))
+                    for node in mdl.graph.node:
+                        if node.op_type == "RotaryEmbedding":
+                            node.input[1] = "pos_row0"
+                    ort_path = os.path.join(OUT, tag, "ort.onnx")
+                    onnx.save(mdl, ort_path, save_as_external_data=True, location="ort.onnx.data")
+                sess = ort_session(ort_path)
+
+                def feeds(ids, total, past):
+                    f = {"input_ids": ids, "attention_mask": np.ones((1, total), np.int64), **past}
+                    pos = [s for s in fn.inputs if s.name == "position_ids"]
+                    if pos:
+                        p = np.arange(total - ids.shape[1], total)[None].astype(np.int64)
+                        f["position_ids"] = np.stack([p] * 3) if len(pos[0].shape) == 3 else p
+                    return [f[s.name] for s in fn.inputs], f
+                sizes = {"batch_size": 1, "past_sequence_length": 0, "kv_cache_dim": 128}
+                empty = {s.name: np.zeros([sizes[d] if isinstance(d, str) else d for d in s.shape],
+                                          np.float32)
+                         for s in fn.inputs if s.name.startswith("past")}
+                ids = rng.integers(0, 4096, (1, T_)).astype(np.int64)
+                args_p, fd_p = feeds(ids, T_, empty)
+                outs = dict(zip([o.name for o in fn.outputs], fn(*args_p)))
+                if sess:
+                    ref = sess.run(["logits"], fd_p)[0]
+                    err = float(np.abs(outs["logits"] - ref).max() / np.abs(ref).max())
+                    assert err < 1e-3, f"genai {name} prefill: gatec vs ORT error {err}"
+                report(f"GenAI builder {name} hidden 1024, prefill T={T_}", 0,
+                       best_time(lambda: fn(*args_p), min_reps=2),
+                       [("ORT", best_time(lambda: sess.run(None, fd_p), min_reps=2) if sess else None)])
+                past = {k: outs[k.replace("past_key_values.", "present.").replace("past.", "present.")]
+                        for k in empty}
+                args_d, fd_d = feeds(ids[:, :1], T_ + 1, past)
+                report(f"GenAI builder {name} hidden 1024, decode step after {T_}", 0,
+                       best_time(lambda: fn(*args_d)),
+                       [("ORT", best_time(lambda: sess.run(None, fd_d)) if sess else None)])
 
     with open(os.path.join(OUT, "results.txt"), "w") as f:
         f.write("\n".join(rows) + "\n")

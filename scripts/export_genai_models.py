@@ -47,18 +47,25 @@ def qwen3(size="tiny"):
     return Qwen3ForCausalLM(cfg).eval()
 
 
-def qwen35():
+def qwen35(size="tiny"):
     """Qwen3.5 (hybrid: three Gated DeltaNet layers, one gated attention
     layer), built as the builder expects: Qwen3_5ForConditionalGeneration with
-    a one-block vision tower it leaves out."""
+    a one-block vision tower it leaves out. "bench": hidden 1024, attention
+    8 / 2 heads of 128, Gated DeltaNet 8 key / 16 value heads of 128."""
     from transformers import Qwen3_5Config, Qwen3_5ForConditionalGeneration
 
-    text = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
-                num_attention_heads=4, num_key_value_heads=2, head_dim=16,
-                linear_conv_kernel_dim=4, linear_key_head_dim=16, linear_value_head_dim=16,
-                linear_num_key_heads=2, linear_num_value_heads=4, max_position_embeddings=256,
-                tie_word_embeddings=False, layer_types=["linear_attention"] * 3 + ["full_attention"])
-    vision = dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64)
+    z = SIZES[size]
+    lin = 16 if size == "tiny" else 128
+    text = dict(vocab_size=z["vocab"], hidden_size=z["hidden"], intermediate_size=z["inter"],
+                num_hidden_layers=4, num_attention_heads=z["heads"],
+                num_key_value_heads=z["kv"], head_dim=z["hd"], linear_conv_kernel_dim=4,
+                linear_key_head_dim=lin, linear_value_head_dim=lin,
+                linear_num_key_heads=2 if size == "tiny" else 8,
+                linear_num_value_heads=4 if size == "tiny" else 16,
+                max_position_embeddings=z["positions"], tie_word_embeddings=False,
+                layer_types=["linear_attention"] * 3 + ["full_attention"])
+    vision = dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64,
+                  out_hidden_size=z["hidden"])
     cfg = Qwen3_5Config(text_config=text, vision_config=vision, tie_word_embeddings=False)
     torch.manual_seed(0)
     return Qwen3_5ForConditionalGeneration(cfg).eval()
