@@ -192,7 +192,6 @@ def test_right_padded_batch_matches_onnxruntime(libs, name):
 
 
 def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True):
-    import onnx
     from onnx import TensorProto, helper
 
     F = TensorProto.FLOAT
@@ -205,12 +204,7 @@ def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True):
                             ["q", "k" if with_kv else "", "v" if with_kv else "", "", "", "lens",
                              "total"], ["y", "pk", "pv"], domain="com.microsoft", **attrs)
     outs = [helper.make_tensor_value_info(n, F, None) for n in ("y", "pk", "pv")]
-    m = helper.make_model(helper.make_graph([node], "gqa", ins, outs),
-                          opset_imports=[helper.make_opsetid("", 21),
-                                         helper.make_opsetid("com.microsoft", 1)], ir_version=10)
-    p = tmp_path / "gqa.onnx"
-    onnx.save(m, str(p))
-    return str(p)
+    return _ms_model(tmp_path, node, ins, outs)
 
 
 @pytest.mark.parametrize("attrs,msg", [
@@ -237,11 +231,13 @@ def test_gqa_local_window_matches_onnxruntime(tmp_path):
     _compare_with_ort(tmp_path, path, feeds)
 
 
-def _ms_model(tmp_path, node, ins, outs):
+def _ms_model(tmp_path, nodes, ins, outs):
+    """A graph of com.microsoft node(s), saved; returns its path."""
     import onnx
     from onnx import helper
 
-    m = helper.make_model(helper.make_graph([node], "ms", ins, outs),
+    nodes = nodes if isinstance(nodes, list) else [nodes]
+    m = helper.make_model(helper.make_graph(nodes, "ms", ins, outs),
                           opset_imports=[helper.make_opsetid("", 21),
                                          helper.make_opsetid("com.microsoft", 1)], ir_version=10)
     p = tmp_path / "ms.onnx"
@@ -333,13 +329,7 @@ def test_linear_attention_gate_and_gated_rms_norm_match_onnxruntime(tmp_path):
              helper.make_node("GatedRMSNorm", ["x", "w", "z"], ["y"], domain="com.microsoft",
                               epsilon=1e-5)]
     outs = [helper.make_tensor_value_info(n, F, None) for n in ("decay", "beta", "y")]
-    import onnx
-
-    m = helper.make_model(helper.make_graph(nodes, "ms", ins, outs),
-                          opset_imports=[helper.make_opsetid("", 21),
-                                         helper.make_opsetid("com.microsoft", 1)], ir_version=10)
-    path = str(tmp_path / "ms.onnx")
-    onnx.save(m, path)
+    path = _ms_model(tmp_path, nodes, ins, outs)
     rng = np.random.default_rng(8)
     feeds = []
     for t in (1, 9):

@@ -716,7 +716,6 @@ LogicalResult handleGatedRMSNorm(Importer &im, NodeCtx &n) {
   Value sq = arith::MulFOp::create(im.b, im.loc, xg, xg);
   im.setDims(sq, gd);
   Value ss = im.reduce(sq, {r}, ReduceKind::Sum, true);
-  SymShape rd = im.dims(ss);
   int64_t rank = r + 1;
   AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(rank), &im.ctx);
   SmallVector<AffineExpr> rowEx, colEx{getAffineDimExpr(unsigned(rank - 1), &im.ctx)};
@@ -725,7 +724,6 @@ LogicalResult handleGatedRMSNorm(Importer &im, NodeCtx &n) {
   rowEx.push_back(getAffineConstantExpr(0, &im.ctx));
   AffineMap rowMap = AffineMap::get(unsigned(rank), 0, rowEx, &im.ctx);
   AffineMap colMap = AffineMap::get(unsigned(rank), 0, colEx, &im.ctx);
-  (void)rd;
   Value y = im.generic(
       {xg, ss, im.convert(scale, f32), zg}, im.empty(gd, f32), {id, rowMap, colMap, id, id},
       SmallVector<IT>(rank, IT::parallel), [&](OpBuilder &nb, Location l, ValueRange a) {
