@@ -12,11 +12,11 @@ import time
 
 # Peers share two cores in one process: threads that spin after their work
 # (OpenMP in gatec and PyTorch, OpenBLAS, ONNX Runtime's pool) would steal
-# time from whichever peer runs next. Idle threads sleep instead; OpenBLAS
-# runs one thread here (the sgemm ceiling is measured in a child with its
-# defaults).
+# time from whichever peer runs next. Idle threads sleep instead (gatec's
+# libraries keep their workers awake during a call and for 1 ms after it,
+# lib/Runtime/omp.c); OpenBLAS runs one thread here (the sgemm ceiling is
+# measured in a child with its defaults).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("KMP_BLOCKTIME", "0")
 _BLAS_ENV = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS",)}
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
 

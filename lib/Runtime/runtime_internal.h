@@ -16,6 +16,11 @@ int gatec_rt_check_call(const gatec_function *fn, const gatec_tensor *in,
                         int32_t nin, gatec_tensor *out, int32_t nout);
 void gatec_rt_descriptor(int64_t *desc, const gatec_tensor *t);
 
+/* CPU libraries only (omp.c): the OpenMP wait policy for the duration of a
+ * call; enter returns what exit restores. */
+int gatec_rt_omp_enter(void);
+void gatec_rt_omp_exit(int saved);
+
 /* CUDA libraries only (cuda.c): driver and context before a call, the
  * call's status after it, and the per-thread stream. */
 int gatec_rt_cuda_begin(void);

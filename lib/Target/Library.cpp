@@ -285,6 +285,8 @@ std::string gatec::generateStub(StringRef lib, StringRef target,
        << "], in, nin, out, nout);\n  if (st) return st;\n";
     if (cuda)
       os << "  st = gatec_rt_cuda_begin();\n  if (st) return st;\n";
+    else
+      os << "  int omp = gatec_rt_omp_enter();\n";
     for (auto [i, a] : llvm::enumerate(f.inputs))
       os << "  int64_t di" << i << "[" << 3 + 2 * a.dims.size() << "];\n"
          << "  gatec_rt_descriptor(di" << i << ", &in[" << i << "]);\n";
@@ -297,7 +299,10 @@ std::string gatec::generateStub(StringRef lib, StringRef target,
       os << (first ? "" : ", ") << "di" << i;
     for (size_t i = 0; i < f.outputs.size(); ++i, first = false)
       os << (first ? "" : ", ") << "do" << i;
-    os << ");\n  return " << (cuda ? "gatec_rt_cuda_end()" : "GATEC_OK") << ";\n}\n\n";
+    os << ");\n";
+    if (!cuda)
+      os << "  gatec_rt_omp_exit(omp);\n";
+    os << "  return " << (cuda ? "gatec_rt_cuda_end()" : "GATEC_OK") << ";\n}\n\n";
   }
   os << "static const gatec_function gatec_functions[" << sigs.size() << "] = {\n";
   for (auto [fi, f] : llvm::enumerate(sigs)) {
