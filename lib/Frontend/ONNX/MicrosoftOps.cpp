@@ -14,6 +14,7 @@
 //   LinearAttentionGate            decay = scale · softplus(a + dt_bias),
 //                                  beta = sigmoid(b), in f32
 //   GatedRMSNorm                   per-group RMSNorm times act(gate)
+//   MoE, GatedAdd                  mixture of experts (MoE.cpp)
 // (SimplifiedLayerNormalization, in the default domain, is RMSNormalization.)
 //
 //===----------------------------------------------------------------------===//
@@ -830,6 +831,8 @@ Handler gatec::onnx_frontend::detail::lookupMicrosoftHandler(llvm::StringRef opT
       {"CausalConvWithState", handleMsCausalConv},
       {"LinearAttentionGate", handleLinearAttentionGate},
       {"GatedRMSNorm", handleGatedRMSNorm},
+      {"MoE", handleMsMoE},
+      {"GatedAdd", handleMsGatedAdd},
   };
   auto it = table.find(opType);
   return it == table.end() ? nullptr : it->second;

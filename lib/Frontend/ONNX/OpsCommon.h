@@ -56,6 +56,9 @@ LogicalResult handleLpNorm(Importer &, NodeCtx &);
 Value applyRotary(Importer &im, Value x4, Value cosC, Value sinC, Value pos, bool cacheB1,
                   int64_t rot, bool interleaved);
 
+LogicalResult handleMsMoE(Importer &, NodeCtx &);
+LogicalResult handleMsGatedAdd(Importer &, NodeCtx &);
+
 LogicalResult handleConv(Importer &, NodeCtx &);
 LogicalResult handleSoftmax(Importer &, NodeCtx &);
 LogicalResult handleLogSoftmax(Importer &, NodeCtx &);
