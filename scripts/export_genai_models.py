@@ -71,6 +71,28 @@ def qwen35(size="tiny"):
     return Qwen3_5ForConditionalGeneration(cfg).eval()
 
 
+def qwen35_moe(size="tiny"):
+    """Qwen3.5-MoE: qwen35's layers with a mixture-of-experts MLP (4 experts,
+    top 2, a gated shared expert), which the builder writes as com.microsoft
+    MoE + GatedAdd."""
+    from transformers import Qwen3_5MoeConfig, Qwen3_5MoeForConditionalGeneration
+
+    z = SIZES[size]
+    text = dict(vocab_size=z["vocab"], hidden_size=z["hidden"], num_hidden_layers=4,
+                num_attention_heads=z["heads"], num_key_value_heads=z["kv"], head_dim=z["hd"],
+                linear_conv_kernel_dim=4, linear_key_head_dim=16, linear_value_head_dim=16,
+                linear_num_key_heads=2, linear_num_value_heads=4,
+                max_position_embeddings=z["positions"], tie_word_embeddings=False,
+                layer_types=["linear_attention"] * 3 + ["full_attention"],
+                num_experts=4, num_experts_per_tok=2, moe_intermediate_size=z["inter"] // 4,
+                shared_expert_intermediate_size=z["inter"] // 4)
+    vision = dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64,
+                  out_hidden_size=z["hidden"])
+    cfg = Qwen3_5MoeConfig(text_config=text, vision_config=vision, tie_word_embeddings=False)
+    torch.manual_seed(0)
+    return Qwen3_5MoeForConditionalGeneration(cfg).eval()
+
+
 def build(model, precision, out_dir):
     """Runs the builder on `model` (saved as a Hugging Face folder first);
     returns the path of the model.onnx it writes (weights beside it)."""
@@ -84,9 +106,11 @@ def build(model, precision, out_dir):
 
 
 # fp16 on the CPU: the builder writes MultiHeadAttention + RotaryEmbedding and
-# an additive mask instead of GroupQueryAttention.
+# an additive mask instead of GroupQueryAttention. (Its fp16 and bf16 Qwen3.5
+# files are invalid: a node reads 'past_key_values.0.key', which layer 0, a
+# DeltaNet layer, does not have; ONNX Runtime rejects them as gatec does.)
 MODELS = {"qwen3_fp32": (qwen3, "fp32"), "qwen3_fp16": (qwen3, "fp16"),
-          "qwen35_fp32": (qwen35, "fp32")}
+          "qwen35_fp32": (qwen35, "fp32"), "qwen35moe_fp32": (qwen35_moe, "fp32")}
 
 
 def torch_steps(model, rng):

@@ -28,13 +28,14 @@ MODELS = os.path.join(REPO, "test", "models", "genai")
 # heads, and its cache is f16.
 CASES = {"qwen3_fp32": (2, 2, 16, np.float32, 1e-4),
          "qwen3_fp16": (2, 2, 16, np.float16, 2e-2),
-         "qwen35_fp32": (1, 2, 16, np.float32, 1e-4)}
+         "qwen35_fp32": (1, 2, 16, np.float32, 1e-4),
+         "qwen35moe_fp32": (1, 2, 16, np.float32, 1e-4)}
 # Qwen3.5 as the builder writes it differs from transformers' model by up to
 # 2.2e-3 (relative to the largest logit) in ONNX Runtime as in gatec, which
 # agree to 1e-6: PyTorch is checked at this looser tolerance there.
-TORCH_TOL = {"qwen35_fp32": 5e-3}
+TORCH_TOL = {"qwen35_fp32": 5e-3, "qwen35moe_fp32": 5e-3}
 # Gated DeltaNet layers (one gate.linear_attention each)
-LINEAR_LAYERS = {"qwen35_fp32": 3}
+LINEAR_LAYERS = {"qwen35_fp32": 3, "qwen35moe_fp32": 3}
 
 
 def _close(name, got, want, what, tol=None):
@@ -122,7 +123,7 @@ def _positions(fn, batch, start, n):
 
 # gate.sdpa ops per attention layer: GroupQueryAttention has three forms,
 # chosen at run time (causal prompt, unmasked decode step, masked ragged batch).
-SDPA_PER_LAYER = {"qwen3_fp32": 3, "qwen3_fp16": 1, "qwen35_fp32": 3}
+SDPA_PER_LAYER = {"qwen3_fp32": 3, "qwen3_fp16": 1, "qwen35_fp32": 3, "qwen35moe_fp32": 3}
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -1,11 +1,13 @@
 //===- MoE.cpp - com.microsoft MoE (mixture of experts) and GatedAdd -------===//
 //
 // MoE, with the semantics of ONNX Runtime's CPU kernel: every token goes to
-// the k experts with the largest router logits (ties: the lower expert), with
+// the k experts with the largest router logits (ties: the higher expert, as
+// ONNX Runtime picks them), with
 // the softmax of the router logits as weight (normalize_routing_weights: the
 // k weights rescaled to sum to 1); an expert is the FFN
 //   act(x·W1ᵀ + b1)·W2ᵀ + b2
-// where for SwiGLU act(g, l) = G·sigmoid(α·G)·(L + β), G = min(g, limit),
+// (GELU in its tanh form, as ORT computes it); for SwiGLU
+// act(g, l) = G·sigmoid(α·G)·(L + β), G = min(g, limit),
 // L = clamp(l, ±limit), g and l interleaved (swiglu_fusion 1) or concatenated
 // (2) in FC1's output, or from FC1 and FC3 (0).
 //
@@ -90,15 +92,15 @@ Value sigmoid(OpBuilder &b, Location l, Value x) {
   return arith::DivFOp::create(b, l, f32c(b, l, 1.0f), arith::AddFOp::create(b, l, f32c(b, l, 1.0f), e));
 }
 
-/// a ranks above c: larger, NaN above every number, the lower expert on ties
-/// (a's index is below c's when `aFirst`).
-Value ranksAbove(OpBuilder &b, Location l, Value a, Value c, Value aFirst) {
+/// a ranks above c: larger, NaN above every number; on ties when `aWinsTie`
+/// (a is the higher expert).
+Value ranksAbove(OpBuilder &b, Location l, Value a, Value c, Value aWinsTie) {
   Value gt = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, a, c);
   Value an = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, a, a);
   Value cn = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, c, c);
   Value eq = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, a, c);
   Value bothNaN = arith::AndIOp::create(b, l, an, cn);
-  Value tie = arith::AndIOp::create(b, l, arith::OrIOp::create(b, l, eq, bothNaN), aFirst);
+  Value tie = arith::AndIOp::create(b, l, arith::OrIOp::create(b, l, eq, bothNaN), aWinsTie);
   Value nanWins = arith::AndIOp::create(b, l, an, arith::XOrIOp::create(b, l, cn, arith::ConstantIntOp::create(b, l, 1, 1)));
   return arith::OrIOp::create(b, l, arith::OrIOp::create(b, l, gt, nanWins), tie);
 }
@@ -141,16 +143,16 @@ std::pair<Value, Value> route(Importer &im, Value logits, const SymExpr &N, int6
                 Value v = logit(ob, e);
                 Value ok = arith::ConstantIntOp::create(ob, ol, 1, 1);
                 if (prevE) {
-                  Value eBefore = arith::CmpIOp::create(ob, ol, arith::CmpIPredicate::slt, e, prevE);
-                  Value above = ranksAbove(ob, ol, v, prevV, eBefore);
+                  Value eAfter = arith::CmpIOp::create(ob, ol, arith::CmpIPredicate::sgt, e, prevE);
+                  Value above = ranksAbove(ob, ol, v, prevV, eAfter);
                   Value same = arith::CmpIOp::create(ob, ol, arith::CmpIPredicate::eq, e, prevE);
                   ok = arith::AndIOp::create(
                       ob, ol, arith::XOrIOp::create(ob, ol, above, arith::ConstantIntOp::create(ob, ol, 1, 1)),
                       arith::XOrIOp::create(ob, ol, same, arith::ConstantIntOp::create(ob, ol, 1, 1)));
                 }
                 Value none = arith::CmpIOp::create(ob, ol, arith::CmpIPredicate::slt, best[0], idx(ob, ol, 0));
-                // e is scanned after best: it ranks above only when strictly better.
-                Value better = ranksAbove(ob, ol, v, best[1], arith::ConstantIntOp::create(ob, ol, 0, 1));
+                // e is scanned after best: the higher expert, it wins ties.
+                Value better = ranksAbove(ob, ol, v, best[1], arith::ConstantIntOp::create(ob, ol, 1, 1));
                 Value take = arith::AndIOp::create(ob, ol, ok, arith::OrIOp::create(ob, ol, none, better));
                 Value ne = arith::SelectOp::create(ob, ol, take, e, best[0]);
                 Value nv = arith::SelectOp::create(ob, ol, take, v, best[1]);
@@ -300,10 +302,14 @@ Value activate(OpBuilder &b, Location l, Value h, Value lin, Value rows, int64_t
                case Act::Relu:
                  y = arith::MaximumFOp::create(nb, nl, x, f32c(nb, nl, 0.0f));
                  break;
-               case Act::Gelu: { // exact: x·Φ(x)
-                 Value e = math::ErfOp::create(nb, nl, arith::MulFOp::create(nb, nl, x, f32c(nb, nl, float(M_SQRT1_2))));
+               case Act::Gelu: { // the tanh form, as ONNX Runtime's MoE kernel
+                 Value x3 = arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, x, x), x);
+                 Value inner = arith::AddFOp::create(
+                     nb, nl, x, arith::MulFOp::create(nb, nl, x3, f32c(nb, nl, 0.044715f)));
+                 Value th = math::TanhOp::create(
+                     nb, nl, arith::MulFOp::create(nb, nl, inner, f32c(nb, nl, 0.7978845608f)));
                  y = arith::MulFOp::create(nb, nl, arith::MulFOp::create(nb, nl, x, f32c(nb, nl, 0.5f)),
-                                           arith::AddFOp::create(nb, nl, e, f32c(nb, nl, 1.0f)));
+                                           arith::AddFOp::create(nb, nl, th, f32c(nb, nl, 1.0f)));
                  break;
                }
                case Act::Silu:
@@ -364,8 +370,11 @@ LogicalResult parseConfig(Importer &im, NodeCtx &n, MoEConfig &c) {
 }
 
 LogicalResult handleMoE(Importer &im, NodeCtx &n) {
-  if (failed(n.arity(5, 8)))
+  // fc1_experts_bias (input 3) is optional, fc2_experts_weights (4) is not.
+  if (failed(n.arity(3, 8)))
     return failure();
+  if (!n.has(4))
+    return im.fail("required input 4 (fc2_experts_weights) is missing");
   MoEConfig c;
   if (failed(parseConfig(im, n, c)))
     return failure();
