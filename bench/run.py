@@ -442,16 +442,18 @@ def main():
             onnxruntime_genai = None
             print("genai: skipped (pip install onnxruntime-genai into .venv-bench)")
         if onnxruntime_genai is not None and torch:
-            # onnxruntime-genai's model builder on Qwen3 and Qwen3.5 (hidden 1024,
-            # 4 layers; Qwen3.5: 3 Gated DeltaNet + 1 gated attention): the same
+            # onnxruntime-genai's model builder on Qwen3, Qwen3.5 and Qwen3.5-MoE
+            # (hidden 1024, 4 layers; Qwen3.5: 3 Gated DeltaNet + 1 gated
+            # attention; MoE: 16 experts of 256, top 4, + a shared expert): the same
             # file in gatec and ORT (Qwen3.5: ORT's RotaryEmbedding gets the first
             # row of the [3, B, S] position ids, which it rejects otherwise), a
             # prompt through empty caches, then one decode step after it.
             sys.path.insert(0, os.path.join(ROOT, "scripts"))
             import export_genai_models as ga
             T_ = 128 if args.quick else 512
-            for name, make in (("Qwen3", ga.qwen3), ("Qwen3.5", ga.qwen35)):
-                tag = "genai_" + name.replace(".", "")
+            for name, make in (("Qwen3", ga.qwen3), ("Qwen3.5", ga.qwen35),
+                               ("Qwen3.5-MoE", ga.qwen35_moe)):
+                tag = "genai_" + name.replace(".", "").replace("-", "_")
                 path = ga.build(make("bench"), "fp32", os.path.join(OUT, tag))
                 fn = gatec.load(gatec.compile(path, os.path.join(OUT, f"lib{tag}.so")))._main()
                 ort_path = path

@@ -72,9 +72,10 @@ def qwen35(size="tiny"):
 
 
 def qwen35_moe(size="tiny"):
-    """Qwen3.5-MoE: qwen35's layers with a mixture-of-experts MLP (4 experts,
-    top 2, a gated shared expert), which the builder writes as com.microsoft
-    MoE + GatedAdd."""
+    """Qwen3.5-MoE: qwen35's layers with a mixture-of-experts MLP and a gated
+    shared expert, which the builder writes as com.microsoft MoE + GatedAdd.
+    "tiny": 4 experts, top 2; "bench": 16 experts of 256, top 4, a shared
+    expert of 512."""
     from transformers import Qwen3_5MoeConfig, Qwen3_5MoeForConditionalGeneration
 
     z = SIZES[size]
@@ -84,8 +85,10 @@ def qwen35_moe(size="tiny"):
                 linear_num_key_heads=2, linear_num_value_heads=4,
                 max_position_embeddings=z["positions"], tie_word_embeddings=False,
                 layer_types=["linear_attention"] * 3 + ["full_attention"],
-                num_experts=4, num_experts_per_tok=2, moe_intermediate_size=z["inter"] // 4,
-                shared_expert_intermediate_size=z["inter"] // 4)
+                num_experts=4 if size == "tiny" else 16,
+                num_experts_per_tok=2 if size == "tiny" else 4,
+                moe_intermediate_size=z["inter"] // 4 if size == "tiny" else 256,
+                shared_expert_intermediate_size=z["inter"] // 4 if size == "tiny" else 512)
     vision = dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64,
                   out_hidden_size=z["hidden"])
     cfg = Qwen3_5MoeConfig(text_config=text, vision_config=vision, tie_word_embeddings=False)

@@ -101,3 +101,25 @@ func.func @not_lowered(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>, %c: tensor<4x4x
   %s = linalg.matmul ins(%h, %h : tensor<4x4xf16>, tensor<4x4xf16>) outs(%h : tensor<4x4xf16>) -> tensor<4x4xf16>
   return %r, %s : tensor<4x4xf32>, tensor<4x4xf16>
 }
+
+// -----
+
+// One expert of a constant stack [E, K, N], chosen at run time: the whole
+// stack is packed at compile time ([E, N/NR, K, NR]) and the micro-kernel
+// reads the expert's panels from it (no packing, no copy per call).
+// CHECK-LABEL: func.func @expert_of_const_stack(
+// CHECK-SAME:      %{{.*}}: tensor<5x7xf32>, %[[E:.+]]: index)
+// CHECK:         %[[W:.+]] = arith.constant dense_resource<gatec_packed_weight> : tensor<3x2x7x16xf32>
+// CHECK:         %[[P:.+]] = bufferization.to_buffer %[[W]]
+// CHECK-NOT:     memref.copy
+// CHECK:         vector.load %[[P]][%[[E]], {{.*}}] : memref<3x2x7x16xf32>, vector<8xf32>
+// CHECK-NOT:     linalg.matmul
+func.func @expert_of_const_stack(%a: tensor<5x7xf32>, %e: index) -> tensor<5x20xf32> {
+  %w = arith.constant dense<1.0> : tensor<3x7x20xf32>
+  %we = tensor.extract_slice %w[%e, 0, 0] [1, 7, 20] [1, 1, 1] : tensor<3x7x20xf32> to tensor<7x20xf32>
+  %zero = arith.constant 0.0 : f32
+  %i = tensor.empty() : tensor<5x20xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%i : tensor<5x20xf32>) -> tensor<5x20xf32>
+  %r = linalg.matmul ins(%a, %we : tensor<5x7xf32>, tensor<7x20xf32>) outs(%f : tensor<5x20xf32>) -> tensor<5x20xf32>
+  return %r : tensor<5x20xf32>
+}

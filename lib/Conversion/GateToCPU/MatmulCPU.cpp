@@ -5,7 +5,8 @@
 //
 //   B is packed into panels of NR = nr-vectors·W columns, [batch, N/NR, K, NR]
 //   f32, zero-padded past N: at compile time when B is a constant (an
-//   initializer weight, possibly transposed by Gemm's transB), else once per
+//   initializer weight, possibly transposed by Gemm's transB, or one expert
+//   of a constant stack, read from the packed stack), else once per
 //   call in a parallel loop. f16/bf16 weights are widened to f32 there.
 //   A task is (batch, block of nc columns, block of mc rows), row blocks
 //   varying fastest: consecutive tasks share their panels of B, which stay in
@@ -31,6 +32,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
@@ -117,6 +120,17 @@ private:
   const MatmulTiling &t;
   MatmulOperands ops;
   Value batch, M, K, N, aB, bp, cB;
+  // The matrix of a packed constant stack that B is (an expert), or null.
+  Value bpMatrix;
+
+  /// Indices into the packed B: (batch or matrix of the stack, panel, k, column).
+  SmallVector<Value> packedIndex(Value bi, ArrayRef<Value> rest) {
+    if (!bpMatrix)
+      return withBatch(bi, rest);
+    SmallVector<Value> out{bpMatrix};
+    out.append(rest.begin(), rest.end());
+    return out;
+  }
 
   SmallVector<Value> withBatch(Value bi, ArrayRef<Value> rest) {
     SmallVector<Value> out;
@@ -131,7 +145,20 @@ private:
   Value packConstantB() {
     Value src = ops.b;
     bool transposed = false;
-    if (auto tr = src.getDefiningOp<linalg::TransposeOp>()) {
+    // One matrix of a constant stack [E, K, N], chosen at run time (an
+    // expert of a mixture of experts): the whole stack is packed here and
+    // the kernel reads the chosen matrix's panels from it.
+    Value sliceAt;
+    if (auto ex = src.getDefiningOp<tensor::ExtractSliceOp>(); ex && !ops.batched) {
+      auto st = ex.getSourceType();
+      if (st.getRank() == 3 && ex.getType().getRank() == 2 && st.hasStaticShape() &&
+          ex.hasUnitStride() && ex.getStaticSizes() == ArrayRef<int64_t>{1, st.getDimSize(1), st.getDimSize(2)} &&
+          ex.getStaticOffsets().drop_front() == ArrayRef<int64_t>{0, 0}) {
+        sliceAt = getValueOrCreateConstantIndexOp(b, b.getLoc(), ex.getMixedOffsets()[0]);
+        src = ex.getSource();
+      }
+    }
+    if (auto tr = src.getDefiningOp<linalg::TransposeOp>(); tr && !sliceAt) {
       ArrayRef<int64_t> perm = tr.getPermutation();
       bool swapLast = perm.size() >= 2 && perm[perm.size() - 1] == int64_t(perm.size()) - 2 &&
                       perm[perm.size() - 2] == int64_t(perm.size()) - 1 &&
@@ -155,8 +182,10 @@ private:
     int64_t d0 = st.getDimSize(rank - 2), d1 = st.getDimSize(rank - 1);
     int64_t k = transposed ? d1 : d0, n = transposed ? d0 : d1;
     int64_t nr = t.nr(), np = ceilDiv(n, nr);
+    if (sliceAt && rank != 3)
+      return {};
     SmallVector<int64_t> shape;
-    if (ops.batched)
+    if (ops.batched || sliceAt)
       shape.push_back(nb);
     shape.append({np, k, nr});
     size_t count = size_t(nb * np * k * nr);
@@ -175,6 +204,9 @@ private:
           }
     auto type = RankedTensorType::get(shape, b.getF32Type());
     auto packed = DenseResourceElementsAttr::get(type, "gatec_packed_weight", std::move(blob));
+    // The whole stack stays one buffer, indexed with the matrix first (a
+    // slice of it would be copied out to get an identity layout).
+    bpMatrix = sliceAt;
     return arith::ConstantOp::create(b, type, packed);
   }
 
@@ -321,12 +353,12 @@ private:
           if (t.prefetch > 0)
             for (int64_t col = 0; col < nr; col += 16)
               memref::PrefetchOp::create(b, bp,
-                                         withBatch(bi, {p, b.addi(kk, b.idx(t.prefetch)),
-                                                        b.idx(col)}),
+                                         packedIndex(bi, {p, b.addi(kk, b.idx(t.prefetch)),
+                                                          b.idx(col)}),
                                          /*isWrite=*/false, /*localityHint=*/3,
                                          /*isDataCache=*/true);
           for (int64_t v = 0; v < t.nv; ++v)
-            bv.push_back(vector::LoadOp::create(b, vt, bp, withBatch(bi, {p, kk, b.idx(v * w)})));
+            bv.push_back(vector::LoadOp::create(b, vt, bp, packedIndex(bi, {p, kk, b.idx(v * w)})));
           SmallVector<Value> next;
           for (int64_t r = 0; r < mr; ++r) {
             Value a = b.splat(b.load(ap, {b.subi(rows[r], m0), k}), w);

@@ -15,6 +15,7 @@
 //                                  beta = sigmoid(b), in f32
 //   GatedRMSNorm                   per-group RMSNorm times act(gate)
 //   MoE, GatedAdd                  mixture of experts (MoE.cpp)
+//   MatMulNBits                    block-quantized weights (QuantizedOps.cpp)
 // (SimplifiedLayerNormalization, in the default domain, is RMSNormalization.)
 //
 //===----------------------------------------------------------------------===//
@@ -833,6 +834,7 @@ Handler gatec::onnx_frontend::detail::lookupMicrosoftHandler(llvm::StringRef opT
       {"GatedRMSNorm", handleGatedRMSNorm},
       {"MoE", handleMsMoE},
       {"GatedAdd", handleMsGatedAdd},
+      {"MatMulNBits", handleMsMatMulNBits},
   };
   auto it = table.find(opType);
   return it == table.end() ? nullptr : it->second;

@@ -58,6 +58,7 @@ Value applyRotary(Importer &im, Value x4, Value cosC, Value sinC, Value pos, boo
 
 LogicalResult handleMsMoE(Importer &, NodeCtx &);
 LogicalResult handleMsGatedAdd(Importer &, NodeCtx &);
+LogicalResult handleMsMatMulNBits(Importer &, NodeCtx &);
 
 LogicalResult handleConv(Importer &, NodeCtx &);
 LogicalResult handleSoftmax(Importer &, NodeCtx &);

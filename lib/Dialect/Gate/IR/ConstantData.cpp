@@ -31,28 +31,43 @@ float halfToFloat(uint16_t h) {
   return f;
 }
 
-/// The elements of a constant as f32 (row-major), or nothing for element
-/// types or attributes this pass does not read.
 } // namespace
+
+std::optional<gatec::ConstantBytes> gatec::constantBytes(ElementsAttr attr) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    if (dense.getElementType().isInteger(1))
+      return std::nullopt; // bit-packed
+    return ConstantBytes{dense.getRawData(), dense.isSplat()};
+  }
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr))
+    if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
+      return ConstantBytes{blob->getData(), false};
+  return std::nullopt;
+}
+
+std::optional<std::vector<uint8_t>> gatec::constantAsU8(ElementsAttr attr) {
+  if (!attr.getElementType().isInteger(8))
+    return std::nullopt;
+  std::optional<ConstantBytes> raw = constantBytes(attr);
+  int64_t n = attr.getNumElements();
+  if (!raw || int64_t(raw->data.size()) < (raw->splat ? 1 : n))
+    return std::nullopt;
+  std::vector<uint8_t> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = uint8_t(raw->data[raw->splat ? 0 : i]);
+  return out;
+}
 
 std::optional<std::vector<float>> gatec::constantAsF32(ElementsAttr attr) {
   Type et = attr.getElementType();
   if (!isa<Float32Type, Float16Type, BFloat16Type>(et))
     return std::nullopt;
   int64_t n = attr.getNumElements();
-  ArrayRef<char> raw;
-  bool splat = false;
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    raw = dense.getRawData();
-    splat = dense.isSplat();
-  } else if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    raw = blob->getData();
-  } else {
+  std::optional<ConstantBytes> bytes = constantBytes(attr);
+  if (!bytes)
     return std::nullopt;
-  }
+  ArrayRef<char> raw = bytes->data;
+  bool splat = bytes->splat;
   int64_t eb = et.isF32() ? 4 : 2;
   if (int64_t(raw.size()) < (splat ? eb : n * eb))
     return std::nullopt;

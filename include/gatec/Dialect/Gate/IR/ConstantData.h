@@ -4,10 +4,21 @@
 
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
 
+#include <cstdint>
 #include <optional>
 #include <vector>
 
 namespace gatec {
+/// The storage of a dense or resource-blob constant (one element when splat).
+struct ConstantBytes {
+  llvm::ArrayRef<char> data;
+  bool splat;
+};
+std::optional<ConstantBytes> constantBytes(mlir::ElementsAttr attr);
+
+/// The elements of an 8-bit integer constant, row-major.
+std::optional<std::vector<uint8_t>> constantAsU8(mlir::ElementsAttr attr);
+
 /// The elements of an f32, f16 or bf16 constant (dense or a resource blob) as
 /// f32, row-major; nothing for other element types or attributes.
 std::optional<std::vector<float>> constantAsF32(mlir::ElementsAttr attr);

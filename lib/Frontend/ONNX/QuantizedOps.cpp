@@ -1,0 +1,141 @@
+//===- QuantizedOps.cpp - com.microsoft MatMulNBits ------------------------===//
+//
+// MatMulNBits (what onnxruntime-genai's builder writes for int4 models):
+// Y = A · Wᵀ (+ bias), W [N, K] quantized in blocks of `block_size` along K,
+// `bits` per value packed low bits first:
+//   W[n, k] = (q[n, k] - zero_point[n, k / block_size]) · scale[n, k / block_size]
+// with zero points packed like the weights (uint8) or unpacked floats, 2^(bits-1)
+// when absent. The weights are dequantized at compile time into an f32 [K, N]
+// constant, so the product runs on the packed matmul kernels at full f32
+// precision (accuracy_level is a lower bound on precision: every level is
+// met).
+//
+//===----------------------------------------------------------------------===//
+#include "OpsCommon.h"
+
+#include "gatec/Dialect/Gate/IR/ConstantData.h"
+
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace gatec::onnx_frontend::detail;
+
+namespace {
+
+/// Input `i` as a compile-time constant, or null.
+ElementsAttr constantInput(NodeCtx &n, int i) {
+  Value v = n.in(i);
+  ElementsAttr attr;
+  if (v && matchPattern(v, m_Constant(&attr)))
+    return attr;
+  return {};
+}
+
+LogicalResult handleMatMulNBits(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(3, 6)))
+    return failure();
+  int64_t K = n.i("K", -1), N = n.i("N", -1), bits = n.i("bits", 4), bs = n.i("block_size", -1);
+  int64_t prepacked = n.i("weight_prepacked", 0);
+  if (n.bad)
+    return failure();
+  if (!n.hasAttr("K") || !n.hasAttr("N") || !n.hasAttr("block_size"))
+    return im.fail("attributes K, N and block_size are required");
+  if (bits != 2 && bits != 4 && bits != 8)
+    return im.fail("bits must be 2, 4 or 8, got " + num(bits));
+  if (bs < 16 || (bs & (bs - 1)))
+    return im.fail("block_size must be a power of two >= 16, got " + num(bs));
+  if (K < 1 || N < 1)
+    return im.fail("K and N must be >= 1");
+  if (prepacked)
+    return im.fail("weight_prepacked=" + num(prepacked) + " (a CUDA layout) is not supported");
+  if (n.has(4))
+    return im.fail("g_idx (deprecated) is not supported");
+  Type et = n.inType(0).getElementType();
+  if (!isGateFloat(et))
+    return im.fail("A must be f32, f16 or bf16, got " + str(et));
+  SymShape ad = inDims(n, 0);
+  if (ad.empty() || ad.back() != SymExpr::constant(K))
+    return im.fail("A's last dimension must be K = " + num(K) + ", got " + symShapeStr(ad));
+  int64_t kBlocks = (K + bs - 1) / bs, blob = bs * bits / 8;
+  ElementsAttr qa = constantInput(n, 1), sa = constantInput(n, 2);
+  ElementsAttr za = n.has(3) ? constantInput(n, 3) : ElementsAttr();
+  if (!qa || !sa || (n.has(3) && !za))
+    return im.fail("B, scales and zero_points must be initializers (weights quantized ahead "
+                   "of time)");
+  std::optional<std::vector<uint8_t>> q = gatec::constantAsU8(qa);
+  if (!q || int64_t(q->size()) != N * kBlocks * blob)
+    return im.fail("B must be uint8 [" + num(N) + ", " + num(kBlocks) + ", " + num(blob) + "]");
+  std::optional<std::vector<float>> scale = gatec::constantAsF32(sa);
+  if (!scale || int64_t(scale->size()) != N * kBlocks)
+    return im.fail("scales must hold N x k_blocks = " + num(N * kBlocks) + " floats");
+  // Zero points: per (n, block), packed bytes or floats.
+  int64_t zpRow = (kBlocks * bits + 7) / 8;
+  std::vector<float> zp(size_t(N * kBlocks), float(int64_t(1) << (bits - 1)));
+  if (za) {
+    if (std::optional<std::vector<uint8_t>> z = gatec::constantAsU8(za)) {
+      if (int64_t(z->size()) != N * zpRow)
+        return im.fail("packed zero_points must be uint8 [" + num(N) + ", " + num(zpRow) + "]");
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t kb = 0; kb < kBlocks; ++kb) {
+          int64_t bit = kb * bits;
+          zp[r * kBlocks + kb] = float((z->at(r * zpRow + bit / 8) >> (bit % 8)) & ((1 << bits) - 1));
+        }
+    } else if (std::optional<std::vector<float>> zf = gatec::constantAsF32(za)) {
+      if (int64_t(zf->size()) != N * kBlocks)
+        return im.fail("float zero_points must hold N x k_blocks = " + num(N * kBlocks) + " values");
+      zp = std::move(*zf);
+    } else {
+      return im.fail("zero_points must be uint8 or the type of A");
+    }
+  }
+  // W as f32 [K, N] (the matmul's B layout).
+  AsmResourceBlob wb = HeapAsmResourceBlob::allocate(size_t(K * N) * 4, 64);
+  float *w = reinterpret_cast<float *>(wb.getMutableData().data());
+  const int mask = (1 << bits) - 1;
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t k = 0; k < K; ++k) {
+      int64_t kb = k / bs, bit = (k % bs) * bits;
+      int v = (q->at((r * kBlocks + kb) * blob + bit / 8) >> (bit % 8)) & mask;
+      w[k * N + r] = (float(v) - zp[r * kBlocks + kb]) * (*scale)[r * kBlocks + kb];
+    }
+  OpBuilder &b = im.b;
+  Type f32 = b.getF32Type();
+  auto wt = RankedTensorType::get({K, N}, f32);
+  Value wv = arith::ConstantOp::create(
+      b, im.loc, wt, DenseResourceElementsAttr::get(wt, "gatec_dequantized", std::move(wb)));
+  im.setDims(wv, {SymExpr::constant(K), SymExpr::constant(N)});
+  Value a = n.in(0);
+  if (!a)
+    return failure();
+  Value y = im.matmul(im.convert(a, f32), wv);
+  if (!y)
+    return failure();
+  if (n.has(5)) {
+    SymShape bd = inDims(n, 5);
+    if (bd.size() != 1 || bd[0] != SymExpr::constant(N))
+      return im.fail("bias must be [" + num(N) + "]");
+    Value bias = n.in(5);
+    if (!bias)
+      return failure();
+    SmallVector<Value> vals{y, im.convert(bias, f32)};
+    if (!im.broadcastAll(vals))
+      return failure();
+    y = im.generic(vals, im.empty(im.dims(vals[0]), f32),
+                   SmallVector<AffineMap>(3, AffineMap::getMultiDimIdentityMap(
+                                                 Importer::tt(vals[0]).getRank(), &im.ctx)),
+                   SmallVector<utils::IteratorType>(Importer::tt(vals[0]).getRank(),
+                                                    utils::IteratorType::parallel),
+                   [&](OpBuilder &nb, Location l, ValueRange x) {
+                     linalg::YieldOp::create(nb, l,
+                                             arith::AddFOp::create(nb, l, x[0], x[1]).getResult());
+                   });
+  }
+  return n.out(0, im.convert(y, et));
+}
+
+} // namespace
+
+namespace gatec::onnx_frontend::detail {
+LogicalResult handleMsMatMulNBits(Importer &im, NodeCtx &n) { return handleMatMulNBits(im, n); }
+} // namespace gatec::onnx_frontend::detail
