@@ -112,8 +112,10 @@ def build(model, precision, out_dir):
 # an additive mask instead of GroupQueryAttention. (Its fp16 and bf16 Qwen3.5
 # files are invalid: a node reads 'past_key_values.0.key', which layer 0, a
 # DeltaNet layer, does not have; ONNX Runtime rejects them as gatec does.)
+# int4: com.microsoft MatMulNBits (4-bit blocks of 32) for every projection.
 MODELS = {"qwen3_fp32": (qwen3, "fp32"), "qwen3_fp16": (qwen3, "fp16"),
-          "qwen35_fp32": (qwen35, "fp32"), "qwen35moe_fp32": (qwen35_moe, "fp32")}
+          "qwen35_fp32": (qwen35, "fp32"), "qwen35moe_fp32": (qwen35_moe, "fp32"),
+          "qwen3_int4": (qwen3, "int4")}
 
 
 def torch_steps(model, rng):

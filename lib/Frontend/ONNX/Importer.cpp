@@ -113,6 +113,11 @@ Value Importer::shapeTensorValue(const ShapeTensor &st) {
   return tensor::FromElementsOp::create(b, loc, type, elems);
 }
 
+const RawTensor *Importer::packedBytes(llvm::StringRef name) {
+  Entry *e = lookup(name);
+  return e ? e->packed.get() : nullptr;
+}
+
 Value Importer::materialize(llvm::StringRef name) {
   Scope *where = nullptr;
   Entry *e = lookup(name, &where);
@@ -120,6 +125,9 @@ Value Importer::materialize(llvm::StringRef name) {
     return Value();
   if (e->value)
     return e->value;
+  if (e->packed)
+    return failV("initializer '" + name +
+                 "' holds 8-bit integers, which only quantized ops (MatMulNBits) read");
   for (Scope *s = scope; s && s != where; s = s->parent) {
     auto it = s->cache.find(name);
     if (it != s->cache.end())
@@ -541,14 +549,18 @@ LogicalResult Importer::defineInitializers(const onnx::GraphProto &g) {
   if (g.sparse_initializer_size())
     return fail("sparse initializers are not supported");
   for (const auto &t : g.initializer()) {
-    RawTensor raw;
+    auto raw = std::make_shared<RawTensor>();
     std::string err;
-    if (!decodeTensor(t, baseDir, &ctx, raw, err))
+    if (!decodeTensor(t, baseDir, &ctx, *raw, err, /*allowBytes=*/true))
       return fail("initializer '" + t.name() + "': " + err);
     Entry e;
-    e.type = RankedTensorType::get(raw.shape, raw.et);
-    e.attr = rawToAttr(raw, t.name());
-    e.cst = rawToConst(raw);
+    e.type = RankedTensorType::get(raw->shape, raw->et);
+    if (raw->et.isInteger(8)) {
+      e.packed = std::move(raw);
+    } else {
+      e.attr = rawToAttr(*raw, t.name());
+      e.cst = rawToConst(*raw);
+    }
     if (t.name().empty())
       return fail("an initializer has no name");
     if (scope->entries.count(t.name()))

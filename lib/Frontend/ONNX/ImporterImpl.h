@@ -154,7 +154,8 @@ int64_t wrapToType(Type et, int64_t v);
 
 /// Decodes `t` (raw_data, typed fields or external data under `baseDir`).
 bool decodeTensor(const onnx::TensorProto &t, llvm::StringRef baseDir,
-                  MLIRContext *ctx, RawTensor &out, std::string &err);
+                  MLIRContext *ctx, RawTensor &out, std::string &err,
+                  bool allowBytes = false);
 /// The constant as a ConstTensor, when it is small enough to fold.
 std::shared_ptr<ConstTensor> rawToConst(const RawTensor &t);
 ElementsAttr rawToAttr(const RawTensor &t, llvm::StringRef nameHint);
@@ -176,6 +177,9 @@ struct Entry {
   std::shared_ptr<const ConstTensor> cst;
   std::shared_ptr<const ShapeTensor> shp;
   RankedTensorType type;
+  /// An 8-bit integer initializer (quantized weights): not a value of the
+  /// graph; only the quantized ops read its bytes (Importer::packedBytes).
+  std::shared_ptr<const RawTensor> packed;
 };
 
 struct Scope {
@@ -238,6 +242,8 @@ public:
   Entry *lookup(llvm::StringRef name, Scope **where = nullptr);
   LogicalResult define(llvm::StringRef name, Entry e);
   Value materialize(llvm::StringRef name);
+  /// The bytes of an 8-bit integer initializer (quantized weights), or null.
+  const RawTensor *packedBytes(llvm::StringRef name);
   /// The type of a value, without materializing it.
   RankedTensorType typeOf(llvm::StringRef name);
   /// A constant op at the start of the function (dominates everything).

@@ -58,30 +58,35 @@ LogicalResult handleMatMulNBits(Importer &im, NodeCtx &n) {
   if (ad.empty() || ad.back() != SymExpr::constant(K))
     return im.fail("A's last dimension must be K = " + num(K) + ", got " + symShapeStr(ad));
   int64_t kBlocks = (K + bs - 1) / bs, blob = bs * bits / 8;
-  ElementsAttr qa = constantInput(n, 1), sa = constantInput(n, 2);
-  ElementsAttr za = n.has(3) ? constantInput(n, 3) : ElementsAttr();
-  if (!qa || !sa || (n.has(3) && !za))
-    return im.fail("B, scales and zero_points must be initializers (weights quantized ahead "
-                   "of time)");
-  std::optional<std::vector<uint8_t>> q = gatec::constantAsU8(qa);
-  if (!q || int64_t(q->size()) != N * kBlocks * blob)
-    return im.fail("B must be uint8 [" + num(N) + ", " + num(kBlocks) + ", " + num(blob) + "]");
-  std::optional<std::vector<float>> scale = gatec::constantAsF32(sa);
+  const RawTensor *qb = im.packedBytes(n.inName(1));
+  if (!qb)
+    return im.fail("B must be a uint8 initializer (weights quantized ahead of time)");
+  if (qb->numel() != N * kBlocks * blob)
+    return im.fail("B must be uint8 [" + num(N) + ", " + num(kBlocks) + ", " + num(blob) +
+                   "], got " + num(qb->numel()) + " bytes");
+  auto q = [&](int64_t i) { return uint8_t(qb->bytes[size_t(i)]); };
+  ElementsAttr sa = constantInput(n, 2);
+  std::optional<std::vector<float>> scale =
+      sa ? gatec::constantAsF32(sa) : std::optional<std::vector<float>>();
   if (!scale || int64_t(scale->size()) != N * kBlocks)
-    return im.fail("scales must hold N x k_blocks = " + num(N * kBlocks) + " floats");
+    return im.fail("scales must be an initializer of N x k_blocks = " + num(N * kBlocks) +
+                   " floats");
   // Zero points: per (n, block), packed bytes or floats.
   int64_t zpRow = (kBlocks * bits + 7) / 8;
   std::vector<float> zp(size_t(N * kBlocks), float(int64_t(1) << (bits - 1)));
-  if (za) {
-    if (std::optional<std::vector<uint8_t>> z = gatec::constantAsU8(za)) {
-      if (int64_t(z->size()) != N * zpRow)
+  if (n.has(3)) {
+    if (const RawTensor *z = im.packedBytes(n.inName(3))) {
+      if (z->numel() != N * zpRow)
         return im.fail("packed zero_points must be uint8 [" + num(N) + ", " + num(zpRow) + "]");
       for (int64_t r = 0; r < N; ++r)
         for (int64_t kb = 0; kb < kBlocks; ++kb) {
           int64_t bit = kb * bits;
-          zp[r * kBlocks + kb] = float((z->at(r * zpRow + bit / 8) >> (bit % 8)) & ((1 << bits) - 1));
+          zp[r * kBlocks + kb] =
+              float((uint8_t(z->bytes[size_t(r * zpRow + bit / 8)]) >> (bit % 8)) & ((1 << bits) - 1));
         }
-    } else if (std::optional<std::vector<float>> zf = gatec::constantAsF32(za)) {
+    } else if (ElementsAttr za = constantInput(n, 3);
+               std::optional<std::vector<float>> zf =
+                   za ? gatec::constantAsF32(za) : std::optional<std::vector<float>>()) {
       if (int64_t(zf->size()) != N * kBlocks)
         return im.fail("float zero_points must hold N x k_blocks = " + num(N * kBlocks) + " values");
       zp = std::move(*zf);
@@ -96,7 +101,7 @@ LogicalResult handleMatMulNBits(Importer &im, NodeCtx &n) {
   for (int64_t r = 0; r < N; ++r)
     for (int64_t k = 0; k < K; ++k) {
       int64_t kb = k / bs, bit = (k % bs) * bits;
-      int v = (q->at((r * kBlocks + kb) * blob + bit / 8) >> (bit % 8)) & mask;
+      int v = (q((r * kBlocks + kb) * blob + bit / 8) >> (bit % 8)) & mask;
       w[k * N + r] = (float(v) - zp[r * kBlocks + kb]) * (*scale)[r * kBlocks + kb];
     }
   OpBuilder &b = im.b;

@@ -323,8 +323,11 @@ static bool readExternal(const onnx::TensorProto &t, llvm::StringRef baseDir,
 bool gatec::onnx_frontend::detail::decodeTensor(const onnx::TensorProto &t,
                                                 llvm::StringRef baseDir,
                                                 MLIRContext *ctx, RawTensor &out,
-                                                std::string &err) {
+                                                std::string &err, bool allowBytes) {
   out.et = elementTypeFor(ctx, t.data_type());
+  bool bytes = t.data_type() == onnx::TensorProto::UINT8 || t.data_type() == onnx::TensorProto::INT8;
+  if (!out.et && allowBytes && bytes)
+    out.et = IntegerType::get(ctx, 8);
   if (!out.et) {
     err = "tensor '" + t.name() + "' has unsupported element type " +
           onnxTypeName(t.data_type());
@@ -409,6 +412,8 @@ bool gatec::onnx_frontend::detail::decodeTensor(const onnx::TensorProto &t,
     return true;
   case onnx::TensorProto::INT32:
   case onnx::TensorProto::BOOL:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::INT8:
     if (!count(t.int32_data_size()))
       return false;
     for (int64_t k = 0; k < n; ++k)
