@@ -111,7 +111,8 @@ def test_matmul_nbits_matches_float64_and_onnxruntime(tmp_path, bits, block, K, 
     path = _model(tmp_path, q, K, N, bits, block, ["m", K], bias=bias)
     lib = gatec.load(gatec.compile(path, str(tmp_path / "libmmnb.so")))
     sess = _ort(path)
-    for m in (1, 7, 130):
+    # up to 4 rows: the kernel that streams 4-bit weights (2 and 4 bits)
+    for m in (1, 3, 4, 7, 130):
         a = rng.standard_normal((m, K)).astype(np.float32)
         (y,) = lib(a)
         want = a.astype(np.float64) @ w.T + (bias if bias is not None else 0)

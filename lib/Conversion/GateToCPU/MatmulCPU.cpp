@@ -68,11 +68,17 @@ Value ceilDivIdx(KernelBuilder &b, Value a, int64_t d) {
 }
 
 /// The operands of a matmul in one shape: A [batch?, M, K], B [batch?, K, N],
-/// C [batch?, M, N] (f32); `batched` when rank 3.
+/// C [batch?, M, N] (f32); `batched` when rank 3. `quantized`: B's 4-bit form
+/// (kQuantizedWeightAttr), when the matmul carries it.
 struct MatmulOperands {
   Value a, b, init, result;
   bool batched;
+  DictionaryAttr quantized;
 };
+
+/// Up to this many rows of A, a matmul with 4-bit weights streams them (a
+/// decode step); more rows amortize the f32 panels better.
+constexpr int64_t kQuantizedMaxRows = 4;
 
 class MatmulLowering {
 public:
@@ -110,7 +116,19 @@ public:
     if (!fillValue)
       memref::CopyOp::create(b, b.toBuffer(ops.init), cB);
     bp = packedB ? b.toBuffer(packedB) : packB(bBuf);
-    emitTasks(fillValue);
+    if (ops.quantized && !ops.batched && fillValue && *fillValue == 0.0 && packQuantizedB()) {
+      // (The emitters build with the member builder: it moves into each branch.)
+      auto ifOp = scf::IfOp::create(b, TypeRange{},
+                                    b.cmpi(CmpIPredicate::ule, M, b.idx(kQuantizedMaxRows)),
+                                    /*withElseRegion=*/true);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      emitQuantizedRows();
+      b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+      emitTasks(fillValue);
+    } else {
+      emitTasks(fillValue);
+    }
     rw.replaceOp(root, b.toTensor(cB, resT));
     return success();
   }
@@ -120,6 +138,10 @@ private:
   const MatmulTiling &t;
   MatmulOperands ops;
   Value batch, M, K, N, aB, bp, cB;
+  // The 4-bit form of B: nibbles [N/NR, K, W] (byte j of a panel row holds
+  // columns j and j + W), scales and zero point · scale [N/NR, K/bs, NR].
+  Value qp, qs, qz;
+  int64_t qBlock = 0;
   // The matrix of a packed constant stack that B is (an expert), or null.
   Value bpMatrix;
 
@@ -208,6 +230,115 @@ private:
     // slice of it would be copied out to get an identity layout).
     bpMatrix = sliceAt;
     return arith::ConstantOp::create(b, type, packed);
+  }
+
+  /// Packs the quantized form of B at compile time (two vectors per panel,
+  /// NR = 2·W); false when it cannot be read.
+  bool packQuantizedB() {
+    DictionaryAttr d = ops.quantized;
+    auto bsA = d.getAs<IntegerAttr>("block_size");
+    auto valsA = d.getAs<ElementsAttr>("values");
+    auto scA = d.getAs<ElementsAttr>("scales"), zpA = d.getAs<ElementsAttr>("zero_points");
+    auto bt = cast<RankedTensorType>(ops.b.getType());
+    if (!bsA || !valsA || !scA || !zpA || !bt.hasStaticShape())
+      return false;
+    int64_t k = bt.getDimSize(0), n = bt.getDimSize(1), bs = bsA.getInt();
+    int64_t kb = (k + bs - 1) / bs, w = t.w, nr = 2 * w, np = ceilDiv(n, nr);
+    std::optional<std::vector<uint8_t>> q = constantAsU8(valsA);
+    std::optional<std::vector<float>> sc = constantAsF32(scA), zp = constantAsF32(zpA);
+    if (bs <= 0 || !q || !sc || !zp || int64_t(q->size()) != n * k ||
+        int64_t(sc->size()) != n * kb || int64_t(zp->size()) != n * kb ||
+        llvm::any_of(*q, [](uint8_t v) { return v > 15; }))
+      return false;
+    AsmResourceBlob nib = HeapAsmResourceBlob::allocate(size_t(np * k * w), 64);
+    uint8_t *nd = reinterpret_cast<uint8_t *>(nib.getMutableData().data());
+    for (int64_t p = 0; p < np; ++p)
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t j = 0; j < w; ++j) {
+          int64_t lo = p * nr + j, hi = lo + w;
+          uint8_t v = lo < n ? (*q)[lo * k + kk] : 0;
+          if (hi < n)
+            v |= uint8_t((*q)[hi * k + kk] << 4);
+          nd[(p * k + kk) * w + j] = v;
+        }
+    auto perBlock = [&](bool zeroPoint, StringRef name) {
+      AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size_t(np * kb * nr) * 4, 64);
+      float *o = reinterpret_cast<float *>(blob.getMutableData().data());
+      for (int64_t p = 0; p < np; ++p)
+        for (int64_t x = 0; x < kb; ++x)
+          for (int64_t j = 0; j < nr; ++j) {
+            int64_t col = p * nr + j;
+            float s = col < n ? (*sc)[col * kb + x] : 0.0f;
+            o[(p * kb + x) * nr + j] = zeroPoint && col < n ? (*zp)[col * kb + x] * s : s;
+          }
+      auto type = RankedTensorType::get({np, kb, nr}, b.getF32Type());
+      return b.toBuffer(arith::ConstantOp::create(
+          b, type, DenseResourceElementsAttr::get(type, name, std::move(blob))));
+    };
+    auto nt = RankedTensorType::get({np, k, w}, b.getIntegerType(8));
+    qp = b.toBuffer(arith::ConstantOp::create(
+        b, nt, DenseResourceElementsAttr::get(nt, "gatec_packed_nibbles", std::move(nib))));
+    qs = perBlock(false, "gatec_packed_scales");
+    qz = perBlock(true, "gatec_packed_zero_points");
+    qBlock = bs;
+    return true;
+  }
+
+  /// C = A · B for at most kQuantizedMaxRows rows, reading B's 4-bit form:
+  /// per block of K, t = Σ a_k·q_k and Σ a_k, then C += s·t - (zp·s)·Σ a_k.
+  /// Tasks of a few panels run in parallel; a panel (K·W bytes) stays in L1
+  /// while each row passes over it.
+  void emitQuantizedRows() {
+    int64_t w = t.w, nr = 2 * w;
+    auto vt = VectorType::get({w}, b.getF32Type());
+    auto bytesT = VectorType::get({w}, b.getIntegerType(8));
+    auto wideT = VectorType::get({w}, b.getI32Type());
+    Value np = ceilDivIdx(b, N, nr);
+    const int64_t panelsPerTask = 4;
+    Value tasks = ceilDivIdx(b, np, panelsPerTask);
+    Value kBlocks = ceilDivIdx(b, K, qBlock);
+    b.tiles({tasks}, [&](KernelBuilder &b, ValueRange iv) {
+      Value p0 = b.muli(iv[0], b.idx(panelsPerTask));
+      Value p1 = b.minui(b.addi(p0, b.idx(panelsPerTask)), np);
+      b.loop(p0, p1, b.idx(1), [&](KernelBuilder &b, Value p) {
+        b.loop(b.idx(0), M, b.idx(1), [&](KernelBuilder &b, Value row) {
+          Value zero = b.splat(b.f32(0.0f), w);
+          SmallVector<Value> acc = b.loop(
+              b.idx(0), kBlocks, b.idx(1), {zero, zero},
+              [&](KernelBuilder &b, Value kb, ValueRange acc) {
+                Value k0 = b.muli(kb, b.idx(qBlock));
+                Value k1 = b.minui(b.addi(k0, b.idx(qBlock)), K);
+                SmallVector<Value> part = b.loop(
+                    k0, k1, b.idx(1), {zero, zero, b.f32(0.0f)},
+                    [&](KernelBuilder &b, Value k, ValueRange tv) {
+                      Value a = b.load(aB, {row, k});
+                      Value as = b.splat(a, w);
+                      Value bytes = vector::LoadOp::create(b, bytesT, qp, ValueRange{p, k, b.idx(0)});
+                      Value wide = arith::ExtUIOp::create(b, wideT, bytes);
+                      Value lo = arith::AndIOp::create(
+                          b, wide, arith::ConstantOp::create(b, DenseElementsAttr::get(wideT, int32_t(15))));
+                      Value hi = arith::ShRUIOp::create(
+                          b, wide, arith::ConstantOp::create(b, DenseElementsAttr::get(wideT, int32_t(4))));
+                      Value lof = arith::UIToFPOp::create(b, vt, lo);
+                      Value hif = arith::UIToFPOp::create(b, vt, hi);
+                      return SmallVector<Value>{b.fma(as, lof, tv[0]), b.fma(as, hif, tv[1]),
+                                                b.add(tv[2], a)};
+                    });
+                Value negSum = b.splat(b.sub(b.f32(0.0f), part[2]), w);
+                SmallVector<Value> next;
+                for (int64_t v = 0; v < 2; ++v) {
+                  Value s = vector::LoadOp::create(b, vt, qs, ValueRange{p, kb, b.idx(v * w)});
+                  Value z = vector::LoadOp::create(b, vt, qz, ValueRange{p, kb, b.idx(v * w)});
+                  next.push_back(b.fma(negSum, z, b.fma(s, part[v], acc[v])));
+                }
+                return next;
+              });
+          Value col0 = b.muli(p, b.idx(nr));
+          for (int64_t v = 0; v < 2; ++v)
+            b.vstore(acc[v], cB, {row, b.addi(col0, b.idx(v * w))}, false);
+        });
+      });
+    });
   }
 
   /// Packs a run-time B once per call, in parallel over (batch, panel).
@@ -395,7 +526,8 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
         return rw.notifyMatchFailure(op, "operands are not f32, f16 or bf16");
     }
     MatmulOperands ops{op.getInputs()[0], op.getInputs()[1], op.getOutputs()[0],
-                       op.getResult(0), std::is_same_v<OpTy, linalg::BatchMatmulOp>};
+                       op.getResult(0), std::is_same_v<OpTy, linalg::BatchMatmulOp>,
+                       op->template getAttrOfType<DictionaryAttr>(kQuantizedWeightAttr)};
     KernelBuilder b(op.getLoc(), rw);
     MatmulTiling t = tiling;
     // Few row blocks (decode, small M): narrower column blocks so that every

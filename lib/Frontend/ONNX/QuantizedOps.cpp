@@ -8,7 +8,9 @@
 // when absent. The weights are dequantized at compile time into an f32 [K, N]
 // constant, so the product runs on the packed matmul kernels at full f32
 // precision (accuracy_level is a lower bound on precision: every level is
-// met).
+// met). For 2- and 4-bit weights the matmul also carries the quantized values
+// (gate.quantized_weight), from which gate-matmul-cpu builds a kernel for few
+// rows (decode steps) that streams 4-bit weights instead of f32.
 //
 //===----------------------------------------------------------------------===//
 #include "OpsCommon.h"
@@ -17,6 +19,8 @@
 
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace gatec::onnx_frontend::detail;
@@ -113,9 +117,37 @@ LogicalResult handleMatMulNBits(Importer &im, NodeCtx &n) {
   Value a = n.in(0);
   if (!a)
     return failure();
-  Value y = im.matmul(im.convert(a, f32), wv);
+  std::optional<SymExpr> rows = symProduct(ArrayRef<SymExpr>(ad).drop_back());
+  if (!rows)
+    return im.fail("the sizes of A overflow");
+  Value y = im.matmul(im.convert(im.reshape(a, {*rows, ad.back()}), f32), wv);
   if (!y)
     return failure();
+  // The quantized form beside the f32 weights, for kernels that read 4-bit
+  // weights directly (a decode step's matrix-vector products).
+  if (auto mm = y.getDefiningOp<linalg::MatmulOp>(); mm && bits <= 4) {
+    AsmResourceBlob qv = HeapAsmResourceBlob::allocate(size_t(N * K), 64);
+    char *qd = qv.getMutableData().data();
+    for (int64_t r = 0; r < N; ++r)
+      for (int64_t k = 0; k < K; ++k) {
+        int64_t kb = k / bs, bit = (k % bs) * bits;
+        qd[r * K + k] = char((q((r * kBlocks + kb) * blob + bit / 8) >> (bit % 8)) & mask);
+      }
+    auto floats = [&](const std::vector<float> &v, StringRef name) {
+      AsmResourceBlob fb = HeapAsmResourceBlob::allocate(v.size() * 4, 64);
+      std::memcpy(fb.getMutableData().data(), v.data(), v.size() * 4);
+      auto t = RankedTensorType::get({N, kBlocks}, f32);
+      return DenseResourceElementsAttr::get(t, name, std::move(fb));
+    };
+    auto qt = RankedTensorType::get({N, K}, b.getIntegerType(8));
+    mm->setAttr(gatec::kQuantizedWeightAttr,
+                b.getDictionaryAttr(
+                    {b.getNamedAttr("block_size", b.getI64IntegerAttr(bs)),
+                     b.getNamedAttr("values", DenseResourceElementsAttr::get(
+                                                  qt, "gatec_quantized", std::move(qv))),
+                     b.getNamedAttr("scales", floats(*scale, "gatec_quantized_scales")),
+                     b.getNamedAttr("zero_points", floats(zp, "gatec_quantized_zero_points"))}));
+  }
   if (n.has(5)) {
     SymShape bd = inDims(n, 5);
     if (bd.size() != 1 || bd[0] != SymExpr::constant(N))
@@ -136,7 +168,9 @@ LogicalResult handleMatMulNBits(Importer &im, NodeCtx &n) {
                                              arith::AddFOp::create(nb, l, x[0], x[1]).getResult());
                    });
   }
-  return n.out(0, im.convert(y, et));
+  SymShape yd(ad.begin(), ad.end());
+  yd.back() = SymExpr::constant(N);
+  return n.out(0, im.convert(im.reshape(y, yd), et));
 }
 
 } // namespace

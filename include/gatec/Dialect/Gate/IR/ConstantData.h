@@ -3,12 +3,20 @@
 #define GATEC_DIALECT_GATE_IR_CONSTANTDATA_H
 
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <cstdint>
 #include <optional>
 #include <vector>
 
 namespace gatec {
+/// On a linalg.matmul whose B is an f32 constant dequantized from 2- or 4-bit
+/// blocks (MatMulNBits): {block_size, values (i8 [N, K], one per byte),
+/// scales and zero_points (f32 [N, K / block_size])}, with
+/// B[k, n] = (values[n, k] - zero_points[n, k / bs]) · scales[n, k / bs].
+/// Kernels may read the quantized form instead of B; others ignore it.
+constexpr llvm::StringLiteral kQuantizedWeightAttr = "gate.quantized_weight";
+
 /// The storage of a dense or resource-blob constant (one element when splat).
 struct ConstantBytes {
   llvm::ArrayRef<char> data;
