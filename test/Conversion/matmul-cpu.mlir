@@ -123,3 +123,35 @@ func.func @expert_of_const_stack(%a: tensor<5x7xf32>, %e: index) -> tensor<5x20x
   %r = linalg.matmul ins(%a, %we : tensor<5x7xf32>, tensor<7x20xf32>) outs(%f : tensor<5x20xf32>) -> tensor<5x20xf32>
   return %r : tensor<5x20xf32>
 }
+
+// -----
+
+// A matmul carrying its weights' 4-bit form (MatMulNBits): nibbles packed
+// two columns per byte ([N/NR, K, W] i8), scales and zero point · scale per
+// block; up to 4 rows run the kernel that streams the nibbles, more rows the
+// f32 panels.
+// CHECK-LABEL: func.func @quantized_b
+// CHECK-DAG:     arith.constant dense_resource<gatec_packed_nibbles> : tensor<1x4x8xi8>
+// CHECK-DAG:     arith.constant dense_resource<gatec_packed_scales> : tensor<1x1x16xf32>
+// CHECK-DAG:     arith.constant dense_resource<gatec_packed_zero_points> : tensor<1x1x16xf32>
+// CHECK:         %[[FEW:.+]] = arith.cmpi ule, %{{.*}}, %c4
+// CHECK:         scf.if %[[FEW]] {
+// CHECK:           vector.load {{.*}} : memref<1x4x8xi8>, vector<8xi8>
+// CHECK:           arith.extui {{.*}} : vector<8xi8> to vector<8xi32>
+// CHECK:           arith.uitofp {{.*}} : vector<8xi32> to vector<8xf32>
+// CHECK:         } else {
+// CHECK:           vector.load {{.*}} : memref<1x4x16xf32>, vector<8xf32>
+// CHECK-NOT:     linalg.matmul
+func.func @quantized_b(%a: tensor<?x4xf32>) -> tensor<?x3xf32> {
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %a, %c0 : tensor<?x4xf32>
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]> : tensor<4x3xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x3xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x3xf32>) -> tensor<?x3xf32>
+  %r = linalg.matmul {gate.quantized_weight = {block_size = 16 : i64,
+        values = dense<[[9, 9, 9, 9], [10, 10, 10, 10], [11, 11, 11, 11]]> : tensor<3x4xi8>,
+        scales = dense<1.0> : tensor<3x1xf32>, zero_points = dense<8.0> : tensor<3x1xf32>}}
+      ins(%a, %w : tensor<?x4xf32>, tensor<4x3xf32>) outs(%f : tensor<?x3xf32>) -> tensor<?x3xf32>
+  return %r : tensor<?x3xf32>
+}
