@@ -369,3 +369,90 @@ def test_lp_normalization_matches_reference(tmp_path):
         if p == 2:
             (ref,) = ReferenceEvaluator(m).run(None, {"x": x})
             assert_close(got, ref, 1e-5, "LpNormalization p=2 vs onnx.reference")
+
+
+# --------------------------------------------------------------------------- #
+# state_window (speculative decoding): the builder's `--extra_options
+# state_window=W` file, made here from the committed Qwen3.5 by setting the
+# attribute and widening the state inputs and outputs, as the builder does.
+# ONNX Runtime runs it on CUDA only: it is checked against the same weights
+# without a window.
+# --------------------------------------------------------------------------- #
+def _windowed_qwen35(tmp_path, window):
+    import onnx
+    from onnx import helper
+
+    m = onnx.load(_path("qwen35_fp32"))
+    for node in m.graph.node:
+        if node.op_type in ("LinearAttention", "CausalConvWithState"):
+            kept = [a for a in node.attribute if a.name != "state_window"]
+            del node.attribute[:]
+            node.attribute.extend(kept + [helper.make_attribute("state_window", window)])
+    for vi in list(m.graph.input) + list(m.graph.output):
+        if vi.name.endswith((".conv", ".recurrent")):
+            dims = vi.type.tensor_type.shape.dim
+            dims.insert(0, onnx.TensorShapeProto.Dimension(dim_value=window))
+    p = str(tmp_path / f"qwen35_window{window}.onnx")
+    onnx.save(m, p)
+    return p
+
+
+def _windowed_states(got):
+    return {k: v for k, v in got.items()
+            if k.startswith("present.") and (k.endswith(".conv") or k.endswith(".recurrent"))}
+
+
+@pytest.fixture(scope="module")
+def windowed_qwen35(tmp_path_factory):
+    out = tmp_path_factory.mktemp("window")
+    return gatec.load(gatec.compile(_windowed_qwen35(out, 4), str(out / "libqwen35_window.so")))
+
+
+@pytest.mark.parametrize("T", [2, 13, 70])
+def test_state_window_keeps_the_last_states(libs, windowed_qwen35, T):
+    """Slot j of every conv / recurrent state is the state after token
+    T - W + j (the unwindowed file's state after that prefix), zeros before
+    the first token; logits and the KV cache are those of the unwindowed file;
+    a decode step reads slot W-1 and shifts the window."""
+    W = 4
+    fw = windowed_qwen35._main()
+    fn = libs("qwen35_fp32")._main()
+    ids = np.random.default_rng(T).integers(0, 512, (1, T)).astype(np.int64)
+
+    def step(f, name, tokens, total, past):
+        feeds = {"input_ids": tokens, "attention_mask": np.ones((1, total), np.int64), **past,
+                 **_positions(f, 1, total - tokens.shape[1], tokens.shape[1])}
+        return _run(f, feeds)
+
+    empty_w = _empty_cache(fw, "qwen35_fp32", 1)
+    got = step(fw, "w", ids, T, empty_w)
+    want = step(fn, "p", ids, T, _empty_cache(fn, "qwen35_fp32", 1))
+    _close("qwen35_fp32", got["logits"], want["logits"], f"T={T} logits")
+    for k, v in _windowed_states(got).items():
+        assert v.shape[0] == W
+        _close("qwen35_fp32", v[-1], want[k], f"{k} slot {W - 1}")
+    for j in range(W):
+        n = T - W + j + 1
+        if n <= 0:
+            for k, v in _windowed_states(got).items():
+                assert not np.any(v[j]), f"{k} slot {j} holds no token of a {T}-token call"
+            continue
+        ref = step(fn, "p", ids[:, :n], n, _empty_cache(fn, "qwen35_fp32", 1))
+        for k, v in _windowed_states(got).items():
+            _close("qwen35_fp32", v[j], ref[k], f"{k} slot {j} (after {n} tokens)")
+    # one decode step from the windowed states
+    nxt = ids[:, -1:]
+    past_w = {k: got[_present(k)] for k in empty_w}
+    past_p = {k: want[_present(k)] for k in _empty_cache(fn, "qwen35_fp32", 1)}
+    dw = step(fw, "w", nxt, T + 1, past_w)
+    dp = step(fn, "p", nxt, T + 1, past_p)
+    _close("qwen35_fp32", dw["logits"], dp["logits"], "decode logits")
+    for k, v in _windowed_states(dw).items():
+        _close("qwen35_fp32", v[-1], dp[k], f"decode {k}")
+        assert not np.any(v[:-1]), "a one-token call fills only the last slot"
+
+
+def test_state_window_out_of_range_is_rejected(tmp_path):
+    proc = run_gatec([_windowed_qwen35(tmp_path, 9), "--compile-to=gate"])
+    assert proc.returncode != 0
+    assert "state_window must be in [0, 8], got 9" in proc.stderr, proc.stderr

@@ -393,6 +393,10 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
+  return importLinearAttention(im, n, 0);
+}
+
+LogicalResult importLinearAttention(Importer &im, NodeCtx &n, int64_t window) {
   if (failed(n.arity(3, 6)))
     return failure();
   int64_t hq = n.i("q_num_heads", 0), hk = n.i("kv_num_heads", 0);
@@ -507,6 +511,12 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
     return im.fail("update_rule '" + ruleStr + "' requires beta");
   if (n.has(3)) {
     SymShape sd = inDims(n, 3);
+    if (window) { // [W, B, ...]: only slot W-1 is read
+      if (sd.size() != 5 || sd[0] != SymExpr::constant(window))
+        return im.fail("past_state must have rank 5 (" + num(window) +
+                       ", B, kv_num_heads, dk, dv) with state_window = " + num(window));
+      sd.erase(sd.begin());
+    }
     if (sd.size() != 4)
       return im.fail("past_state must have rank 4 (B, kv_num_heads, dk, dv)");
     if (!isa<FloatType>(n.inType(3).getElementType()))
@@ -536,7 +546,7 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
   // unreversed inputs instead, and its output, in their token order, is the
   // node's output reversed (a reversal back then folds away). Exact: the
   // recurrence visits the same tokens in the same order.
-  bool backward = llvm::all_of(SmallVector<Value>{q, k, v, decay, beta}, [&](Value x) {
+  bool backward = !window && llvm::all_of(SmallVector<Value>{q, k, v, decay, beta}, [&](Value x) {
     if (!x)
       return true;
     auto it = im.reversals.find(x);
@@ -562,25 +572,44 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
     decay = perHead(decay, decayKind);
   if (beta)
     beta = perHead(beta, betaKind);
+  SymShape q4d = im.dims(q4);
+  SymShape od{q4d[0], q4d[1], SymExpr::constant(std::max(hq, hk)), SymExpr::constant(dv)};
+  SymShape sd{q4d[0], SymExpr::constant(hk), SymExpr::constant(dk), SymExpr::constant(dv)};
   Value init;
   if (n.has(3)) {
     init = n.in(3);
     if (!init)
       return failure();
     init = im.convert(init, b.getF32Type());
+    if (window) {
+      SmallVector<SymExpr> wd{SymExpr::constant(window)};
+      wd.append(sd.begin(), sd.end());
+      init = im.castTo(init, im.typeFor(wd, b.getF32Type()));
+      im.setDims(init, wd);
+      SmallVector<SymExpr> offs{SymExpr::constant(window - 1)}, sizes{SymExpr::constant(1)};
+      for (const SymExpr &e : sd) {
+        offs.push_back(SymExpr::constant(0));
+        sizes.push_back(e);
+      }
+      init = im.reshape(im.extractSlice(init, offs, sizes, {1, 1, 1, 1, 1}), sd);
+    }
   }
-  SymShape q4d = im.dims(q4);
-  SymShape od{q4d[0], q4d[1], SymExpr::constant(std::max(hq, hk)), SymExpr::constant(dv)};
-  SymShape sd{q4d[0], SymExpr::constant(hk), SymExpr::constant(dk), SymExpr::constant(dv)};
   FloatAttr scaleAttr = scale != 0.0f ? b.getF32FloatAttr(scale) : FloatAttr();
-  auto op = gate::LinearAttentionOp::create(b, loc, im.typeFor(od, et),
-                                            im.typeFor(sd, b.getF32Type()), q4, k4, v4, decay,
-                                            beta, init, *rule, scaleAttr, uint64_t(chunk));
-  op.setTokenMajor(true);
-  op.setReverse(backward);
-  Value out = op.getOutput(), st = op.getFinalState();
-  im.setDims(out, od);
-  im.setDims(st, sd);
+  Value out, st, windowStates;
+  if (window) {
+    LinearAttentionParts parts{q4, k4, v4, decay, beta, init, *rule, scaleAttr, chunk};
+    std::tie(out, st, windowStates) = linearAttentionWindow(im, parts, od, sd, et, window);
+  } else {
+    auto op = gate::LinearAttentionOp::create(b, loc, im.typeFor(od, et),
+                                              im.typeFor(sd, b.getF32Type()), q4, k4, v4, decay,
+                                              beta, init, *rule, scaleAttr, uint64_t(chunk));
+    op.setTokenMajor(true);
+    op.setReverse(backward);
+    out = op.getOutput();
+    st = op.getFinalState();
+    im.setDims(out, od);
+    im.setDims(st, sd);
+  }
   out = fromTokenHeads(im, out);
   if (backward)
     out = im.reverseAlong(out, 1);
@@ -591,7 +620,7 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
     auto it = im.declaredTypes.find(n.n.output(1));
     if (it != im.declaredTypes.end() && isa<FloatType>(it->second))
       stT = it->second;
-    if (failed(n.out(1, im.convert(st, stT))))
+    if (failed(n.out(1, im.convert(window ? windowStates : st, stT))))
       return failure();
   }
   return success();
@@ -601,7 +630,9 @@ LogicalResult handleLinearAttention(Importer &im, NodeCtx &n) {
 // CausalConvWithState (opset 27)
 //===----------------------------------------------------------------------===//
 
-LogicalResult handleCausalConv(Importer &im, NodeCtx &n) {
+LogicalResult handleCausalConv(Importer &im, NodeCtx &n) { return importCausalConv(im, n, 0); }
+
+LogicalResult importCausalConv(Importer &im, NodeCtx &n, int64_t window) {
   if (failed(n.arity(2, 4)))
     return failure();
   std::string act = n.s("activation", "none");
@@ -641,6 +672,12 @@ LogicalResult handleCausalConv(Importer &im, NodeCtx &n) {
   }
   if (n.has(3)) {
     SymShape pd = inDims(n, 3);
+    if (window) { // [W, B, C, k-1]: only slot W-1 is read
+      if (pd.size() != 4 || pd[0] != SymExpr::constant(window))
+        return im.fail("past_state must have rank 4 (" + num(window) +
+                       ", B, C, k-1) with state_window = " + num(window));
+      pd.erase(pd.begin());
+    }
     if (pd.size() != 3)
       return im.fail("past_state must have rank 3 (B, C, k-1)");
     for (std::string m : {mismatch("past_state batch size and batch size", pd[0], xd[0]),
@@ -663,6 +700,18 @@ LogicalResult handleCausalConv(Importer &im, NodeCtx &n) {
   SymShape od{xd[0], SymExpr::constant(C), xd[2]};
   SymShape sd{xd[0], SymExpr::constant(C), SymExpr::constant(ks - 1)};
   x = im.castTo(x, im.typeFor(od, et));
+  if (past && window) {
+    SymShape wd{SymExpr::constant(window), xd[0], SymExpr::constant(C), SymExpr::constant(ks - 1)};
+    past = im.castTo(past, im.typeFor(wd, et));
+    im.setDims(past, wd);
+    past = im.reshape(im.extractSlice(past,
+                                      {SymExpr::constant(window - 1), SymExpr::constant(0),
+                                       SymExpr::constant(0), SymExpr::constant(0)},
+                                      {SymExpr::constant(1), xd[0], SymExpr::constant(C),
+                                       SymExpr::constant(ks - 1)},
+                                      {1, 1, 1, 1}),
+                      sd);
+  }
   if (past)
     past = im.castTo(past, im.typeFor(sd, et));
   auto op = gate::CausalConvOp::create(im.b, im.loc, im.typeFor(od, et), im.typeFor(sd, et), x, w,
@@ -670,6 +719,8 @@ LogicalResult handleCausalConv(Importer &im, NodeCtx &n) {
   Value out = op.getOutput(), st = op.getFinalState();
   im.setDims(out, od);
   im.setDims(st, sd);
+  if (window)
+    st = causalConvWindowStates(im, x, past, ks - 1, window);
   if (failed(n.out(0, out)) || failed(n.out(1, st)))
     return failure();
   return success();

@@ -598,21 +598,34 @@ LogicalResult requireDefaults(Importer &im, NodeCtx &n,
   return success();
 }
 
-LogicalResult handleMsLinearAttention(Importer &im, NodeCtx &n) {
-  if (failed(requireDefaults(im, n, {{"state_window", 0}})))
+/// ONNX Runtime's state_window attribute, validated ([0, 8]).
+FailureOr<int64_t> stateWindow(Importer &im, NodeCtx &n) {
+  int64_t w = n.i("state_window", 0);
+  if (n.bad)
     return failure();
-  return handleLinearAttention(im, n);
+  if (w < 0 || w > 8)
+    return im.fail("state_window must be in [0, 8], got " + num(w));
+  return w;
+}
+
+LogicalResult handleMsLinearAttention(Importer &im, NodeCtx &n) {
+  FailureOr<int64_t> w = stateWindow(im, n);
+  if (failed(w))
+    return failure();
+  return importLinearAttention(im, n, *w);
 }
 
 LogicalResult handleMsCausalConv(Importer &im, NodeCtx &n) {
   if (failed(requireDefaults(im, n, {{"ndim", 1}, {"dilation", 1}, {"channels_last", 0},
-                                     {"state_window", 0}, {"state_update_capacity", 0},
-                                     {"state_length", 0}, {"input_channel_offset", 0},
-                                     {"input_channels", 0}})))
+                                     {"state_update_capacity", 0}, {"state_length", 0},
+                                     {"input_channel_offset", 0}, {"input_channels", 0}})))
     return failure();
   if (n.wants(2))
     return im.fail("the state_update output is not supported");
-  return handleCausalConv(im, n);
+  FailureOr<int64_t> w = stateWindow(im, n);
+  if (failed(w))
+    return failure();
+  return importCausalConv(im, n, *w);
 }
 
 //===----------------------------------------------------------------------===//

@@ -4,6 +4,8 @@
 
 #include "ImporterImpl.h"
 
+#include "gatec/Dialect/Gate/IR/GateDialect.h"
+
 #include "mlir/IR/TypeUtilities.h"
 
 namespace gatec::onnx_frontend::detail {
@@ -55,6 +57,29 @@ LogicalResult handleEinsum(Importer &, NodeCtx &);
 LogicalResult handleLpNorm(Importer &, NodeCtx &);
 Value applyRotary(Importer &im, Value x4, Value cosC, Value sinC, Value pos, bool cacheB1,
                   int64_t rot, bool interleaved);
+
+/// The opset-27 LinearAttention / CausalConvWithState with ONNX Runtime's
+/// state_window = `window` (0: none): past_state gains a leading [W] axis
+/// (slot W-1 read) and present_state holds the states after each of the last
+/// W tokens, right-aligned, zeros where the call has no such token.
+LogicalResult importLinearAttention(Importer &, NodeCtx &, int64_t window);
+LogicalResult importCausalConv(Importer &, NodeCtx &, int64_t window);
+
+/// A token-major gate.linear_attention's operands (StateWindow.cpp).
+struct LinearAttentionParts {
+  Value q, k, v, decay, beta, init; // [B, T, H, D]; init: f32 state or null
+  gate::UpdateRule rule;
+  FloatAttr scale;
+  int64_t chunk;
+};
+/// The recurrence over every token, keeping the states after each of the
+/// last `window` tokens: (output `od`, final state `sd`, [window, sd...]).
+std::tuple<Value, Value, Value> linearAttentionWindow(Importer &im, const LinearAttentionParts &p,
+                                                      const SymShape &od, const SymShape &sd,
+                                                      Type et, int64_t window);
+/// A causal convolution's states [window, B, C, L] after each of the last
+/// `window` positions of x [B, C, T], past [B, C, L] (null: zeros) before it.
+Value causalConvWindowStates(Importer &im, Value x, Value past, int64_t L, int64_t window);
 
 LogicalResult handleMsMoE(Importer &, NodeCtx &);
 LogicalResult handleMsGatedAdd(Importer &, NodeCtx &);
