@@ -155,3 +155,21 @@ func.func @quantized_b(%a: tensor<?x4xf32>) -> tensor<?x3xf32> {
       ins(%a, %w : tensor<?x4xf32>, tensor<4x3xf32>) outs(%f : tensor<?x3xf32>) -> tensor<?x3xf32>
   return %r : tensor<?x3xf32>
 }
+
+// -----
+
+// 16-bit constant weights keep their width in the packed panels (half the
+// bytes to stream) and are widened to f32 as the micro-kernel loads them.
+// CHECK-LABEL: func.func @f16_const_b
+// CHECK:         arith.constant dense_resource<gatec_packed_weight> : tensor<2x7x16xf16>
+// CHECK:         scf.for
+// CHECK:           %[[H:.+]] = vector.load {{.*}} : memref<2x7x16xf16>, vector<8xf16>
+// CHECK:           arith.extf %[[H]] : vector<8xf16> to vector<8xf32>
+func.func @f16_const_b(%a: tensor<5x7xf32>) -> tensor<5x20xf32> {
+  %w = arith.constant dense<1.5> : tensor<7x20xf16>
+  %zero = arith.constant 0.0 : f32
+  %i = tensor.empty() : tensor<5x20xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%i : tensor<5x20xf32>) -> tensor<5x20xf32>
+  %r = linalg.matmul ins(%a, %w : tensor<5x7xf32>, tensor<7x20xf16>) outs(%f : tensor<5x20xf32>) -> tensor<5x20xf32>
+  return %r : tensor<5x20xf32>
+}

@@ -4,7 +4,8 @@
 // Gemm and batched MatMul) become GotoBLAS-style kernels:
 //
 //   B is packed into panels of NR = nr-vectors·W columns, [batch, N/NR, K, NR]
-//   f32, zero-padded past N: at compile time when B is a constant (an
+//   f32 (f16/bf16 constants keep their width and are widened in the
+//   micro-kernel), zero-padded past N: at compile time when B is a constant (an
 //   initializer weight, possibly transposed by Gemm's transB, or one expert
 //   of a constant stack, read from the packed stack), else once per
 //   call in a parallel loop. f16/bf16 weights are widened to f32 there.
@@ -38,6 +39,8 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cstring>
 
 namespace gatec {
 #define GEN_PASS_DEF_GATEMATMULCPU
@@ -196,9 +199,17 @@ private:
     auto st = cast<RankedTensorType>(attr.getType());
     if (!st.hasStaticShape())
       return {};
-    std::optional<std::vector<float>> vals = constantAsF32(attr);
-    if (!vals)
+    // 16-bit weights stay 16-bit in the panels (half the bytes to stream);
+    // the micro-kernel widens each vector as it loads it.
+    Type et = st.getElementType();
+    bool narrow = isa<Float16Type, BFloat16Type>(et);
+    std::optional<ConstantBytes> raw = narrow ? constantBytes(attr) : std::nullopt;
+    std::optional<std::vector<float>> vals = narrow ? std::nullopt : constantAsF32(attr);
+    if (narrow ? !raw || (!raw->splat && int64_t(raw->data.size()) < st.getNumElements() * 2)
+               : !vals)
       return {};
+    if (!narrow)
+      et = b.getF32Type();
     int64_t rank = st.getRank();
     int64_t nb = rank == 3 ? st.getDimSize(0) : 1;
     int64_t d0 = st.getDimSize(rank - 2), d1 = st.getDimSize(rank - 1);
@@ -210,21 +221,26 @@ private:
     if (ops.batched || sliceAt)
       shape.push_back(nb);
     shape.append({np, k, nr});
-    size_t count = size_t(nb * np * k * nr);
-    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(count * 4, 64);
-    float *out = reinterpret_cast<float *>(blob.getMutableData().data());
-    const float *in = vals->data();
+    size_t count = size_t(nb * np * k * nr), eb = narrow ? 2 : 4;
+    AsmResourceBlob blob = HeapAsmResourceBlob::allocate(count * eb, 64);
+    char *out = blob.getMutableData().data();
     for (int64_t bi = 0; bi < nb; ++bi)
       for (int64_t p = 0; p < np; ++p)
         for (int64_t kk = 0; kk < k; ++kk)
           for (int64_t j = 0; j < nr; ++j) {
             int64_t col = p * nr + j;
-            float v = 0.0f;
-            if (col < n)
-              v = transposed ? in[(bi * n + col) * k + kk] : in[(bi * k + kk) * n + col];
-            out[((bi * np + p) * k + kk) * nr + j] = v;
+            size_t at = size_t(((bi * np + p) * k + kk) * nr + j) * eb;
+            int64_t src = col >= n ? -1
+                          : transposed ? (bi * n + col) * k + kk
+                                       : (bi * k + kk) * n + col;
+            if (src < 0)
+              std::memset(out + at, 0, eb); // zero padding past N (+0.0 in every format)
+            else if (narrow)
+              std::memcpy(out + at, raw->data.data() + (raw->splat ? 0 : src * 2), 2);
+            else
+              std::memcpy(out + at, &(*vals)[size_t(src)], 4);
           }
-    auto type = RankedTensorType::get(shape, b.getF32Type());
+    auto type = RankedTensorType::get(shape, et);
     auto packed = DenseResourceElementsAttr::get(type, "gatec_packed_weight", std::move(blob));
     // The whole stack stays one buffer, indexed with the matrix first (a
     // slice of it would be copied out to get an identity layout).
@@ -444,6 +460,12 @@ private:
                    Value p, Value k0, Value kLen, Value first, std::optional<double> fillValue) {
     int64_t nr = t.nr(), w = t.w;
     auto vt = VectorType::get({w}, b.getF32Type());
+    // Panels of 16-bit weights are widened as they are loaded.
+    Type bType = cast<MemRefType>(bp.getType()).getElementType();
+    int64_t bBytes = bType.getIntOrFloatBitWidth() / 8;
+    auto widen = [&](Value v) -> Value {
+      return bType.isF32() ? v : arith::ExtFOp::create(b, vt, v).getResult();
+    };
     Value col0 = b.muli(p, b.idx(nr));
     Value fullCols = b.cmpi(CmpIPredicate::ule, b.addi(col0, b.idx(nr)), N);
     SmallVector<Value> rows;
@@ -482,14 +504,15 @@ private:
           // The panel streams from L2: ask for its rows `prefetch` steps
           // ahead (a cache line of 16 floats per prefetch).
           if (t.prefetch > 0)
-            for (int64_t col = 0; col < nr; col += 16)
+            for (int64_t col = 0; col < nr; col += 64 / bBytes)
               memref::PrefetchOp::create(b, bp,
                                          packedIndex(bi, {p, b.addi(kk, b.idx(t.prefetch)),
                                                           b.idx(col)}),
                                          /*isWrite=*/false, /*localityHint=*/3,
                                          /*isDataCache=*/true);
           for (int64_t v = 0; v < t.nv; ++v)
-            bv.push_back(vector::LoadOp::create(b, vt, bp, packedIndex(bi, {p, kk, b.idx(v * w)})));
+            bv.push_back(widen(vector::LoadOp::create(b, VectorType::get({w}, bType), bp,
+                                                      packedIndex(bi, {p, kk, b.idx(v * w)}))));
           SmallVector<Value> next;
           for (int64_t r = 0; r < mr; ++r) {
             Value a = b.splat(b.load(ap, {b.subi(rows[r], m0), k}), w);
