@@ -194,7 +194,9 @@ def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causa
         d = np.arange(Skv)[None, :] - np.arange(Sq)[:, None]
         bias = np.where(((d >= -left) & (d <= right))[None, None], bias, -np.inf)
 
-    biased = capped + bias
+    # A masked key takes no part, whatever its score (a NaN or infinite key a
+    # query cannot see does not reach that query).
+    biased = np.where(bias == -np.inf, -np.inf, capped + bias)
 
     # Softmax over keys; a row with no attendable key gives probabilities 0.
     probs = np.zeros_like(biased)

@@ -215,8 +215,10 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
                 Value cap = b.splat(b.f32(softcap), vw);
                 x = b.mul(cap, b.tanh(b.div(x, cap)));
               }
-              if (mask)
-                x = b.add(x, maskVector(b, mask, bi, rv, keys[t], nRows, tileRow));
+              if (mask) { // a key masked to -inf takes no part, even with a NaN score
+                Value m = maskVector(b, mask, bi, rv, keys[t], nRows, tileRow);
+                x = b.select(b.cmpf(arith::CmpFPredicate::OEQ, m, negInfV), negInfV, b.add(x, m));
+              }
               Value valid = b.splat(inBlock, vw);
               Value key = b.splat(keys[t], vw);
               if (right)

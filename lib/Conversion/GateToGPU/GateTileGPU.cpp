@@ -400,7 +400,10 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
           s = b.mul(b.f32(softcap), b.tanh(b.div(s, b.f32(softcap))));
         if (mask) {
           Value mv = b.load(mask, b.bcastIndex(mask, {bi, h, i, j}));
-          s = boolMask ? b.select(mv, s, b.negInf()) : b.add(s, mv);
+          // a key masked to -inf takes no part, even with a NaN score
+          s = boolMask ? b.select(mv, s, b.negInf())
+                       : b.select(b.cmpf(CmpFPredicate::OEQ, mv, b.negInf()), b.negInf(),
+                                  b.add(s, mv));
         }
         Value mNew = b.max(it[0], s);
         Value base = b.select(b.cmpf(CmpFPredicate::OEQ, mNew, b.negInf()), zero, mNew);
