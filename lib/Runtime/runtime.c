@@ -55,6 +55,15 @@ static const char *dtype_name(int32_t d) {
   }
 }
 
+static int64_t dtype_bytes(int32_t d) {
+  switch (d) {
+  case GATEC_DTYPE_F16: case GATEC_DTYPE_BF16: return 2;
+  case GATEC_DTYPE_BOOL: return 1;
+  case GATEC_DTYPE_I32: case GATEC_DTYPE_F32: return 4;
+  default: return 8;
+  }
+}
+
 static int check_tensor(const gatec_function *fn, const char *kind, int index,
                         const gatec_arg_info *info, const gatec_tensor *t) {
   if (!t)
@@ -74,14 +83,30 @@ static int check_tensor(const gatec_function *fn, const char *kind, int index,
                          "%s: %s %d ('%s') has a NULL shape", fn->name, kind,
                          index, info->name);
   int64_t numel = 1;
+  int huge = 0;
   for (int d = 0; d < t->rank; ++d) {
     if (t->shape[d] < 0)
       return gatec_rt_fail(GATEC_ERROR_SHAPE,
                            "%s: %s %d ('%s') dimension %d is negative (%lld)",
                            fn->name, kind, index, info->name, d,
                            (long long)t->shape[d]);
-    numel *= t->shape[d];
+    if (__builtin_mul_overflow(numel, t->shape[d], &numel))
+      huge = 1;
   }
+  for (int d = 0; d < t->rank; ++d)
+    if (t->shape[d] == 0) /* empty, whatever the other dimensions */
+      numel = 0, huge = 0;
+  /* No tensor can hold more bytes than a 64-bit address space (the user half
+   * of x86-64's 48-bit one): the kernels' index arithmetic would overflow. */
+  int64_t bytes;
+  if (huge || (numel > 0 && (__builtin_mul_overflow(numel, dtype_bytes(t->dtype), &bytes) ||
+                             bytes > GATEC_RT_MAX_BYTES)))
+    return gatec_rt_fail(GATEC_ERROR_SHAPE,
+                         "%s: %s %d ('%s') has more elements than memory can hold "
+                         "(rank %d, the product of its dimensions overflows or "
+                         "exceeds %lld bytes)",
+                         fn->name, kind, index, info->name, t->rank,
+                         (long long)GATEC_RT_MAX_BYTES);
   if (t->strides) {
     int64_t expect = 1;
     for (int d = t->rank - 1; d >= 0; --d) {

@@ -5,6 +5,8 @@
 #include "gatec-c/runtime.h"
 
 #define GATEC_RT_MAX_RANK 16
+/* The largest tensor a call accepts: 2^47 bytes, x86-64's user address space. */
+#define GATEC_RT_MAX_BYTES (INT64_C(1) << 47)
 
 extern int32_t gatec_num_threads;
 void gatec_rt_set_num_threads(int32_t n);

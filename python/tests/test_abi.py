@@ -594,10 +594,76 @@ def test_last_error_is_per_thread(raw):
     assert raw.error() == mine
 
 
+def test_raw_shapes_beyond_memory_are_rejected(raw):
+    """A shape whose element count overflows int64, or whose bytes exceed the
+    address space, is a shape error naming the input; nothing is written."""
+    ins = attn_inputs(T=5)
+    outs = _outputs(raw, "attn", ins)
+    for seq in (2**61, 2**44, 2**40):  # the product overflows / 2^54 bytes / 2^49 bytes
+        bad = [tensor(a, shape=(2, a.shape[1], seq, a.shape[3])) for a in ins]
+        st = _call(raw, "attn", bad, [tensor(o) for o in outs])
+        assert st == 5, (seq, st, raw.error())
+        assert "input 0 ('query') has more elements than memory can hold" in raw.error()
+    _untouched(outs)
+
+
+def test_set_num_threads_while_other_threads_call(abi):
+    """set_num_threads from one thread while others call: every result equals
+    the serial one (the thread count is read atomically at each region)."""
+    work = [attn_inputs(B=2, T=T, seed=T) for T in (9, 64, 130, 257)]
+    expect = [abi.attn(*w)[0] for w in work]
+    stop = threading.Event()
+    errors = []
+
+    def worker(i):
+        try:
+            while not stop.is_set():
+                np.testing.assert_array_equal(abi.attn(*work[i])[0], expect[i])
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(work))]
+    for th in threads:
+        th.start()
+    try:
+        for n in (1, 3, 2, 0, 4, 1, 2) * 20:
+            abi.set_num_threads(n)
+    finally:
+        stop.set()
+        for th in threads:
+            th.join()
+        abi.set_num_threads(0)
+    assert not errors, errors[0]
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
+def test_ten_thousand_calls_keep_memory_flat(abi):
+    """10,000 calls (with intermediates freed or cached) do not grow the
+    process: resident memory after the last call is within 8 MB of that after
+    the first thousand."""
+    ins = attn_inputs(B=1, T=40, seed=3)
+    lins = la_inputs(B=1, T=9)
+    for _ in range(1000):
+        abi.attn(*ins)
+        abi.functions["la"](*lins)
+    base = _rss_bytes()
+    for _ in range(9000):
+        abi.attn(*ins)
+        abi.functions["la"](*lins)
+    grown = _rss_bytes() - base
+    assert grown < 8 << 20, f"resident memory grew {grown / 2**20:.1f} MB over 9,000 calls"
+
+
 def test_concurrent_calls(abi):
-    """Calls from several threads at once (ctypes drops the GIL) give the
-    results of sequential calls."""
-    work = [attn_inputs(B=2, T=T, seed=T) for T in (1, 17, 64, 65, 130, 200)]
+    """Calls from 8 threads at once (ctypes drops the GIL), each with its own
+    shapes, give the results of sequential calls."""
+    work = [attn_inputs(B=b, T=T, seed=T) for b, T in
+            ((2, 1), (1, 17), (2, 64), (3, 65), (2, 130), (1, 200), (2, 33), (1, 257))]
     expect = [abi.attn(*w)[0] for w in work]
     got = [None] * len(work)
     errors = []
