@@ -21,6 +21,9 @@ configure: deps $(BUILD)/build.ninja
 build: configure
 	@ninja -C $(BUILD) -j $(JOBS)
 
+# Tests, the demo and the benchmarks use the compiler of $(BUILD).
+export GATEC := $(abspath $(BUILD))/bin/gatec
+
 demo: build
 	@$(PY) examples/demo.py
 

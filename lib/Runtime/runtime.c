@@ -296,10 +296,23 @@ void *_mlir_memref_to_llvm_alloc(size_t size) {
   return (char *)block + GATEC_RT_HEADER;
 }
 
+/* Blocks aligned beyond the header's 64 bytes: the pointer is `alignment`
+ * bytes into its block, the word before it records the block, and the
+ * header's size word says GATEC_RT_OVERALIGNED (never cached). */
+#define GATEC_RT_OVERALIGNED ((size_t)-1)
+
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
-  /* Generated code asks for at most 64-byte alignment. */
-  (void)alignment;
-  return _mlir_memref_to_llvm_alloc(size);
+  if (alignment <= GATEC_RT_HEADER)
+    return _mlir_memref_to_llvm_alloc(size);
+  if (alignment & (alignment - 1))
+    return NULL;
+  void *block = NULL;
+  if (posix_memalign(&block, alignment, size + alignment) != 0)
+    return NULL;
+  char *ptr = (char *)block + alignment;
+  ((void **)ptr)[-1] = block;
+  *(size_t *)((char *)ptr - GATEC_RT_HEADER) = GATEC_RT_OVERALIGNED;
+  return ptr;
 }
 
 void _mlir_memref_to_llvm_free(void *ptr) {
@@ -307,6 +320,10 @@ void _mlir_memref_to_llvm_free(void *ptr) {
     return;
   void *block = (char *)ptr - GATEC_RT_HEADER;
   size_t size = *(size_t *)block;
+  if (size == GATEC_RT_OVERALIGNED) {
+    free(((void **)ptr)[-1]);
+    return;
+  }
   if (size >= GATEC_RT_CACHE_MIN) {
     pthread_mutex_lock(&gatec_cache_lock);
     for (int i = 0; i < GATEC_RT_CACHE_SLOTS; ++i)

@@ -26,11 +26,16 @@ Shape = Tuple[Dim, ...]
 
 
 def gatec_binary() -> str:
-    """The compiler under test: $GATEC, else build/bin/gatec of this checkout."""
+    """The compiler under test: $GATEC (`make test BUILD=dir` sets it), else
+    build/bin/gatec of this checkout."""
     env = os.environ.get("GATEC")
     if env:
         return env
     return os.path.join(REPO, "build", "bin", "gatec")
+
+
+# The build directory of that compiler (its lib/ holds the runtime archive).
+BUILD = os.path.dirname(os.path.dirname(os.path.abspath(gatec_binary())))
 
 
 def have_compiler() -> bool:
