@@ -16,7 +16,9 @@
 extern "C" {
 #endif
 
-#define GATEC_ABI_VERSION 1
+/* 2: gatec_library gained set_stream (CUDA libraries). A library and a
+ * caller agree only when their versions are equal. */
+#define GATEC_ABI_VERSION 2
 
 typedef enum gatec_dtype {
   GATEC_DTYPE_F32 = 1,

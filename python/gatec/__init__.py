@@ -30,7 +30,7 @@ from . import reference  # noqa: F401  (public submodule)
 __all__ = ["Error", "load", "compile", "Module", "Function", "ArgSpec", "DeviceArray",
            "reference", "cuda"]
 
-ABI_VERSION = 1
+ABI_VERSION = 2  # include/gatec-c/runtime.h
 
 
 class Error(Exception):
@@ -480,7 +480,9 @@ class Module:
         entry.restype = ctypes.POINTER(_Library)
         desc = entry()
         if not desc or desc.contents.abi_version != ABI_VERSION:
-            raise Error(f"{path}: ABI version mismatch (expected {ABI_VERSION})")
+            got = desc.contents.abi_version if desc else "none"
+            raise Error(f"{path}: ABI version {got}, this gatec module reads {ABI_VERSION} "
+                        f"(recompile the library with this gatec)")
         self._lib_desc = desc.contents
         self.name = self._lib_desc.name.decode()
         self.target = self._lib_desc.target.decode()

@@ -184,7 +184,7 @@ def la_inputs(B=2, T=7, seed=1):
 # the signature
 # --------------------------------------------------------------------------- #
 def test_library_descriptor(abi, raw):
-    assert raw.lib.abi_version == 1 == gatec.ABI_VERSION
+    assert raw.lib.abi_version == 2 == gatec.ABI_VERSION
     assert raw.lib.name.decode() == "abi" == abi.name
     assert raw.lib.target.decode() == "cpu" == abi.target
     assert set(raw.fns) == {"attn", "la", "masked", "conv", "unnamed"}
