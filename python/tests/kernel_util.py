@@ -285,6 +285,36 @@ def ort_unsupported(exc: BaseException) -> bool:
     return any(w in text for w in _ORT_UNSUPPORTED)
 
 
+def save_ms_model(path: str, nodes, inputs, outputs, initializers=()) -> str:
+    """A graph of default-domain and com.microsoft nodes (ONNX Runtime's
+    contrib ops), saved at `path`; returns the path."""
+    import onnx
+    from onnx import helper
+
+    g = helper.make_graph(list(nodes), "ms", list(inputs), list(outputs),
+                          initializer=list(initializers))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21),
+                                            helper.make_opsetid("com.microsoft", 1)],
+                          ir_version=10)
+    onnx.save(m, str(path))
+    return str(path)
+
+
+def ort_session_or_none(path: str, limits=()):
+    """An ONNX Runtime CPU session, or None when onnxruntime is missing, lacks
+    the op, or its message holds one of `limits` (documented ORT limits)."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    try:
+        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - only "not supported" is tolerated
+        if ort_unsupported(e) or any(m in str(e) for m in limits):
+            return None
+        raise
+
+
 class OnnxGraphBuilder:
     """Nodes and initializers of a test graph: `const` adds an initializer,
     `op` a single-output node named after its output; both return the name."""

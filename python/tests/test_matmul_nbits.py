@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import gatec
-from kernel_util import REPO, assert_close, have_compiler, ort_unsupported, run_gatec
+from kernel_util import (REPO, assert_close, have_compiler, ort_session_or_none, run_gatec,
+                         save_ms_model)
 
 try:
     import onnxruntime as ort
@@ -75,25 +76,8 @@ def _model(tmp_path, q, K, N, bits, block, a_shape, dtype=np.float32, bias=None,
     attrs = {"K": K, "N": N, "bits": bits, "block_size": block,
              "accuracy_level": accuracy_level, **(extra or {})}
     node = helper.make_node("MatMulNBits", names, ["Y"], domain="com.microsoft", **attrs)
-    g = helper.make_graph([node], "mmnb", ins, [helper.make_tensor_value_info("Y", et, None)],
-                          initializer=inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21),
-                                            helper.make_opsetid("com.microsoft", 1)],
-                          ir_version=10)
-    p = str(tmp_path / "mmnb.onnx")
-    onnx.save(m, p)
-    return p
-
-
-def _ort(path):
-    if ort is None:
-        return None
-    try:
-        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    except Exception as e:  # noqa: BLE001
-        if ort_unsupported(e):
-            return None
-        raise
+    return save_ms_model(tmp_path / "mmnb.onnx", [node], ins,
+                         [helper.make_tensor_value_info("Y", et, None)], inits)
 
 
 @pytest.mark.parametrize("bits,block,K,N,zp_form,with_bias", [
@@ -110,7 +94,7 @@ def test_matmul_nbits_matches_float64_and_onnxruntime(tmp_path, bits, block, K, 
     bias = rng.standard_normal(N).astype(np.float32) if with_bias else None
     path = _model(tmp_path, q, K, N, bits, block, ["m", K], bias=bias)
     lib = gatec.load(gatec.compile(path, str(tmp_path / "libmmnb.so")))
-    sess = _ort(path)
+    sess = ort_session_or_none(path)
     # up to 4 rows: the kernel that streams 4-bit weights (2 and 4 bits)
     for m in (1, 3, 4, 7, 130):
         a = rng.standard_normal((m, K)).astype(np.float32)

@@ -9,12 +9,7 @@ import numpy as np
 import pytest
 
 import gatec
-from kernel_util import assert_close, have_compiler, ort_unsupported, run_gatec
-
-try:
-    import onnxruntime as ort
-except ImportError:  # pragma: no cover
-    ort = None
+from kernel_util import assert_close, have_compiler, ort_session_or_none, run_gatec, save_ms_model
 
 pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built")
 
@@ -100,26 +95,13 @@ def _model(tmp_path, w, attrs, x_shape, as_inputs=False, dtype=np.float32):
     while names[-1] == "":
         names.pop()
     node = helper.make_node("MoE", names, ["y"], domain="com.microsoft", **attrs)
-    g = helper.make_graph([node], "moe", ins, [helper.make_tensor_value_info("y", et, None)],
-                          initializer=inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21),
-                                            helper.make_opsetid("com.microsoft", 1)],
-                          ir_version=10)
-    p = str(tmp_path / "moe.onnx")
-    onnx.save(m, p)
-    return p
+    return save_ms_model(tmp_path / "moe.onnx", [node], ins,
+                         [helper.make_tensor_value_info("y", et, None)], inits)
 
 
 def _ort(path):
-    if ort is None:
-        return None
-    try:
-        return ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    except Exception as e:  # noqa: BLE001
-        # ORT 1.32's CPU MoE runs interleaved SwiGLU only (swiglu_fusion=1)
-        if ort_unsupported(e) or "only supports interleaved SwiGLU" in str(e):
-            return None
-        raise
+    # ORT 1.32's CPU MoE runs interleaved SwiGLU only (swiglu_fusion=1)
+    return ort_session_or_none(path, ["only supports interleaved SwiGLU"])
 
 
 CASES = [  # (activation, swiglu_fusion, normalize, k, extra attributes)
@@ -195,13 +177,9 @@ def test_moe_3d_input_with_router_as_the_builder_writes_it(tmp_path):
              helper.make_node("MoE", ["x", "router", "w1", "b1", "w2", "b2"], ["y"],
                               domain="com.microsoft", **attrs)]
     F = TensorProto.FLOAT
-    g = helper.make_graph(nodes, "moe3", [helper.make_tensor_value_info("x", F, ["b", "t", H])],
-                          [helper.make_tensor_value_info("y", F, None)], initializer=inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21),
-                                            helper.make_opsetid("com.microsoft", 1)],
-                          ir_version=10)
-    path = str(tmp_path / "moe3.onnx")
-    onnx.save(m, path)
+    path = save_ms_model(tmp_path / "moe3.onnx", nodes,
+                         [helper.make_tensor_value_info("x", F, ["b", "t", H])],
+                         [helper.make_tensor_value_info("y", F, None)], inits)
     lib = gatec.load(gatec.compile(path, str(tmp_path / "libmoe3.so")))
     sess = _ort(path)
     for b, t in ((1, 1), (2, 9)):
@@ -263,13 +241,8 @@ def _gated_add_model(tmp_path, gate_shape, extra_input=False):
         ins.append(helper.make_tensor_value_info("gw", F, [6, 1]))
         names.append("gw")
     node = helper.make_node("GatedAdd", names, ["z"], domain="com.microsoft")
-    g = helper.make_graph([node], "ga", ins, [helper.make_tensor_value_info("z", F, None)])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21),
-                                            helper.make_opsetid("com.microsoft", 1)],
-                          ir_version=10)
-    p = str(tmp_path / "gated_add.onnx")
-    onnx.save(m, p)
-    return p
+    return save_ms_model(tmp_path / "gated_add.onnx", [node], ins,
+                         [helper.make_tensor_value_info("z", F, None)])
 
 
 def test_gated_add_matches_onnxruntime(tmp_path):
