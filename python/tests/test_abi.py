@@ -953,3 +953,83 @@ def test_runtime_allocation_honours_alignment(tmp_path):
     assert proc.returncode == 0, proc.stderr
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+FUZZ_SCRIPT = r"""
+import ctypes, sys
+import numpy as np
+sys.path[:0] = [{tests!r}, {python!r}]
+import test_abi as T
+
+raw = T.Raw({path!r}, "abi")
+rng = np.random.default_rng({seed})
+codes = [T.F32, T.F16, T.BOOL, 0, 5, 6, 7, 99, -1]
+valid = {{"attn": lambda: T.attn_inputs(B=int(rng.integers(1, 3)), T=int(rng.integers(1, 40))),
+          "la": lambda: T.la_inputs(B=int(rng.integers(1, 3)), T=int(rng.integers(1, 20)))}}
+calls = statuses = 0
+for it in range({iters}):
+    name = ("attn", "la")[it % 2]
+    ins = valid[name]()
+    shapes = [list(a.shape) for a in ins]
+    dtypes = [None] * len(ins)
+    datas = ["array"] * len(ins)
+    strides = [None] * len(ins)
+    nin = len(ins)
+    for _ in range(int(rng.integers(1, 3))):
+        i = int(rng.integers(len(ins)))
+        kind = int(rng.integers(7))
+        if kind == 0 and shapes[i]:      # one dimension: negative, 0, off by one, beyond memory
+            d = int(rng.integers(len(shapes[i])))
+            shapes[i][d] = int(rng.choice([-1, -7, 0, shapes[i][d] + 1, max(shapes[i][d] - 1, 0),
+                                           2**45, 2**62]))
+        elif kind == 1:                  # rank
+            shapes[i] = shapes[i][:-1] if shapes[i] and rng.integers(2) else shapes[i] + [1]
+        elif kind == 2:                  # dtype code
+            dtypes[i] = int(rng.choice(codes))
+        elif kind == 3:                  # NULL data
+            datas[i] = None
+        elif kind == 4 and len(shapes[i]) > 1:   # non-contiguous strides
+            st = [1] * len(shapes[i])
+            for d in range(len(st) - 2, -1, -1):
+                st[d] = st[d + 1] * max(shapes[i][d + 1], 1)
+            st[-1] = 2
+            strides[i] = st
+        elif kind == 5:                  # input count
+            nin = int(rng.choice([0, len(ins) - 1, len(ins) + 1]))
+        else:                            # a shrunk buffer is only ever passed with a bad shape
+            pass
+    # Data buffers always hold the claimed shape when it is small enough.
+    tens = []
+    for a, shp, dt, data, st in zip(ins, shapes, dtypes, datas, strides):
+        n = int(np.prod([max(x, 0) for x in shp])) if shp else 1
+        buf = a if n <= a.size else np.zeros(n if n < 10**7 else 1, a.dtype)
+        t = T.tensor(buf.reshape(-1), dtype=dt if dt is not None else None, shape=shp,
+                     data=("array" if data == "array" else None), strides=st)
+        if dt is None:
+            t.dtype = {{np.dtype(np.float32): T.F32, np.dtype(np.float16): T.F16}}[a.dtype]
+        tens.append(t)
+    ok_shapes = T._outputs(raw, name, ins)
+    outs = [T.tensor(o) for o in ok_shapes]
+    st = T._call(raw, name, tens, outs, nin=nin)
+    calls += 1
+    statuses += st != 0
+    if st:
+        assert raw.error(), "a failed call left no message"
+print(calls, statuses)
+"""
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_randomized_bad_calls_are_rejected_not_crashed(abi_path, seed):
+    """Random corruptions of valid calls (dimensions negative, zero, off by
+    one or beyond memory; ranks; dtype codes; NULL data; strides; input
+    counts): every call returns (no crash, in a child process), and every
+    rejection carries a message."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = FUZZ_SCRIPT.format(tests=here, python=os.path.dirname(here), path=abi_path, seed=seed,
+                              iters=1500)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-4000:])
+    calls, rejected = map(int, proc.stdout.split())
+    assert calls == 1500 and rejected > 500, (calls, rejected)
