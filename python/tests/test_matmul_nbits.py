@@ -95,6 +95,7 @@ def test_matmul_nbits_matches_float64_and_onnxruntime(tmp_path, bits, block, K, 
     path = _model(tmp_path, q, K, N, bits, block, ["m", K], bias=bias)
     lib = gatec.load(gatec.compile(path, str(tmp_path / "libmmnb.so")))
     sess = ort_session_or_none(path)
+    assert lib(np.zeros((0, K), np.float32))[0].shape == (0, N)
     # up to 4 rows: the kernel that streams 4-bit weights (2 and 4 bits)
     for m in (1, 3, 4, 7, 130):
         a = rng.standard_normal((m, K)).astype(np.float32)

@@ -267,3 +267,23 @@ def test_gated_add_errors(tmp_path, gate_shape, extra, msg):
     proc = run_gatec([_gated_add_model(tmp_path, gate_shape, extra), "--compile-to=gate"])
     assert proc.returncode != 0
     assert "GatedAdd" in proc.stderr and msg in proc.stderr, proc.stderr
+
+
+def test_moe_empty_input_and_nan_router(tmp_path):
+    """0 tokens give an empty output; a NaN router row (its ranking is
+    undefined) gives NaN for that token, never an out-of-range expert."""
+    rng = np.random.default_rng(11)
+    w = _weights(rng, "swiglu", 1)
+    attrs = {"k": 2, "activation_type": "swiglu", "swiglu_fusion": 1,
+             "normalize_routing_weights": 1}
+    lib = gatec.load(gatec.compile(_model(tmp_path, w, attrs, ["n", H]),
+                                   str(tmp_path / "libmoe0.so")))
+    (y,) = lib(np.zeros((0, H), np.float32), np.zeros((0, E), np.float32))
+    assert y.shape == (0, H)
+    x = rng.standard_normal((3, H)).astype(np.float32)
+    logits = rng.standard_normal((3, E)).astype(np.float32)
+    logits[1] = np.nan
+    (y,) = lib(x, logits)
+    assert np.all(np.isnan(y[1]))
+    want = moe_reference(x[[0, 2]], logits[[0, 2]], w, 2, "swiglu", 1, 1)
+    assert_close(y[[0, 2]], want, 2e-5, "the other tokens")
