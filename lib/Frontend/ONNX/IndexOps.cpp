@@ -66,13 +66,6 @@ bool staticMismatch(const SymExpr &a, const SymExpr &b) {
   return a.isConst() && b.isConst() && a.c != b.c;
 }
 
-Value cIdx(OpBuilder &b, Location l, int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
-
-/// An index value read from an indices tensor, as `index`.
-Value toIndex(OpBuilder &b, Location l, Value v) {
-  return arith::IndexCastOp::create(b, l, b.getIndexType(), v);
-}
-
 /// i + d when i < 0.
 Value wrapNeg(OpBuilder &b, Location l, Value i, Value d) {
   Value zero = cIdx(b, l, 0);

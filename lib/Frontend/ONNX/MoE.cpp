@@ -77,12 +77,8 @@ Value expertWeightsInOut(Importer &im, Value w) {
   return im.convert(im.transpose(w, {0, 2, 1}), im.b.getF32Type());
 }
 
-Value idx(OpBuilder &b, Location l, int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
 Value f32c(OpBuilder &b, Location l, float v) {
   return arith::ConstantOp::create(b, l, b.getF32FloatAttr(v));
-}
-Value toIndex(OpBuilder &b, Location l, Value i64) {
-  return arith::IndexCastOp::create(b, l, b.getIndexType(), i64);
 }
 Value toI64(OpBuilder &b, Location l, Value index) {
   return arith::IndexCastOp::create(b, l, b.getI64Type(), index);
@@ -113,21 +109,21 @@ std::pair<Value, Value> route(Importer &im, Value logits, const SymExpr &N, int6
   SymShape nk{N, SymExpr::constant(c.k)};
   Value experts = im.empty(nk, b.getI64Type()), weights = im.empty(nk, b.getF32Type());
   auto loop = scf::ForOp::create(
-      b, loc, idx(b, loc, 0), im.indexOf(N), idx(b, loc, 1), ValueRange{experts, weights},
+      b, loc, cIdx(b, loc, 0), im.indexOf(N), cIdx(b, loc, 1), ValueRange{experts, weights},
       [&](OpBuilder &fb, Location l, Value t, ValueRange acc) {
         auto logit = [&](OpBuilder &ob, Value e) {
           return tensor::ExtractOp::create(ob, l, logits, ValueRange{t, e}).getResult();
         };
         // The softmax denominator over all experts (from the largest logit).
         auto maxLoop = scf::ForOp::create(
-            fb, l, idx(fb, l, 0), idx(fb, l, E), idx(fb, l, 1),
+            fb, l, cIdx(fb, l, 0), cIdx(fb, l, E), cIdx(fb, l, 1),
             ValueRange{f32c(fb, l, -std::numeric_limits<float>::infinity())},
             [&](OpBuilder &ob, Location ol, Value e, ValueRange m) {
               scf::YieldOp::create(ob, ol, arith::MaximumFOp::create(ob, ol, m[0], logit(ob, e)).getResult());
             });
         Value mx = maxLoop.getResult(0);
         auto sumLoop = scf::ForOp::create(
-            fb, l, idx(fb, l, 0), idx(fb, l, E), idx(fb, l, 1), ValueRange{f32c(fb, l, 0.0f)},
+            fb, l, cIdx(fb, l, 0), cIdx(fb, l, E), cIdx(fb, l, 1), ValueRange{f32c(fb, l, 0.0f)},
             [&](OpBuilder &ob, Location ol, Value e, ValueRange s) {
               Value ex = math::ExpOp::create(ob, ol, arith::SubFOp::create(ob, ol, logit(ob, e), mx));
               scf::YieldOp::create(ob, ol, arith::AddFOp::create(ob, ol, s[0], ex).getResult());
@@ -137,8 +133,8 @@ std::pair<Value, Value> route(Importer &im, Value logits, const SymExpr &N, int6
         for (int64_t j = 0; j < c.k; ++j) {
           Value prevE = j ? pickE.back() : Value(), prevV = j ? logit(fb, pickE.back()) : Value();
           auto scan = scf::ForOp::create(
-              fb, l, idx(fb, l, 0), idx(fb, l, E), idx(fb, l, 1),
-              ValueRange{idx(fb, l, -1), f32c(fb, l, 0.0f)},
+              fb, l, cIdx(fb, l, 0), cIdx(fb, l, E), cIdx(fb, l, 1),
+              ValueRange{cIdx(fb, l, -1), f32c(fb, l, 0.0f)},
               [&](OpBuilder &ob, Location ol, Value e, ValueRange best) {
                 Value v = logit(ob, e);
                 Value ok = arith::ConstantIntOp::create(ob, ol, 1, 1);
@@ -150,7 +146,7 @@ std::pair<Value, Value> route(Importer &im, Value logits, const SymExpr &N, int6
                       ob, ol, arith::XOrIOp::create(ob, ol, above, arith::ConstantIntOp::create(ob, ol, 1, 1)),
                       arith::XOrIOp::create(ob, ol, same, arith::ConstantIntOp::create(ob, ol, 1, 1)));
                 }
-                Value none = arith::CmpIOp::create(ob, ol, arith::CmpIPredicate::slt, best[0], idx(ob, ol, 0));
+                Value none = arith::CmpIOp::create(ob, ol, arith::CmpIPredicate::slt, best[0], cIdx(ob, ol, 0));
                 // e is scanned after best: the higher expert, it wins ties.
                 Value better = ranksAbove(ob, ol, v, best[1], arith::ConstantIntOp::create(ob, ol, 1, 1));
                 Value take = arith::AndIOp::create(ob, ol, ok, arith::OrIOp::create(ob, ol, none, better));
@@ -168,8 +164,8 @@ std::pair<Value, Value> route(Importer &im, Value logits, const SymExpr &N, int6
         Value ex = acc[0], wt = acc[1];
         for (int64_t j = 0; j < c.k; ++j) {
           Value w = c.normalize ? arith::DivFOp::create(fb, l, pickP[j], total).getResult() : pickP[j];
-          ex = tensor::InsertOp::create(fb, l, toI64(fb, l, pickE[j]), ex, ValueRange{t, idx(fb, l, j)});
-          wt = tensor::InsertOp::create(fb, l, w, wt, ValueRange{t, idx(fb, l, j)});
+          ex = tensor::InsertOp::create(fb, l, toI64(fb, l, pickE[j]), ex, ValueRange{t, cIdx(fb, l, j)});
+          wt = tensor::InsertOp::create(fb, l, w, wt, ValueRange{t, cIdx(fb, l, j)});
         }
         scf::YieldOp::create(fb, l, ValueRange{ex, wt});
       });
@@ -191,8 +187,8 @@ Sorted sortByExpert(Importer &im, Value experts, const SymExpr &N, const SymExpr
   Value zerosE = im.fill(im.empty(eShape, i64), im.scalar(i64, 0));
   Value n = im.indexOf(N);
   auto slots = [&](ValueRange inits, auto body) {
-    return scf::buildLoopNest(b, loc, ValueRange{idx(b, loc, 0), idx(b, loc, 0)},
-                              ValueRange{n, idx(b, loc, k)}, ValueRange{idx(b, loc, 1), idx(b, loc, 1)},
+    return scf::buildLoopNest(b, loc, ValueRange{cIdx(b, loc, 0), cIdx(b, loc, 0)},
+                              ValueRange{n, cIdx(b, loc, k)}, ValueRange{cIdx(b, loc, 1), cIdx(b, loc, 1)},
                               inits, body)
         .results;
   };
@@ -204,7 +200,7 @@ Sorted sortByExpert(Importer &im, Value experts, const SymExpr &N, const SymExpr
     return {tensor::InsertOp::create(nb, l, inc, acc[0], ValueRange{e}).getResult()};
   })[0];
   auto prefix = scf::ForOp::create(
-      b, loc, idx(b, loc, 0), idx(b, loc, E), idx(b, loc, 1),
+      b, loc, cIdx(b, loc, 0), cIdx(b, loc, E), cIdx(b, loc, 1),
       ValueRange{arith::ConstantIntOp::create(b, loc, i64, 0), zerosE},
       [&](OpBuilder &fb, Location l, Value e, ValueRange acc) {
         Value off = tensor::InsertOp::create(fb, l, acc[0], acc[1], ValueRange{e});
@@ -449,11 +445,11 @@ LogicalResult handleMoE(Importer &im, NodeCtx &n) {
   // Step 4: every expert with tokens over its rows.
   Value ys = im.empty({*NK, xd.back()}, f32);
   auto experts_ = scf::ForOp::create(
-      b, loc, idx(b, loc, 0), idx(b, loc, E), idx(b, loc, 1), ValueRange{ys},
+      b, loc, cIdx(b, loc, 0), cIdx(b, loc, E), cIdx(b, loc, 1), ValueRange{ys},
       [&](OpBuilder &fb, Location l, Value e, ValueRange acc) {
         Value cnt = toIndex(fb, l, tensor::ExtractOp::create(fb, l, s.counts, ValueRange{e}));
         Value off = toIndex(fb, l, tensor::ExtractOp::create(fb, l, s.offsets, ValueRange{e}));
-        Value any = arith::CmpIOp::create(fb, l, arith::CmpIPredicate::sgt, cnt, idx(fb, l, 0));
+        Value any = arith::CmpIOp::create(fb, l, arith::CmpIPredicate::sgt, cnt, cIdx(fb, l, 0));
         auto ifOp = scf::IfOp::create(
             fb, l, any,
             [&](OpBuilder &tb, Location tl) {
@@ -487,8 +483,8 @@ LogicalResult handleMoE(Importer &im, NodeCtx &n) {
         Value t = linalg::IndexOp::create(nb, l, 0), h = linalg::IndexOp::create(nb, l, 1);
         Value sum = f32c(nb, l, 0.0f);
         for (int64_t j = 0; j < c.k; ++j) {
-          Value r = tensor::ExtractOp::create(nb, l, s.rowOf, ValueRange{t, idx(nb, l, j)});
-          Value w = tensor::ExtractOp::create(nb, l, weights, ValueRange{t, idx(nb, l, j)});
+          Value r = tensor::ExtractOp::create(nb, l, s.rowOf, ValueRange{t, cIdx(nb, l, j)});
+          Value w = tensor::ExtractOp::create(nb, l, weights, ValueRange{t, cIdx(nb, l, j)});
           Value v = tensor::ExtractOp::create(nb, l, ycat, ValueRange{toIndex(nb, l, r), h});
           sum = arith::AddFOp::create(nb, l, sum, arith::MulFOp::create(nb, l, w, v));
         }

@@ -23,6 +23,14 @@ Value scalarInput(NodeCtx &n, int i, Type et);
 /// A type as it prints, for error messages.
 std::string str(Type t);
 
+/// An index constant, and an integer value cast to index.
+inline Value cIdx(OpBuilder &b, Location l, int64_t v) {
+  return arith::ConstantIndexOp::create(b, l, v);
+}
+inline Value toIndex(OpBuilder &b, Location l, Value v) {
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), v);
+}
+
 /// `FOp` on float operands (scalars or tensors), `IOp` on integer ones.
 template <typename FOp, typename IOp>
 Value floatOrIntOp(OpBuilder &b, Location l, Value x, Value y) {

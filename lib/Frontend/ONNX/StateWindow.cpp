@@ -22,8 +22,6 @@ using namespace mlir;
 using namespace gatec::onnx_frontend::detail;
 
 namespace {
-Value cidx(OpBuilder &b, Location l, int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
-
 /// Tokens [t0, t0 + len) of a token-major [B, T, ...] tensor.
 Value tokens(OpBuilder &b, Location l, Value x, Value t0, OpFoldResult len) {
   auto xt = cast<RankedTensorType>(x.getType());
@@ -61,7 +59,7 @@ gatec::onnx_frontend::detail::linearAttentionWindow(Importer &im, const LinearAt
   Location loc = im.loc;
   Type f32 = b.getF32Type();
   Value T = im.indexOf(od[1]);
-  Value inWindow = arith::MinUIOp::create(b, loc, cidx(b, loc, window), T);
+  Value inWindow = arith::MinUIOp::create(b, loc, cIdx(b, loc, window), T);
   Value prefix = arith::SubIOp::create(b, loc, T, inWindow);
   Value state0 = p.init ? p.init : im.zeros(sd, f32);
   Value out0 = im.empty(od, et);
@@ -82,9 +80,9 @@ gatec::onnx_frontend::detail::linearAttentionWindow(Importer &im, const LinearAt
   SmallVector<OpFoldResult> zero4(4, b.getIndexAttr(0));
   // The tokens before the window, in one chunked pass.
   auto before = scf::IfOp::create(
-      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, prefix, cidx(b, loc, 0)),
+      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, prefix, cIdx(b, loc, 0)),
       [&](OpBuilder &tb, Location tl) {
-        auto [o, s] = run(tb, cidx(tb, tl, 0), prefix, state0);
+        auto [o, s] = run(tb, cIdx(tb, tl, 0), prefix, state0);
         scf::YieldOp::create(tb, tl, ValueRange{insertAt(tb, tl, o, out0, zero4), s});
       },
       [&](OpBuilder &eb, Location el) { scf::YieldOp::create(eb, el, ValueRange{out0, state0}); });
@@ -93,7 +91,7 @@ gatec::onnx_frontend::detail::linearAttentionWindow(Importer &im, const LinearAt
   Value win0 = im.zeros(wd, f32);
   // The window's tokens one at a time, each state kept in its slot.
   auto steps = scf::ForOp::create(
-      b, loc, cidx(b, loc, 0), inWindow, cidx(b, loc, 1),
+      b, loc, cIdx(b, loc, 0), inWindow, cIdx(b, loc, 1),
       ValueRange{before.getResult(0), before.getResult(1), win0},
       [&](OpBuilder &fb, Location fl, Value i, ValueRange acc) {
         Value t = arith::AddIOp::create(fb, fl, prefix, i);
@@ -101,7 +99,7 @@ gatec::onnx_frontend::detail::linearAttentionWindow(Importer &im, const LinearAt
         SmallVector<OpFoldResult> outOffs(zero4);
         outOffs[1] = t;
         Value slot = arith::AddIOp::create(
-            fb, fl, arith::SubIOp::create(fb, fl, cidx(fb, fl, window), inWindow), i);
+            fb, fl, arith::SubIOp::create(fb, fl, cIdx(fb, fl, window), inWindow), i);
         SmallVector<OpFoldResult> winOffs(5, fb.getIndexAttr(0));
         winOffs[0] = slot;
         scf::YieldOp::create(fb, fl,
@@ -134,11 +132,11 @@ Value gatec::onnx_frontend::detail::causalConvWindowStates(Importer &im, Value x
         // slot j holds position T - W + j: none when T + j < W
         Value tj = arith::AddIOp::create(nb, l, T, j);
         Value none = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::ult, tj,
-                                           cidx(nb, l, window));
+                                           cIdx(nb, l, window));
         Value pos = arith::SubIOp::create(
-            nb, l, arith::AddIOp::create(nb, l, tj, arith::AddIOp::create(nb, l, s, cidx(nb, l, 1))),
-            cidx(nb, l, window));
-        pos = arith::SelectOp::create(nb, l, none, cidx(nb, l, 0), pos);
+            nb, l, arith::AddIOp::create(nb, l, tj, arith::AddIOp::create(nb, l, s, cIdx(nb, l, 1))),
+            cIdx(nb, l, window));
+        pos = arith::SelectOp::create(nb, l, none, cIdx(nb, l, 0), pos);
         Value v = tensor::ExtractOp::create(nb, l, seq, ValueRange{bi, c, pos});
         Value zero = arith::ConstantOp::create(nb, l, nb.getZeroAttr(et));
         linalg::YieldOp::create(nb, l, arith::SelectOp::create(nb, l, none, zero, v).getResult());
