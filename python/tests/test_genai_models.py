@@ -192,7 +192,7 @@ def test_right_padded_batch_matches_onnxruntime(libs, name):
         _close(name, got[key][b, :, :n], theirs[key][b, :, :n], f"{name} entry {b} present key")
 
 
-def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True):
+def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True, bias_heads=None):
     from onnx import TensorProto, helper
 
     F = TensorProto.FLOAT
@@ -201,9 +201,12 @@ def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True):
            helper.make_tensor_value_info("v", F, [1, "s", 32]),
            helper.make_tensor_value_info("lens", TensorProto.INT32, [1]),
            helper.make_tensor_value_info("total", TensorProto.INT32, [])]
-    node = helper.make_node("GroupQueryAttention",
-                            ["q", "k" if with_kv else "", "v" if with_kv else "", "", "", "lens",
-                             "total"], ["y", "pk", "pv"], domain="com.microsoft", **attrs)
+    names = ["q", "k" if with_kv else "", "v" if with_kv else "", "", "", "lens", "total"]
+    if bias_heads is not None:
+        ins.append(helper.make_tensor_value_info("bias", F, [1, bias_heads, "s", "s"]))
+        names += ["", "", "", "bias"]
+    node = helper.make_node("GroupQueryAttention", names, ["y", "pk", "pv"],
+                            domain="com.microsoft", **attrs)
     outs = [helper.make_tensor_value_info(n, F, None) for n in ("y", "pk", "pv")]
     return _ms_model(tmp_path, node, ins, outs)
 
@@ -230,6 +233,29 @@ def test_gqa_local_window_matches_onnxruntime(tmp_path):
               "lens": np.array([s - 1], np.int32), "total": np.array(s, np.int32)}
              for s in (1, 7, 33)]
     _compare_with_ort(tmp_path, path, feeds)
+
+
+@pytest.mark.parametrize("bias_heads", [1, 4])
+@pytest.mark.parametrize("window", [-1, 3])
+def test_gqa_attention_bias_matches_onnxruntime(tmp_path, bias_heads, window):
+    """attention_bias [1, heads or 1, S, T] added to the scores of the keys each
+    query keeps (causal, and a local window)."""
+    path = _gqa_model(tmp_path, dict(num_heads=4, kv_num_heads=2, local_window_size=window),
+                      bias_heads=bias_heads)
+    rng = np.random.default_rng(5)
+    feeds = [{"q": rng.standard_normal((1, s, 64)).astype(np.float32),
+              "k": rng.standard_normal((1, s, 32)).astype(np.float32),
+              "v": rng.standard_normal((1, s, 32)).astype(np.float32),
+              "lens": np.array([s - 1], np.int32), "total": np.array(s, np.int32),
+              "bias": rng.standard_normal((1, bias_heads, s, s)).astype(np.float32)}
+             for s in (1, 7, 33)]
+    _compare_with_ort(tmp_path, path, feeds)
+
+
+def test_gqa_attention_bias_of_other_heads_is_rejected(tmp_path):
+    with pytest.raises(gatec.Error, match="attention_bias must be a float"):
+        gatec.compile(_gqa_model(tmp_path, dict(num_heads=4, kv_num_heads=2), bias_heads=3),
+                      str(tmp_path / "libgqa.so"))
 
 
 def _ms_model(tmp_path, nodes, ins, outs):

@@ -3,8 +3,8 @@
 // The contrib ops that onnxruntime-genai's model builder writes, with the
 // semantics of ONNX Runtime's CPU kernels:
 //   GroupQueryAttention            gate.sdpa over the KV cache it appends to,
-//                                  with its rotary embedding and its per-batch
-//                                  sequence lengths (seqlens_k)
+//                                  with its rotary embedding, its per-batch
+//                                  sequence lengths (seqlens_k) and bias
 //   MultiHeadAttention             gate.sdpa (additive attention_bias, past
 //                                  K/V appended, unidirectional = causal)
 //   RotaryEmbedding                RoPE at position_ids (or an offset)
@@ -78,7 +78,7 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
     return im.fail("scale and softcap must be finite and non-negative");
   if (window == 0 || window < -1)
     return im.fail("local_window_size must be -1 or positive, got " + num(window));
-  for (auto [k, what] : {std::pair{9, "position_ids"}, {10, "attention_bias"}, {11, "head_sink"}})
+  for (auto [k, what] : {std::pair{9, "position_ids"}, {11, "head_sink"}})
     if (n.has(k))
       return im.fail(std::string(what) + " inputs are not supported yet");
   Type et = n.inType(0).getElementType();
@@ -317,13 +317,41 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
     return gatec::gate::SdpaOp::create(b, loc, yT, q4, pk, pv, mask, Value(), scaleAttr,
                                        softcapAttr, causal, gatec::gate::Activation::sigmoid, win);
   };
+  // attention_bias [B or 1, hq or 1, S, T], added to the scores of the keys
+  // each query keeps: the general form's mask becomes additive.
+  Value bias;
+  SymShape biasDims;
+  if (n.has(10)) {
+    biasDims = inDims(n, 10);
+    auto fits = [](const SymExpr &d, const SymExpr &full) { return d.isConst(1) || d == full; };
+    if (biasDims.size() != 4 || !isa<FloatType>(n.inType(10).getElementType()) ||
+        !fits(biasDims[0], B) || !fits(biasDims[1], SymExpr::constant(hq)) ||
+        biasDims[2] != S || biasDims[3] != T)
+      return im.fail("attention_bias must be a float [batch or 1, num_heads or 1, sequence "
+                     "length, total sequence length] tensor, got " + symShapeStr(biasDims));
+    bias = n.in(10);
+    if (!bias)
+      return failure();
+    bias = im.convert(bias, b.getF32Type());
+  }
   // The general form: keep[b, 0, s, j] = j <= p && j < total_b (&& j > p - window).
-  auto masked = [&]() {
-    SymShape md{B, SymExpr::constant(1), S, T};
+  auto masked = [&]() -> Value {
+    SymShape md{B, SymExpr::constant(bias ? (biasDims[1].isConst(1) ? 1 : hq) : 1), S, T};
     AffineMap id4 = AffineMap::getMultiDimIdentityMap(4, &im.ctx);
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    if (bias) {
+      SmallVector<AffineExpr> be;
+      for (int d = 0; d < 4; ++d)
+        be.push_back(d < 2 && biasDims[d].isConst(1) ? getAffineConstantExpr(0, &im.ctx)
+                                                     : getAffineDimExpr(d, &im.ctx));
+      ins.push_back(bias);
+      maps.push_back(AffineMap::get(4, 0, be, &im.ctx));
+    }
+    maps.push_back(id4);
     Value keep = im.generic(
-        {}, im.empty(md, b.getI1Type()), {id4}, SmallVector<IT>(4, IT::parallel),
-        [&](OpBuilder &nb, Location l, ValueRange) {
+        ins, im.empty(md, bias ? Type(b.getF32Type()) : Type(b.getI1Type())), maps,
+        SmallVector<IT>(4, IT::parallel), [&](OpBuilder &nb, Location l, ValueRange args) {
           using P_ = arith::CmpIPredicate;
           Value bi = linalg::IndexOp::create(nb, l, 0), si = linalg::IndexOp::create(nb, l, 2),
                 ji = linalg::IndexOp::create(nb, l, 3);
@@ -336,6 +364,11 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
                 arith::SubIOp::create(nb, l, p, arith::ConstantIndexOp::create(nb, l, window));
             ok = arith::AndIOp::create(nb, l, ok, arith::CmpIOp::create(nb, l, P_::sgt, ji, lo));
           }
+          if (bias)
+            ok = arith::SelectOp::create(
+                nb, l, ok, args[0],
+                arith::ConstantOp::create(
+                    nb, l, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
           linalg::YieldOp::create(nb, l, ok);
         });
     return sdpa(keep, false, DenseI64ArrayAttr());
@@ -344,7 +377,9 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, im.cIndex(c)).getResult();
   };
   Value y;
-  if (P.isConst(0)) { // no cache: a prompt
+  if (bias) { // every form reads the bias
+    y = masked();
+  } else if (P.isConst(0)) { // no cache: a prompt
     DenseI64ArrayAttr win = window > 0 ? b.getDenseI64ArrayAttr({window - 1, 0})
                                        : DenseI64ArrayAttr();
     y = choose(yT, uniform, [&] { return sdpa(Value(), true, win); }, masked);
