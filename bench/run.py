@@ -451,7 +451,9 @@ def main():
             # row of the [3, B, S] position ids, which it rejects otherwise), a
             # prompt through empty caches, then one decode step after it.
             sys.path.insert(0, os.path.join(ROOT, "scripts"))
+            sys.path.insert(0, os.path.join(ROOT, "python", "tests"))
             import export_genai_models as ga
+            from kernel_util import ort_first_position_row
             T_ = 128 if args.quick else 512
             for name, make, precision in (("Qwen3", ga.qwen3, "fp32"),
                                           ("Qwen3 int4", ga.qwen3, "int4"),
@@ -461,14 +463,8 @@ def main():
                 path = ga.build(make("bench"), precision, os.path.join(OUT, tag))
                 fn = gatec.load(gatec.compile(path, os.path.join(OUT, f"lib{tag}.so")))._main()
                 ort_path = path
-                if any(s.name == "position_ids" and len(s.shape) == 3 for s in fn.inputs):
-                    mdl = onnx.load(path)
-                    mdl.graph.initializer.append(numpy_helper.from_array(np.array(0, np.int64), "row0"))
-                    mdl.graph.node.insert(0, helper.make_node("Gather", ["position_ids", "row0"],
-                                                              ["pos_row0"], axis=0))
-                    for node in mdl.graph.node:
-                        if node.op_type == "RotaryEmbedding":
-                            node.input[1] = "pos_row0"
+                mdl = onnx.load(path)
+                if ort_first_position_row(mdl):
                     ort_path = os.path.join(OUT, tag, "ort.onnx")
                     onnx.save(mdl, ort_path, save_as_external_data=True, location="ort.onnx.data")
                 sess = ort_session(ort_path)

@@ -285,6 +285,26 @@ def ort_unsupported(exc: BaseException) -> bool:
     return any(w in text for w in _ORT_UNSUPPORTED)
 
 
+def ort_first_position_row(model) -> bool:
+    """Gives the RotaryEmbedding nodes of an onnxruntime-genai Qwen3.5 file the
+    first row of its [3, batch, sequence] position ids, which ONNX Runtime 1.32
+    rejects (gatec reads that row itself; the rows are equal for text). Edits
+    `model` (a ModelProto) in place; False when it has no such input."""
+    from onnx import helper, numpy_helper
+
+    pos = [i for i in model.graph.input if i.name == "position_ids"]
+    if not pos or len(pos[0].type.tensor_type.shape.dim) != 3:
+        return False
+    model.graph.initializer.append(numpy_helper.from_array(np.array(0, np.int64),
+                                                           "pos_row0_index"))
+    model.graph.node.insert(0, helper.make_node("Gather", ["position_ids", "pos_row0_index"],
+                                                ["pos_row0"], axis=0))
+    for node in model.graph.node:
+        if node.op_type == "RotaryEmbedding":
+            node.input[1] = "pos_row0"
+    return True
+
+
 def save_ms_model(path: str, nodes, inputs, outputs, initializers=()) -> str:
     """A graph of default-domain and com.microsoft nodes (ONNX Runtime's
     contrib ops), saved at `path`; returns the path."""

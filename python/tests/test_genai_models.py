@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import gatec
-from kernel_util import REPO, assert_close, have_compiler, ort_unsupported, run_gatec
+from kernel_util import (REPO, assert_close, have_compiler, ort_first_position_row,
+                         ort_unsupported, run_gatec)
 
 try:
     import onnxruntime as ort
@@ -63,23 +64,12 @@ def libs(tmp_path_factory):
 
 
 def _ort_model(name):
-    """The file ONNX Runtime is given: Qwen3.5's RotaryEmbedding nodes get the
-    first row of the [3, batch, sequence] position ids, which ORT 1.32 rejects
-    (gatec reads that row itself)."""
+    """The file ONNX Runtime is given (Qwen3.5: its rotary nodes read the first
+    row of the position ids, kernel_util.ort_first_position_row)."""
     import onnx
-    from onnx import helper, numpy_helper
 
     m = onnx.load(_path(name))
-    pos = [i for i in m.graph.input if i.name == "position_ids"]
-    if not pos or len(pos[0].type.tensor_type.shape.dim) != 3:
-        return _path(name)
-    m.graph.initializer.append(numpy_helper.from_array(np.array(0, np.int64), "pos_row0_index"))
-    m.graph.node.insert(0, helper.make_node("Gather", ["position_ids", "pos_row0_index"],
-                                            ["pos_row0"], axis=0))
-    for node in m.graph.node:
-        if node.op_type == "RotaryEmbedding":
-            node.input[1] = "pos_row0"
-    return m.SerializeToString()
+    return m.SerializeToString() if ort_first_position_row(m) else _path(name)
 
 
 def _session(name):
