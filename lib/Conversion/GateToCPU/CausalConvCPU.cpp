@@ -1,16 +1,24 @@
-//===- CausalConvCPU.cpp - token-major causal convolution on vectors ------===//
+//===- CausalConvCPU.cpp - causal convolutions on vectors ------------------===//
 //
-// gate.causal_conv with `token_major` ([B, L, C] input and output, what the
-// projections of a Gated DeltaNet layer produce): a task is (batch, block of
-// positions); every output row is the k-tap sum of k input rows, vectorized
-// over the channels, with the weights transposed once per call into [k, C]
-// so that a tap's weights are one vector load. The first k-1 positions, which
-// read the initial state, and the final state are small scalar loops.
+// Two CPU kernels for gate.causal_conv, both vectorized over the channels:
+// - short kernels in the token-major layout ([B, L, C], what the projections
+//   of a Gated DeltaNet layer produce): every output row is the k-tap sum of
+//   k input rows, taps unrolled, the weights transposed once per call into
+//   [k, C] so that a tap's weights are one vector load;
+// - long kernels (up to the sequence length: Hyena / BaseConv / GAM filters)
+//   and the channel-major layout: strips of input rows in registers (below).
+// The final state (the last k-1 positions) is a small scalar loop.
 //
 //===----------------------------------------------------------------------===//
 #include "gatec/Conversion/GateLowerings.h"
 #include "gatec/Conversion/KernelBuilder.h"
+#include "gatec/Dialect/Gate/IR/ConstantData.h"
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/Support/MathExtras.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -22,25 +30,59 @@ using arith::CmpIPredicate;
 namespace {
 RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+/// Element (c, p) of concat(initial_state, input) along the length, as f32;
+/// `at` gives the input index of (batch, channel, position).
+Value fetchExtended(KernelBuilder &b, Value x, Value init, int64_t ksz, Value bi, Value c, Value p,
+                    function_ref<SmallVector<Value>(Value, Value, Value)> at) {
+  Value km1 = b.idx(ksz - 1);
+  Value inState = b.cmpi(CmpIPredicate::ult, p, km1);
+  return b.ifElse(
+      inState, b.getF32Type(),
+      [&](KernelBuilder &b) { return init ? b.load(init, {bi, c, p}) : b.f32(0.0f); },
+      [&](KernelBuilder &b) { return b.load(x, at(bi, c, b.subi(p, km1))); });
+}
+
+/// The final state [B, C, k-1]: the last k-1 positions of
+/// concat(initial_state, input).
+Value emitFinalState(KernelBuilder &b, CausalConvOp op, Value x, Value init, Value B, Value C,
+                     Value L, int64_t ksz,
+                     function_ref<SmallVector<Value>(Value, Value, Value)> at) {
+  auto stT = tt(op.getFinalState());
+  Value km1 = b.idx(ksz - 1);
+  Value st = b.alloc(stT, b.dynSizes(stT, {B, C, km1}));
+  b.parallel({B, C}, true, [&](KernelBuilder &b, ValueRange iv) {
+    b.loop(b.idx(0), km1, b.idx(1), [&](KernelBuilder &b, Value j) {
+      b.store(fetchExtended(b, x, init, ksz, iv[0], iv[1], b.addi(L, j), at), st,
+              {iv[0], iv[1], j});
+    });
+  });
+  return b.toTensor(st, stT);
+}
+
+SmallVector<Value> tokenMajorAt(Value bi, Value c, Value t) { return {bi, t, c}; }
+SmallVector<Value> channelMajorAt(Value bi, Value c, Value t) { return {bi, c, t}; }
+
 struct TokenMajorCausalConv : OpRewritePattern<CausalConvOp> {
   TokenMajorCausalConv(MLIRContext *ctx, int64_t vw)
       : OpRewritePattern(ctx, /*benefit=*/2), vw(vw) {}
   int64_t vw;
   static constexpr int64_t kTokensPerTask = 64;
+  /// Longer kernels go to StripCausalConv (this one unrolls the taps).
+  static constexpr int64_t kLongKernel = 16;
 
   LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rw) const override {
-    if (!op.getTokenMajor())
+    auto wty = tt(op.getWeight());
+    if (!op.getTokenMajor() || !wty.hasStaticShape() || wty.getDimSize(1) > kLongKernel)
       return failure();
     KernelBuilder b(op.getLoc(), rw);
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
-    auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
+    auto outT = tt(op.getOutput());
     const int64_t C = tt(op.getWeight()).getDimSize(0), ksz = tt(op.getWeight()).getDimSize(1);
     Value B = b.dim(x, 0), L = b.dim(x, 1);
     Value c0 = b.idx(0), c1 = b.idx(1), km1 = b.idx(ksz - 1), zero = b.f32(0.0f);
     Value out = b.alloc(outT, b.dynSizes(outT, {B, L, b.idx(C)}));
-    Value st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(C), km1}));
     bool silu = op.getActivation() == ConvActivation::silu;
 
     // Weights as [k, C] f32: tap i of channels c..c+vw is one vector.
@@ -49,13 +91,8 @@ struct TokenMajorCausalConv : OpRewritePattern<CausalConvOp> {
       for (int64_t i = 0; i < ksz; ++i)
         b.store(b.load(w, {c, b.idx(i)}), wT, {b.idx(i), c});
     });
-    // Element (c, p) of concat(initial_state, input) along the length.
     auto fetch = [&](KernelBuilder &b, Value bi, Value c, Value p) -> Value {
-      Value inState = b.cmpi(CmpIPredicate::ult, p, km1);
-      return b.ifElse(
-          inState, b.getF32Type(),
-          [&](KernelBuilder &b) { return init ? b.load(init, {bi, c, p}) : zero; },
-          [&](KernelBuilder &b) { return b.load(x, {bi, b.subi(p, km1), c}); });
+      return fetchExtended(b, x, init, ksz, bi, c, p, tokenMajorAt);
     };
     auto act = [&](KernelBuilder &b, Value v) { return silu ? b.silu(v) : v; };
 
@@ -89,18 +126,199 @@ struct TokenMajorCausalConv : OpRewritePattern<CausalConvOp> {
           row(b, c, c + vw <= C);
       });
     });
-    // Final state: the last k-1 positions of concat(initial_state, input).
-    b.parallel({B, b.idx(C)}, true, [&](KernelBuilder &b, ValueRange iv) {
-      b.loop(c0, km1, c1, [&](KernelBuilder &b, Value j) {
-        b.store(fetch(b, iv[0], iv[1], b.addi(L, j)), st, {iv[0], iv[1], j});
+    Value st = emitFinalState(b, op, x, init, B, b.idx(C), L, ksz, tokenMajorAt);
+    rw.replaceOp(op, {b.toTensor(out, outT), st});
+    return success();
+  }
+};
+
+/// Long kernels, and every kernel in the channel-major layout. A task is
+/// (batch, block of Tb positions, vector of vw channels). It first copies the
+/// input rows its outputs read — positions t0-k+1 .. t0+Tb-1 of
+/// concat(initial_state, input), for its channels — into a contiguous strip
+/// [rows, vw] (in the channel-major layout that copy is the transpose). Then R
+/// output rows at a time: their accumulators and the R strip rows of the
+/// current tap stay in registers; each tap loads one weight vector and one new
+/// strip row (the row tap i+R needs replaces the one only tap i needed; taps
+/// are unrolled by R so the rows never move between registers), R FMAs.
+/// Without an initial state, taps that read only the leading zeros are skipped.
+struct StripCausalConv : OpRewritePattern<CausalConvOp> {
+  StripCausalConv(MLIRContext *ctx, int64_t vw) : OpRewritePattern(ctx, /*benefit=*/2), vw(vw) {}
+  int64_t vw;
+
+  /// The weights as f32 panels [Cp / vw, k, vw] (one per vector of
+  /// channels, its taps contiguous; channels padded with zeros): packed at
+  /// compile time when they are a constant.
+  Value packedWeights(KernelBuilder &b, Value weight, int64_t C, int64_t ksz, int64_t Cp) const {
+    ElementsAttr attr;
+    if (matchPattern(weight, m_Constant(&attr)))
+      if (std::optional<std::vector<float>> vals = constantAsF32(attr)) {
+        bool splat = vals->size() == 1 && C * ksz != 1;
+        AsmResourceBlob blob = HeapAsmResourceBlob::allocate(size_t(ksz * Cp) * 4, 64);
+        auto *out = reinterpret_cast<float *>(blob.getMutableData().data());
+        for (int64_t i = 0; i < ksz; ++i)
+          for (int64_t c = 0; c < Cp; ++c)
+            out[((c / vw) * ksz + i) * vw + c % vw] =
+                c >= C ? 0.0f : (*vals)[splat ? 0 : size_t(c * ksz + i)];
+        auto type = RankedTensorType::get({Cp / vw, ksz, vw}, b.getF32Type());
+        Value cst = arith::ConstantOp::create(
+            b, type, DenseResourceElementsAttr::get(type, "gatec_conv_weight", std::move(blob)));
+        return b.toBuffer(cst);
+      }
+    Value w = b.toBuffer(weight);
+    Value wP = b.allocF32({Cp / vw, ksz, vw}, {});
+    Value c0 = b.idx(0), c1 = b.idx(1);
+    b.parallel({b.idx(Cp / vw)}, true, [&](KernelBuilder &b, ValueRange iv) {
+      b.loop(c0, b.idx(ksz), c1, [&](KernelBuilder &b, Value i) {
+        b.loop(c0, b.idx(vw), c1, [&](KernelBuilder &b, Value l) {
+          Value c = b.addi(b.muli(iv[0], b.idx(vw)), l);
+          Value real = b.cmpi(CmpIPredicate::ult, c, b.idx(C));
+          b.store(b.ifElse(real, b.getF32Type(),
+                           [&](KernelBuilder &b) { return b.load(w, {c, i}); },
+                           [&](KernelBuilder &b) { return b.f32(0.0f); }),
+                  wP, {iv[0], i, l});
+        });
       });
     });
-    rw.replaceOp(op, {b.toTensor(out, outT), b.toTensor(st, stT)});
+    return wP;
+  }
+
+  LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rw) const override {
+    auto wty = tt(op.getWeight());
+    if (!wty.hasStaticShape())
+      return failure();
+    const bool tm = op.getTokenMajor();
+    const int64_t C = wty.getDimSize(0), ksz = wty.getDimSize(1);
+    if (tm && ksz <= TokenMajorCausalConv::kLongKernel)
+      return failure();
+    // R accumulators + R rows + a weight vector: 25 of AVX-512's 32
+    // registers, 13 of AVX2's 16.
+    const int64_t R = vw >= 16 ? 12 : 6;
+    const int64_t Cp = llvm::alignTo(C, vw), nCv = Cp / vw;
+    // Positions per task: enough that the strip copy (Tb + k rows) is small
+    // next to the Tb·k FMAs, and that short kernels still make long tasks.
+    const int64_t Tb = llvm::alignTo(std::max<int64_t>(40 * R, 16384 / ksz), R);
+    const int64_t rows = Tb + ksz + R;
+    auto at = tm ? tokenMajorAt : channelMajorAt;
+
+    KernelBuilder b(op.getLoc(), rw);
+    Value x = b.toBuffer(op.getInput());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    auto outT = tt(op.getOutput());
+    Value B = b.dim(x, 0), L = b.dim(x, op.lengthDim()), Cv = b.idx(C);
+    Value c0 = b.idx(0), c1 = b.idx(1), km1 = b.idx(ksz - 1);
+    Value out = b.alloc(outT, b.dynSizes(outT, tm ? SmallVector<Value>{B, L, Cv}
+                                                  : SmallVector<Value>{B, Cv, L}));
+    Value wP = packedWeights(b, op.getWeight(), C, ksz, Cp);
+    bool silu = op.getActivation() == ConvActivation::silu;
+    Value zeroV = b.splat(b.f32(0.0f), vw);
+
+    Value blocks = b.divui(b.addi(L, b.idx(Tb - 1)), b.idx(Tb));
+    b.tiles({B, blocks, b.idx(nCv)}, [&](KernelBuilder &b, ValueRange iv) {
+      Value bi = iv[0], t0 = b.muli(iv[1], b.idx(Tb)), cb = b.muli(iv[2], b.idx(vw));
+      Value n = b.minui(b.idx(Tb), b.subi(L, t0));
+      Value lanes = b.minui(b.idx(vw), b.subi(Cv, cb));
+      // Strip row r holds position t0 + r of concat(initial_state, input),
+      // i.e. input position t0 + r - (k-1): state rows [0, sEnd), input rows
+      // [sEnd, dEnd), zeros after (and in the lanes past the channels).
+      Value strip = b.allocF32({rows, vw}, {});
+      b.loop(c0, b.idx(rows), c1,
+             [&](KernelBuilder &b, Value r) { b.vstore(zeroV, strip, {r, c0}, true); });
+      Value inState = b.cmpi(CmpIPredicate::ult, t0, km1);
+      Value sEnd = b.select(inState, b.minui(b.subi(km1, t0), b.idx(rows)), c0);
+      Value dEnd = b.minui(b.idx(rows), b.subi(b.addi(km1, L), t0));
+      if (init)
+        b.loop(c0, lanes, c1, [&](KernelBuilder &b, Value l) {
+          Value c = b.addi(cb, l);
+          b.loop(c0, sEnd, c1, [&](KernelBuilder &b, Value r) {
+            b.store(b.load(init, {bi, c, b.addi(t0, r)}), strip, {r, l});
+          });
+        });
+      // Input position of strip row r.
+      auto pos = [&](KernelBuilder &b, Value r) { return b.subi(b.addi(t0, r), km1); };
+      if (tm) {
+        b.loop(sEnd, dEnd, c1, [&](KernelBuilder &b, Value r) {
+          b.vstore(b.vload(x, {bi, pos(b, r), cb}, vw, C % vw == 0), strip, {r, c0}, true);
+        });
+      } else {
+        b.loop(c0, lanes, c1, [&](KernelBuilder &b, Value l) {
+          Value c = b.addi(cb, l);
+          b.loop(sEnd, dEnd, c1, [&](KernelBuilder &b, Value r) {
+            b.store(b.load(x, {bi, c, pos(b, r)}), strip, {r, l});
+          });
+        });
+      }
+
+      // Channel-major outputs go through [Tb, vw] and are transposed at the end.
+      Value outStrip = tm ? Value() : b.allocF32({Tb, vw}, {});
+      Value biasV = bias ? b.vload(bias, {cb}, vw, C % vw == 0) : zeroV;
+      b.loop(c0, n, b.idx(R), [&](KernelBuilder &b, Value o) {
+        // Taps below iLo read only the zeros before the input.
+        Value iLo = c0;
+        if (!init) {
+          Value reach = b.addi(b.addi(t0, o), b.idx(R));
+          iLo = b.select(b.cmpi(CmpIPredicate::ult, reach, b.idx(ksz)),
+                         b.subi(b.idx(ksz), reach), c0);
+        }
+        // Taps [iLo, iMain) one at a time, then [iMain, k) unrolled by R.
+        Value iMain = b.subi(b.idx(ksz), b.muli(b.divui(b.subi(b.idx(ksz), iLo), b.idx(R)),
+                                                b.idx(R)));
+        SmallVector<Value> init0(R, biasV);
+        for (int64_t j = 0; j < R; ++j)
+          init0.push_back(b.vload(strip, {b.addi(b.addi(o, iLo), b.idx(j)), c0}, vw, true));
+        // Leftover taps first (k - iLo not a multiple of R), one at a time:
+        // the rows shift down by one register.
+        SmallVector<Value> st = b.loop(iLo, iMain, c1, init0,
+            [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+          Value wv = b.vload(wP, {iv[2], i, c0}, vw, true);
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < R; ++r)
+            next.push_back(b.fma(wv, a[R + r], a[r]));
+          for (int64_t r = 1; r < R; ++r)
+            next.push_back(a[R + r]);
+          next.push_back(b.vload(strip, {b.addi(b.addi(o, i), b.idx(R)), c0}, vw, true));
+          return next;
+        });
+        st = b.loop(iMain, b.idx(ksz), b.idx(R), st,
+            [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+          SmallVector<Value> acc(a.begin(), a.begin() + R), xr(a.begin() + R, a.end());
+          for (int64_t u = 0; u < R; ++u) {
+            Value wv = b.vload(wP, {iv[2], b.addi(i, b.idx(u)), c0}, vw, true);
+            for (int64_t r = 0; r < R; ++r)
+              acc[r] = b.fma(wv, xr[(u + r) % R], acc[r]);
+            xr[u] = b.vload(strip, {b.addi(b.addi(o, i), b.idx(R + u)), c0}, vw, true);
+          }
+          acc.append(xr);
+          return acc;
+        });
+        for (int64_t r = 0; r < R; ++r) {
+          Value v = silu ? b.silu(st[r]) : st[r];
+          Value row = b.addi(o, b.idx(r));
+          if (!tm) {
+            b.vstore(v, outStrip, {row, c0}, true);
+            continue;
+          }
+          b.ifThenElse(b.cmpi(CmpIPredicate::ult, row, n), [&](KernelBuilder &b) {
+            b.vstore(v, out, {bi, b.addi(t0, row), cb}, C % vw == 0);
+          }, [](KernelBuilder &) {});
+        }
+      });
+      if (!tm)
+        b.loop(c0, lanes, c1, [&](KernelBuilder &b, Value l) {
+          Value c = b.addi(cb, l);
+          b.loop(c0, n, c1, [&](KernelBuilder &b, Value r) {
+            b.store(b.load(outStrip, {r, l}), out, {bi, c, b.addi(t0, r)});
+          });
+        });
+    });
+    Value st = emitFinalState(b, op, x, init, B, Cv, L, ksz, at);
+    rw.replaceOp(op, {b.toTensor(out, outT), st});
     return success();
   }
 };
 } // namespace
 
 void gatec::populateCausalConvCPUPatterns(RewritePatternSet &patterns, int64_t vectorWidth) {
-  patterns.add<TokenMajorCausalConv>(patterns.getContext(), vectorWidth);
+  patterns.add<TokenMajorCausalConv, StripCausalConv>(patterns.getContext(), vectorWidth);
 }

@@ -112,6 +112,43 @@ LogicalResult handleGemm(Importer &im, NodeCtx &n) {
 // Conv (N-d, grouped, depthwise)
 //===----------------------------------------------------------------------===//
 
+/// A depthwise 1-D Conv whose left padding is k-1 is the causal convolution
+/// of long-filter models (Hyena, BaseConv, GAM): gate.causal_conv computes the
+/// same sums (ONNX Conv is a correlation, causal_conv reads positions
+/// t .. t+k-1 of the input with k-1 zeros before it). Right padding appends
+/// zeros to the input, which the causal op then reads like any position.
+static LogicalResult importDepthwiseCausalConv(Importer &im, NodeCtx &n, const SymShape &xd,
+                                               int64_t C, int64_t ks, int64_t padRight) {
+  Type et = n.inType(0).getElementType();
+  Value x = n.in(0), w = n.in(1);
+  Value bias = n.has(2) ? n.in(2) : Value();
+  if (!x || !w || (n.has(2) && !bias))
+    return failure();
+  SymShape xs{xd[0], SymExpr::constant(C), xd[2]};
+  x = im.castTo(x, im.typeFor(xs, et));
+  im.setDims(x, xs);
+  if (padRight > 0) {
+    OpBuilder &b = im.b;
+    SmallVector<OpFoldResult> lo(3, b.getIndexAttr(0)), hi(3, b.getIndexAttr(0));
+    hi[2] = b.getIndexAttr(padRight);
+    SymShape pd = xs;
+    pd[2] = xd[2].isConst() ? SymExpr::constant(xd[2].c + padRight)
+                            : SymExpr::symbol(im.newSymValue(indexPlus(im, xd[2], padRight)));
+    x = tensor::PadOp::create(b, im.loc, im.typeFor(pd, et), x, lo, hi, im.scalar(et, 0.0));
+    im.setDims(x, pd);
+    xs = pd;
+  }
+  w = im.reshape(w, {SymExpr::constant(C), SymExpr::constant(ks)});
+  if (bias)
+    bias = im.castTo(bias, RankedTensorType::get({C}, et));
+  SymShape sd{xd[0], SymExpr::constant(C), SymExpr::constant(ks - 1)};
+  auto op = gate::CausalConvOp::create(im.b, im.loc, im.typeFor(xs, et), im.typeFor(sd, et), x, w,
+                                       bias, Value(), gate::ConvActivation::none);
+  im.setDims(op.getOutput(), xs);
+  im.setDims(op.getFinalState(), sd);
+  return n.out(0, op.getOutput());
+}
+
 LogicalResult handleConv(Importer &im, NodeCtx &n) {
   if (failed(n.arity(2, 3)))
     return failure();
@@ -190,6 +227,9 @@ LogicalResult handleConv(Importer &im, NodeCtx &n) {
     if (xd[2 + j].isConst() && xd[2 + j].c + extra < 0)
       return im.fail("the kernel is larger than the padded input");
   }
+  if (S == 1 && G == M && Cg == 1 && strides[0] == 1 && dil[0] == 1 &&
+      pads[0] == wd[2].c - 1 && isGateFloat(et))
+    return importDepthwiseCausalConv(im, n, xd, M, wd[2].c, pads[1]);
   Value x = n.in(0), w = n.in(1);
   if (!x || !w)
     return failure();
