@@ -132,8 +132,13 @@ static LogicalResult importDepthwiseCausalConv(Importer &im, NodeCtx &n, const S
     SmallVector<OpFoldResult> lo(3, b.getIndexAttr(0)), hi(3, b.getIndexAttr(0));
     hi[2] = b.getIndexAttr(padRight);
     SymShape pd = xs;
-    pd[2] = xd[2].isConst() ? SymExpr::constant(xd[2].c + padRight)
-                            : SymExpr::symbol(im.newSymValue(indexPlus(im, xd[2], padRight)));
+    if (xd[2].isConst()) {
+      pd[2] = SymExpr::constant(xd[2].c + padRight);
+    } else {
+      int sym = im.newSymValue(indexPlus(im, xd[2], padRight));
+      im.symAtLeast[sym] = xd[2];
+      pd[2] = SymExpr::symbol(sym);
+    }
     x = tensor::PadOp::create(b, im.loc, im.typeFor(pd, et), x, lo, hi, im.scalar(et, 0.0));
     im.setDims(x, pd);
     xs = pd;
@@ -147,6 +152,28 @@ static LogicalResult importDepthwiseCausalConv(Importer &im, NodeCtx &n, const S
   im.setDims(op.getOutput(), xs);
   im.setDims(op.getFinalState(), sd);
   return n.out(0, op.getOutput());
+}
+
+Value unpaddedCausalConv(Importer &im, Value x, const SymExpr &length) {
+  auto conv = x.getDefiningOp<gate::CausalConvOp>();
+  if (!conv || conv.getOutput() != x || conv.getTokenMajor() || !conv.getFinalState().use_empty())
+    return Value();
+  auto pad = conv.getInput().getDefiningOp<tensor::PadOp>();
+  if (!pad || !matchPattern(pad.getConstantPaddingValue(), m_AnyZeroFloat()))
+    return Value();
+  for (auto [d, lo, hi] : llvm::enumerate(pad.getStaticLow(), pad.getStaticHigh()))
+    if (lo != 0 || (d != 2 && hi != 0))
+      return Value();
+  Value src = pad.getSource();
+  SymShape sd = im.dims(src);
+  if (sd[2] != length)
+    return Value();
+  auto type = RankedTensorType::get(im.tt(src).getShape(), im.tt(x).getElementType());
+  auto op = gate::CausalConvOp::create(im.b, im.loc, type, conv.getFinalState().getType(), src,
+                                       conv.getWeight(), conv.getBias(), conv.getInitialState(),
+                                       conv.getActivation());
+  im.setDims(op.getOutput(), sd);
+  return op.getOutput();
 }
 
 LogicalResult handleConv(Importer &im, NodeCtx &n) {

@@ -273,6 +273,9 @@ public:
   /// built outside Scan bodies; 0 when none can be made.
   int sumSym(llvm::ArrayRef<SymExpr> parts);
   std::map<std::string, int> sumSyms;
+  /// Symbols known to be at least another size (a dimension padded at its
+  /// end): lets a Slice of the first `base` elements keep a symbolic size.
+  llvm::DenseMap<int, SymExpr> symAtLeast;
   /// Per-dimension sizes of `v` (symbols created on demand).
   SymShape dims(Value v);
   /// Records the sizes of a new value (its static dims come from its type).

@@ -1997,6 +1997,17 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
       allStatic = false;
       continue;
     }
+    // The first e elements of a dimension known to hold at least e.
+    if (step == 1 && s && s->isConst(0) && e && !e->isConst() && xd[a].syms.size() == 1 &&
+        xd[a].c == 1) {
+      auto it = im.symAtLeast.find(xd[a].syms[0]);
+      if (it != im.symAtLeast.end() && it->second == *e) {
+        offs[a] = SymExpr::constant(0);
+        sizes[a] = *e;
+        allStatic = false;
+        continue;
+      }
+    }
     // The whole dimension from a known start.
     if (step == 1 && s && s->isConst(0) && e && e->isConst() &&
         e->c >= std::numeric_limits<int32_t>::max()) {
@@ -2008,6 +2019,12 @@ LogicalResult handleSlice(Importer &im, NodeCtx &n) {
     offs[a] = std::nullopt;
     sizes[a] = std::nullopt;
   }
+  // nn.Conv1d(padding=k-1)[..., :T]: the causal convolution of the input.
+  if (cnt == 1 && axes[0] == 2 && strides[2] == 1 && offs[2] && offs[2]->isConst(0) && sizes[2] &&
+      r == 3 && !n.cst(0))
+    if (Value x = n.in(0))
+      if (Value y = unpaddedCausalConv(im, x, *sizes[2]))
+        return n.out(0, y);
   // Folding.
   if (allStatic) {
     if (const ConstTensor *c = n.cst(0)) {

@@ -94,6 +94,11 @@ LogicalResult handleMsGatedAdd(Importer &, NodeCtx &);
 LogicalResult handleMsMatMulNBits(Importer &, NodeCtx &);
 
 LogicalResult handleConv(Importer &, NodeCtx &);
+/// The first `length` positions of `x`, when `x` is a channel-major
+/// gate.causal_conv of an input padded with zeros after its end and `length`
+/// is that input's own length: the causal convolution of the unpadded input
+/// (position t reads positions <= t only). Null otherwise.
+Value unpaddedCausalConv(Importer &im, Value x, const SymExpr &length);
 LogicalResult handleSoftmax(Importer &, NodeCtx &);
 LogicalResult handleLogSoftmax(Importer &, NodeCtx &);
 LogicalResult handleReduceSum(Importer &, NodeCtx &);

@@ -1,0 +1,129 @@
+"""Gated long convolutions, written in PyTorch from their papers, exported by
+torch 2's dynamo exporter and compiled by gatec:
+
+- GAM's gated causal convolution block (the token mixer of gated convolutional
+  models): x -> in-projection -> (u, g); a depthwise causal convolution of u
+  whose filter is as long as the context, then u' ⊙ σ(g), then an
+  out-projection;
+- Zoology's BaseConv / Hyena-style long filter (Arora et al., "Zoology", 2023,
+  §4; Poli et al., "Hyena Hierarchy", 2023): y = (u ⊙ proj(x)) * h, a
+  multiplicative gate on the input of an implicit long convolution h, plus a
+  residual skip D·u.
+
+Both write the convolution the usual PyTorch way, `nn.Conv1d(d, d, K,
+groups=d, padding=K-1)` and a slice of the first T outputs, which the dynamo
+exporter writes as an ONNX Conv (pads K-1 on both sides) and a Slice. gatec
+imports the depthwise, left-padded Conv as `gate.causal_conv` (the same sums),
+drops the outputs the Slice discards, and runs the long-filter CPU kernel.
+
+    .venv-bench/bin/python examples/gated_long_conv.py [--out DIR]
+
+writes gam.onnx / baseconv.onnx with .npz files of inputs and PyTorch's outputs
+(the committed test models test/models/longconv/ are made this way), then, when
+gatec is built, compiles each file, prints the fused ops and checks the library
+against PyTorch.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+
+import gatec  # noqa: E402
+
+LENGTHS = (1, 37, 77, 130)
+
+
+class CausalLongConv(nn.Module):
+    """Depthwise causal convolution with a filter of `kernel` taps."""
+
+    def __init__(self, dim, kernel):
+        super().__init__()
+        self.conv = nn.Conv1d(dim, dim, kernel, groups=dim, padding=kernel - 1)
+
+    def forward(self, u):  # u [B, T, dim]
+        t = u.shape[1]
+        return self.conv(u.transpose(1, 2))[..., :t].transpose(1, 2)
+
+
+class GAMBlock(nn.Module):
+    def __init__(self, dim=48, inner=64, kernel=96):
+        super().__init__()
+        self.inp = nn.Linear(dim, 2 * inner)
+        self.conv = CausalLongConv(inner, kernel)
+        self.out = nn.Linear(inner, dim)
+
+    def forward(self, x):
+        u, g = self.inp(x).chunk(2, dim=-1)
+        return self.out(self.conv(u) * torch.sigmoid(g))
+
+
+class BaseConvBlock(nn.Module):
+    def __init__(self, dim=48, kernel=160):
+        super().__init__()
+        self.proj = nn.Linear(dim, dim)
+        self.conv = CausalLongConv(dim, kernel)
+        self.skip = nn.Parameter(torch.randn(dim))
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, u):
+        y = self.conv(u * self.proj(u)) + u * self.skip
+        return self.out(y)
+
+
+def export(out_dir, seed=0):
+    torch.manual_seed(seed)
+    paths = []
+    for name, block in (("gam", GAMBlock()), ("baseconv", BaseConvBlock())):
+        block = block.eval()
+        path = os.path.join(out_dir, f"{name}.onnx")
+        x = torch.randn(2, 37, 48)
+        torch.onnx.export(block, (x,), path, dynamo=True, input_names=["x"], output_names=["y"],
+                          dynamic_shapes=({0: torch.export.Dim("B"), 1: torch.export.Dim("T")},),
+                          external_data=False)
+        feeds = {}
+        with torch.no_grad():
+            for t in LENGTHS:
+                xt = torch.randn(2, t, 48)
+                feeds[f"x_{t}"] = xt.numpy()
+                feeds[f"y_{t}"] = block(xt).numpy()
+        np.savez(os.path.join(out_dir, f"{name}.npz"), **feeds)
+        paths.append(path)
+    return paths
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "examples", "longconv"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    for path in export(args.out):
+        print(f"wrote {path}")
+        try:
+            lib = gatec.load(gatec.compile(path))
+        except (gatec.Error, FileNotFoundError) as e:
+            print(f"not compiled: {e}")
+            continue
+        ir = subprocess.run([gatec._gatec_binary(), path, "--compile-to=gate"],
+                            capture_output=True, text=True, check=True).stdout
+        for line in ir.splitlines():
+            if "= gate.causal_conv" in line:
+                print("fused:", line.split(":")[-1].strip())
+        data = np.load(path.replace(".onnx", ".npz"))
+        for t in LENGTHS:
+            got = lib(data[f"x_{t}"])
+            got = got[0] if isinstance(got, tuple) else got
+            err = np.abs(got - data[f"y_{t}"]).max() / np.abs(data[f"y_{t}"]).max()
+            print(f"T={t}: max relative error vs PyTorch {err:.2e}")
+
+
+if __name__ == "__main__":
+    main()
