@@ -205,7 +205,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller shapes, no realistic model")
     ap.add_argument("--only", default="", help="comma-separated sections: "
-                    "dense,sdpa,linear,layers,model,hf,genai")
+                    "dense,sdpa,linear,conv,layers,model,hf,genai")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda sec: not only or sec in only
@@ -340,6 +340,48 @@ def main():
                    [("gatec forward", t_g),
                     ("ORT", best_time(lambda: rsess.run(None, dict(zip(names, feeds))))
                      if rsess else None)])
+
+    # 2b. A gated long causal convolution (GAM / Hyena-style filter): ONNX
+    # Conv (depthwise, left padding k-1) times a sigmoid gate, the same file in
+    # gatec and ORT; PyTorch's conv1d on the same weights.
+    if want("conv"):
+        C, Kc, Tc = 1024, 1024, (2048 if args.quick else 8192)
+        path = os.path.join(OUT, f"long_conv_{Tc}.onnx")
+        wc = (rng.standard_normal((C, 1, Kc)) / np.sqrt(Kc)).astype(np.float32)
+        bc = rng.standard_normal(C).astype(np.float32)
+        nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], group=C, pads=[Kc - 1, 0],
+                                  kernel_shape=[Kc]),
+                 helper.make_node("Sigmoid", ["g"], ["s"]),
+                 helper.make_node("Mul", ["c", "s"], ["y"])]
+        io = lambda n: helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, C, "t"])
+        graph = helper.make_graph(nodes, "long_conv", [io("x"), io("g")], [io("y")],
+                                  initializer=[numpy_helper.from_array(wc, "w"),
+                                               numpy_helper.from_array(bc, "b")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+        model.ir_version = 9
+        onnx.save(model, path)
+        m = gatec.load(gatec.compile(path, os.path.join(OUT, f"liblong_conv_{Tc}.so")))
+        x = rng.standard_normal((1, C, Tc)).astype(np.float32)
+        g = rng.standard_normal((1, C, Tc)).astype(np.float32)
+        y = m(x, g)
+        y = y[0] if isinstance(y, tuple) else y
+        peers = []
+        sess = ort_session(path)
+        if sess:
+            yo = sess.run(None, {"x": x, "g": g})[0]
+            err = float(np.abs(y - yo).max() / np.abs(yo).max())
+            assert err < 1e-3, f"long conv: gatec vs ORT error {err}"
+            peers.append(("ORT Conv", best_time(lambda: sess.run(None, {"x": x, "g": g}),
+                                                min_reps=1)))
+        if torch:
+            tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+            tw, tb = torch.from_numpy(wc), torch.from_numpy(bc)
+            tconv = lambda: (torch.nn.functional.conv1d(
+                torch.nn.functional.pad(tx, (Kc - 1, 0)), tw, tb, groups=C) * torch.sigmoid(tg))
+            with torch.no_grad():
+                peers.append(("PyTorch conv1d", best_time(tconv, min_reps=1)))
+        report(f"gated causal conv C={C} K={Kc} T={Tc}", 2 * C * Kc * Tc,
+               best_time(lambda: m(x, g)), peers)
 
     # 3. Example layers: fused-op export vs exporter-style decomposed export.
     sys.path.insert(0, os.path.join(ROOT, "examples"))
