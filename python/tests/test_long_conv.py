@@ -206,3 +206,46 @@ def test_block_matches_pytorch(tmp_path, block):
         got = lib(data[f"x_{t}"])
         got = got[0] if isinstance(got, tuple) else got
         assert_close(got, data[f"y_{t}"], F32_TOL, f"{block} T={t} vs PyTorch")
+
+
+@pytest.mark.parametrize("mode,value", [("constant", 0.0), ("constant", 1.0)])
+@pytest.mark.parametrize("T", [6, 40])
+def test_padded_input_then_slice(tmp_path, mode, value, T):
+    """Pad (after the end of the length) -> causal Conv -> first T outputs: the
+    slice reads only outputs that never see the padding, so every mode and
+    value gives the causal convolution of x, which gatec must compute however
+    it imports the three nodes."""
+    C, k, P = 6, 9, 5
+    rng = np.random.default_rng(7)
+    w = (rng.standard_normal((C, 1, k)) / 3).astype(np.float32)
+    inits = [numpy_helper.from_array(w, "w"),
+             numpy_helper.from_array(np.array([0, 0, 0, 0, 0, P], np.int64), "pads"),
+             numpy_helper.from_array(np.array([2], np.int64), "two"),
+             numpy_helper.from_array(np.array([0], np.int64), "zero")]
+    pad_in = ["x", "pads"]
+    if value is not None:
+        inits.append(numpy_helper.from_array(np.array(value, np.float32), "pv"))
+        pad_in.append("pv")
+    nodes = [helper.make_node("Pad", pad_in, ["xp"], mode=mode),
+             helper.make_node("Conv", ["xp", "w"], ["c"], group=C, pads=[k - 1, 3],
+                              kernel_shape=[k]),
+             helper.make_node("Shape", ["x"], ["shp"]),
+             helper.make_node("Gather", ["shp", "two"], ["t"], axis=0),
+             helper.make_node("Slice", ["c", "zero", "t", "two"], ["y"])]
+    g = helper.make_graph(nodes, "padconv",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, C, T])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = 9
+    path = str(tmp_path / "padconv.onnx")
+    onnx.save(m, path)
+    lib = gatec.load(gatec.compile(path, str(tmp_path / "libpadconv.so")))
+    x = rng.standard_normal((1, C, T)).astype(np.float32)
+    got = lib(x)
+    got = got[0] if isinstance(got, tuple) else got
+    want, _ = ref.onnx_causal_conv(x.astype(np.float64), w.astype(np.float64), None, None)
+    assert_close(got, want, F32_TOL, f"{mode} {value} T={T} vs float64")
+    sess = ort_session_or_none(path)
+    if sess is not None:
+        assert_close(got, sess.run(None, {"x": x})[0], F32_TOL, f"T={T} vs ONNX Runtime")

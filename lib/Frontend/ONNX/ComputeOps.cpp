@@ -159,7 +159,8 @@ Value unpaddedCausalConv(Importer &im, Value x, const SymExpr &length) {
   if (!conv || conv.getOutput() != x || conv.getTokenMajor() || !conv.getFinalState().use_empty())
     return Value();
   auto pad = conv.getInput().getDefiningOp<tensor::PadOp>();
-  if (!pad || !matchPattern(pad.getConstantPaddingValue(), m_AnyZeroFloat()))
+  Value padValue = pad ? pad.getConstantPaddingValue() : Value();
+  if (!padValue || !matchPattern(padValue, m_AnyZeroFloat()))
     return Value();
   for (auto [d, lo, hi] : llvm::enumerate(pad.getStaticLow(), pad.getStaticHigh()))
     if (lo != 0 || (d != 2 && hi != 0))
