@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -35,9 +34,9 @@ import torch
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import gatec  # noqa: E402
+from example_check import compile_and_check  # noqa: E402
 
 LENGTHS = (1, 37, 77, 130)
 
@@ -107,23 +106,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     for path in export(args.out):
         print(f"wrote {path}")
-        try:
-            lib = gatec.load(gatec.compile(path))
-        except (gatec.Error, FileNotFoundError) as e:
-            print(f"not compiled: {e}")
-            continue
-        ir = subprocess.run([gatec._gatec_binary(), path, "--compile-to=gate"],
-                            capture_output=True, text=True, check=True).stdout
-        for line in ir.splitlines():
-            if "= gate.causal_conv" in line:
-                print("fused:", line.split(":")[-1].strip())
-        data = np.load(path.replace(".onnx", ".npz"))
-        for t in LENGTHS:
-            got = lib(data[f"x_{t}"])
-            got = got[0] if isinstance(got, tuple) else got
-            err = np.abs(got - data[f"y_{t}"]).max() / np.abs(data[f"y_{t}"]).max()
-            print(f"T={t}: max relative error vs PyTorch {err:.2e}")
-
+        compile_and_check(path, "gate.causal_conv", lambda ln: ln.split(":")[-1].strip(), LENGTHS)
 
 if __name__ == "__main__":
     main()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -31,9 +30,10 @@ from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import gatec  # noqa: E402
 import gatec.torch as gtorch  # noqa: E402
+from example_check import compile_and_check  # noqa: E402
 
 
 class BiGLA(nn.Module):
@@ -89,22 +89,9 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     path = export(args.out)
     print(f"wrote {path}")
-    try:
-        lib = gatec.load(gatec.compile(path))
-    except (gatec.Error, FileNotFoundError) as e:
-        print(f"not compiled: {e}")
-        return
-    ir = subprocess.run([gatec._gatec_binary(), path, "--compile-to=gate"], capture_output=True,
-                        text=True, check=True).stdout
-    for line in ir.splitlines():
-        if "= gate.linear_attention" in line:
-            print("fused:", " ".join(line.split()[3:5]), "reverse" if "reverse" in line else "")
-    data = np.load(path.replace(".onnx", ".npz"))
-    for t in (1, 37, 77, 130):
-        (got,) = lib(data[f"x_{t}"])
-        err = np.abs(got - data[f"y_{t}"]).max() / np.abs(data[f"y_{t}"]).max()
-        print(f"T={t}: max relative error vs PyTorch {err:.2e}")
-
+    compile_and_check(path, "gate.linear_attention",
+                      lambda ln: " ".join(ln.split()[3:5]) + (" reverse" if "reverse" in ln else ""),
+                      (1, 37, 77, 130))
 
 if __name__ == "__main__":
     main()
