@@ -2,6 +2,7 @@
 print its fused ops and compare the library with PyTorch's stored outputs."""
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -33,3 +34,13 @@ def compile_and_check(path, op, describe, lengths):
         got = got[0] if isinstance(got, tuple) else got
         err = np.abs(got - data[f"y_{t}"]).max() / np.abs(data[f"y_{t}"]).max()
         print(f"T={t}: max relative error vs PyTorch {err:.2e}")
+
+
+def output_dir(doc, name):
+    """The --out directory of an example (default build/examples/<name>), made."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(root, "build", "examples", name))
+    out = ap.parse_args().out
+    os.makedirs(out, exist_ok=True)
+    return out

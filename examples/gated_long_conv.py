@@ -25,7 +25,6 @@ against PyTorch.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -33,10 +32,9 @@ import numpy as np
 import torch
 from torch import nn
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from example_check import compile_and_check  # noqa: E402
+from example_check import compile_and_check, output_dir  # noqa: E402
 
 LENGTHS = (1, 37, 77, 130)
 
@@ -100,11 +98,8 @@ def export(out_dir, seed=0):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(ROOT, "build", "examples", "longconv"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    for path in export(args.out):
+    out = output_dir(__doc__, "longconv")
+    for path in export(out):
         print(f"wrote {path}")
         compile_and_check(path, "gate.causal_conv", lambda ln: ln.split(":")[-1].strip(), LENGTHS)
 

@@ -19,7 +19,6 @@ file, prints the fused ops and checks the library against PyTorch.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -33,7 +32,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import compile_and_check  # noqa: E402
+from example_check import compile_and_check, output_dir  # noqa: E402
 
 
 class BiGLA(nn.Module):
@@ -83,11 +82,8 @@ def export(out_dir, seed=0):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(ROOT, "build", "examples", "vig"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    path = export(args.out)
+    out = output_dir(__doc__, "vig")
+    path = export(out)
     print(f"wrote {path}")
     compile_and_check(path, "gate.linear_attention",
                       lambda ln: " ".join(ln.split()[3:5]) + (" reverse" if "reverse" in ln else ""),
