@@ -202,7 +202,9 @@ private:
     if (auto cc = dyn_cast<CausalConvOp>(op)) {
       group({{cc.getInput(), 0}, {cc.getInitialState(), 0}, {cc.getOutput(), 0},
              {cc.getFinalState(), 0}});
-      group({{cc.getInput(), 2}, {cc.getOutput(), 2}});
+      uniteAll(cc.getInput(), cc.getOutput());
+      if (Value g = cc.getGate())
+        uniteAll(g, cc.getOutput());
     }
     if (auto g = dyn_cast<GateOp>(op)) {
       uniteAll(g.getInput(), g.getResult());

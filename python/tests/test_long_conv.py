@@ -21,21 +21,23 @@ pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built"
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# (channels, kernel size, bias, initial state, activation, dtype, token-major)
+# (channels, kernel size, bias, initial state, activation, dtype, token-major,
+#  fused gate activation or None)
 CASES = [
-    (37, 1000, True, False, "none", "f32", False),
-    (16, 64, False, True, "silu", "f32", False),
-    (5, 17, True, True, "none", "f32", True),
-    (33, 130, True, False, "silu", "f32", True),
-    (64, 7, False, True, "none", "f32", False),
-    (1, 1, True, False, "none", "f32", False),
-    (40, 65, True, True, "silu", "f16", True),
-    (24, 33, False, False, "none", "bf16", False),
+    (37, 1000, True, False, "none", "f32", False, None),
+    (16, 64, False, True, "silu", "f32", False, "sigmoid"),
+    (5, 17, True, True, "none", "f32", True, "silu"),
+    (33, 130, True, False, "silu", "f32", True, None),
+    (64, 7, False, True, "none", "f32", False, None),
+    (1, 1, True, False, "none", "f32", False, "sigmoid"),
+    (40, 65, True, True, "silu", "f16", True, "sigmoid"),
+    (24, 33, False, False, "none", "bf16", False, "silu"),
+    (19, 4, True, True, "silu", "f32", True, "sigmoid"),  # short kernel, token-major
 ]
 LENGTHS = [(1, 1), (2, 65), (1, 1000)]
 
 
-def conv_func(name, C, k, bias, state, act, dt, tm):
+def conv_func(name, C, k, bias, state, act, dt, tm, gate):
     x = ("?", "?", C) if tm else ("?", C, "?")
     args = [f"%a0: {ttype(x, dt)}", f"%a1: {ttype((C, k), dt)}"]
     opt = ""
@@ -46,7 +48,12 @@ def conv_func(name, C, k, bias, state, act, dt, tm):
     if state:
         args.append(f"%a{len(args)}: {st}")
         opt += f" initial_state(%a{len(args) - 1} : {st})"
+    if gate:
+        args.append(f"%a{len(args)}: {ttype(x, dt)}")
+        opt += f" gate(%a{len(args) - 1} : {ttype(x, dt)})"
     attrs = []
+    if gate == "silu":
+        attrs.append("gate_act = #gate<act silu>")
     if act != "none":
         attrs.append(f"activation = #gate<conv_act {act}>")
     if tm:
@@ -77,7 +84,7 @@ TOL = {"f32": F32_TOL, "f16": F16_TOL, "bf16": 3e-2}
 
 @pytest.mark.parametrize("i", range(len(CASES)))
 def test_long_causal_conv(libs, i):
-    C, k, bias, state, act, dt, tm = CASES[i]
+    C, k, bias, state, act, dt, tm, gate = CASES[i]
     fast, slow = libs
     rng = np.random.default_rng(i)
     tol = TOL[dt]
@@ -89,12 +96,18 @@ def test_long_causal_conv(libs, i):
         feeds = [x.transpose(0, 2, 1) if tm else x, w]
         b = rng.standard_normal(C) if bias else None
         s0 = rng.standard_normal((B, C, k - 1)) if state else None
-        feeds += [v for v in (b, s0) if v is not None]
+        gv = rng.standard_normal(feeds[0].shape) if gate else None
+        feeds += [v for v in (b, s0, gv) if v is not None]
         feeds = [np.ascontiguousarray(v, dtype=NP_DTYPES[dt]) for v in feeds]
         wide = [np.asarray(v, dtype=np.float64) for v in feeds]
         ey, est = ref.onnx_causal_conv(wide[0].transpose(0, 2, 1) if tm else wide[0],
                                        wide[1][:, None, :], wide[2] if bias else None,
-                                       wide[-1] if state else None, activation=act)
+                                       wide[3 if bias else 2] if state else None,
+                                       activation=act)
+        if gate:
+            g = wide[-1].transpose(0, 2, 1) if tm else wide[-1]
+            sg = 1 / (1 + np.exp(-g))
+            ey = ey * (g * sg if gate == "silu" else sg)
         y, st = getattr(fast, f"c{i}")(*feeds)
         got = np.asarray(y, dtype=np.float64)
         assert_close(got.transpose(0, 2, 1) if tm else got, ey, tol, f"output B={B} T={T}")
@@ -194,7 +207,9 @@ def test_block_raised(block):
     assert proc.returncode == 0, proc.stderr
     convs = [ln for ln in proc.stdout.splitlines() if "= gate.causal_conv" in ln]
     assert len(convs) == 1 and "token_major" in convs[0], convs
+    assert ("gate(" in convs[0]) == (block == "gam"), convs  # GAM's sigmoid gate is fused
     assert "tensor.pad" not in proc.stdout and "linalg.transpose" not in proc.stdout
+    assert "= gate.gate" not in proc.stdout
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -249,3 +264,57 @@ def test_padded_input_then_slice(tmp_path, mode, value, T):
     sess = ort_session_or_none(path)
     if sess is not None:
         assert_close(got, sess.run(None, {"x": x})[0], F32_TOL, f"T={T} vs ONNX Runtime")
+
+
+@pytest.mark.parametrize("form", ["sigmoid", "silu", "conv_used_twice", "gate_broadcast"])
+def test_gated_conv_fusion(tmp_path, form):
+    """Conv · Sigmoid(g) and Conv · SiLU(g) fuse the gate into the
+    convolution's epilogue; a convolution whose output is also read elsewhere,
+    or a gate of another shape, keeps a separate gate. Same numbers as ONNX
+    Runtime either way."""
+    C, k = 12, 40
+    rng = np.random.default_rng(11)
+    w = (rng.standard_normal((C, 1, k)) / 6).astype(np.float32)
+    gshape = [1, 1, "t"] if form == "gate_broadcast" else [1, C, "t"]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], group=C, pads=[k - 1, 0],
+                              kernel_shape=[k]),
+             helper.make_node("Sigmoid", ["g"], ["s"])]
+    if form == "silu":
+        nodes += [helper.make_node("Mul", ["g", "s"], ["a"]),
+                  helper.make_node("Mul", ["c", "a"], ["y"])]
+    elif form == "conv_used_twice":
+        nodes += [helper.make_node("Mul", ["c", "s"], ["m"]),
+                  helper.make_node("Add", ["m", "c"], ["y"])]
+    else:
+        nodes.append(helper.make_node("Mul", ["c", "s"], ["y"]))
+    g = helper.make_graph(nodes, "gated",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, C, "t"]),
+                           helper.make_tensor_value_info("g", TensorProto.FLOAT, gshape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, C, "t"])],
+                          initializer=[numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
+    m.ir_version = 9
+    path = str(tmp_path / "gated.onnx")
+    onnx.save(m, path)
+    ir = run_gatec([path, "--compile-to=gate"])
+    assert ir.returncode == 0, ir.stderr
+    conv = [ln for ln in ir.stdout.splitlines() if "= gate.causal_conv" in ln]
+    fused = form in ("sigmoid", "silu")
+    assert len(conv) == 1 and ("gate(" in conv[0]) == fused, ir.stdout
+    if form == "silu":
+        assert "gate_act = #gate<act silu>" in conv[0], conv
+    lib = gatec.load(gatec.compile(path, str(tmp_path / "libgated.so")))
+    sess = ort_session_or_none(path)
+    for T in (1, 50, 333):
+        x = rng.standard_normal((1, C, T)).astype(np.float32)
+        gv = rng.standard_normal([1 if d == 1 else C if d == C else T for d in gshape]
+                                 ).astype(np.float32)
+        got = lib(x, gv)
+        got = got[0] if isinstance(got, tuple) else got
+        c, _ = ref.onnx_causal_conv(x.astype(np.float64), w.astype(np.float64), None, None)
+        s = 1 / (1 + np.exp(-gv.astype(np.float64)))
+        want = {"sigmoid": c * s, "silu": c * gv * s, "conv_used_twice": c * s + c,
+                "gate_broadcast": c * s}[form]
+        assert_close(got, want, F32_TOL, f"{form} T={T} vs float64")
+        if sess is not None:
+            assert_close(got, sess.run(None, {"x": x, "g": gv})[0], F32_TOL, f"{form} vs ORT")

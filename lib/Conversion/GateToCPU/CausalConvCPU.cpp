@@ -59,6 +59,11 @@ Value emitFinalState(KernelBuilder &b, CausalConvOp op, Value x, Value init, Val
   return b.toTensor(st, stT);
 }
 
+/// y ⊙ act(g) for a gate value already loaded (scalar or vector).
+Value gated(KernelBuilder &b, Value y, Value g, bool silu) {
+  return b.mul(y, silu ? b.silu(g) : b.sigmoid(g));
+}
+
 SmallVector<Value> tokenMajorAt(Value bi, Value c, Value t) { return {bi, t, c}; }
 SmallVector<Value> channelMajorAt(Value bi, Value c, Value t) { return {bi, c, t}; }
 
@@ -78,6 +83,8 @@ struct TokenMajorCausalConv : OpRewritePattern<CausalConvOp> {
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    bool gateSilu = op.getGateAct() == Activation::silu;
     auto outT = tt(op.getOutput());
     const int64_t C = tt(op.getWeight()).getDimSize(0), ksz = tt(op.getWeight()).getDimSize(1);
     Value B = b.dim(x, 0), L = b.dim(x, 1);
@@ -108,7 +115,10 @@ struct TokenMajorCausalConv : OpRewritePattern<CausalConvOp> {
           Value acc = bias ? b.load(bias, {c}) : zero;
           for (int64_t i = 0; i < ksz; ++i)
             acc = b.fma(b.load(wT, {b.idx(i), c}), fetch(b, bi, c, b.addi(t, b.idx(i))), acc);
-          b.store(act(b, acc), out, {bi, t, c});
+          Value y = act(b, acc);
+          if (gate)
+            y = b.applyGate(y, gate, {bi, t, c}, gateSilu);
+          b.store(y, out, {bi, t, c});
         });
       });
       // The rest: rows t-k+1 .. t of the input, vectors over the channels.
@@ -120,7 +130,10 @@ struct TokenMajorCausalConv : OpRewritePattern<CausalConvOp> {
           for (int64_t i = 0; i < ksz; ++i)
             acc = b.fma(b.vload(wT, {b.idx(i), cv}, vw, full),
                         b.vload(x, {bi, b.addi(p0, b.idx(i)), cv}, vw, full), acc);
-          b.vstore(act(b, acc), out, {bi, t, cv}, full);
+          Value y = act(b, acc);
+          if (gate)
+            y = gated(b, y, b.vload(gate, {bi, t, cv}, vw, full), gateSilu);
+          b.vstore(y, out, {bi, t, cv}, full);
         };
         for (int64_t c = 0; c < C; c += vw)
           row(b, c, c + vw <= C);
@@ -205,6 +218,8 @@ struct StripCausalConv : OpRewritePattern<CausalConvOp> {
     Value x = b.toBuffer(op.getInput());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    bool gateSilu = op.getGateAct() == Activation::silu;
     auto outT = tt(op.getOutput());
     Value B = b.dim(x, 0), L = b.dim(x, op.lengthDim()), Cv = b.idx(C);
     Value c0 = b.idx(0), c1 = b.idx(1), km1 = b.idx(ksz - 1);
@@ -300,7 +315,9 @@ struct StripCausalConv : OpRewritePattern<CausalConvOp> {
             continue;
           }
           b.ifThenElse(b.cmpi(CmpIPredicate::ult, row, n), [&](KernelBuilder &b) {
-            b.vstore(v, out, {bi, b.addi(t0, row), cb}, C % vw == 0);
+            SmallVector<Value> at{bi, b.addi(t0, row), cb};
+            Value y = gate ? gated(b, v, b.vload(gate, at, vw, C % vw == 0), gateSilu) : v;
+            b.vstore(y, out, at, C % vw == 0);
           }, [](KernelBuilder &) {});
         }
       });
@@ -308,7 +325,9 @@ struct StripCausalConv : OpRewritePattern<CausalConvOp> {
         b.loop(c0, lanes, c1, [&](KernelBuilder &b, Value l) {
           Value c = b.addi(cb, l);
           b.loop(c0, n, c1, [&](KernelBuilder &b, Value r) {
-            b.store(b.load(outStrip, {r, l}), out, {bi, c, b.addi(t0, r)});
+            SmallVector<Value> at{bi, c, b.addi(t0, r)};
+            Value y = b.load(outStrip, {r, l});
+            b.store(gate ? b.applyGate(y, gate, at, gateSilu) : y, out, at);
           });
         });
     });

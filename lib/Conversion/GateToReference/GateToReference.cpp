@@ -207,6 +207,7 @@ struct CausalConvToReference : ReferencePattern<CausalConvOp> {
     Value x = b.toBuffer(op.getInput()), w = b.toBuffer(op.getWeight());
     Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
     Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
     auto outT = tt(op.getOutput()), stT = tt(op.getFinalState());
     int64_t ksz = tt(op.getWeight()).getDimSize(1);
     bool tokenMajor = op.getTokenMajor();
@@ -240,7 +241,10 @@ struct CausalConvToReference : ReferencePattern<CausalConvOp> {
                            [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
           return {b.fma(b.load(w, {c, i}), fetch(b, bi, c, b.addi(t, i)), a[0])};
         })[0];
-        b.store(silu ? b.silu(acc) : acc, out, at(bi, c, t));
+        Value y = silu ? b.silu(acc) : acc;
+        if (gate)
+          y = b.applyGate(y, gate, at(bi, c, t), op.getGateAct() == Activation::silu);
+        b.store(y, out, at(bi, c, t));
       });
       b.loop(c0, km1, c1, [&](KernelBuilder &b, Value p) {
         b.store(fetch(b, bi, c, b.addi(L, p)), st, {bi, c, p});

@@ -715,7 +715,7 @@ LogicalResult importCausalConv(Importer &im, NodeCtx &n, int64_t window) {
   if (past)
     past = im.castTo(past, im.typeFor(sd, et));
   auto op = gate::CausalConvOp::create(im.b, im.loc, im.typeFor(od, et), im.typeFor(sd, et), x, w,
-                                       bias, past, a);
+                                       bias, past, /*gate=*/Value(), a);
   Value out = op.getOutput(), st = op.getFinalState();
   im.setDims(out, od);
   im.setDims(st, sd);

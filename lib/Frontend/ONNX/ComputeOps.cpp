@@ -148,7 +148,8 @@ static LogicalResult importDepthwiseCausalConv(Importer &im, NodeCtx &n, const S
     bias = im.castTo(bias, RankedTensorType::get({C}, et));
   SymShape sd{xd[0], SymExpr::constant(C), SymExpr::constant(ks - 1)};
   auto op = gate::CausalConvOp::create(im.b, im.loc, im.typeFor(xs, et), im.typeFor(sd, et), x, w,
-                                       bias, Value(), gate::ConvActivation::none);
+                                       bias, Value(), /*gate=*/Value(),
+                                       gate::ConvActivation::none);
   im.setDims(op.getOutput(), xs);
   im.setDims(op.getFinalState(), sd);
   return n.out(0, op.getOutput());
@@ -172,7 +173,7 @@ Value unpaddedCausalConv(Importer &im, Value x, const SymExpr &length) {
   auto type = RankedTensorType::get(im.tt(src).getShape(), im.tt(x).getElementType());
   auto op = gate::CausalConvOp::create(im.b, im.loc, type, conv.getFinalState().getType(), src,
                                        conv.getWeight(), conv.getBias(), conv.getInitialState(),
-                                       conv.getActivation());
+                                       /*gate=*/Value(), conv.getActivation());
   im.setDims(op.getOutput(), sd);
   return op.getOutput();
 }

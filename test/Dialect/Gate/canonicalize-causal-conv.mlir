@@ -48,3 +48,35 @@ func.func @input_not_transposed(%x: tensor<2x64x16xf32>, %w: tensor<64x4xf32>) -
   %ot = linalg.transpose ins(%o : tensor<2x64x16xf32>) outs(%e1 : tensor<2x16x64xf32>) permutation = [0, 2, 1]
   return %ot : tensor<2x16x64xf32>
 }
+
+// -----
+
+// A gate of the convolution's output (a gated convolution) folds into its
+// epilogue; the convolution moves down to the gate, whose operand is
+// defined after it.
+// CHECK-LABEL: func.func @gate_folds
+// CHECK-SAME:    (%[[X:.+]]: tensor<2x64x?xf32>, %[[W:.+]]: tensor<64x100xf32>, %[[G:.+]]: tensor<2x64x?xf32>)
+// CHECK:         %[[E:.+]] = math.exp %[[G]]
+// CHECK-NEXT:    %[[O:.+]], %{{.+}} = gate.causal_conv %[[X]], %[[W]] gate(%[[E]] : tensor<2x64x?xf32>) {gate_act = #gate<act silu>}
+// CHECK-NOT:     gate.gate
+// CHECK:         return %[[O]]
+func.func @gate_folds(%x: tensor<2x64x?xf32>, %w: tensor<64x100xf32>, %g: tensor<2x64x?xf32>) -> tensor<2x64x?xf32> {
+  %o, %s = gate.causal_conv %x, %w : tensor<2x64x?xf32>, tensor<64x100xf32> -> tensor<2x64x?xf32>, tensor<2x64x99xf32>
+  %e = math.exp %g : tensor<2x64x?xf32>
+  %r = gate.gate %o, %e {act = #gate<act silu>} : tensor<2x64x?xf32>, tensor<2x64x?xf32> -> tensor<2x64x?xf32>
+  return %r : tensor<2x64x?xf32>
+}
+
+// -----
+
+// The output is read twice, or the final state before the gate: no fold.
+// CHECK-LABEL: func.func @gate_stays
+// CHECK-COUNT-2: gate.gate
+func.func @gate_stays(%x: tensor<2x64x16xf32>, %w: tensor<64x8xf32>, %g: tensor<2x64x16xf32>, %g2: tensor<2x64x7xf32>) -> (tensor<2x64x16xf32>, tensor<2x64x16xf32>, tensor<2x64x7xf32>) {
+  %o, %s = gate.causal_conv %x, %w : tensor<2x64x16xf32>, tensor<64x8xf32> -> tensor<2x64x16xf32>, tensor<2x64x7xf32>
+  %r = gate.gate %o, %g : tensor<2x64x16xf32>, tensor<2x64x16xf32> -> tensor<2x64x16xf32>
+  %o2, %s2 = gate.causal_conv %x, %w : tensor<2x64x16xf32>, tensor<64x8xf32> -> tensor<2x64x16xf32>, tensor<2x64x7xf32>
+  %sg = gate.gate %s2, %g2 : tensor<2x64x7xf32>, tensor<2x64x7xf32> -> tensor<2x64x7xf32>
+  %r2 = gate.gate %o2, %g : tensor<2x64x16xf32>, tensor<2x64x16xf32> -> tensor<2x64x16xf32>
+  return %r, %o, %sg : tensor<2x64x16xf32>, tensor<2x64x16xf32>, tensor<2x64x7xf32>
+}

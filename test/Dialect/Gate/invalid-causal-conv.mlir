@@ -205,3 +205,11 @@ func.func @token_major_channels(%x: tensor<2x16x64xf32>, %w: tensor<64x4xf32>) -
   %o, %s = gate.causal_conv %x, %w {token_major} : tensor<2x16x64xf32>, tensor<64x4xf32> -> tensor<2x64x16xf32>, tensor<2x64x3xf32>
   return %o, %s : tensor<2x64x16xf32>, tensor<2x64x3xf32>
 }
+
+// -----
+
+func.func @gate_wrong_length(%x: tensor<2x64x16xf32>, %w: tensor<64x4xf32>, %g: tensor<2x64x15xf32>) {
+  // expected-error @+1 {{'gate' dimension 2}}
+  %o, %s = gate.causal_conv %x, %w gate(%g : tensor<2x64x15xf32>) : tensor<2x64x16xf32>, tensor<64x4xf32> -> tensor<2x64x16xf32>, tensor<2x64x3xf32>
+  return
+}

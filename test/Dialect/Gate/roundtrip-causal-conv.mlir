@@ -64,3 +64,10 @@ func.func @conv_token_major(%x: tensor<2x?x64xf32>, %w: tensor<64x4xf32>) -> (te
   %o, %s = gate.causal_conv %x, %w {activation = #gate<conv_act silu>, token_major} : tensor<2x?x64xf32>, tensor<64x4xf32> -> tensor<2x?x64xf32>, tensor<2x64x3xf32>
   return %o, %s : tensor<2x?x64xf32>, tensor<2x64x3xf32>
 }
+
+// CHECK-LABEL: func.func @conv_gated
+// CHECK:         gate.causal_conv %{{.+}}, %{{.+}} gate(%{{.+}} : tensor<2x16x64xf32>) {gate_act = #gate<act silu>, token_major}
+func.func @conv_gated(%x: tensor<2x16x64xf32>, %w: tensor<64x300xf32>, %g: tensor<2x16x64xf32>) -> tensor<2x16x64xf32> {
+  %o, %s = gate.causal_conv %x, %w gate(%g : tensor<2x16x64xf32>) {gate_act = #gate<act silu>, token_major} : tensor<2x16x64xf32>, tensor<64x300xf32> -> tensor<2x16x64xf32>, tensor<2x64x299xf32>
+  return %o : tensor<2x16x64xf32>
+}

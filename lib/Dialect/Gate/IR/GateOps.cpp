@@ -518,6 +518,11 @@ LogicalResult CausalConvOp::verify() {
         failed(dims.bind("C", s, "initial_state", 1)) ||
         failed(dims.bind("k-1", s, "initial_state", 2)))
       return failure();
+  if (Value g = getGate())
+    if (failed(requireSameElementType(op, x, "input", g, "gate")) ||
+        failed(dims.bind("B", g, "gate", 0)) || failed(dims.bind("C", g, "gate", cd)) ||
+        failed(dims.bind("L", g, "gate", ld)))
+      return failure();
   return success();
 }
 
@@ -534,7 +539,7 @@ bool isSwapLast(linalg::TransposeOp tr) {
 struct FoldTransposesIntoCausalConv : OpRewritePattern<CausalConvOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rewriter) const override {
-    if (op.getTokenMajor())
+    if (op.getTokenMajor() || op.getGate())
       return failure();
     auto in = op.getInput().getDefiningOp<linalg::TransposeOp>();
     if (!isSwapLast(in) || op.getOutput().use_empty() ||
@@ -545,8 +550,8 @@ struct FoldTransposesIntoCausalConv : OpRewritePattern<CausalConvOp> {
     Type outT = (*op.getOutput().getUsers().begin())->getResult(0).getType();
     auto conv = CausalConvOp::create(rewriter, op.getLoc(), outT, op.getFinalState().getType(),
                                      in.getInput(), op.getWeight(), op.getBias(),
-                                     op.getInitialState(), op.getActivation(),
-                                     /*token_major=*/true);
+                                     op.getInitialState(), /*gate=*/Value(),
+                                     op.getActivation(), /*token_major=*/true);
     for (Operation *user : llvm::make_early_inc_range(op.getOutput().getUsers()))
       rewriter.replaceOp(user, conv.getOutput());
     rewriter.replaceAllUsesWith(op.getFinalState(), conv.getFinalState());
@@ -556,9 +561,37 @@ struct FoldTransposesIntoCausalConv : OpRewritePattern<CausalConvOp> {
 };
 } // namespace
 
+namespace {
+/// gate.gate(causal_conv(...), g), the convolution's output used only there
+/// and g of its shape (a gated convolution), folds into the convolution's
+/// epilogue. The convolution moves down to the gate (g must dominate it), so
+/// its final state must be unused or used after the gate only.
+struct FoldGateIntoCausalConv : OpRewritePattern<GateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(GateOp gateOp, PatternRewriter &rewriter) const override {
+    auto conv = gateOp.getInput().getDefiningOp<CausalConvOp>();
+    if (!conv || conv.getGate() || !conv.getOutput().hasOneUse() ||
+        conv->getBlock() != gateOp->getBlock() ||
+        gateOp.getGate().getType() != conv.getOutput().getType() ||
+        gateOp.getType() != conv.getOutput().getType())
+      return failure();
+    for (Operation *user : conv.getFinalState().getUsers())
+      if (user->getBlock() != gateOp->getBlock() || !gateOp->isBeforeInBlock(user))
+        return failure();
+    rewriter.moveOpBefore(conv, gateOp);
+    rewriter.modifyOpInPlace(conv, [&] {
+      conv.getGateMutable().assign(gateOp.getGate());
+      conv.setGateAct(gateOp.getAct());
+    });
+    rewriter.replaceOp(gateOp, conv.getOutput());
+    return success();
+  }
+};
+} // namespace
+
 void CausalConvOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                MLIRContext *context) {
-  results.add<FoldTransposesIntoCausalConv>(context);
+  results.add<FoldTransposesIntoCausalConv, FoldGateIntoCausalConv>(context);
 }
 
 //===----------------------------------------------------------------------===//

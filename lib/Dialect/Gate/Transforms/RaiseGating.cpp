@@ -2,7 +2,7 @@
 //
 // Importers write Sigmoid as `1 / (1 + exp(-g))` on tensors and SiLU as
 // `g * sigmoid(g)`. A product of a tensor with either becomes gate.gate, which
-// the sdpa canonicalization then fuses into the attention epilogue.
+// the sdpa and causal_conv canonicalizations then fuse into their epilogues.
 //
 //===----------------------------------------------------------------------===//
 #include "gatec/Dialect/Gate/Transforms/Passes.h"
@@ -89,6 +89,7 @@ struct GateRaiseGatingPass
     RewritePatternSet patterns(&getContext());
     patterns.add<RaiseMulOfActivation>(&getContext());
     SdpaOp::getCanonicalizationPatterns(patterns, &getContext());
+    CausalConvOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -246,21 +246,30 @@ def Gate_CausalConvOp : Gate_Op<"causal_conv", [Pure, AttrSizedOperandSegments,
     Shapes: `input [B,C,L]`, `weight [C,k]`, `bias [C]`, states `[B,C,k-1]`.
     With `token_major`, input and output are `[B,L,C]` (the `[B, T, channels]`
     layout the projections produce, which exporters transpose around the ONNX
-    op); the states keep their `[B,C,k-1]` layout.
+    op); the states keep their `[B,C,k-1]` layout. The kernel may be as long
+    as the sequence (the long filters of GAM, BaseConv and Hyena).
+
+    With a `gate` operand (the shape of the output), the output is gated in
+    the epilogue: `out = act(conv) * gate_act(gate)` (gated convolutions;
+    `gate_act` is sigmoid or silu).
   }];
   let arguments = (ins TensorRankOf<[F32, F16, BF16], [3]>:$input,
       TensorRankOf<[F32, F16, BF16], [2]>:$weight,
       Optional<TensorRankOf<[F32, F16, BF16], [1]>>:$bias,
       Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$initial_state,
+      Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$gate,
       DefaultValuedAttr<Gate_ConvActivationAttr,
                         "::gatec::gate::ConvActivation::none">:$activation,
-      UnitAttr:$token_major);
+      UnitAttr:$token_major,
+      DefaultValuedAttr<Gate_ActivationAttr,
+                        "::gatec::gate::Activation::sigmoid">:$gate_act);
   let results = (outs TensorRankOf<[F32, F16, BF16], [3]>:$output,
       TensorRankOf<[F32, F16, BF16], [3]>:$final_state);
   let assemblyFormat = [{
     $input `,` $weight
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`gate` `(` $gate^ `:` type($gate) `)`)?
     attr-dict `:` type($input) `,` type($weight) `->` type($output) `,` type($final_state)
   }];
   let hasVerifier = 1;
