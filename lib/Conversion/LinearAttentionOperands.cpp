@@ -24,6 +24,8 @@ LinearAttentionOperands::LinearAttentionOperands(KernelBuilder &b,
   decay = op.getDecay() ? b.toBuffer(op.getDecay()) : Value();
   beta = op.getBeta() ? b.toBuffer(op.getBeta()) : Value();
   init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+  gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+  gateSilu = op.getGateAct() == gate::Activation::silu;
   B = b.dim(q, 0);
   T = b.dim(q, op.tokenDim());
   if (reverse)
@@ -34,4 +36,12 @@ LinearAttentionOperands::LinearAttentionOperands(KernelBuilder &b,
   out = b.alloc(outT, b.dynSizes(outT, tokenMajor ? SmallVector<Value>{B, T, outHeads, vSize}
                                                   : SmallVector<Value>{B, outHeads, T, vSize}));
   st = b.alloc(stT, b.dynSizes(stT, {B, b.idx(hv), b.idx(K), b.idx(V)}));
+}
+
+Value LinearAttentionOperands::gated(KernelBuilder &b, Value o, ValueRange at, int64_t width,
+                                     bool inBounds) const {
+  if (!gate)
+    return o;
+  Value g = width ? b.vload(gate, at, width, inBounds) : b.load(gate, at);
+  return b.mul(o, gateSilu ? b.silu(g) : b.sigmoid(g));
 }

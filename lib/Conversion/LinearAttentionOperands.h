@@ -35,6 +35,11 @@ struct LinearAttentionOperands {
     return reverse ? b.subi(lastToken, t) : t;
   }
 
+  /// o ⊙ act(gate[at]) when the op has an output gate, o otherwise; o is a
+  /// scalar, or `width` lanes read like vload(gate, at, width, inBounds).
+  mlir::Value gated(KernelBuilder &b, mlir::Value o, mlir::ValueRange at, int64_t width = 0,
+                    bool inBounds = true) const;
+
   bool reverse;
   mlir::Value lastToken; // T-1, for reverse
   bool tokenMajor;
@@ -43,6 +48,8 @@ struct LinearAttentionOperands {
   int64_t qPerState;     // query heads per state (GQA), else 1
   int64_t statesPerKey;  // value heads per key head (GVA)
   mlir::Value q, k, v, decay, beta, init; // buffers (decay/beta/init may be null)
+  mlir::Value gate;      // output gate buffer, or null
+  bool gateSilu;
   mlir::Value B, T;
   mlir::RankedTensorType outT, stT;
   mlir::Value out, st;   // result buffers

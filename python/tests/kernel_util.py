@@ -121,7 +121,9 @@ def linear_attention_func(fname: str, rule: str, q: Shape, k: Shape, v: Shape,
                           dtype: str = "f32", *, decay: Optional[Shape] = None,
                           beta: Optional[Shape] = None, state: bool = False,
                           scale: Optional[float] = None,
-                          chunk_size: Optional[int] = None, reverse: bool = False) -> str:
+                          chunk_size: Optional[int] = None, reverse: bool = False,
+                          gate: Optional[str] = None) -> str:
+    """gate: "sigmoid" or "silu" adds an output gate operand (output's shape)."""
     B, Hq, T, K = q
     Hk, Hv, V = k[1], v[1], v[3]
     Ho = Hv if Hq == Hk else Hq
@@ -136,7 +138,12 @@ def linear_attention_func(fname: str, rule: str, q: Shape, k: Shape, v: Shape,
     if state:
         args.append(Arg("initial_state", (B, Hv, K, V), "f32"))
         opt += f" initial_state(%a{len(args) - 1} : {args[-1].type})"
+    if gate:
+        args.append(Arg("gate", (B, Ho, T, V), dtype))
+        opt += f" gate(%a{len(args) - 1} : {args[-1].type})"
     attrs = []
+    if gate == "silu":
+        attrs.append("gate_act = #gate<act silu>")
     if scale is not None:
         attrs.append(f"scale = {_f32(scale)}")
     if chunk_size is not None:

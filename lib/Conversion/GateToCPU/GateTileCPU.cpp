@@ -872,7 +872,8 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
               [&](KernelBuilder &b, Value i, Value jj) { return ld(b, pm, {i, jj}); },
               [&](KernelBuilder &b, Value jj, int64_t e) { return vld(b, u, {jj, b.idx(e * vw)}); },
               [&](KernelBuilder &b, Value i, int64_t e, Value acc) {
-                b.vstore(b.mul(acc, scaleV), out, la.tok(b, bi, oh, b.addi(t0, i), cols[e]), full);
+                SmallVector<Value> at = la.tok(b, bi, oh, b.addi(t0, i), cols[e]);
+                b.vstore(la.gated(b, b.mul(acc, scaleV), at, vw, full), out, at, full);
               },
               [&](KernelBuilder &b, Value i, int64_t e) { return vld(b, ob, {i, b.idx(e * vw)}); }}
               .emit(b);
@@ -1069,9 +1070,11 @@ struct LinearAttentionToCPU : OpRewritePattern<LinearAttentionOp> {
         Value slot = b.subi(t, t0);
         for (int64_t g = 0; g < qPerState; ++g) {
           Value oh = gqa ? b.addi(b.muli(j, b.idx(qPerState)), b.idx(g)) : j;
-          for (int64_t n = 0; n < NC; ++n)
-            b.vstore(b.vload(oBuf, {slot, b.idx((g * NC + n) * vw)}, vw, true), out,
-                     la.tok(b, bi, oh, t, cols[n]), full);
+          for (int64_t n = 0; n < NC; ++n) {
+            SmallVector<Value> at = la.tok(b, bi, oh, t, cols[n]);
+            Value o = b.vload(oBuf, {slot, b.idx((g * NC + n) * vw)}, vw, true);
+            b.vstore(la.gated(b, o, at, vw, full), out, at, full);
+          }
         }
       });
       });

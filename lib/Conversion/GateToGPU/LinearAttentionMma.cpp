@@ -343,7 +343,8 @@ struct LinearAttentionToMma : OpRewritePattern<LinearAttentionOp> {
           auto ifOp = scf::IfOp::create(b, ok, false);
           OpBuilder::InsertionGuard g3(b);
           b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          b.store(b.mul(ld(b, Os, x), b.f32(scale)), la.out, la.tok(b, bi, oh, t, col));
+          SmallVector<Value> at = la.tok(b, bi, oh, t, col);
+          b.store(la.gated(b, b.mul(ld(b, Os, x), b.f32(scale)), at), la.out, at);
         });
         sync();
       }

@@ -191,7 +191,9 @@ struct LinearAttentionToReference : ReferencePattern<LinearAttentionOp> {
                            [&](KernelBuilder &b, Value r, ValueRange a) -> SmallVector<Value> {
             return {b.fma(b.load(st, {bi, j, r, c}), b.load(q, la.tok(b, bi, qh, t, r)), a[0])};
           })[0];
-          b.store(b.mul(o, scale), out, la.tok(b, bi, oh, t, c));
+          Value y = b.mul(o, scale);
+          SmallVector<Value> at = la.tok(b, bi, oh, t, c);
+          b.store(la.gated(b, y, at), out, at);
         }
       });
     });

@@ -602,7 +602,7 @@ LogicalResult importLinearAttention(Importer &im, NodeCtx &n, int64_t window) {
   } else {
     auto op = gate::LinearAttentionOp::create(b, loc, im.typeFor(od, et),
                                               im.typeFor(sd, b.getF32Type()), q4, k4, v4, decay,
-                                              beta, init, *rule, scaleAttr, uint64_t(chunk));
+                                              beta, init, /*gate=*/Value(), *rule, scaleAttr, uint64_t(chunk));
     op.setTokenMajor(true);
     op.setReverse(backward);
     out = op.getOutput();

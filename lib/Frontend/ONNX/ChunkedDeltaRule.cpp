@@ -731,7 +731,7 @@ bool DeltaRuleMatcher::run(const Node &anchor) {
   SmallVector<SymExpr> od{B, H, c(T), c(Dv)}, st{B, H, c(Dk), c(Dv)};
   auto op = gate::LinearAttentionOp::create(
       bld, im.loc, im.typeFor(od, f32), im.typeFor(st, f32), q, k, v, gv, bv, init,
-      gate::UpdateRule::gated_delta, bld.getF32FloatAttr(float(scale)), uint64_t(C));
+      /*gate=*/Value(), gate::UpdateRule::gated_delta, bld.getF32FloatAttr(float(scale)), uint64_t(C));
   im.setDims(op.getOutput(), od);
   im.setDims(op.getFinalState(), st);
   Entry e;

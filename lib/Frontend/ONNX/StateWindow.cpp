@@ -72,7 +72,7 @@ gatec::onnx_frontend::detail::linearAttentionWindow(Importer &im, const LinearAt
                                      outT.getDimSize(3)},
                                     et);
     auto op = gate::LinearAttentionOp::create(ob, loc, ot, init.getType(), q, at(p.k), at(p.v),
-                                              at(p.decay), at(p.beta), init, p.rule, p.scale,
+                                              at(p.decay), at(p.beta), init, /*gate=*/Value(), p.rule, p.scale,
                                               uint64_t(p.chunk));
     op.setTokenMajor(true);
     return std::pair<Value, Value>{op.getOutput(), op.getFinalState()};

@@ -31,7 +31,7 @@ func.func @missing_rule(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: 
 
 func.func @generic_missing_rule(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>) {
   // expected-error @+1 {{'gate.linear_attention' op requires attribute 'rule'}}
-  %o:2 = "gate.linear_attention"(%q, %k, %v) {operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>} : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>)
+  %o:2 = "gate.linear_attention"(%q, %k, %v) {operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>} : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>)
   return %o#0, %o#1 : tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>
 }
 
@@ -39,7 +39,7 @@ func.func @generic_missing_rule(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf3
 
 func.func @generic_rule_string(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>) {
   // expected-error @+1 {{'gate.linear_attention' op attribute 'rule' failed to satisfy constraint: state update rule of a linear recurrence}}
-  %o:2 = "gate.linear_attention"(%q, %k, %v) {rule = "linear", operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>} : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>)
+  %o:2 = "gate.linear_attention"(%q, %k, %v) {rule = "linear", operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>} : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> (tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>)
   return %o#0, %o#1 : tensor<1x2x8x16xf32>, tensor<1x2x16x16xf32>
 }
 

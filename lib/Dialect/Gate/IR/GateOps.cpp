@@ -250,13 +250,25 @@ struct FoldGateIntoSdpa : OpRewritePattern<GateOp> {
     return success();
   }
 };
-/// Whether a gateableSdpa value reaches `v` through single-use transposes
-/// and collapse_shapes only (how exporters lay the attention output back out
-/// as [B, T, H·D] before gating it).
+/// Whether `v`, used once, is the output of a linear_attention or a
+/// causal_conv without a gate (FoldGateIntoEpilogue takes the gate there).
+bool gateableEpilogue(Value v) {
+  if (!v.hasOneUse())
+    return false;
+  if (auto la = v.getDefiningOp<LinearAttentionOp>())
+    return v == la.getOutput() && !la.getGate();
+  if (auto conv = v.getDefiningOp<CausalConvOp>())
+    return v == conv.getOutput() && !conv.getGate();
+  return false;
+}
+
+/// Whether a gateableSdpa (or gateableEpilogue) value reaches `v` through
+/// single-use transposes and collapse_shapes only (how exporters lay the
+/// attention output back out as [B, T, H·D] before gating it).
 bool sdpaThroughLayout(Value v) {
   while (v.hasOneUse()) {
     Operation *def = v.getDefiningOp();
-    if (gateableSdpa(v))
+    if (gateableSdpa(v) || gateableEpilogue(v))
       return true;
     if (auto tr = dyn_cast_or_null<linalg::TransposeOp>(def);
         tr && tr.hasPureTensorSemantics())
@@ -282,7 +294,9 @@ struct SinkGateTowardSdpa : OpRewritePattern<GateOp> {
       return failure();
     Location loc = gateOp.getLoc();
     Operation *def = x.getDefiningOp();
-    if (def->getBlock() != gateOp->getBlock())
+    // x itself the producer: FoldGateIntoSdpa / FoldGateIntoEpilogue.
+    if (def->getBlock() != gateOp->getBlock() ||
+        !isa<linalg::TransposeOp, tensor::CollapseShapeOp>(def))
       return failure();
     // Sizes of y come from g (x's shape): dims of y itself would be new uses
     // of the sdpa result, which then could not take the gate.
@@ -471,6 +485,17 @@ LogicalResult LinearAttentionOp::verify() {
         failed(dims.bind("V", s, "initial_state", 3)))
       return failure();
   }
+  if (Value g = getGate()) {
+    if (failed(requireSameElementType(op, out, "output", g, "gate")))
+      return failure();
+    auto gt = cast<RankedTensorType>(g.getType()), ot = cast<RankedTensorType>(out.getType());
+    if (gt.getRank() != ot.getRank())
+      return emitOpError() << "'gate' must have the rank of 'output' (" << ot.getRank() << ")";
+    for (int64_t d = 0; d < gt.getRank(); ++d)
+      if (failed(dims.bind("o" + std::to_string(d), out, "output", d)) ||
+          failed(dims.bind("o" + std::to_string(d), g, "gate", d)))
+        return failure();
+  }
   if (int64_t chunk = getChunkSizeAttr().getInt(); chunk <= 0)
     return emitOpError() << "'chunk_size' must be positive, got " << chunk;
   if (auto s = getScale())
@@ -562,28 +587,30 @@ struct FoldTransposesIntoCausalConv : OpRewritePattern<CausalConvOp> {
 } // namespace
 
 namespace {
-/// gate.gate(causal_conv(...), g), the convolution's output used only there
-/// and g of its shape (a gated convolution), folds into the convolution's
-/// epilogue. The convolution moves down to the gate (g must dominate it), so
-/// its final state must be unused or used after the gate only.
-struct FoldGateIntoCausalConv : OpRewritePattern<GateOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// gate.gate(op(...), g), where op (a causal_conv or a linear_attention)
+/// has no gate, its output is used only there and g has the output's type,
+/// folds into op's epilogue (a gated convolution; SambaY's gated memory unit
+/// on a recurrence's readout). op moves down to the gate (g must dominate
+/// it), so its final state must be unused or used after the gate only.
+template <typename OpT>
+struct FoldGateIntoEpilogue : OpRewritePattern<GateOp> {
+  using OpRewritePattern<GateOp>::OpRewritePattern;
   LogicalResult matchAndRewrite(GateOp gateOp, PatternRewriter &rewriter) const override {
-    auto conv = gateOp.getInput().getDefiningOp<CausalConvOp>();
-    if (!conv || conv.getGate() || !conv.getOutput().hasOneUse() ||
-        conv->getBlock() != gateOp->getBlock() ||
-        gateOp.getGate().getType() != conv.getOutput().getType() ||
-        gateOp.getType() != conv.getOutput().getType())
+    auto op = gateOp.getInput().template getDefiningOp<OpT>();
+    if (!op || op.getGate() || !op.getOutput().hasOneUse() ||
+        op->getBlock() != gateOp->getBlock() ||
+        gateOp.getGate().getType() != op.getOutput().getType() ||
+        gateOp.getType() != op.getOutput().getType())
       return failure();
-    for (Operation *user : conv.getFinalState().getUsers())
+    for (Operation *user : op.getFinalState().getUsers())
       if (user->getBlock() != gateOp->getBlock() || !gateOp->isBeforeInBlock(user))
         return failure();
-    rewriter.moveOpBefore(conv, gateOp);
-    rewriter.modifyOpInPlace(conv, [&] {
-      conv.getGateMutable().assign(gateOp.getGate());
-      conv.setGateAct(gateOp.getAct());
+    rewriter.moveOpBefore(op, gateOp);
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getGateMutable().assign(gateOp.getGate());
+      op.setGateAct(gateOp.getAct());
     });
-    rewriter.replaceOp(gateOp, conv.getOutput());
+    rewriter.replaceOp(gateOp, op.getOutput());
     return success();
   }
 };
@@ -591,7 +618,12 @@ struct FoldGateIntoCausalConv : OpRewritePattern<GateOp> {
 
 void CausalConvOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                MLIRContext *context) {
-  results.add<FoldTransposesIntoCausalConv, FoldGateIntoCausalConv>(context);
+  results.add<FoldTransposesIntoCausalConv, FoldGateIntoEpilogue<CausalConvOp>>(context);
+}
+
+void LinearAttentionOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                    MLIRContext *context) {
+  results.add<FoldGateIntoEpilogue<LinearAttentionOp>>(context);
 }
 
 //===----------------------------------------------------------------------===//

@@ -2,7 +2,8 @@
 //
 // Importers write Sigmoid as `1 / (1 + exp(-g))` on tensors and SiLU as
 // `g * sigmoid(g)`. A product of a tensor with either becomes gate.gate, which
-// the sdpa and causal_conv canonicalizations then fuse into their epilogues.
+// the sdpa, causal_conv and linear_attention canonicalizations then fuse into
+// their epilogues.
 //
 //===----------------------------------------------------------------------===//
 #include "gatec/Dialect/Gate/Transforms/Passes.h"
@@ -90,6 +91,7 @@ struct GateRaiseGatingPass
     patterns.add<RaiseMulOfActivation>(&getContext());
     SdpaOp::getCanonicalizationPatterns(patterns, &getContext());
     CausalConvOp::getCanonicalizationPatterns(patterns, &getContext());
+    LinearAttentionOp::getCanonicalizationPatterns(patterns, &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

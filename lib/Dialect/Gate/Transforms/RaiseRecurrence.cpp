@@ -300,7 +300,7 @@ struct RaiseRecurrence : OpRewritePattern<scf::ForOp> {
                     : RankedTensorType::get({qT.getDimSize(0), H * G, qT.getDimSize(2), V}, rw.getF32Type());
     auto la = LinearAttentionOp::create(
         rw, loc, TypeRange{outT, sT}, q, k, v, decay, beta, loop.getInitArgs()[0],
-        UpdateRuleAttr::get(rw.getContext(), rule), rw.getF32FloatAttr(float(scale)),
+        /*gate=*/Value(), UpdateRuleAttr::get(rw.getContext(), rule), rw.getF32FloatAttr(float(scale)),
         rw.getI64IntegerAttr(64));
     if (tokenMajor)
       la.setTokenMajor(true);

@@ -193,14 +193,21 @@ def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
     output stays in the operands' token order, and `final_state` is the state
     after token 0. This is the backward scan of bidirectional models (ViG),
     without copying the sequence into reverse order.
+
+    With a `gate` operand (the shape of the output), the output is gated in
+    the epilogue: `out = o * gate_act(gate)` (an output gate, or the memory
+    readout of SambaY's gated memory unit; `gate_act` is sigmoid or silu).
   }];
   let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
       Gate_FloatTensor:$value, Optional<AnyRankedTensor>:$decay,
       Optional<TensorRankOf<[F32, F16, BF16], [3]>>:$beta,
       Optional<TensorRankOf<[F32], [4]>>:$initial_state,
+      Optional<Gate_FloatTensor>:$gate,
       Gate_UpdateRuleAttr:$rule, OptionalAttr<F32Attr>:$scale,
       DefaultValuedAttr<I64Attr, "64">:$chunk_size, UnitAttr:$token_major,
-      UnitAttr:$reverse);
+      UnitAttr:$reverse,
+      DefaultValuedAttr<Gate_ActivationAttr,
+                        "::gatec::gate::Activation::sigmoid">:$gate_act);
   let results = (outs Gate_FloatTensor:$output,
       TensorRankOf<[F32], [4]>:$final_state);
   let assemblyFormat = [{
@@ -208,10 +215,12 @@ def Gate_LinearAttentionOp : Gate_Op<"linear_attention",
     (`decay` `(` $decay^ `:` type($decay) `)`)?
     (`beta` `(` $beta^ `:` type($beta) `)`)?
     (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`gate` `(` $gate^ `:` type($gate) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value)
     `->` type($output) `,` type($final_state)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     float getScaleOrDefault();
     bool isGated() {

@@ -10,8 +10,9 @@ def GateRaiseGating : Pass<"gate-raise-gating", "mlir::func::FuncOp"> {
     Recognizes the gating that the ONNX importer writes as elementwise ops on
     same-shaped tensors (`x * (1 / (1 + exp(-g)))` for Sigmoid, and
     `x * (g * sigmoid(g))` for SiLU) and rewrites it into `gate.gate`, which
-    canonicalization then fuses into a preceding `gate.sdpa` or
-    `gate.causal_conv` (a gated convolution). It runs before
+    canonicalization then fuses into a preceding `gate.sdpa`,
+    `gate.causal_conv` (a gated convolution) or `gate.linear_attention` (an
+    output gate, SambaY's gated memory unit). It runs before
     the elementwise ops are turned into `linalg.generic`.
   }];
   let dependentDialects = ["::gatec::gate::GateDialect"];
