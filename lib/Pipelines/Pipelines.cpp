@@ -35,13 +35,15 @@ void gatec::buildCPUKernelPipeline(OpPassManager &pm,
   if (options.kernels == "reference") {
     pm.addPass(createGateLowerToReference());
   } else {
+    // Matmuls first: a gate.gate of a matmul's result becomes its epilogue
+    // before gate-tile-cpu lowers the remaining gates to loops.
+    GateMatmulCPUOptions mm;
+    mm.vectorWidth = options.vectorWidth;
+    pm.addPass(createGateMatmulCPU(mm));
     GateTileCPUOptions tile;
     tile.vectorWidth = options.vectorWidth;
     tile.linearAttention = options.linearAttention;
     pm.addPass(createGateTileCPU(tile));
-    GateMatmulCPUOptions mm;
-    mm.vectorWidth = options.vectorWidth;
-    pm.addPass(createGateMatmulCPU(mm));
   }
   // What the importer left around the gate ops: elementwise chains fused
   // into single loops before bufferization (x² written as Pow(x, 2) becomes

@@ -7,7 +7,9 @@ PyTorch, and the CUDA target lowers each to PTX kernels.
   sliding-window attention over the same q/k/v;
 - GAM's gated convolution and Zoology's BaseConv (examples/gated_long_conv.py);
 - ViG's bidirectional GLA (examples/vig_bidirectional_gla.py; more in
-  test_reverse_linear_attention.py)."""
+  test_reverse_linear_attention.py);
+- SambaY's gated memory unit (examples/sambay_gmu.py; more in
+  test_matmul_epilogue.py)."""
 import os
 
 import numpy as np
@@ -25,6 +27,7 @@ BLOCKS = {  # name -> (path without extension, lengths stored in the .npz)
     "gam": (os.path.join(MODELS, "longconv", "gam"), (1, 37, 77, 130)),
     "baseconv": (os.path.join(MODELS, "longconv", "baseconv"), (1, 37, 77, 130)),
     "bigla": (os.path.join(MODELS, "vig", "bigla"), (1, 37, 77, 130)),
+    "sambay_gmu": (os.path.join(MODELS, "sambay", "gmu"), (1, 37, 77, 130)),
 }
 
 

@@ -173,3 +173,52 @@ func.func @f16_const_b(%a: tensor<5x7xf32>) -> tensor<5x20xf32> {
   %r = linalg.matmul ins(%a, %w : tensor<5x7xf32>, tensor<7x20xf16>) outs(%f : tensor<5x20xf32>) -> tensor<5x20xf32>
   return %r : tensor<5x20xf32>
 }
+
+// -----
+
+// A gate of the result (SwiGLU's SiLU(x·W1) ⊙ (x·W3), here through the
+// expand_shape back to [B, T, N]) is the epilogue: after the last of the two
+// K blocks (K = 300, blocks of 256) the
+// kernel multiplies each stored tile by SiLU of the accumulator; the other
+// operand is read through a collapse_shape of it, and no gate.gate is left.
+// CHECK-LABEL: func.func @gate_epilogue
+// CHECK-SAME:    (%[[A:.+]]: tensor<?x300xf32>, %[[O:.+]]: tensor<2x?x40xf32>)
+// CHECK:         %[[OC:.+]] = tensor.collapse_shape %[[O]] {{\[}}[0, 1], [2]]
+// CHECK:         scf.parallel
+// CHECK:           arith.cmpi eq
+// CHECK:           scf.if
+// CHECK:             math.exp
+// CHECK:             arith.mulf
+// CHECK:             vector.store
+// CHECK-NOT:     gate.gate
+// CHECK:         tensor.expand_shape
+// CHECK-NOT:     gate.gate
+func.func @gate_epilogue(%a: tensor<?x300xf32>, %o: tensor<2x?x40xf32>) -> tensor<2x?x40xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = tensor.dim %a, %c0 : tensor<?x300xf32>
+  %t = tensor.dim %o, %c1 : tensor<2x?x40xf32>
+  %w = arith.constant dense<1.0> : tensor<300x40xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%m) : tensor<?x40xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x40xf32>) -> tensor<?x40xf32>
+  %r = linalg.matmul ins(%a, %w : tensor<?x300xf32>, tensor<300x40xf32>) outs(%f : tensor<?x40xf32>) -> tensor<?x40xf32>
+  %x = tensor.expand_shape %r [[0, 1], [2]] output_shape [2, %t, 40] : tensor<?x40xf32> into tensor<2x?x40xf32>
+  %y = gate.gate %o, %x {act = #gate<act silu>} : tensor<2x?x40xf32>, tensor<2x?x40xf32> -> tensor<2x?x40xf32>
+  return %y : tensor<2x?x40xf32>
+}
+
+// -----
+
+// The result is also read elsewhere: the gate stays.
+// CHECK-LABEL: func.func @gate_result_read_twice
+// CHECK:         gate.gate
+func.func @gate_result_read_twice(%a: tensor<8x65xf32>, %o: tensor<8x40xf32>) -> (tensor<8x40xf32>, tensor<8x40xf32>) {
+  %w = arith.constant dense<1.0> : tensor<65x40xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x40xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x40xf32>) -> tensor<8x40xf32>
+  %r = linalg.matmul ins(%a, %w : tensor<8x65xf32>, tensor<65x40xf32>) outs(%f : tensor<8x40xf32>) -> tensor<8x40xf32>
+  %y = gate.gate %r, %o : tensor<8x40xf32>, tensor<8x40xf32> -> tensor<8x40xf32>
+  return %y, %r : tensor<8x40xf32>, tensor<8x40xf32>
+}

@@ -58,7 +58,12 @@ def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
     an MR × NR micro-kernel (the task's rows of A copied per K block and
     broadcast, B prefetched `prefetch` steps ahead) whose accumulators stay
     in vector registers, then 4- and 1-row kernels for the rows left over.
-    Matmuls with other indexing maps are left alone.
+    A `gate.gate` that multiplies the result (directly or through one
+    expand_shape) by another tensor of its shape through a sigmoid or SiLU,
+    with the matmul computing either the gate (SwiGLU, SambaY's gated memory
+    unit) or the gated value, becomes the kernel's epilogue: applied as C is
+    stored after the last K block. Run it before `gate-tile-cpu`, which lowers
+    the remaining gates. Matmuls with other indexing maps are left alone.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",

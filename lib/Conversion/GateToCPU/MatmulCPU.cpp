@@ -17,6 +17,12 @@
 //   the panels of its columns: MR·nr-vectors f32 vector accumulators in
 //   registers, one broadcast of A and nr-vectors FMAs per (row, k).
 //
+// A gate.gate that multiplies the result by another tensor of its shape
+// through a sigmoid / SiLU — the matmul computing the gate (SambaY's gated
+// memory unit m ⊙ SiLU(x·W), SwiGLU's SiLU(x·W1) ⊙ (x·W3)) or the gated value
+// — is applied as C is stored after the last K block (the epilogue), so the
+// product is written once and not read back.
+//
 // A row tile of A (MR·kc floats) stays in L1 while the task's panels of B
 // (kc·nc floats, in L2) stream past it; the task's A block is first copied
 // row-major into an [mc, kc] scratch (vector copies; rows kc apart rather
@@ -28,6 +34,7 @@
 #include "gatec/Conversion/KernelBuilder.h"
 #include "gatec/Conversion/Passes.h"
 #include "gatec/Dialect/Gate/IR/ConstantData.h"
+#include "gatec/Dialect/Gate/IR/GateDialect.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -79,14 +86,28 @@ struct MatmulOperands {
   DictionaryAttr quantized;
 };
 
+/// C = other ⊙ act(acc) when the matmul computes the gate, else
+/// acc ⊙ act(other); `other` is a buffer shaped like C.
+struct MatmulEpilogue {
+  Value other;
+  bool accIsGate = false;
+  bool silu = false;
+  Value apply(KernelBuilder &b, Value acc, ValueRange at, int64_t w, bool inBounds) const {
+    Value o = b.vload(other, at, w, inBounds);
+    Value gate = accIsGate ? acc : o, x = accIsGate ? o : acc;
+    return b.mul(x, silu ? b.silu(gate) : b.sigmoid(gate));
+  }
+};
+
 /// Up to this many rows of A, a matmul with 4-bit weights streams them (a
 /// decode step); more rows amortize the f32 panels better.
 constexpr int64_t kQuantizedMaxRows = 4;
 
 class MatmulLowering {
 public:
-  MatmulLowering(KernelBuilder &b, const MatmulTiling &t, MatmulOperands ops)
-      : b(b), t(t), ops(ops) {}
+  MatmulLowering(KernelBuilder &b, const MatmulTiling &t, MatmulOperands ops,
+                 std::optional<MatmulEpilogue> epilogue = std::nullopt)
+      : b(b), t(t), ops(ops), epilogue(epilogue) {}
 
   LogicalResult run(PatternRewriter &rw, Operation *root) {
     auto resT = cast<RankedTensorType>(ops.result.getType());
@@ -132,14 +153,20 @@ public:
     } else {
       emitTasks(fillValue);
     }
-    rw.replaceOp(root, b.toTensor(cB, resT));
+    Value c = b.toTensor(cB, resT);
+    if (root)
+      rw.replaceOp(root, c);
+    result = c;
     return success();
   }
+  /// The result tensor, after run().
+  Value result;
 
 private:
   KernelBuilder &b;
   const MatmulTiling &t;
   MatmulOperands ops;
+  std::optional<MatmulEpilogue> epilogue;
   Value batch, M, K, N, aB, bp, cB;
   // The 4-bit form of B: nibbles [N/NR, K, W] (byte j of a panel row holds
   // columns j and j + W), scales and zero point · scale [N/NR, K/bs, NR].
@@ -350,8 +377,10 @@ private:
                 return next;
               });
           Value col0 = b.muli(p, b.idx(nr));
-          for (int64_t v = 0; v < 2; ++v)
-            b.vstore(acc[v], cB, {row, b.addi(col0, b.idx(v * w))}, false);
+          for (int64_t v = 0; v < 2; ++v) {
+            SmallVector<Value> at{row, b.addi(col0, b.idx(v * w))};
+            b.vstore(epilogue ? epilogue->apply(b, acc[v], at, w, false) : acc[v], cB, at, false);
+          }
         });
       });
     });
@@ -521,11 +550,25 @@ private:
           }
           return next;
         });
+    auto emitStores = [&](KernelBuilder &b, bool inBounds, bool withEpilogue) {
+      for (int64_t r = 0; r < mr; ++r)
+        for (int64_t v = 0; v < t.nv; ++v) {
+          SmallVector<Value> at = withBatch(bi, {rows[r], colOf(b, v)});
+          Value y = acc[r * t.nv + v];
+          if (withEpilogue)
+            y = epilogue->apply(b, y, at, w, inBounds);
+          b.vstore(y, cB, at, inBounds);
+        }
+    };
     auto store = [&](bool inBounds) {
       return [&, inBounds](KernelBuilder &b) {
-        for (int64_t r = 0; r < mr; ++r)
-          for (int64_t v = 0; v < t.nv; ++v)
-            b.vstore(acc[r * t.nv + v], cB, withBatch(bi, {rows[r], colOf(b, v)}), inBounds);
+        if (!epilogue)
+          return emitStores(b, inBounds, false);
+        // The epilogue once C is complete: after the last K block.
+        Value lastK = b.cmpi(CmpIPredicate::eq, b.addi(k0, kLen), K);
+        b.ifThenElse(
+            lastK, [&](KernelBuilder &b) { emitStores(b, inBounds, true); },
+            [&](KernelBuilder &b) { emitStores(b, inBounds, false); });
       };
     };
     b.ifThenElse(fullCols, store(true), store(false));
@@ -551,6 +594,11 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
     MatmulOperands ops{op.getInputs()[0], op.getInputs()[1], op.getOutputs()[0],
                        op.getResult(0), std::is_same_v<OpTy, linalg::BatchMatmulOp>,
                        op->template getAttrOfType<DictionaryAttr>(kQuantizedWeightAttr)};
+    GatedUse gated = gatedUse(op.getResult(0));
+    // With an epilogue the kernel goes where the gate is: its other operand
+    // may be defined after the matmul (SwiGLU's second projection).
+    if (gated.gate)
+      rw.setInsertionPoint(gated.gate);
     KernelBuilder b(op.getLoc(), rw);
     MatmulTiling t = tiling;
     // Few row blocks (decode, small M): narrower column blocks so that every
@@ -567,7 +615,56 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
       // (512 rows: 11 tasks of 48 rather than 6 of 96).
       t.mc = std::min(t.mc, t.mr * 4);
     }
-    return MatmulLowering(b, t, ops).run(rw, op);
+    if (!gated.gate)
+      return MatmulLowering(b, t, ops).run(rw, op);
+    MatmulEpilogue epi;
+    Value out = gated.expand ? gated.expand.getResult() : op.getResult(0);
+    epi.accIsGate = gated.gate.getGate() == out;
+    epi.silu = gated.gate.getAct() == gate::Activation::silu;
+    Value other = epi.accIsGate ? gated.gate.getInput() : gated.gate.getGate();
+    if (gated.expand) {
+      other = tensor::CollapseShapeOp::create(b, other, gated.expand.getReassociationIndices());
+      if (other.getType() != resT)
+        other = tensor::CastOp::create(b, resT, other);
+    }
+    epi.other = b.toBuffer(other);
+    MatmulLowering lowering(b, t, ops, epi);
+    if (failed(lowering.run(rw, nullptr)))
+      return failure();
+    Value y = lowering.result;
+    if (gated.expand)
+      y = tensor::ExpandShapeOp::create(b, gated.expand.getResultType(), y,
+                                        gated.expand.getReassociationIndices(),
+                                        gated.expand.getMixedOutputShape());
+    rw.replaceOp(gated.gate, y);
+    if (gated.expand)
+      rw.eraseOp(gated.expand);
+    rw.eraseOp(op);
+    return success();
+  }
+
+  /// A gate.gate that the matmul's result reaches (directly or through one
+  /// expand_shape, each used once) with another operand of the same type.
+  struct GatedUse {
+    gate::GateOp gate;
+    tensor::ExpandShapeOp expand;
+  };
+  static GatedUse gatedUse(Value r) {
+    if (!r.hasOneUse())
+      return {};
+    Operation *user = *r.getUsers().begin();
+    tensor::ExpandShapeOp expand;
+    if ((expand = dyn_cast<tensor::ExpandShapeOp>(user))) {
+      if (!expand.getResult().hasOneUse())
+        return {};
+      r = expand.getResult();
+      user = *r.getUsers().begin();
+    }
+    auto g = dyn_cast<gate::GateOp>(user);
+    if (!g || g.getInput() == g.getGate() || g.getInput().getType() != g.getGate().getType() ||
+        g.getType() != r.getType())
+      return {};
+    return {g, expand};
   }
 
   MatmulTiling tiling;
