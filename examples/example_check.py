@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import gatec  # noqa: E402
 
 
-def compile_and_check(path, op, describe, lengths):
+def compile_and_check(path, op, describe, lengths, label="T"):
     """`path`.onnx next to `path`.npz holding x_T / y_T for every T in
     `lengths`; prints describe(line) for each `= op` line of the gate IR."""
     try:
@@ -33,7 +33,7 @@ def compile_and_check(path, op, describe, lengths):
         got = lib(data[f"x_{t}"])
         got = got[0] if isinstance(got, tuple) else got
         err = np.abs(got - data[f"y_{t}"]).max() / np.abs(data[f"y_{t}"]).max()
-        print(f"T={t}: max relative error vs PyTorch {err:.2e}")
+        print(f"{label}={t}: max relative error vs PyTorch {err:.2e}")
 
 
 def output_dir(doc, name):

@@ -9,8 +9,11 @@ PyTorch, and the CUDA target lowers each to PTX kernels.
 - ViG's bidirectional GLA (examples/vig_bidirectional_gla.py; more in
   test_reverse_linear_attention.py);
 - SambaY's gated memory unit (examples/sambay_gmu.py; more in
-  test_matmul_epilogue.py)."""
+  test_matmul_epilogue.py);
+- Gateformer's gated combination of temporal and variate-wise attention
+  representations (examples/gateformer.py)."""
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -28,6 +31,7 @@ BLOCKS = {  # name -> (path without extension, lengths stored in the .npz)
     "baseconv": (os.path.join(MODELS, "longconv", "baseconv"), (1, 37, 77, 130)),
     "bigla": (os.path.join(MODELS, "vig", "bigla"), (1, 37, 77, 130)),
     "sambay_gmu": (os.path.join(MODELS, "sambay", "gmu"), (1, 37, 77, 130)),
+    "gateformer": (os.path.join(MODELS, "gateformer", "gateformer"), (1, 7, 21, 130)),
 }
 
 
@@ -48,6 +52,19 @@ def test_liger_raised():
     assert len(sdpa) == 1 and "window = array<i64: 15, 0>" in sdpa[0], sdpa
     assert "mask(" not in sdpa[0] and "causal" in sdpa[0], sdpa
     assert "scf.for" not in ir and "scf.while" not in ir
+
+
+def test_gateformer_raised():
+    """Non-causal attention across variates, and two sigmoid gates that each
+    become the epilogue of the Linear (matmul + bias) computing them."""
+    ir, ops = gate_ops(BLOCKS["gateformer"][0])
+    sdpa = [op for op in ops if op.startswith("gate.sdpa")]
+    assert len(sdpa) == 1 and "causal" not in sdpa[0] and "mask(" not in sdpa[0], sdpa
+    assert sum(op.startswith("gate.gate") for op in ops) == 2, ops
+    opt = os.path.join(os.path.dirname(gatec._gatec_binary()), "gatec-opt")
+    after = subprocess.run([opt, "-gate-matmul-cpu"], input=ir, capture_output=True, text=True)
+    assert after.returncode == 0, after.stderr
+    assert "gate.gate" not in after.stdout
 
 
 @pytest.mark.parametrize("block", sorted(BLOCKS))

@@ -7,6 +7,7 @@ run-time B; dynamic rows through ONNX; through ONNX (a SwiGLU MLP, MatMulNBits' 
 kernel) against ONNX Runtime; and the SambaY block of examples/sambay_gmu.py
 against PyTorch. Must-not-fuse: a matmul result read twice keeps its gate."""
 import os
+import subprocess
 
 import numpy as np
 import onnx
@@ -101,12 +102,17 @@ def test_gated_matmul(libs, i):
     assert_close(got, ref, F32_TOL, f"case {i} vs the reference lowering")
 
 
-def swiglu_model(path, d, inner, read_twice=False):
+def swiglu_model(path, d, inner, read_twice=False, bias=False):
     rng = np.random.default_rng(3)
     w1, w3 = (rng.standard_normal((d, inner)).astype(np.float32) / 8 for _ in range(2))
     w2 = rng.standard_normal((inner, d)).astype(np.float32) / 8
-    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h1"]),
-             helper.make_node("MatMul", ["x", "w3"], ["h3"]),
+    b1 = rng.standard_normal(inner).astype(np.float32) if bias else np.zeros(inner, np.float32)
+    if bias:  # Linear layers: the bias is added before the gate
+        nodes = [helper.make_node("MatMul", ["x", "w1"], ["m1"]),
+                 helper.make_node("Add", ["m1", "b1"], ["h1"])]
+    else:
+        nodes = [helper.make_node("MatMul", ["x", "w1"], ["h1"])]
+    nodes += [helper.make_node("MatMul", ["x", "w3"], ["h3"]),
              helper.make_node("Sigmoid", ["h1"], ["s1"]),
              helper.make_node("Mul", ["h1", "s1"], ["a1"]),
              helper.make_node("Mul", ["a1", "h3"], ["p"]),
@@ -118,6 +124,7 @@ def swiglu_model(path, d, inner, read_twice=False):
         nodes.append(helper.make_node("Identity", ["y0"], ["y"]))
     inits = [numpy_helper.from_array(w, n) for w, n in ((w1, "w1"), (w3, "w3"), (w2, "w2"))]
     inits.append(numpy_helper.from_array(np.array([-1], np.int64), "ax"))
+    inits.append(numpy_helper.from_array(b1, "b1"))
     g = helper.make_graph(nodes, "swiglu",
                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", d])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
@@ -125,16 +132,23 @@ def swiglu_model(path, d, inner, read_twice=False):
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
     m.ir_version = 9
     onnx.save(m, path)
-    return w1.astype(np.float64), w3.astype(np.float64), w2.astype(np.float64)
+    return w1.astype(np.float64), w3.astype(np.float64), w2.astype(np.float64), b1.astype(
+        np.float64)
 
 
-@pytest.mark.parametrize("read_twice", [False, True])
-def test_swiglu_mlp(tmp_path, read_twice):
+@pytest.mark.parametrize("read_twice,bias", [(False, False), (True, False), (False, True)])
+def test_swiglu_mlp(tmp_path, read_twice, bias):
     path = str(tmp_path / "swiglu.onnx")
-    w1, w3, w2 = swiglu_model(path, 48, 136, read_twice)
+    w1, w3, w2, b1 = swiglu_model(path, 48, 136, read_twice, bias)
     ir = run_gatec([path, "--compile-to=gate"])
     assert ir.returncode == 0, ir.stderr
     assert ir.stdout.count("= gate.gate") == 1, ir.stdout
+    opt = os.path.join(os.path.dirname(gatec._gatec_binary()), "gatec-opt")
+    after = subprocess.run([opt, "-gate-matmul-cpu"], input=ir.stdout, capture_output=True,
+                           text=True)
+    assert after.returncode == 0, after.stderr
+    # Read twice, h1 keeps its own matmul; the gate then goes into x·W3's.
+    assert "gate.gate" not in after.stdout
     lib = gatec.load(gatec.compile(path, str(tmp_path / "libswiglu.so")))
     sess = ort_session_or_none(path)
     rng = np.random.default_rng(4)
@@ -142,7 +156,7 @@ def test_swiglu_mlp(tmp_path, read_twice):
         x = rng.standard_normal((B, T, 48)).astype(np.float32)
         got = lib(x)
         got = got[0] if isinstance(got, tuple) else got
-        h1 = x.astype(np.float64) @ w1
+        h1 = x.astype(np.float64) @ w1 + b1
         want = (h1 / (1 + np.exp(-h1)) * (x.astype(np.float64) @ w3)) @ w2
         if read_twice:
             want = want + h1.mean(-1, keepdims=True)

@@ -222,3 +222,29 @@ func.func @gate_result_read_twice(%a: tensor<8x65xf32>, %o: tensor<8x40xf32>) ->
   %y = gate.gate %r, %o : tensor<8x40xf32>, tensor<8x40xf32> -> tensor<8x40xf32>
   return %y, %r : tensor<8x40xf32>, tensor<8x40xf32>
 }
+
+// -----
+
+// A Linear layer's bias (broadcast along the last dimension, added to the
+// result) before the gate joins the epilogue: the kernel loads it per column.
+// CHECK-LABEL: func.func @bias_gate_epilogue
+// CHECK-SAME:    (%[[A:.+]]: tensor<8x300xf32>, %[[O:.+]]: tensor<8x40xf32>, %[[B:.+]]: tensor<40xf32>)
+// CHECK:         %[[BB:.+]] = bufferization.to_buffer %[[B]]
+// CHECK:         scf.parallel
+// CHECK:           vector.transfer_read %[[BB]]
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     gate.gate
+func.func @bias_gate_epilogue(%a: tensor<8x300xf32>, %o: tensor<8x40xf32>, %bias: tensor<40xf32>) -> tensor<8x40xf32> {
+  %w = arith.constant dense<1.0> : tensor<300x40xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x40xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x40xf32>) -> tensor<8x40xf32>
+  %r = linalg.matmul ins(%a, %w : tensor<8x300xf32>, tensor<300x40xf32>) outs(%f : tensor<8x40xf32>) -> tensor<8x40xf32>
+  %bc = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%bias : tensor<40xf32>) outs(%e : tensor<8x40xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x40xf32>
+  %rb = arith.addf %r, %bc : tensor<8x40xf32>
+  %y = gate.gate %o, %rb : tensor<8x40xf32>, tensor<8x40xf32> -> tensor<8x40xf32>
+  return %y : tensor<8x40xf32>
+}

@@ -59,7 +59,8 @@ def GateMatmulCPU : Pass<"gate-matmul-cpu", "mlir::ModuleOp"> {
     broadcast, B prefetched `prefetch` steps ahead) whose accumulators stay
     in vector registers, then 4- and 1-row kernels for the rows left over.
     A `gate.gate` that multiplies the result (directly or through one
-    expand_shape) by another tensor of its shape through a sigmoid or SiLU,
+    expand_shape, then a bias broadcast along N, each optional) by another
+    tensor of its shape through a sigmoid or SiLU,
     with the matmul computing either the gate (SwiGLU, SambaY's gated memory
     unit) or the gated value, becomes the kernel's epilogue: applied as C is
     stored after the last K block. Run it before `gate-tile-cpu`, which lowers

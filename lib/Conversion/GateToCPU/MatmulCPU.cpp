@@ -86,13 +86,16 @@ struct MatmulOperands {
   DictionaryAttr quantized;
 };
 
-/// C = other ⊙ act(acc) when the matmul computes the gate, else
-/// acc ⊙ act(other); `other` is a buffer shaped like C.
+/// With c = acc + bias[col] (a Linear layer's bias, when there is one):
+/// C = other ⊙ act(c) when the matmul computes the gate, else c ⊙ act(other);
+/// `other` is a buffer shaped like C, `bias` one of N elements.
 struct MatmulEpilogue {
-  Value other;
+  Value other, bias;
   bool accIsGate = false;
   bool silu = false;
   Value apply(KernelBuilder &b, Value acc, ValueRange at, int64_t w, bool inBounds) const {
+    if (bias)
+      acc = b.add(acc, b.vload(bias, {at.back()}, w, inBounds));
     Value o = b.vload(other, at, w, inBounds);
     Value gate = accIsGate ? acc : o, x = accIsGate ? o : acc;
     return b.mul(x, silu ? b.silu(gate) : b.sigmoid(gate));
@@ -618,7 +621,9 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
     if (!gated.gate)
       return MatmulLowering(b, t, ops).run(rw, op);
     MatmulEpilogue epi;
-    Value out = gated.expand ? gated.expand.getResult() : op.getResult(0);
+    Value out = gated.biasAdd ? gated.biasAdd.getResult()
+                : gated.expand ? gated.expand.getResult()
+                               : op.getResult(0);
     epi.accIsGate = gated.gate.getGate() == out;
     epi.silu = gated.gate.getAct() == gate::Activation::silu;
     Value other = epi.accIsGate ? gated.gate.getInput() : gated.gate.getGate();
@@ -628,6 +633,8 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
         other = tensor::CastOp::create(b, resT, other);
     }
     epi.other = b.toBuffer(other);
+    if (gated.bias)
+      epi.bias = b.toBuffer(gated.bias);
     MatmulLowering lowering(b, t, ops, epi);
     if (failed(lowering.run(rw, nullptr)))
       return failure();
@@ -637,34 +644,79 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
                                         gated.expand.getReassociationIndices(),
                                         gated.expand.getMixedOutputShape());
     rw.replaceOp(gated.gate, y);
+    if (gated.biasAdd) {
+      Operation *bcast = gated.biasAdd.getRhs().getDefiningOp();
+      rw.eraseOp(gated.biasAdd);
+      if (bcast->use_empty())
+        rw.eraseOp(bcast);
+    }
     if (gated.expand)
       rw.eraseOp(gated.expand);
     rw.eraseOp(op);
     return success();
   }
 
-  /// A gate.gate that the matmul's result reaches (directly or through one
-  /// expand_shape, each used once) with another operand of the same type.
+  /// A gate.gate that the matmul's result reaches, each step used once:
+  /// through one expand_shape, then the addition of a bias broadcast along
+  /// the last dimension (a Linear layer), each optional; the gate's other
+  /// operand has the same type.
   struct GatedUse {
     gate::GateOp gate;
     tensor::ExpandShapeOp expand;
+    arith::AddFOp biasAdd;
+    Value bias; // [N]
   };
   static GatedUse gatedUse(Value r) {
+    GatedUse u;
     if (!r.hasOneUse())
       return {};
     Operation *user = *r.getUsers().begin();
-    tensor::ExpandShapeOp expand;
-    if ((expand = dyn_cast<tensor::ExpandShapeOp>(user))) {
-      if (!expand.getResult().hasOneUse())
+    if ((u.expand = dyn_cast<tensor::ExpandShapeOp>(user))) {
+      r = u.expand.getResult();
+      if (!r.hasOneUse())
         return {};
-      r = expand.getResult();
+      user = *r.getUsers().begin();
+    }
+    if (auto add = dyn_cast<arith::AddFOp>(user); add && add.getLhs() == r) {
+      u.bias = lastDimBroadcastSource(add.getRhs());
+      if (!u.bias || add.getType() != r.getType() || !add.getResult().hasOneUse())
+        return {};
+      u.biasAdd = add;
+      r = add.getResult();
       user = *r.getUsers().begin();
     }
     auto g = dyn_cast<gate::GateOp>(user);
     if (!g || g.getInput() == g.getGate() || g.getInput().getType() != g.getGate().getType() ||
         g.getType() != r.getType())
       return {};
-    return {g, expand};
+    u.gate = g;
+    return u;
+  }
+
+  /// The f32 vector [N] that `v` broadcasts along its last dimension (a
+  /// linalg.generic copying it into every row, how the importer broadcasts
+  /// a bias), or null.
+  static Value lastDimBroadcastSource(Value v) {
+    auto g = v.getDefiningOp<linalg::GenericOp>();
+    if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 || !g.hasPureTensorSemantics())
+      return {};
+    Value src = g.getDpsInputOperand(0)->get();
+    auto st = dyn_cast<RankedTensorType>(src.getType());
+    auto vt = cast<RankedTensorType>(v.getType());
+    if (!st || st.getRank() != 1 || !st.getElementType().isF32() ||
+        st.getDimSize(0) != vt.getDimSize(vt.getRank() - 1) || st.isDynamicDim(0))
+      return {};
+    SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+    unsigned n = g.getNumLoops();
+    if (n != unsigned(vt.getRank()) || !maps[1].isIdentity() ||
+        maps[0] != AffineMap::get(n, 0, getAffineDimExpr(n - 1, g.getContext())) ||
+        !llvm::all_of(g.getIteratorTypesArray(),
+                      [](utils::IteratorType t) { return t == utils::IteratorType::parallel; }))
+      return {};
+    auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
+    if (yield.getNumOperands() != 1 || yield.getOperand(0) != g.getBody()->getArgument(0))
+      return {};
+    return src;
   }
 
   MatmulTiling tiling;

@@ -663,7 +663,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
       {"LayerNormalization", 17}, {"Attention", 23},       {"RMSNormalization", 23},
       {"RotaryEmbedding", 23},    {"LinearAttention", 27}, {"CausalConvWithState", 27},
       {"CumSum", 11},             {"GatherElements", 11},  {"GatherND", 11},
-      {"ScatterElements", 11},    {"ScatterND", 11}};
+      {"ScatterElements", 11},    {"ScatterND", 11},       {"Gelu", 20},
+      {"Mish", 18},               {"HardSwish", 14},       {"Celu", 12}};
   auto introduced = since.find(n.op_type());
   bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
   if (h && defaultDomain && introduced != since.end() && opset < introduced->second) {

@@ -2292,6 +2292,7 @@ const llvm::StringMap<Handler> &table() {
     m["Attention"] = handleAttention;
     m["LinearAttention"] = handleLinearAttention;
     m["CausalConvWithState"] = handleCausalConv;
+    registerActivations(m);
     return m;
   }();
   return t;

@@ -94,6 +94,9 @@ LogicalResult handleMsGatedAdd(Importer &, NodeCtx &);
 LogicalResult handleMsMatMulNBits(Importer &, NodeCtx &);
 
 LogicalResult handleConv(Importer &, NodeCtx &);
+/// Gelu, LeakyRelu, PRelu, Elu, Selu, Celu, HardSigmoid, HardSwish, Softsign,
+/// Mish, ThresholdedRelu (Activations.cpp).
+void registerActivations(llvm::StringMap<Handler> &table);
 /// The first `length` positions of `x`, when `x` is a channel-major
 /// gate.causal_conv of an input padded with zeros after its end and `length`
 /// is that input's own length: the causal convolution of the unpadded input
