@@ -78,9 +78,15 @@ def test_block_matches_pytorch(tmp_path, block):
         assert_close(got, data[f"y_{t}"], F32_TOL, f"{block} T={t} vs PyTorch")
 
 
-@pytest.mark.parametrize("block", sorted(BLOCKS))
+# transformers' Mistral with a sliding window (test_hf_exports.py checks its
+# raised window and logits), for the CUDA lowering of a windowed gate.sdpa.
+CUDA_ALSO = {"mistral_swa": os.path.join(MODELS, "hf", "mistral_swa_opset18")}
+
+
+@pytest.mark.parametrize("block", sorted(BLOCKS) + sorted(CUDA_ALSO))
 def test_block_lowers_to_cuda(tmp_path, block):
     out = str(tmp_path / f"{block}.ptx")
-    gatec.compile(BLOCKS[block][0] + ".onnx", out, target="cuda", extra_args=["--emit=ptx"])
+    base = BLOCKS[block][0] if block in BLOCKS else CUDA_ALSO[block]
+    gatec.compile(base + ".onnx", out, target="cuda", extra_args=["--emit=ptx"])
     with open(out) as f:
         assert ".entry" in f.read()

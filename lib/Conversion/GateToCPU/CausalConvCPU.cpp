@@ -196,50 +196,23 @@ struct StripCausalConv : OpRewritePattern<CausalConvOp> {
     return wP;
   }
 
-  LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rw) const override {
-    auto wty = tt(op.getWeight());
-    if (!wty.hasStaticShape())
-      return failure();
-    const bool tm = op.getTokenMajor();
-    const int64_t C = wty.getDimSize(0), ksz = wty.getDimSize(1);
-    if (tm && ksz <= TokenMajorCausalConv::kLongKernel)
-      return failure();
-    // R accumulators + R rows + a weight vector: 29 of AVX-512's 32
-    // registers, 13 of AVX2's 16.
-    const int64_t R = vw >= 16 ? 14 : 6;
-    const int64_t Cp = llvm::alignTo(C, vw), nCv = Cp / vw;
-    // Positions per task: enough that the strip copy (Tb + k rows) is small
-    // next to the Tb·k FMAs, and that short kernels still make long tasks.
-    const int64_t Tb = llvm::alignTo(std::max<int64_t>(320 * R, 16384 / ksz), R);
-    const int64_t rows = Tb + ksz + R;
-    auto at = tm ? tokenMajorAt : channelMajorAt;
+  /// What the tasks of one op share.
+  struct Kernel {
+    int64_t vw, R, C, ksz, Tb, rows;
+    bool tm;
+    Value x, init, wP, L;
 
-    KernelBuilder b(op.getLoc(), rw);
-    Value x = b.toBuffer(op.getInput());
-    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
-    Value init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
-    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
-    bool gateSilu = op.getGateAct() == Activation::silu;
-    auto outT = tt(op.getOutput());
-    Value B = b.dim(x, 0), L = b.dim(x, op.lengthDim()), Cv = b.idx(C);
-    Value c0 = b.idx(0), c1 = b.idx(1), km1 = b.idx(ksz - 1);
-    Value out = b.alloc(outT, b.dynSizes(outT, tm ? SmallVector<Value>{B, L, Cv}
-                                                  : SmallVector<Value>{B, Cv, L}));
-    Value wP = packedWeights(b, op.getWeight(), C, ksz, Cp);
-    bool silu = op.getActivation() == ConvActivation::silu;
-    Value zeroV = b.splat(b.f32(0.0f), vw);
-
-    Value blocks = b.divui(b.addi(L, b.idx(Tb - 1)), b.idx(Tb));
-    b.tiles({B, blocks, b.idx(nCv)}, [&](KernelBuilder &b, ValueRange iv) {
-      Value bi = iv[0], t0 = b.muli(iv[1], b.idx(Tb)), cb = b.muli(iv[2], b.idx(vw));
-      Value n = b.minui(b.idx(Tb), b.subi(L, t0));
-      Value lanes = b.minui(b.idx(vw), b.subi(Cv, cb));
-      // Strip row r holds position t0 + r of concat(initial_state, input),
-      // i.e. input position t0 + r - (k-1): state rows [0, sEnd), input rows
-      // [sEnd, dEnd), zeros after (and in the lanes past the channels).
+    /// The strip of the task at (batch bi, position t0, channels cb..cb+vw):
+    /// row r holds position t0 + r of concat(initial_state, input), i.e.
+    /// input position t0 + r - (k-1): state rows [0, sEnd), input rows
+    /// [sEnd, dEnd), zeros after (and in the lanes past the channels). Only
+    /// the rows the n outputs read are written (a short last block, a decode
+    /// step).
+    Value fillStrip(KernelBuilder &b, Value bi, Value t0, Value cb, Value n, Value lanes) const {
+      Value c0 = b.idx(0), c1 = b.idx(1), km1 = b.idx(ksz - 1);
       Value strip = b.allocF32({rows, vw}, {});
-      // Only the rows the n outputs read (a short last block, a decode step).
       Value used = b.minui(b.idx(rows), b.addi(n, b.idx(ksz + 2 * R)));
+      Value zeroV = b.splat(b.f32(0.0f), vw);
       b.loop(c0, used, c1,
              [&](KernelBuilder &b, Value r) { b.vstore(zeroV, strip, {r, c0}, true); });
       Value inState = b.cmpi(CmpIPredicate::ult, t0, km1);
@@ -258,15 +231,101 @@ struct StripCausalConv : OpRewritePattern<CausalConvOp> {
         b.loop(sEnd, dEnd, c1, [&](KernelBuilder &b, Value r) {
           b.vstore(b.vload(x, {bi, pos(b, r), cb}, vw, C % vw == 0), strip, {r, c0}, true);
         });
-      } else {
-        b.loop(c0, lanes, c1, [&](KernelBuilder &b, Value l) {
-          Value c = b.addi(cb, l);
-          b.loop(sEnd, dEnd, c1, [&](KernelBuilder &b, Value r) {
-            b.store(b.load(x, {bi, c, pos(b, r)}), strip, {r, l});
-          });
-        });
+        return strip;
       }
+      b.loop(c0, lanes, c1, [&](KernelBuilder &b, Value l) {
+        Value c = b.addi(cb, l);
+        b.loop(sEnd, dEnd, c1, [&](KernelBuilder &b, Value r) {
+          b.store(b.load(x, {bi, c, pos(b, r)}), strip, {r, l});
+        });
+      });
+      return strip;
+    }
 
+    /// The sums of output rows o .. o+R-1 of a task (positions t0 + o + r)
+    /// over taps [iLo, k), starting from `start`: R accumulators.
+    SmallVector<Value> tapSums(KernelBuilder &b, Value strip, Value panel, Value o, Value iLo,
+                               Value start) const {
+      Value c0 = b.idx(0), c1 = b.idx(1), k = b.idx(ksz);
+      // Taps [iLo, iMain) one at a time, then [iMain, k) unrolled by R.
+      Value iMain = b.subi(k, b.muli(b.divui(b.subi(k, iLo), b.idx(R)), b.idx(R)));
+      SmallVector<Value> init0(R, start);
+      for (int64_t j = 0; j < R; ++j)
+        init0.push_back(b.vload(strip, {b.addi(b.addi(o, iLo), b.idx(j)), c0}, vw, true));
+      // Leftover taps first (k - iLo not a multiple of R), one at a time:
+      // the rows shift down by one register.
+      SmallVector<Value> st = b.loop(iLo, iMain, c1, init0,
+          [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+        Value wv = b.vload(wP, {panel, i, c0}, vw, true);
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < R; ++r)
+          next.push_back(b.fma(wv, a[R + r], a[r]));
+        for (int64_t r = 1; r < R; ++r)
+          next.push_back(a[R + r]);
+        next.push_back(b.vload(strip, {b.addi(b.addi(o, i), b.idx(R)), c0}, vw, true));
+        return next;
+      });
+      st = b.loop(iMain, k, b.idx(R), st,
+          [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
+        SmallVector<Value> acc(a.begin(), a.begin() + R), xr(a.begin() + R, a.end());
+        for (int64_t u = 0; u < R; ++u) {
+          Value wv = b.vload(wP, {panel, b.addi(i, b.idx(u)), c0}, vw, true);
+          for (int64_t r = 0; r < R; ++r)
+            acc[r] = b.fma(wv, xr[(u + r) % R], acc[r]);
+          xr[u] = b.vload(strip, {b.addi(b.addi(o, i), b.idx(R + u)), c0}, vw, true);
+        }
+        acc.append(xr);
+        return acc;
+      });
+      st.resize(R);
+      return st;
+    }
+  };
+
+  LogicalResult matchAndRewrite(CausalConvOp op, PatternRewriter &rw) const override {
+    auto wty = tt(op.getWeight());
+    if (!wty.hasStaticShape())
+      return failure();
+    Kernel kn;
+    kn.tm = op.getTokenMajor();
+    kn.C = wty.getDimSize(0);
+    kn.ksz = wty.getDimSize(1);
+    if (kn.tm && kn.ksz <= TokenMajorCausalConv::kLongKernel)
+      return failure();
+    const int64_t C = kn.C, ksz = kn.ksz;
+    const bool tm = kn.tm;
+    kn.vw = vw;
+    // R accumulators + R rows + a weight vector: 29 of AVX-512's 32
+    // registers, 13 of AVX2's 16.
+    const int64_t R = kn.R = vw >= 16 ? 14 : 6;
+    const int64_t Cp = llvm::alignTo(C, vw), nCv = Cp / vw;
+    // Positions per task: enough that the strip copy (Tb + k rows) is small
+    // next to the Tb·k FMAs, and that short kernels still make long tasks.
+    const int64_t Tb = kn.Tb = llvm::alignTo(std::max<int64_t>(320 * R, 16384 / ksz), R);
+    kn.rows = Tb + ksz + R;
+    auto at = tm ? tokenMajorAt : channelMajorAt;
+
+    KernelBuilder b(op.getLoc(), rw);
+    Value x = kn.x = b.toBuffer(op.getInput());
+    Value bias = op.getBias() ? b.toBuffer(op.getBias()) : Value();
+    Value init = kn.init = op.getInitialState() ? b.toBuffer(op.getInitialState()) : Value();
+    Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    bool gateSilu = op.getGateAct() == Activation::silu;
+    auto outT = tt(op.getOutput());
+    Value B = b.dim(x, 0), L = kn.L = b.dim(x, op.lengthDim()), Cv = b.idx(C);
+    Value c0 = b.idx(0), c1 = b.idx(1);
+    Value out = b.alloc(outT, b.dynSizes(outT, tm ? SmallVector<Value>{B, L, Cv}
+                                                  : SmallVector<Value>{B, Cv, L}));
+    kn.wP = packedWeights(b, op.getWeight(), C, ksz, Cp);
+    bool silu = op.getActivation() == ConvActivation::silu;
+    Value zeroV = b.splat(b.f32(0.0f), vw);
+
+    Value blocks = b.divui(b.addi(L, b.idx(Tb - 1)), b.idx(Tb));
+    b.tiles({B, blocks, b.idx(nCv)}, [&](KernelBuilder &b, ValueRange iv) {
+      Value bi = iv[0], t0 = b.muli(iv[1], b.idx(Tb)), cb = b.muli(iv[2], b.idx(vw));
+      Value n = b.minui(b.idx(Tb), b.subi(L, t0));
+      Value lanes = b.minui(b.idx(vw), b.subi(Cv, cb));
+      Value strip = kn.fillStrip(b, bi, t0, cb, n, lanes);
       // Channel-major outputs go through [Tb, vw] and are transposed at the end.
       Value outStrip = tm ? Value() : b.allocF32({Tb, vw}, {});
       Value biasV = bias ? b.vload(bias, {cb}, vw, C % vw == 0) : zeroV;
@@ -278,39 +337,9 @@ struct StripCausalConv : OpRewritePattern<CausalConvOp> {
           iLo = b.select(b.cmpi(CmpIPredicate::ult, reach, b.idx(ksz)),
                          b.subi(b.idx(ksz), reach), c0);
         }
-        // Taps [iLo, iMain) one at a time, then [iMain, k) unrolled by R.
-        Value iMain = b.subi(b.idx(ksz), b.muli(b.divui(b.subi(b.idx(ksz), iLo), b.idx(R)),
-                                                b.idx(R)));
-        SmallVector<Value> init0(R, biasV);
-        for (int64_t j = 0; j < R; ++j)
-          init0.push_back(b.vload(strip, {b.addi(b.addi(o, iLo), b.idx(j)), c0}, vw, true));
-        // Leftover taps first (k - iLo not a multiple of R), one at a time:
-        // the rows shift down by one register.
-        SmallVector<Value> st = b.loop(iLo, iMain, c1, init0,
-            [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
-          Value wv = b.vload(wP, {iv[2], i, c0}, vw, true);
-          SmallVector<Value> next;
-          for (int64_t r = 0; r < R; ++r)
-            next.push_back(b.fma(wv, a[R + r], a[r]));
-          for (int64_t r = 1; r < R; ++r)
-            next.push_back(a[R + r]);
-          next.push_back(b.vload(strip, {b.addi(b.addi(o, i), b.idx(R)), c0}, vw, true));
-          return next;
-        });
-        st = b.loop(iMain, b.idx(ksz), b.idx(R), st,
-            [&](KernelBuilder &b, Value i, ValueRange a) -> SmallVector<Value> {
-          SmallVector<Value> acc(a.begin(), a.begin() + R), xr(a.begin() + R, a.end());
-          for (int64_t u = 0; u < R; ++u) {
-            Value wv = b.vload(wP, {iv[2], b.addi(i, b.idx(u)), c0}, vw, true);
-            for (int64_t r = 0; r < R; ++r)
-              acc[r] = b.fma(wv, xr[(u + r) % R], acc[r]);
-            xr[u] = b.vload(strip, {b.addi(b.addi(o, i), b.idx(R + u)), c0}, vw, true);
-          }
-          acc.append(xr);
-          return acc;
-        });
+        SmallVector<Value> sums = kn.tapSums(b, strip, iv[2], o, iLo, biasV);
         for (int64_t r = 0; r < R; ++r) {
-          Value v = silu ? b.silu(st[r]) : st[r];
+          Value v = silu ? b.silu(sums[r]) : sums[r];
           Value row = b.addi(o, b.idx(r));
           if (!tm) {
             b.vstore(v, outStrip, {row, c0}, true);

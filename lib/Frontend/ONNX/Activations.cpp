@@ -151,10 +151,7 @@ LogicalResult activation(Importer &im, NodeCtx &n, Act k) {
   return n.out(0, y);
 }
 
-template <Act K>
-LogicalResult act(Importer &im, NodeCtx &n) {
-  return activation(im, n, K);
-}
+template <Act K> LogicalResult act(Importer &im, NodeCtx &n) { return activation(im, n, K); }
 } // namespace
 
 namespace gatec::onnx_frontend::detail {
