@@ -44,3 +44,43 @@ def output_dir(doc, name):
     out = ap.parse_args().out
     os.makedirs(out, exist_ok=True)
     return out
+
+
+def describe_op(line):
+    """`= gate.x ...` line of the gate IR -> the op and its first operands."""
+    return line.split("=", 1)[1].split(":")[0].strip()[:90]
+
+
+def export_block(block, path, make_input, lengths, axes=("B", "T"), gatec_export=True):
+    """Exports `block` (eval mode) to `path` with dims 0 and 1 of its input
+    dynamic — through gatec.torch.export (gatec's fused-op translations), or
+    torch's dynamo exporter itself — and writes path.npz holding x_T =
+    make_input(T) and PyTorch's y_T for every T in `lengths`."""
+    import torch
+
+    import gatec.torch as gtorch
+
+    block = block.eval()
+    dims = ({0: torch.export.Dim(axes[0]), 1: torch.export.Dim(axes[1])},)
+    example = (make_input(37),)
+    if gatec_export:
+        gtorch.export(block, example, path, input_names=["x"], output_names=["y"],
+                      dynamic_shapes=dims)
+    else:
+        torch.onnx.export(block, example, path, dynamo=True, input_names=["x"],
+                          output_names=["y"], dynamic_shapes=dims, external_data=False)
+    feeds = {}
+    with torch.no_grad():
+        for t in lengths:
+            xt = make_input(t)
+            feeds[f"x_{t}"] = xt.numpy()
+            feeds[f"y_{t}"] = block(xt).numpy()
+    np.savez(path.replace(".onnx", ".npz"), **feeds)
+    return path
+
+
+def run_example(doc, name, export, lengths, label="T"):
+    """main() of an example: export into --out, then compile and compare."""
+    for path in export(output_dir(doc, name)):
+        print(f"wrote {path}")
+        compile_and_check(path, "gate.", describe_op, lengths, label)

@@ -28,13 +28,12 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from example_check import compile_and_check, output_dir  # noqa: E402
+from example_check import export_block, run_example  # noqa: E402
 
 LENGTHS = (1, 37, 77, 130)
 
@@ -78,30 +77,12 @@ class BaseConvBlock(nn.Module):
 
 def export(out_dir, seed=0):
     torch.manual_seed(seed)
-    paths = []
-    for name, block in (("gam", GAMBlock()), ("baseconv", BaseConvBlock())):
-        block = block.eval()
-        path = os.path.join(out_dir, f"{name}.onnx")
-        x = torch.randn(2, 37, 48)
-        torch.onnx.export(block, (x,), path, dynamo=True, input_names=["x"], output_names=["y"],
-                          dynamic_shapes=({0: torch.export.Dim("B"), 1: torch.export.Dim("T")},),
-                          external_data=False)
-        feeds = {}
-        with torch.no_grad():
-            for t in LENGTHS:
-                xt = torch.randn(2, t, 48)
-                feeds[f"x_{t}"] = xt.numpy()
-                feeds[f"y_{t}"] = block(xt).numpy()
-        np.savez(os.path.join(out_dir, f"{name}.npz"), **feeds)
-        paths.append(path)
-    return paths
-
+    return [export_block(block, os.path.join(out_dir, f"{name}.onnx"),
+                         lambda t: torch.randn(2, t, 48), LENGTHS, gatec_export=False)
+            for name, block in (("gam", GAMBlock()), ("baseconv", BaseConvBlock()))]
 
 def main():
-    out = output_dir(__doc__, "longconv")
-    for path in export(out):
-        print(f"wrote {path}")
-        compile_and_check(path, "gate.causal_conv", lambda ln: ln.split(":")[-1].strip(), LENGTHS)
+    run_example(__doc__, "longconv", export, LENGTHS)
 
 if __name__ == "__main__":
     main()

@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,7 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import compile_and_check, output_dir  # noqa: E402
+from example_check import export_block, run_example  # noqa: E402
 
 LOOKBACK, HORIZON = 96, 24
 VARIATES = (1, 7, 21, 130)  # the npz holds x_N / y_N for these numbers of variates
@@ -67,28 +66,11 @@ class GateformerBlock(nn.Module):
 
 def export(out_dir, seed=0):
     torch.manual_seed(seed)
-    block = GateformerBlock().eval()
-    path = os.path.join(out_dir, "gateformer.onnx")
-    x = torch.randn(2, 7, LOOKBACK)
-    gtorch.export(block, (x,), path, input_names=["x"], output_names=["y"],
-                  dynamic_shapes=({0: torch.export.Dim("B"), 1: torch.export.Dim("N")},))
-    feeds = {}
-    with torch.no_grad():
-        for n in VARIATES:
-            xt = torch.randn(2, n, LOOKBACK)
-            feeds[f"x_{n}"] = xt.numpy()
-            feeds[f"y_{n}"] = block(xt).numpy()
-    np.savez(os.path.join(out_dir, "gateformer.npz"), **feeds)
-    return path
-
+    return [export_block(GateformerBlock(), os.path.join(out_dir, "gateformer.onnx"),
+                         lambda n: torch.randn(2, n, LOOKBACK), VARIATES, axes=("B", "N"))]
 
 def main():
-    out = output_dir(__doc__, "gateformer")
-    path = export(out)
-    print(f"wrote {path}")
-    compile_and_check(path, "gate.", lambda ln: ln.split("=", 1)[1].split(":")[0].strip()[:90],
-                      VARIATES, label="variates")
-
+    run_example(__doc__, "gateformer", export, VARIATES, label="variates")
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -37,7 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import compile_and_check, output_dir  # noqa: E402
+from example_check import export_block, run_example  # noqa: E402
 
 LENGTHS = (1, 16, 37, 130)
 
@@ -70,28 +69,11 @@ class LigerHybrid(nn.Module):
 
 def export(out_dir, seed=0):
     torch.manual_seed(seed)
-    block = LigerHybrid().eval()
-    path = os.path.join(out_dir, "liger.onnx")
-    x = torch.randn(2, 37, 64)
-    gtorch.export(block, (x,), path, input_names=["x"], output_names=["y"],
-                  dynamic_shapes=({0: torch.export.Dim("B"), 1: torch.export.Dim("T")},))
-    feeds = {}
-    with torch.no_grad():
-        for t in LENGTHS:
-            xt = torch.randn(2, t, 64)
-            feeds[f"x_{t}"] = xt.numpy()
-            feeds[f"y_{t}"] = block(xt).numpy()
-    np.savez(os.path.join(out_dir, "liger.npz"), **feeds)
-    return path
-
+    return [export_block(LigerHybrid(), os.path.join(out_dir, "liger.onnx"),
+                         lambda t: torch.randn(2, t, 64), LENGTHS)]
 
 def main():
-    out = output_dir(__doc__, "liger")
-    path = export(out)
-    print(f"wrote {path}")
-    compile_and_check(path, "gate.", lambda ln: ln.split("=", 1)[1].split(":")[0].strip()[:90],
-                      LENGTHS)
-
+    run_example(__doc__, "liger", export, LENGTHS)
 
 if __name__ == "__main__":
     main()

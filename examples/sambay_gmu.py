@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import compile_and_check, output_dir  # noqa: E402
+from example_check import export_block, run_example  # noqa: E402
 
 LENGTHS = (1, 37, 77, 130)
 
@@ -83,28 +82,11 @@ class SambaYBlock(nn.Module):
 
 def export(out_dir, seed=0):
     torch.manual_seed(seed)
-    block = SambaYBlock().eval()
-    path = os.path.join(out_dir, "gmu.onnx")
-    x = torch.randn(2, 37, 64)
-    gtorch.export(block, (x,), path, input_names=["x"], output_names=["y"],
-                  dynamic_shapes=({0: torch.export.Dim("B"), 1: torch.export.Dim("T")},))
-    feeds = {}
-    with torch.no_grad():
-        for t in LENGTHS:
-            xt = torch.randn(2, t, 64)
-            feeds[f"x_{t}"] = xt.numpy()
-            feeds[f"y_{t}"] = block(xt).numpy()
-    np.savez(os.path.join(out_dir, "gmu.npz"), **feeds)
-    return path
-
+    return [export_block(SambaYBlock(), os.path.join(out_dir, "gmu.onnx"),
+                         lambda t: torch.randn(2, t, 64), LENGTHS)]
 
 def main():
-    out = output_dir(__doc__, "sambay")
-    path = export(out)
-    print(f"wrote {path}")
-    compile_and_check(path, "gate.", lambda ln: ln.split("=", 1)[1].split(":")[0].strip()[:90],
-                      LENGTHS)
-
+    run_example(__doc__, "sambay", export, LENGTHS)
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,7 +31,9 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import compile_and_check, output_dir  # noqa: E402
+from example_check import export_block, run_example  # noqa: E402
+
+LENGTHS = (1, 37, 77, 130)
 
 
 class BiGLA(nn.Module):
@@ -66,28 +67,11 @@ class BiGLA(nn.Module):
 
 def export(out_dir, seed=0):
     torch.manual_seed(seed)
-    block = BiGLA().eval()
-    path = os.path.join(out_dir, "bigla.onnx")
-    x = torch.randn(2, 37, 64)
-    gtorch.export(block, (x,), path, input_names=["x"], output_names=["y"],
-                  dynamic_shapes=({0: torch.export.Dim("B"), 1: torch.export.Dim("T")},))
-    feeds = {}
-    with torch.no_grad():
-        for t in (1, 37, 77, 130):
-            xt = torch.randn(2, t, 64)
-            feeds[f"x_{t}"] = xt.numpy()
-            feeds[f"y_{t}"] = block(xt).numpy()
-    np.savez(os.path.join(out_dir, "bigla.npz"), **feeds)
-    return path
-
+    return [export_block(BiGLA(), os.path.join(out_dir, "bigla.onnx"),
+                         lambda t: torch.randn(2, t, 64), LENGTHS)]
 
 def main():
-    out = output_dir(__doc__, "vig")
-    path = export(out)
-    print(f"wrote {path}")
-    compile_and_check(path, "gate.linear_attention",
-                      lambda ln: " ".join(ln.split()[3:5]) + (" reverse" if "reverse" in ln else ""),
-                      (1, 37, 77, 130))
+    run_example(__doc__, "vig", export, LENGTHS)
 
 if __name__ == "__main__":
     main()
