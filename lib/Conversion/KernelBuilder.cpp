@@ -135,7 +135,10 @@ SmallVector<Value> KernelBuilder::bcastIndex(Value buffer, ValueRange ivs) {
 }
 
 Value KernelBuilder::applyGate(Value o, Value gate, ValueRange ivs, bool useSilu) {
-  Value g = load(gate, bcastIndex(gate, ivs));
+  return gateBy(o, load(gate, bcastIndex(gate, ivs)), useSilu);
+}
+
+Value KernelBuilder::gateBy(Value o, Value g, bool useSilu) {
   return mul(o, useSilu ? silu(g) : sigmoid(g));
 }
 

@@ -42,6 +42,5 @@ Value LinearAttentionOperands::gated(KernelBuilder &b, Value o, ValueRange at, i
                                      bool inBounds) const {
   if (!gate)
     return o;
-  Value g = width ? b.vload(gate, at, width, inBounds) : b.load(gate, at);
-  return b.mul(o, gateSilu ? b.silu(g) : b.sigmoid(g));
+  return b.gateBy(o, width ? b.vload(gate, at, width, inBounds) : b.load(gate, at), gateSilu);
 }

@@ -59,6 +59,8 @@ public:
   /// o ⊙ act(gate[ivs]) with the gate broadcast over its size-1 dimensions;
   /// act is silu or sigmoid.
   mlir::Value applyGate(mlir::Value o, mlir::Value gate, mlir::ValueRange ivs, bool silu);
+  /// o ⊙ act(g) for a gate value already loaded (scalar or vector).
+  mlir::Value gateBy(mlir::Value o, mlir::Value g, bool silu);
 
   mlir::Value add(mlir::Value a, mlir::Value b);
   mlir::Value sub(mlir::Value a, mlir::Value b);

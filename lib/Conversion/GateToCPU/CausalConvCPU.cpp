@@ -59,11 +59,6 @@ Value emitFinalState(KernelBuilder &b, CausalConvOp op, Value x, Value init, Val
   return b.toTensor(st, stT);
 }
 
-/// y ⊙ act(g) for a gate value already loaded (scalar or vector).
-Value gated(KernelBuilder &b, Value y, Value g, bool silu) {
-  return b.mul(y, silu ? b.silu(g) : b.sigmoid(g));
-}
-
 SmallVector<Value> tokenMajorAt(Value bi, Value c, Value t) { return {bi, t, c}; }
 SmallVector<Value> channelMajorAt(Value bi, Value c, Value t) { return {bi, c, t}; }
 
@@ -132,7 +127,7 @@ struct TokenMajorCausalConv : OpRewritePattern<CausalConvOp> {
                         b.vload(x, {bi, b.addi(p0, b.idx(i)), cv}, vw, full), acc);
           Value y = act(b, acc);
           if (gate)
-            y = gated(b, y, b.vload(gate, {bi, t, cv}, vw, full), gateSilu);
+            y = b.gateBy(y, b.vload(gate, {bi, t, cv}, vw, full), gateSilu);
           b.vstore(y, out, {bi, t, cv}, full);
         };
         for (int64_t c = 0; c < C; c += vw)
@@ -347,7 +342,7 @@ struct StripCausalConv : OpRewritePattern<CausalConvOp> {
           }
           b.ifThenElse(b.cmpi(CmpIPredicate::ult, row, n), [&](KernelBuilder &b) {
             SmallVector<Value> at{bi, b.addi(t0, row), cb};
-            Value y = gate ? gated(b, v, b.vload(gate, at, vw, C % vw == 0), gateSilu) : v;
+            Value y = gate ? b.gateBy(v, b.vload(gate, at, vw, C % vw == 0), gateSilu) : v;
             b.vstore(y, out, at, C % vw == 0);
           }, [](KernelBuilder &) {});
         }

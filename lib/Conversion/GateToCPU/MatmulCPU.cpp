@@ -33,6 +33,7 @@
 //===----------------------------------------------------------------------===//
 #include "gatec/Conversion/KernelBuilder.h"
 #include "gatec/Conversion/Passes.h"
+#include "gatec/Dialect/Gate/IR/Broadcast.h"
 #include "gatec/Dialect/Gate/IR/ConstantData.h"
 #include "gatec/Dialect/Gate/IR/GateDialect.h"
 
@@ -97,8 +98,7 @@ struct MatmulEpilogue {
     if (bias)
       acc = b.add(acc, b.vload(bias, {at.back()}, w, inBounds));
     Value o = b.vload(other, at, w, inBounds);
-    Value gate = accIsGate ? acc : o, x = accIsGate ? o : acc;
-    return b.mul(x, silu ? b.silu(gate) : b.sigmoid(gate));
+    return accIsGate ? b.gateBy(o, acc, silu) : b.gateBy(acc, o, silu);
   }
 };
 
@@ -112,7 +112,8 @@ public:
                  std::optional<MatmulEpilogue> epilogue = std::nullopt)
       : b(b), t(t), ops(ops), epilogue(epilogue) {}
 
-  LogicalResult run(PatternRewriter &rw, Operation *root) {
+  /// Emits the kernel; returns C as a tensor.
+  Value run() {
     auto resT = cast<RankedTensorType>(ops.result.getType());
     std::optional<double> fillValue;
     if (auto fill = ops.init.getDefiningOp<linalg::FillOp>()) {
@@ -156,14 +157,8 @@ public:
     } else {
       emitTasks(fillValue);
     }
-    Value c = b.toTensor(cB, resT);
-    if (root)
-      rw.replaceOp(root, c);
-    result = c;
-    return success();
+    return b.toTensor(cB, resT);
   }
-  /// The result tensor, after run().
-  Value result;
 
 private:
   KernelBuilder &b;
@@ -618,8 +613,10 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
       // (512 rows: 11 tasks of 48 rather than 6 of 96).
       t.mc = std::min(t.mc, t.mr * 4);
     }
-    if (!gated.gate)
-      return MatmulLowering(b, t, ops).run(rw, op);
+    if (!gated.gate) {
+      rw.replaceOp(op, MatmulLowering(b, t, ops).run());
+      return success();
+    }
     MatmulEpilogue epi;
     Value out = gated.biasAdd ? gated.biasAdd.getResult()
                 : gated.expand ? gated.expand.getResult()
@@ -635,10 +632,7 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
     epi.other = b.toBuffer(other);
     if (gated.bias)
       epi.bias = b.toBuffer(gated.bias);
-    MatmulLowering lowering(b, t, ops, epi);
-    if (failed(lowering.run(rw, nullptr)))
-      return failure();
-    Value y = lowering.result;
+    Value y = MatmulLowering(b, t, ops, epi).run();
     if (gated.expand)
       y = tensor::ExpandShapeOp::create(b, gated.expand.getResultType(), y,
                                         gated.expand.getReassociationIndices(),
@@ -693,28 +687,17 @@ struct MatmulToCPU : OpRewritePattern<OpTy> {
     return u;
   }
 
-  /// The f32 vector [N] that `v` broadcasts along its last dimension (a
-  /// linalg.generic copying it into every row, how the importer broadcasts
-  /// a bias), or null.
+  /// The f32 vector [N] that `v` broadcasts along its last dimension (how
+  /// the importer broadcasts a bias), or null.
   static Value lastDimBroadcastSource(Value v) {
-    auto g = v.getDefiningOp<linalg::GenericOp>();
-    if (!g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 || !g.hasPureTensorSemantics())
-      return {};
-    Value src = g.getDpsInputOperand(0)->get();
-    auto st = dyn_cast<RankedTensorType>(src.getType());
+    SmallVector<int64_t> dims;
+    Value src = broadcastSource(v, &dims);
     auto vt = cast<RankedTensorType>(v.getType());
-    if (!st || st.getRank() != 1 || !st.getElementType().isF32() ||
-        st.getDimSize(0) != vt.getDimSize(vt.getRank() - 1) || st.isDynamicDim(0))
-      return {};
-    SmallVector<AffineMap> maps = g.getIndexingMapsArray();
-    unsigned n = g.getNumLoops();
-    if (n != unsigned(vt.getRank()) || !maps[1].isIdentity() ||
-        maps[0] != AffineMap::get(n, 0, getAffineDimExpr(n - 1, g.getContext())) ||
-        !llvm::all_of(g.getIteratorTypesArray(),
-                      [](utils::IteratorType t) { return t == utils::IteratorType::parallel; }))
-      return {};
-    auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
-    if (yield.getNumOperands() != 1 || yield.getOperand(0) != g.getBody()->getArgument(0))
+    auto st = src ? dyn_cast<RankedTensorType>(src.getType()) : RankedTensorType();
+    int64_t last = vt.getRank() - 1;
+    if (!st || st.getRank() != 1 || !st.getElementType().isF32() || st.isDynamicDim(0) ||
+        st.getDimSize(0) != vt.getDimSize(last) || int64_t(dims.size()) != last ||
+        llvm::is_contained(dims, last))
       return {};
     return src;
   }

@@ -54,11 +54,6 @@ struct Ew {
     Value cond = arith::CmpFOp::create(b(), loc(), p, x, bound);
     return arith::SelectOp::create(b(), loc(), cond, then, otherwise);
   }
-  /// log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)).
-  Value softplus(Value x) {
-    Value l = math::Log1pOp::create(b(), loc(), exp(arith::NegFOp::create(b(), loc(), abs(x))));
-    return add(max(x, c(0.0)), l);
-  }
   /// clamp(v, 0, 1), NaN kept.
   Value unitClamp(Value v) { return max(min(v, c(1.0)), c(0.0)); }
 };
@@ -141,7 +136,7 @@ LogicalResult activation(Importer &im, NodeCtx &n, Act k) {
     y = e.div(x, e.add(e.c(1.0), e.abs(x)));
     break;
   case Act::Mish:
-    y = e.mul(x, e.tanh(e.softplus(x)));
+    y = e.mul(x, e.tanh(softplus(im, x)));
     break;
   case Act::ThresholdedRelu:
     y = e.select(P::OGT, x, e.c(alpha), x, e.select(P::UNO, x, x, x, e.c(0.0)));
@@ -155,6 +150,14 @@ template <Act K> LogicalResult act(Importer &im, NodeCtx &n) { return activation
 } // namespace
 
 namespace gatec::onnx_frontend::detail {
+
+Value softplus(Importer &im, Value x) {
+  // max(x, 0) + log1p(exp(-|x|)): exp never overflows.
+  Ew e{im, im.dims(x), cast<RankedTensorType>(x.getType()).getElementType()};
+  Value l =
+      math::Log1pOp::create(e.b(), e.loc(), e.exp(arith::NegFOp::create(e.b(), e.loc(), e.abs(x))));
+  return e.add(e.max(x, e.c(0.0)), l);
+}
 
 /// PRelu: x < 0 ? slope·x : x, the slope broadcast to x (unidirectionally).
 LogicalResult handlePRelu(Importer &im, NodeCtx &n) {

@@ -585,16 +585,8 @@ Value emitUnary(Importer &im, EW k, Value x) {
     Value den = arith::AddFOp::create(b, loc, c1, e);
     return arith::DivFOp::create(b, loc, c1, den);
   }
-  case EW::Softplus: {
-    // log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), without overflow.
-    Value z = im.zeros(d, et);
-    Value mx = arith::MaximumFOp::create(b, loc, x, z);
-    Value ax = math::AbsFOp::create(b, loc, x);
-    Value nax = arith::NegFOp::create(b, loc, ax);
-    Value e = math::ExpOp::create(b, loc, nax);
-    Value l = math::Log1pOp::create(b, loc, e);
-    return arith::AddFOp::create(b, loc, mx, l);
-  }
+  case EW::Softplus:
+    return softplus(im, x);
   case EW::Relu:
     return isF ? arith::MaximumFOp::create(b, loc, x, im.zeros(d, et)).getResult()
                : arith::MaxSIOp::create(b, loc, x, im.zeros(d, et)).getResult();

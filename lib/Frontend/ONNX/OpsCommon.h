@@ -97,6 +97,8 @@ LogicalResult handleConv(Importer &, NodeCtx &);
 /// Gelu, LeakyRelu, PRelu, Elu, Selu, Celu, HardSigmoid, HardSwish, Softsign,
 /// Mish, ThresholdedRelu (Activations.cpp).
 void registerActivations(llvm::StringMap<Handler> &table);
+/// log(1 + exp(x)) on a float tensor, without overflow.
+Value softplus(Importer &im, Value x);
 /// The first `length` positions of `x`, when `x` is a channel-major
 /// gate.causal_conv of an input padded with zeros after its end and `length`
 /// is that input's own length: the causal convolution of the unpadded input

@@ -2,6 +2,8 @@
 #ifndef GATEC_LIB_DIALECT_GATE_TRANSFORMS_RAISEUTILS_H
 #define GATEC_LIB_DIALECT_GATE_TRANSFORMS_RAISEUTILS_H
 
+#include "gatec/Dialect/Gate/IR/Broadcast.h"
+
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 
@@ -20,11 +22,8 @@ std::optional<double> splatValue(mlir::Value v);
 /// `scale`.
 mlir::Value stripScale(mlir::Value v, double &scale);
 
-/// The input of a broadcast (linalg.broadcast, or a linalg.generic that only
-/// copies its one input, possibly reading unit dims at 0); `dims` receives
-/// the broadcast output dims. Null when `v` is not one.
-mlir::Value broadcastSource(mlir::Value v,
-                            llvm::SmallVectorImpl<int64_t> *dims = nullptr);
+using gatec::broadcastSource; // gatec/Dialect/Gate/IR/Broadcast.h
+
 
 /// Looks through tensor.expand_shape / tensor.collapse_shape.
 mlir::Value stripReshapes(mlir::Value v);
