@@ -171,20 +171,20 @@ class Function:
 
     def __call__(self, *arrays, out=None):
         """Runs the function. CPU libraries: numpy arrays in, a tuple of numpy
-        arrays out. CUDA libraries: see `_call_cuda`."""
+        arrays out (new arrays, or the caller's `out=` arrays written in
+        place: the same dtypes and exactly the output shapes for these
+        inputs). CUDA libraries: see `_call_cuda`."""
         if self._module.target == "cuda":
             return self._call_cuda(arrays, out)
-        if out is not None:
-            raise Error(f"{self.name}: out= is only supported by CUDA libraries "
-                        f"(this one targets {self._module.target})")
         if len(arrays) != len(self.inputs):
             raise Error(f"{self.name}: expected {len(self.inputs)} inputs "
                         f"({', '.join(s.name for s in self.inputs)}), got {len(arrays)}")
-        keep = []
+        keep, host_in = [], []
         tensors = (_Tensor * max(1, len(arrays)))()
         for i, (a, spec, code) in enumerate(zip(arrays, self.inputs, self._in_codes)):
             a = self._host_arg(i, a, spec, code)
             keep.append(a)
+            host_in.append(a)
             shape = (ctypes.c_int64 * max(1, a.ndim))(*a.shape)
             keep.append(shape)
             tensors[i] = _Tensor(a.ctypes.data if a.size else None, code, a.ndim, shape, None)
@@ -195,11 +195,16 @@ class Function:
         st = self._fn.output_shapes(tensors, len(arrays), row_ptrs)
         if st:
             raise self._error(st)
+        if out is not None and (not isinstance(out, (list, tuple)) or len(out) != nout):
+            raise Error(f"{self.name}: out= must be a list or tuple of {nout} numpy "
+                        f"array(s), got {type(out).__name__}"
+                        + (f" of {len(out)}" if isinstance(out, (list, tuple)) else ""))
         outs = []
         out_tensors = (_Tensor * max(1, nout))()
         for o, spec in enumerate(self.outputs):
             shape = tuple(int(rows[o][d]) for d in range(len(spec.shape)))
-            arr = np.empty(shape, dtype=spec.dtype)
+            arr = (np.empty(shape, dtype=spec.dtype) if out is None
+                   else self._host_out(o, out[o], spec, shape, host_in + outs))
             outs.append(arr)
             out_tensors[o] = _Tensor(arr.ctypes.data if arr.size else None,
                                      self._out_codes[o], arr.ndim, rows[o], None)
@@ -207,6 +212,22 @@ class Function:
         if st:
             raise self._error(st)
         return tuple(outs)
+
+    def _host_out(self, o: int, a, spec: ArgSpec, shape, others) -> np.ndarray:
+        """Checks a caller's output array (out=) of a CPU library: it is
+        written in place, so it must match exactly; nothing is copied."""
+        label = f"{self.name}: output {o} ('{spec.name}') in out="
+        if not isinstance(a, np.ndarray):
+            raise Error(f"{label} must be a numpy array, got {type(a).__name__}")
+        if a.dtype != spec.dtype:
+            raise Error(f"{label} has dtype {a.dtype}, expected {np.dtype(spec.dtype).name}")
+        if a.shape != shape:
+            raise Error(f"{label} has shape {a.shape}, expected {shape} for these inputs")
+        if not a.flags["C_CONTIGUOUS"] or not a.flags["WRITEABLE"]:
+            raise Error(f"{label} must be a writeable C-contiguous array")
+        if a.size and any(b.size and np.may_share_memory(a, b) for b in others):
+            raise Error(f"{label} overlaps an input or another output")
+        return a
 
     # --- CUDA libraries ------------------------------------------------------
 

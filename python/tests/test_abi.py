@@ -1033,3 +1033,26 @@ def test_randomized_bad_calls_are_rejected_not_crashed(abi_path, seed):
     assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-4000:])
     calls, rejected = map(int, proc.stdout.split())
     assert calls == 1500 and rejected > 500, (calls, rejected)
+
+
+def test_python_out_arrays(abi):
+    """out=: the caller's arrays are written in place (no new output) and
+    must match the outputs exactly; overlapping an input is refused."""
+    ins = attn_inputs()
+    (ref,) = abi.attn(*ins)
+    o = np.full_like(ref, np.nan)
+    (got,) = abi.attn(*ins, out=[o])
+    assert got is o and np.array_equal(o, ref)
+    (got,) = abi.attn(*ins, out=(o,))
+    assert got is o and np.array_equal(o, ref)
+    _expect_error(lambda *a: abi.attn(*a, out=o), ins, "out= must be a list or tuple of 1")
+    _expect_error(lambda *a: abi.attn(*a, out=[o, o]), ins, "of 2")
+    _expect_error(lambda *a: abi.attn(*a, out=[o.astype(np.float64)]), ins, "'output'", "float64")
+    _expect_error(lambda *a: abi.attn(*a, out=[o[:, :, :-1]]), ins, "shape")
+    _expect_error(lambda *a: abi.attn(*a, out=[o.tolist()]), ins, "numpy array")
+    _expect_error(lambda *a: abi.attn(*a, out=[np.asfortranarray(o)]), ins, "C-contiguous")
+    ro = o.copy()
+    ro.flags.writeable = False
+    _expect_error(lambda *a: abi.attn(*a, out=[ro]), ins, "writeable")
+    # the query (same shape and dtype as the output) passed as the output too
+    _expect_error(lambda *a: abi.attn(*a, out=[ins[0]]), ins, "overlaps an input")

@@ -96,6 +96,11 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
           v = b.toBuffer(op.getValue());
     Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
     Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
+    // Q as one dimension, for the gathers that transpose its tiles.
+    Type qElem = qT.getElementType();
+    Value qFlat = memref::CollapseShapeOp::create(b, q, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
+    Value qZero = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(VectorType::get({vw}, qElem), b.getFloatAttr(qElem, 0.0)));
     Value Hkv = b.dim(k, 1);
     Value mask;
     if (op.getMask()) {
@@ -160,15 +165,33 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       Value sT = scratch({Bc + KB, Br});    // scores / probabilities, key-major
       Value acc = scratch({Br, nDv * vw});  // output accumulators, row-major
       Value alphaS = scratch({Br}), mS = scratch({Br}), lS = scratch({Br});
+      // Qᵀ by gathers: lane l of row vector rv reads row rv·vw + l of the
+      // tile (offset of its element 0 in the flat Q), padding rows read 0.
+      // A gather per (d, row vector) instead of a scalar copy per element:
+      // the copy costs as much as a few key blocks, which short (windowed)
+      // key ranges do not amortize.
+      SmallVector<Value> rowOffsets, rowValid;
+      for (int64_t rv = 0; rv < nRV; ++rv) {
+        auto vIdx = [&](Value s) { return b.splat(s, vw); };
+        Value r = laneIndices(b, b.idx(rv * vw), vw);
+        rowValid.push_back(b.cmpi(CmpIPredicate::ult, r, vIdx(nRows)));
+        Value rc = b.minui(r, vIdx(b.subi(nRows, c1)));
+        Value g = vIdx(b.idx(group));
+        Value h = b.addi(vIdx(b.muli(hk, b.idx(group))), arith::RemUIOp::create(b, rc, g));
+        Value i = b.addi(vIdx(i0), b.divui(rc, g));
+        Value row = b.addi(b.muli(b.addi(vIdx(b.muli(bi, Hq)), h), vIdx(Sq)), i);
+        rowOffsets.push_back(b.muli(row, vIdx(b.idx(D))));
+      }
+      b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
+        for (int64_t rv = 0; rv < nRV; ++rv) {
+          Value x = vector::GatherOp::create(b, VectorType::get({vw}, qElem), qFlat, ValueRange{d},
+                                             rowOffsets[rv], rowValid[rv], qZero);
+          if (qElem != b.getF32Type())
+            x = arith::ExtFOp::create(b, VectorType::get({vw}, b.getF32Type()), x);
+          vector::StoreOp::create(b, x, qt, ValueRange{d, b.idx(rv * vw)});
+        }
+      });
       b.loop(c0, b.idx(Br), c1, [&](KernelBuilder &b, Value r) {
-        Value valid = b.cmpi(CmpIPredicate::ult, r, nRows);
-        Value rc = b.minui(r, b.subi(nRows, c1));
-        Value h, i;
-        std::tie(h, i) = tileRow(b, rc);
-        b.loop(c0, b.idx(D), c1, [&](KernelBuilder &b, Value d) {
-          memref::StoreOp::create(b, b.select(valid, b.load(q, {bi, h, i, d}), zero), qt,
-                                  ValueRange{d, r});
-        });
         for (int64_t c = 0; c < nDv; ++c)
           vector::StoreOp::create(b, zeroV, acc, ValueRange{r, b.idx(c * vw)});
       });
@@ -177,6 +200,17 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       for (int64_t rv = 0; rv < nRV; ++rv) {
         Value rows = laneIndices(b, b.idx(rv * vw), vw);
         laneI.push_back(b.addi(b.splat(i0, vw), arith::DivUIOp::create(b, rows, b.splat(b.idx(group), vw))));
+      }
+      // Per row vector, the band test's lane constant: left - i (wrapping)
+      // when both sides are bounded, else i + right or i - left.
+      SmallVector<Value> bandBase;
+      for (int64_t rv = 0; rv < nRV; ++rv) {
+        if (left && right)
+          bandBase.push_back(b.subi(b.splat(b.idx(*left), vw), laneI[rv]));
+        else if (right)
+          bandBase.push_back(b.addi(laneI[rv], b.splat(b.idx(*right), vw)));
+        else if (left)
+          bandBase.push_back(b.subi(laneI[rv], b.splat(b.idx(*left), vw)));
       }
       Value kBegin, kEnd;
       std::tie(kBegin, kEnd) = keyRange(b, rowsQ);
@@ -219,17 +253,16 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
                 Value m = maskVector(b, mask, bi, rv, keys[t], nRows, tileRow);
                 x = b.select(b.cmpf(arith::CmpFPredicate::OEQ, m, negInfV), negInfV, b.add(x, m));
               }
-              Value valid = b.splat(inBlock, vw);
               Value key = b.splat(keys[t], vw);
-              if (right)
-                valid = arith::AndIOp::create(
-                    b, valid,
-                    b.cmpi(CmpIPredicate::ule, key, b.addi(laneI[rv], b.splat(b.idx(*right), vw))));
-              if (left)
-                valid = arith::AndIOp::create(
-                    b, valid,
-                    b.cmpi(CmpIPredicate::uge, b.addi(key, b.splat(b.idx(*left), vw)), laneI[rv]));
-              x = b.select(valid, x, negInfV);
+              Value band; // key inside [i - left, i + right] of each lane's row i
+              if (left && right) // one unsigned compare: key - (i - left) <= left + right
+                band = b.cmpi(CmpIPredicate::ule, b.addi(key, bandBase[rv]),
+                              b.splat(b.idx(*left + *right), vw));
+              else if (right)
+                band = b.cmpi(CmpIPredicate::ule, key, bandBase[rv]);
+              else if (left) // signed: i - left < 0 near the start
+                band = b.cmpi(CmpIPredicate::sge, key, bandBase[rv]);
+              x = b.select(inBlock, band ? b.select(band, x, negInfV) : x, negInfV);
               vector::StoreOp::create(b, x, sT, ValueRange{jLocal, b.idx(rv * vw)});
               newMax[rv] = b.max(newMax[rv], x);
             }
@@ -257,10 +290,23 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         });
         // acc = acc * alpha + P V, RB rows x PV accumulator vectors at a
         // time; rows past the end repeat the last one (same values stored).
+        // Keys outside the band of the RB rows have p = 0 and are skipped
+        // (at the band's edges a tile's key range is wider than a row's).
         b.loop(c0, nRows, b.idx(RB), [&](KernelBuilder &b, Value rb) {
           SmallVector<Value> rs;
           for (int64_t t = 0; t < RB; ++t)
             rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
+          Value pvBegin = c0, pvEnd = cols;
+          if (left) { // first key of the first row: i - left - j0, clamped to [0, cols]
+            Value first = b.subi(b.addi(i0, b.divui(rs.front(), b.idx(group))), j0);
+            pvBegin = arith::MinSIOp::create(
+                b, arith::MaxSIOp::create(b, b.subi(first, b.idx(*left)), c0), cols);
+          }
+          if (right) { // one past the last key of the last row
+            Value last = b.subi(b.addi(i0, b.divui(rs.back(), b.idx(group))), j0);
+            pvEnd = arith::MaxSIOp::create(
+                b, arith::MinSIOp::create(b, b.addi(last, b.idx(*right + 1)), cols), pvBegin);
+          }
           for (int64_t c = 0; c < nDv; c += PV) {
             int64_t nc = std::min<int64_t>(PV, nDv - c);
             SmallVector<Value> a0;
@@ -269,7 +315,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
               for (int64_t e = 0; e < nc; ++e)
                 a0.push_back(b.mul(b.vload(acc, {rs[t], b.idx((c + e) * vw)}, vw, true), al));
             }
-            SmallVector<Value> a = b.loop(c0, cols, c1, a0,
+            SmallVector<Value> a = b.loop(pvBegin, pvEnd, c1, a0,
                 [&](KernelBuilder &b, Value jj, ValueRange a) -> SmallVector<Value> {
               SmallVector<Value> vv, next;
               for (int64_t e = 0; e < nc; ++e)
