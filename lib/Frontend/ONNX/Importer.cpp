@@ -628,6 +628,8 @@ LogicalResult Importer::importNodes(const onnx::GraphProto &g) {
     // Exporters' unrolled chunked gated delta rule: its output, once
     // imported, may be redefined as one gate.linear_attention.
     (void)raiseChunkedDeltaRule(*this, g, producer, g.node(k));
+    // Long convolutions through torch.fft: one gate.causal_conv.
+    (void)raiseFFTConv(*this, g, producer, g.node(k));
     for (int u : users[k])
       if (--pending[u] == 0)
         ready.push(u);
@@ -664,7 +666,8 @@ LogicalResult Importer::importNode(const onnx::NodeProto &n) {
       {"RotaryEmbedding", 23},    {"LinearAttention", 27}, {"CausalConvWithState", 27},
       {"CumSum", 11},             {"GatherElements", 11},  {"GatherND", 11},
       {"ScatterElements", 11},    {"ScatterND", 11},       {"Gelu", 20},
-      {"Mish", 18},               {"HardSwish", 14},       {"Celu", 12}};
+      {"Mish", 18},               {"HardSwish", 14},       {"Celu", 12},
+      {"DFT", 17}};
   auto introduced = since.find(n.op_type());
   bool defaultDomain = n.domain().empty() || n.domain() == "ai.onnx";
   if (h && defaultDomain && introduced != since.end() && opset < introduced->second) {

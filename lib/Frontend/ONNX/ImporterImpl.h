@@ -349,6 +349,13 @@ public:
 bool raiseChunkedDeltaRule(Importer &im, const onnx::GraphProto &g,
                            const llvm::StringMap<int> &producer, const onnx::NodeProto &n);
 
+/// Redefines the output of `n`, just imported, as one gate.causal_conv when
+/// it ends an FFT convolution with a constant filter spectrum
+/// (irfft(rfft(u)·K)[..., :L], SpectralOps.cpp); false, changing nothing,
+/// otherwise.
+bool raiseFFTConv(Importer &im, const onnx::GraphProto &g, const llvm::StringMap<int> &producer,
+                  const onnx::NodeProto &n);
+
 /// The view of one node a handler works with.
 struct NodeCtx {
   Importer &im;

@@ -340,6 +340,10 @@ SmallVector<Value> rowCoords(ValueRange ivs, int64_t axis, Value p) {
   return c;
 }
 
+} // namespace
+
+namespace gatec::onnx_frontend::detail {
+
 /// The one value of input `i` (`what` in errors), which must be known at
 /// import time; `runTime` says why a value computed at run time is refused.
 LogicalResult constOneValue(Importer &im, NodeCtx &n, int i, llvm::StringRef what,
@@ -364,9 +368,6 @@ LogicalResult checkBool01(Importer &im, NodeCtx &n, llvm::StringRef name, int64_
   return success();
 }
 
-} // namespace
-
-namespace gatec::onnx_frontend::detail {
 
 //===----------------------------------------------------------------------===//
 // GatherElements

@@ -2248,6 +2248,7 @@ const llvm::StringMap<Handler> &table() {
     m["ScatterElements"] = handleScatterElements;
     m["ScatterND"] = handleScatterND;
     m["CumSum"] = handleCumSum;
+    m["DFT"] = handleDFT;
     m["TopK"] = handleTopK;
     m["Expand"] = handleExpand;
     m["Reshape"] = handleReshape;

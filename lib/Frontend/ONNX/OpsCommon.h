@@ -13,6 +13,14 @@ namespace gatec::onnx_frontend::detail {
 /// Normalizes `axis` into [0, rank); false (with an error) when out of range.
 bool normAxis(Importer &im, int64_t &axis, int64_t rank, llvm::StringRef what = "axis");
 
+/// The one value of input `i` (`what` in errors), which must be known at
+/// import time; `runTime` says why a value computed at run time is refused.
+LogicalResult constOneValue(Importer &im, NodeCtx &n, int i, llvm::StringRef what,
+                            llvm::StringRef runTime, int64_t &v);
+/// Attribute `name` (default `dflt`), which must be 0 or 1.
+LogicalResult checkBool01(Importer &im, NodeCtx &n, llvm::StringRef name, int64_t &v,
+                          int64_t dflt);
+
 /// The symbolic sizes of input `i`, without materializing it.
 SymShape inDims(NodeCtx &n, int i);
 
@@ -124,6 +132,7 @@ LogicalResult handleAttention(Importer &, NodeCtx &);
 LogicalResult handleLinearAttention(Importer &, NodeCtx &);
 LogicalResult handleCausalConv(Importer &, NodeCtx &);
 LogicalResult handleCumSum(Importer &, NodeCtx &);
+LogicalResult handleDFT(Importer &, NodeCtx &);
 LogicalResult handleGatherElements(Importer &, NodeCtx &);
 LogicalResult handleReverseSequence(Importer &, NodeCtx &);
 LogicalResult handleGatherND(Importer &, NodeCtx &);

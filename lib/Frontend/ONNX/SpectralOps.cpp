@@ -1,0 +1,510 @@
+//===- SpectralOps.cpp - ONNX DFT, and FFT convolutions as causal_conv ----===//
+//
+// DFT (opsets 17 and 20) imports as a direct transform: one linalg.generic
+// summing x[j]·e^{∓2πi·fj/n} over the signal, the twiddles read from cos/sin
+// tables of the static length n (indices f·j mod n, so no angle loses
+// precision). O(n²) per signal: right for the short transforms of feature
+// extractors, not for long convolutions.
+//
+// Long convolutions written with torch.fft (Hyena, BaseConv, GAM): y =
+// irfft(rfft(u, n) · K, n)[..., :L] with K the constant spectrum of the
+// filter (torch's exporter folds rfft(k)). The importer recognizes the whole
+// product on the ONNX graph when it reaches its result and defines that
+// result as one gate.causal_conv, whose kernel is irfft(K) computed here in
+// double precision. Only when that is the same function: the circular
+// convolution of length n equals the causal one on the first L outputs iff
+// the filter taps that wrap around (lags above n - L) vanish, which is
+// checked (relative to the largest tap, 1e-5: the rounding of an f32
+// spectrum); otherwise the DFTs stay.
+//
+//===----------------------------------------------------------------------===//
+#include "GraphMatcher.h"
+#include "OpsCommon.h"
+
+#include "gatec/Dialect/Gate/IR/ConstantData.h"
+
+#include <cmath>
+#include <complex>
+
+using namespace mlir;
+
+namespace gatec::onnx_frontend::detail {
+namespace {
+
+using cplx = std::complex<double>;
+
+/// In-place radix-2 FFT of a power-of-two length (sign -1: forward, +1:
+/// inverse without the 1/n).
+void fft(std::vector<cplx> &a, int sign) {
+  size_t n = a.size();
+  for (size_t i = 1, j = 0; i < n; ++i) {
+    size_t bit = n >> 1;
+    for (; j & bit; bit >>= 1)
+      j ^= bit;
+    j ^= bit;
+    if (i < j)
+      std::swap(a[i], a[j]);
+  }
+  for (size_t len = 2; len <= n; len <<= 1) {
+    double ang = sign * 2 * M_PI / double(len);
+    for (size_t i = 0; i < n; i += len)
+      for (size_t k = 0; k < len / 2; ++k) {
+        cplx w = std::polar(1.0, ang * double(k));
+        cplx u = a[i + k], v = a[i + k + len / 2] * w;
+        a[i + k] = u + v;
+        a[i + k + len / 2] = u - v;
+      }
+  }
+}
+
+/// numpy's irfft of the one-sided spectrum `spec` (n/2 + 1 bins) to length
+/// n: the imaginary parts of bin 0 (and n/2 when n is even) do not count.
+std::vector<double> irfft(llvm::ArrayRef<cplx> spec, int64_t n) {
+  std::vector<double> out(size_t(n), 0.0);
+  auto bin = [&](int64_t f) {
+    cplx x = spec[size_t(f)];
+    return (f == 0 || 2 * f == n) ? cplx(x.real(), 0.0) : x;
+  };
+  if ((n & (n - 1)) == 0) {
+    std::vector<cplx> full(static_cast<size_t>(n));
+    for (int64_t f = 0; f <= n / 2; ++f) {
+      full[size_t(f)] = bin(f);
+      if (f > 0 && f < n - f)
+        full[size_t(n - f)] = std::conj(bin(f));
+    }
+    fft(full, +1);
+    for (int64_t t = 0; t < n; ++t)
+      out[size_t(t)] = full[size_t(t)].real() / double(n);
+    return out;
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    double s = 0;
+    for (int64_t f = 0; f <= n / 2; ++f) {
+      double w = (f == 0 || 2 * f == n) ? 1.0 : 2.0;
+      double ang = 2 * M_PI * double((f * t) % n) / double(n);
+      s += w * (bin(f).real() * std::cos(ang) - bin(f).imag() * std::sin(ang));
+    }
+    out[size_t(t)] = s / double(n);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ DFT
+
+/// The constant n of a DFT: its dft_length input when given, else the
+/// signal length (irfft: 2·(bins - 1)); nullopt after an error otherwise.
+std::optional<int64_t> dftLength(Importer &im, NodeCtx &n, const SymExpr &len, bool irfftForm) {
+  int64_t v;
+  if (n.has(1)) {
+    if (failed(constOneValue(im, n, 1, "dft_length",
+                             "a transform length computed at run time is not supported", v)))
+      return std::nullopt;
+  } else if (len.isConst()) {
+    v = irfftForm ? 2 * (len.c - 1) : len.c;
+  } else {
+    (void)im.fail("the signal length must be static when dft_length is not given");
+    return std::nullopt;
+  }
+  if (v < 1) {
+    (void)im.fail("the transform length must be positive, got " + std::to_string(v));
+    return std::nullopt;
+  }
+  return v;
+}
+
+} // namespace
+
+LogicalResult handleDFT(Importer &im, NodeCtx &n) {
+  if (failed(n.arity(1, 3)))
+    return failure();
+  auto xt = n.inType(0);
+  Type et = xt.getElementType();
+  if (!isa<Float16Type, BFloat16Type, Float32Type, Float64Type>(et))
+    return im.fail("input must be float16, bfloat16, float or double, got " + str(et));
+  SymShape xd = inDims(n, 0);
+  int64_t r = int64_t(xd.size());
+  if (r < 2)
+    return im.fail("input must have rank >= 2 ([..., signal, 1 or 2])");
+  if (!xd[r - 1].isConst() || (xd[r - 1].c != 1 && xd[r - 1].c != 2))
+    return im.fail("the last dimension of the input must be 1 (real) or 2 (complex)");
+  bool complexIn = xd[r - 1].c == 2;
+  int64_t inverse, onesided;
+  if (failed(checkBool01(im, n, "inverse", inverse, 0)) ||
+      failed(checkBool01(im, n, "onesided", onesided, 0)))
+    return failure();
+  int64_t axis;
+  if (im.opset >= 20) {
+    if (n.hasAttr("axis"))
+      return im.fail("DFT-20 takes the axis as input 2, not an attribute");
+    axis = -2;
+    if (n.has(2) &&
+        failed(constOneValue(im, n, 2, "axis", "an axis computed at run time is not supported",
+                             axis)))
+      return failure();
+  } else {
+    if (n.has(2))
+      return im.fail("DFT-17 has no input 2 (the axis is an attribute before opset 20)");
+    axis = n.i("axis", 1);
+    if (n.bad)
+      return failure();
+  }
+  if (!normAxis(im, axis, r))
+    return failure();
+  if (axis == r - 1)
+    return im.fail("axis must not be the last dimension (it holds the real/imaginary parts)");
+  bool irfftForm = inverse && onesided;
+  std::optional<int64_t> nLen = dftLength(im, n, xd[axis], irfftForm);
+  if (!nLen)
+    return failure();
+  const int64_t N = *nLen;
+  if (!xd[axis].isConst())
+    return im.fail("the signal length (dimension " + std::to_string(axis) + ") must be static");
+
+  Value x = n.in(0);
+  if (!x)
+    return failure();
+  OpBuilder &b = im.b;
+  Type ct = et.isF64() ? Type(b.getF64Type()) : Type(b.getF32Type());
+  x = im.convert(x, ct);
+  // The real and imaginary parts as [..., signal, ...] tensors; only the
+  // first n samples (irfft: n/2 + 1 bins) take part, a shorter signal is
+  // zero-padded (no terms).
+  int64_t terms = std::min(xd[axis].c, irfftForm ? N / 2 + 1 : N);
+  SymShape partDims(xd.begin(), xd.end() - 1);
+  partDims[axis] = SymExpr::constant(terms);
+  auto part = [&](int64_t comp) {
+    SymShape offs(size_t(r), SymExpr::constant(0)), sizes = partDims;
+    offs[r - 1] = SymExpr::constant(comp);
+    sizes.push_back(SymExpr::constant(1));
+    Value p = im.extractSlice(x, offs, sizes, SmallVector<int64_t>(size_t(r), 1));
+    return im.reshape(p, partDims);
+  };
+  SmallVector<Value> parts{part(0)};
+  if (complexIn)
+    parts.push_back(part(1));
+
+  // cos/sin of 2π·m/n for m < n, computed in double from the angle folded
+  // into [0, π/4] so that the axis points (m = 0, n/4, n/2, 3n/4) are exact
+  // (sin of bin n/2 must be 0: an irfft ignores that bin's imaginary part).
+  std::vector<double> cosT(static_cast<size_t>(N)), sinT(static_cast<size_t>(N));
+  for (int64_t m = 0; m < N; ++m) {
+    // angle = 2π·m/n = q·π/2 + rest, rest ∈ [0, π/2), q the quadrant.
+    int64_t q = (4 * m) / N, rem = 4 * m - q * N; // rest = rem/(4n)·2π
+    double rest = 2 * M_PI * double(rem) / double(4 * N);
+    double c = rem == 0 ? 1.0 : std::cos(rest), s = rem == 0 ? 0.0 : std::sin(rest);
+    double cs[4] = {c, -s, -c, s}, sn[4] = {s, c, -s, -c};
+    cosT[size_t(m)] = cs[q];
+    sinT[size_t(m)] = sn[q];
+  }
+  auto table = [&](const std::vector<double> &v) {
+    ConstTensor c;
+    c.et = ct;
+    c.shape = {N};
+    c.f = v;
+    return im.constantOp(cast<TypedAttr>(constToAttr(c, &im.ctx)));
+  };
+  Value cosV = table(cosT), sinV = table(sinT);
+
+  int64_t nOut = irfftForm ? N : (onesided ? N / 2 + 1 : N);
+  SymShape od = xd;
+  od[axis] = SymExpr::constant(nOut);
+  od[r - 1] = SymExpr::constant(irfftForm ? 1 : 2);
+  // Iteration space: the output dims, then the sum over the input samples
+  // j; the parts are read at (..., j at the signal axis, ...).
+  MLIRContext *ctx = &im.ctx;
+  SmallVector<AffineExpr> outExprs, inExprs;
+  for (int64_t k = 0; k < r; ++k)
+    outExprs.push_back(getAffineDimExpr(unsigned(k), ctx));
+  for (int64_t k = 0; k + 1 < r; ++k)
+    inExprs.push_back(getAffineDimExpr(unsigned(k == axis ? r : k), ctx));
+  AffineMap outMap = AffineMap::get(unsigned(r + 1), 0, outExprs, ctx);
+  AffineMap inMap = AffineMap::get(unsigned(r + 1), 0, inExprs, ctx);
+  SmallVector<AffineMap> maps(parts.size(), inMap);
+  maps.push_back(outMap);
+  SmallVector<utils::IteratorType> iters(size_t(r), utils::IteratorType::parallel);
+  iters.push_back(utils::IteratorType::reduction);
+  double scale = inverse ? 1.0 / double(N) : 1.0;
+  Value y = im.generic(
+      parts, im.zeros(od, ct), maps, iters, [&](OpBuilder &nb, Location l, ValueRange a) {
+        Value f = linalg::IndexOp::create(nb, l, axis);
+        Value comp = linalg::IndexOp::create(nb, l, r - 1);
+        Value j = linalg::IndexOp::create(nb, l, r);
+        Value xr = a[0];
+        Value xi = complexIn ? a[1]
+                             : arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, 0.0)).getResult();
+        Value acc = a.back();
+        Value m = arith::RemUIOp::create(nb, l, arith::MulIOp::create(nb, l, f, j),
+                                         cIdx(nb, l, N));
+        Value c = tensor::ExtractOp::create(nb, l, cosV, m);
+        Value s = tensor::ExtractOp::create(nb, l, sinV, m);
+        auto mul = [&](Value p, Value q) { return arith::MulFOp::create(nb, l, p, q); };
+        // e^{-iθ} forward, e^{+iθ} inverse: re = xr·c ± xi·s, im = xi·c ∓ xr·s.
+        Value re, imv;
+        if (inverse) {
+          re = arith::SubFOp::create(nb, l, mul(xr, c), mul(xi, s));
+          imv = arith::AddFOp::create(nb, l, mul(xi, c), mul(xr, s));
+        } else {
+          re = arith::AddFOp::create(nb, l, mul(xr, c), mul(xi, s));
+          imv = arith::SubFOp::create(nb, l, mul(xi, c), mul(xr, s));
+        }
+        Value term = arith::SelectOp::create(
+            nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, comp, cIdx(nb, l, 0)),
+            re, imv);
+        if (irfftForm) { // the bins above 0 and n/2 stand for a conjugate pair
+          Value j2 = arith::MulIOp::create(nb, l, j, cIdx(nb, l, 2));
+          Value single = arith::OrIOp::create(
+              nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j, cIdx(nb, l, 0)),
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j2, cIdx(nb, l, N)));
+          Value w = arith::SelectOp::create(
+              nb, l, single, arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, scale)),
+              arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, 2 * scale)));
+          term = mul(term, w);
+        } else if (inverse) {
+          term = mul(term, arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, scale)));
+        }
+        linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, acc, term).getResult());
+      });
+  return n.out(0, im.convert(y, et));
+}
+
+// ---------------------------------------------------------- FFT convolution
+
+namespace {
+
+class FFTConvMatcher : GraphMatcher {
+public:
+  using GraphMatcher::GraphMatcher;
+
+  /// Tries to define the output of `anchor` as gate.causal_conv.
+  bool run(const Node &anchor);
+
+private:
+  /// `v` = DFT(x, n, axis 2 of rank 4) with the given inverse/onesided.
+  bool dft(llvm::StringRef v, bool inverse, int64_t n, std::string &x) {
+    const Node *d = def(v, "DFT");
+    if (!d || !onlyAttrs(d, {"inverse", "onesided", "axis"}) ||
+        attrInt(d, "inverse", 0) != int64_t(inverse) || attrInt(d, "onesided", 0) != 1)
+      return false;
+    auto len = ints(in(d, 1));
+    if (!len || len->size() != 1 || (*len)[0] != n)
+      return false;
+    int64_t axis;
+    if (im.opset >= 20) {
+      if (attr(d, "axis"))
+        return false;
+      auto a = in(d, 2).empty() ? std::optional<std::vector<int64_t>>({-2}) : ints(in(d, 2));
+      if (!a || a->size() != 1)
+        return false;
+      axis = (*a)[0];
+    } else {
+      axis = attrInt(d, "axis", 1);
+    }
+    if (axis != 2 && axis != -2)
+      return false;
+    x = in(d, 0);
+    return dims(x).size() == 4;
+  }
+  /// `v` = Mul of `x` and a constant, either order; the constant's name.
+  bool mulByConst(llvm::StringRef v, llvm::StringRef x, std::string &k) {
+    std::string p, q;
+    if (!binary(v, "Mul", p, q))
+      return false;
+    if (q == x)
+      std::swap(p, q);
+    Entry *e = im.lookup(q);
+    if (p != x || !e || (!e->attr && !e->cst))
+      return false;
+    k = q;
+    return true;
+  }
+  /// Values of a constant broadcastable to [C, nb] from [.., C|1, nb, 1].
+  std::optional<std::vector<double>> spectrumPart(llvm::StringRef name, int64_t C, int64_t nb) {
+    Entry *e = im.lookup(name);
+    std::vector<double> vals;
+    SmallVector<int64_t> shape;
+    if (e->cst) {
+      vals = e->cst->f;
+      shape.assign(e->cst->shape.begin(), e->cst->shape.end());
+      if (!e->cst->isFloat())
+        return std::nullopt;
+    } else if (e->attr) {
+      auto f = constantAsF32(e->attr);
+      if (!f)
+        return std::nullopt;
+      vals.assign(f->begin(), f->end());
+      auto t = cast<ShapedType>(e->attr.getType());
+      shape.assign(t.getShape().begin(), t.getShape().end());
+    } else {
+      return std::nullopt;
+    }
+    // [.., Cs, nb, 1] with Cs ∈ {C, 1}, leading dims of size 1.
+    while (shape.size() < 3)
+      shape.insert(shape.begin(), 1);
+    size_t s = shape.size();
+    if (shape[s - 1] != 1 || shape[s - 2] != nb || (shape[s - 3] != C && shape[s - 3] != 1))
+      return std::nullopt;
+    for (size_t k = 0; k + 3 < s; ++k)
+      if (shape[k] != 1)
+        return std::nullopt;
+    std::vector<double> out(size_t(C * nb));
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t f = 0; f < nb; ++f)
+        out[size_t(c * nb + f)] = vals[size_t((shape[s - 3] == 1 ? 0 : c) * nb + f)];
+    return out;
+  }
+};
+
+bool FFTConvMatcher::run(const Node &anchor) {
+  std::string cur = anchor.output(0), src;
+  SymShape yd = dims(cur);
+  if (yd.size() != 3 || !isF32(cur))
+    return false;
+  // [..., :Lout] of the transform's real output (none: all n samples).
+  std::optional<int64_t> lout;
+  Ranges r;
+  if (slice(cur, src, r)) {
+    if (r.size() != 1 || !r.count(2) || r[2].first != 0)
+      return false;
+    lout = r[2].second;
+    cur = src;
+  }
+  // Squeeze of the component axis, after an optional real-part Slice.
+  const Node *sq = def(cur, "Squeeze");
+  if (!sq || !onlyAttrs(sq, {"axes"}))
+    return false;
+  std::vector<int64_t> axes;
+  if (const onnx::AttributeProto *a = attr(sq, "axes"))
+    axes.assign(a->ints().begin(), a->ints().end());
+  else if (auto v = ints(in(sq, 1)))
+    axes = *v;
+  if (axes.size() != 1 || (axes[0] != 3 && axes[0] != -1))
+    return false;
+  cur = in(sq, 0);
+  if (slice(cur, src, r)) {
+    if (r.size() != 1 || !r.count(3) || r[3] != std::pair<int64_t, int64_t>{0, 1})
+      return false;
+    cur = src;
+  }
+  // The inverse one-sided DFT of the spectrum product.
+  const Node *inv = def(cur, "DFT");
+  auto nLen = inv ? ints(in(inv, 1)) : std::nullopt;
+  if (!nLen || nLen->size() != 1 || (*nLen)[0] < 2)
+    return false;
+  const int64_t n = (*nLen)[0], nb = n / 2 + 1;
+  std::string prod, spec, x;
+  if (!dft(cur, true, n, prod))
+    return false;
+  SymShape pd = dims(prod);
+  if (!pd[1].isConst() || pd[2] != SymExpr::constant(nb) || pd[3] != SymExpr::constant(2))
+    return false;
+  const int64_t C = pd[1].c;
+  // Concat([re(a)·K1 - im(a)·K2, re(a)·K2 + im(a)·K1], -1).
+  const Node *cat = def(prod, "Concat");
+  if (!cat || cat->input_size() != 2 || !onlyAttrs(cat, {"axis"}) ||
+      (attrInt(cat, "axis", 0) != 3 && attrInt(cat, "axis", 0) != -1))
+    return false;
+  std::string s1, s2, a1, a2;
+  if (!binary(cat->input(0), "Sub", s1, s2) || !binary(cat->input(1), "Add", a1, a2))
+    return false;
+  // re(a) and im(a): Slices [0:1] and [1:2] of the last axis of one DFT.
+  std::string ar, ai, k1, k2, k2b, k1b;
+  const Node *m1 = def(s1, "Mul"), *m2 = def(s2, "Mul");
+  if (!m1 || !m2)
+    return false;
+  auto component = [&](llvm::StringRef v, int64_t part, std::string &f) {
+    Ranges rr;
+    return slice(v, f, rr) && rr.size() == 1 && rr.count(3) &&
+           rr[3] == std::pair<int64_t, int64_t>{part, part + 1};
+  };
+  std::string fRe, fIm;
+  for (int k = 0; k < 2 && ar.empty(); ++k)
+    if (component(m1->input(k), 0, fRe))
+      ar = m1->input(k);
+  for (int k = 0; k < 2 && ai.empty(); ++k)
+    if (component(m2->input(k), 1, fIm))
+      ai = m2->input(k);
+  if (ar.empty() || ai.empty() || fRe != fIm || !mulByConst(s1, ar, k1) ||
+      !mulByConst(s2, ai, k2))
+    return false;
+  bool ok = (mulByConst(a1, ar, k2b) && mulByConst(a2, ai, k1b)) ||
+            (mulByConst(a2, ar, k2b) && mulByConst(a1, ai, k1b));
+  if (!ok || k1b != k1 || k2b != k2)
+    return false;
+  // The forward one-sided DFT of the zero-padded input [B, C, L].
+  std::string unsq, u;
+  if (!dft(fRe, false, n, unsq) || !unsqueeze(unsq, {3}, src))
+    return false;
+  auto [uName, pad] = padEnd(src, 3, 2);
+  if (pad < 0)
+    return false;
+  u = uName;
+  SymShape ud = dims(u);
+  if (ud.size() != 3 || ud[1] != SymExpr::constant(C) || !ud[2].isConst() || !isF32(u))
+    return false;
+  const int64_t L = ud[2].c, Lout = lout.value_or(n);
+  if (L > n || Lout > L || Lout < 1)
+    return false;
+  auto re = spectrumPart(k1, C, nb), imag = spectrumPart(k2, C, nb);
+  if (!re || !imag)
+    return false;
+
+  // The filter taps h = irfft(K); lags above n - L wrap around into the
+  // first outputs and must vanish.
+  const int64_t k = std::min(Lout, n - L + 1);
+  RawTensor w;
+  w.et = im.b.getF32Type();
+  w.shape = {C, k};
+  w.bytes.resize(size_t(C * k * 4));
+  std::vector<cplx> bins(static_cast<size_t>(nb));
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t f = 0; f < nb; ++f)
+      bins[size_t(f)] = cplx((*re)[size_t(c * nb + f)], (*imag)[size_t(c * nb + f)]);
+    std::vector<double> h = irfft(bins, n);
+    double peak = 0, tail = 0; // largest tap that may be used, that wraps
+    for (int64_t j = 0; j < n; ++j) {
+      double &m = j <= n - L ? peak : tail;
+      m = std::max(m, std::abs(h[size_t(j)]));
+    }
+    if (!std::isfinite(peak) || !std::isfinite(tail) || tail > 1e-5 * peak)
+      return false;
+    for (int64_t j = 0; j < k; ++j) {
+      float v = float(h[size_t(j)]);
+      std::memcpy(w.bytes.data() + 4 * size_t(c * k + (k - 1 - j)), &v, 4);
+    }
+  }
+
+  Value uv = im.materialize(u);
+  if (!uv)
+    return false;
+  Value wv = im.constantOp(cast<TypedAttr>(rawToAttr(w, "fft_conv_filter")));
+  Type f32 = im.b.getF32Type();
+  SymShape sd{ud[0], SymExpr::constant(C), SymExpr::constant(k - 1)};
+  auto op = gate::CausalConvOp::create(im.b, im.loc, im.typeFor(ud, f32), im.typeFor(sd, f32), uv,
+                                       wv, Value(), Value(), /*gate=*/Value(),
+                                       gate::ConvActivation::none);
+  im.setDims(op.getOutput(), ud);
+  im.setDims(op.getFinalState(), sd);
+  Value y = op.getOutput();
+  if (Lout < L) {
+    SymShape sizes = ud;
+    sizes[2] = SymExpr::constant(Lout);
+    y = im.extractSlice(y, SymShape(3, SymExpr::constant(0)), sizes, {1, 1, 1});
+  }
+  Entry e;
+  e.value = y;
+  e.type = Importer::tt(y);
+  im.scope->entries[anchor.output(0)] = std::move(e);
+  return true;
+}
+
+} // namespace
+
+bool raiseFFTConv(Importer &im, const onnx::GraphProto &g, const llvm::StringMap<int> &producer,
+                  const onnx::NodeProto &n) {
+  if (n.output_size() < 1 || (n.op_type() != "Slice" && n.op_type() != "Squeeze") ||
+      !(n.domain().empty() || n.domain() == "ai.onnx"))
+    return false;
+  return FFTConvMatcher(im, g, producer).run(n);
+}
+
+} // namespace gatec::onnx_frontend::detail
