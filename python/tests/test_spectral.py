@@ -97,7 +97,6 @@ def test_dft_errors(tmp_path):
     for path, msg in [
             (model("three", [2, 5, 3]), "last dimension of the input must be 1 (real) or 2"),
             (model("lastaxis", [2, 5, 1], ins=["", "ax_last"]), "must not be the last dimension"),
-            (model("dyn", ["b", "t", 1]), "must be static"),
             (model("attr", [2, 5, 1], inverse=2), "'inverse' must be 0 or 1")]:
         proc = run_gatec([path, "--compile-to=gate"])
         assert proc.returncode != 0 and msg in proc.stderr, proc.stderr
@@ -206,3 +205,56 @@ def test_fft_conv_spectrum_at_run_time(tmp_path):
     u = np.random.default_rng(2).standard_normal((2, C, L)).astype(np.float32)
     (got,) = lib(u, np.ascontiguousarray(kf.real[..., None]), np.ascontiguousarray(kf.imag[..., None]))
     assert_close(got, np_fft_conv(u, kernel, n, L, True), F32_TOL, "run-time spectrum")
+
+
+# (id, signal dims (names are dynamic), signal axis, dft_length: None, an int
+#  or "shape" (from the input's shape, as torch writes it), inverse, onesided)
+DYN_CASES = [
+    ("fwd", ["b", "t", 1], 1, None, 0, 0),
+    ("rfft_shape_len", ["b", "t", 1], 1, "shape", 0, 1),
+    ("rfft_const_len", ["b", "t", 1], 1, 20, 0, 1),
+    ("irfft_const", [2, "t", 2], 1, 9, 1, 1),
+    ("ifft", ["t", 3, 2], 0, None, 1, 0),
+]
+
+
+@pytest.mark.parametrize("case", DYN_CASES, ids=[c[0] for c in DYN_CASES])
+def test_dft_dynamic_length(tmp_path, case):
+    """Signal lengths known only at run time: twiddles computed per term."""
+    name, shape, axis, n, inverse, onesided = case
+    c = lambda v, nm: numpy_helper.from_array(np.array(v, np.int64), nm)
+    inits, nodes, ins = [c(axis, "ax")], [], ["x", "", "ax"]
+    if n == "shape":  # n = 2 * len, from Shape / Squeeze / Mul
+        inits += [c(2, "two"), c([0], "z")]
+        nodes += [helper.make_node("Shape", ["x"], ["s"], start=axis, end=axis + 1),
+                  helper.make_node("Squeeze", ["s", "z"], ["len"]),
+                  helper.make_node("Mul", ["len", "two"], ["n"])]
+        ins[1] = "n"
+    elif n is not None:
+        inits.append(c(n, "n"))
+        ins[1] = "n"
+    nodes.append(helper.make_node("DFT", ins, ["y"], inverse=inverse, onesided=onesided))
+    path = save(str(tmp_path / f"{name}.onnx"), nodes,
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits, 20)
+    lib = gatec.load(gatec.compile(path, str(tmp_path / f"lib{name}.so")))
+    rng = np.random.default_rng(4)
+    for L in (1, 2, 7, 16):
+        if inverse and onesided and n is None and L < 2:
+            continue
+        x = rng.standard_normal([L if d == "t" else (3 if d == "b" else d)
+                                 for d in shape]).astype(np.float32)
+        nn = {None: (2 * (L - 1) if inverse and onesided else L), "shape": 2 * L}.get(n, n)
+        (got,) = lib(x)
+        assert_close(got.astype(np.float64), np_dft(x, nn, axis, inverse, onesided), F32_TOL,
+                     f"{name} L={L}")
+
+
+def test_dft_length_from_values_refused(tmp_path):
+    node = helper.make_node("DFT", ["x", "n"], ["y"])
+    path = save(str(tmp_path / "nval.onnx"), [node],
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 5, 1]),
+                 helper.make_tensor_value_info("n", TensorProto.INT64, [])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [], 20)
+    proc = run_gatec([path, "--compile-to=gate"])
+    assert proc.returncode != 0 and "must be a constant or a size derived from shapes" in proc.stderr

@@ -23,6 +23,8 @@
 
 #include "gatec/Dialect/Gate/IR/ConstantData.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
+
 #include <cmath>
 #include <complex>
 
@@ -91,25 +93,17 @@ std::vector<double> irfft(llvm::ArrayRef<cplx> spec, int64_t n) {
 
 // ------------------------------------------------------------------ DFT
 
-/// The constant n of a DFT: its dft_length input when given, else the
-/// signal length (irfft: 2·(bins - 1)); nullopt after an error otherwise.
-std::optional<int64_t> dftLength(Importer &im, NodeCtx &n, const SymExpr &len, bool irfftForm) {
-  int64_t v;
-  if (n.has(1)) {
-    if (failed(constOneValue(im, n, 1, "dft_length",
-                             "a transform length computed at run time is not supported", v)))
-      return std::nullopt;
-  } else if (len.isConst()) {
-    v = irfftForm ? 2 * (len.c - 1) : len.c;
-  } else {
-    (void)im.fail("the signal length must be static when dft_length is not given");
-    return std::nullopt;
-  }
-  if (v < 1) {
-    (void)im.fail("the transform length must be positive, got " + std::to_string(v));
-    return std::nullopt;
-  }
-  return v;
+/// A size known at import time (a SymExpr) with its index value.
+struct Size {
+  SymExpr sym;
+  Value idx;
+};
+
+/// A size computed at run time: a symbol of its own unless constant.
+Size runtimeSize(Importer &im, Value idx) {
+  if (auto c = getConstantIntValue(idx))
+    return {SymExpr::constant(*c), idx};
+  return {SymExpr::symbol(im.newSymValue(idx)), idx};
 }
 
 } // namespace
@@ -153,25 +147,63 @@ LogicalResult handleDFT(Importer &im, NodeCtx &n) {
   if (axis == r - 1)
     return im.fail("axis must not be the last dimension (it holds the real/imaginary parts)");
   bool irfftForm = inverse && onesided;
-  std::optional<int64_t> nLen = dftLength(im, n, xd[axis], irfftForm);
-  if (!nLen)
-    return failure();
-  const int64_t N = *nLen;
-  if (!xd[axis].isConst())
-    return im.fail("the signal length (dimension " + std::to_string(axis) + ") must be static");
-
   Value x = n.in(0);
   if (!x)
     return failure();
   OpBuilder &b = im.b;
+  Location loc = im.loc;
   Type ct = et.isF64() ? Type(b.getF64Type()) : Type(b.getF32Type());
   x = im.convert(x, ct);
-  // The real and imaginary parts as [..., signal, ...] tensors; only the
-  // first n samples (irfft: n/2 + 1 bins) take part, a shorter signal is
-  // zero-padded (no terms).
-  int64_t terms = std::min(xd[axis].c, irfftForm ? N / 2 + 1 : N);
+  // n: dft_length, else the signal length (irfft: 2·(bins - 1)). A dynamic
+  // n must be a size (derived from shapes: never negative, and when it is
+  // 0 the output is empty, so no term divides by it).
+  Value lenIdx = im.indexOf(xd[axis]);
+  Size N;
+  if (n.has(1)) {
+    auto st = n.shape(1);
+    if (!st || st->elems.size() != 1 || !st->elems[0])
+      return im.fail("dft_length '" + n.inName(1).str() +
+                     "' must be a constant or a size derived from shapes");
+    N = {*st->elems[0], im.indexOf(*st->elems[0])};
+  } else if (irfftForm) {
+    if (xd[axis].isConst()) {
+      N = {SymExpr::constant(2 * (xd[axis].c - 1)), im.cIndex(2 * (xd[axis].c - 1))};
+    } else {
+      Value twoLm2 = arith::MulIOp::create(
+          b, loc, arith::SubIOp::create(b, loc, lenIdx, im.cIndex(1)), im.cIndex(2));
+      N = runtimeSize(im, arith::MaxSIOp::create(b, loc, twoLm2, im.cIndex(0)));
+    }
+  } else {
+    N = {xd[axis], lenIdx};
+  }
+  if (N.sym.isConst() && N.sym.c < 1)
+    return im.fail("the transform length must be positive, got " + std::to_string(N.sym.c));
+  // Only the first n samples (irfft: n/2 + 1 bins) take part; a shorter
+  // signal is zero-padded (no terms).
+  Value half1 = arith::AddIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, N.idx, im.cIndex(2)), im.cIndex(1));
+  Size half;
+  if (N.sym.isConst()) {
+    half = {SymExpr::constant(N.sym.c / 2 + 1), half1};
+  } else if (N.sym.c % 2 == 0) { // n = 2m: n/2 + 1 = m + 1, a size the signature can express
+    SymExpr m = N.sym;
+    m.c /= 2;
+    int s = im.sumSym({m, SymExpr::constant(1)});
+    half = s ? Size{SymExpr::symbol(s), im.symValue(s)} : runtimeSize(im, half1);
+  } else {
+    half = runtimeSize(im, half1);
+  }
+  Size used = irfftForm ? half : N;
+  Size terms;
+  if (xd[axis].isConst() && used.sym.isConst())
+    terms.sym = SymExpr::constant(std::min(xd[axis].c, used.sym.c));
+  else if (xd[axis] == used.sym)
+    terms.sym = used.sym;
+  else
+    terms = runtimeSize(im, arith::MinSIOp::create(b, loc, lenIdx, used.idx));
+  // The real and imaginary parts as [..., signal, ...] tensors.
   SymShape partDims(xd.begin(), xd.end() - 1);
-  partDims[axis] = SymExpr::constant(terms);
+  partDims[axis] = terms.sym;
   auto part = [&](int64_t comp) {
     SymShape offs(size_t(r), SymExpr::constant(0)), sizes = partDims;
     offs[r - 1] = SymExpr::constant(comp);
@@ -183,31 +215,33 @@ LogicalResult handleDFT(Importer &im, NodeCtx &n) {
   if (complexIn)
     parts.push_back(part(1));
 
-  // cos/sin of 2π·m/n for m < n, computed in double from the angle folded
-  // into [0, π/4] so that the axis points (m = 0, n/4, n/2, 3n/4) are exact
-  // (sin of bin n/2 must be 0: an irfft ignores that bin's imaginary part).
-  std::vector<double> cosT(static_cast<size_t>(N)), sinT(static_cast<size_t>(N));
-  for (int64_t m = 0; m < N; ++m) {
-    // angle = 2π·m/n = q·π/2 + rest, rest ∈ [0, π/2), q the quadrant.
-    int64_t q = (4 * m) / N, rem = 4 * m - q * N; // rest = rem/(4n)·2π
-    double rest = 2 * M_PI * double(rem) / double(4 * N);
-    double c = rem == 0 ? 1.0 : std::cos(rest), s = rem == 0 ? 0.0 : std::sin(rest);
-    double cs[4] = {c, -s, -c, s}, sn[4] = {s, c, -s, -c};
-    cosT[size_t(m)] = cs[q];
-    sinT[size_t(m)] = sn[q];
+  // cos/sin of 2π·m/n for m < n. A static n: tables computed in double
+  // from the angle folded into one quadrant, so that the axis points (m = 0,
+  // n/4, n/2, 3n/4) are exact (sin of bin n/2 must be 0: an irfft ignores
+  // that bin's imaginary part). A dynamic n: computed per term in double.
+  Value cosV, sinV;
+  if (N.sym.isConst()) {
+    const int64_t n0 = N.sym.c;
+    ConstTensor cosT, sinT;
+    for (ConstTensor *t : {&cosT, &sinT}) {
+      t->et = ct;
+      t->shape = {n0};
+      t->f.resize(size_t(n0));
+    }
+    for (int64_t m = 0; m < n0; ++m) {
+      int64_t q = (4 * m) / n0, rem = 4 * m - q * n0; // angle = q·π/2 + rem/(4n)·2π
+      double rest = 2 * M_PI * double(rem) / double(4 * n0);
+      double c = rem == 0 ? 1.0 : std::cos(rest), sn = rem == 0 ? 0.0 : std::sin(rest);
+      const double cq[4] = {c, -sn, -c, sn}, sq[4] = {sn, c, -sn, -c};
+      cosT.f[size_t(m)] = cq[q];
+      sinT.f[size_t(m)] = sq[q];
+    }
+    cosV = im.constantOp(cast<TypedAttr>(constToAttr(cosT, &im.ctx)));
+    sinV = im.constantOp(cast<TypedAttr>(constToAttr(sinT, &im.ctx)));
   }
-  auto table = [&](const std::vector<double> &v) {
-    ConstTensor c;
-    c.et = ct;
-    c.shape = {N};
-    c.f = v;
-    return im.constantOp(cast<TypedAttr>(constToAttr(c, &im.ctx)));
-  };
-  Value cosV = table(cosT), sinV = table(sinT);
 
-  int64_t nOut = irfftForm ? N : (onesided ? N / 2 + 1 : N);
   SymShape od = xd;
-  od[axis] = SymExpr::constant(nOut);
+  od[axis] = (onesided && !inverse) ? half.sym : N.sym;
   od[r - 1] = SymExpr::constant(irfftForm ? 1 : 2);
   // Iteration space: the output dims, then the sum over the input samples
   // j; the parts are read at (..., j at the signal axis, ...).
@@ -223,7 +257,11 @@ LogicalResult handleDFT(Importer &im, NodeCtx &n) {
   maps.push_back(outMap);
   SmallVector<utils::IteratorType> iters(size_t(r), utils::IteratorType::parallel);
   iters.push_back(utils::IteratorType::reduction);
-  double scale = inverse ? 1.0 / double(N) : 1.0;
+  // 1/n of the inverse transforms (dynamic n: converted at run time).
+  Value nF = arith::SIToFPOp::create(
+      b, loc, ct, arith::IndexCastOp::create(b, loc, b.getI64Type(), N.idx));
+  Value scale = inverse ? arith::DivFOp::create(b, loc, im.scalar(ct, 1.0), nF).getResult()
+                        : im.scalar(ct, 1.0);
   Value y = im.generic(
       parts, im.zeros(od, ct), maps, iters, [&](OpBuilder &nb, Location l, ValueRange a) {
         Value f = linalg::IndexOp::create(nb, l, axis);
@@ -233,10 +271,29 @@ LogicalResult handleDFT(Importer &im, NodeCtx &n) {
         Value xi = complexIn ? a[1]
                              : arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, 0.0)).getResult();
         Value acc = a.back();
-        Value m = arith::RemUIOp::create(nb, l, arith::MulIOp::create(nb, l, f, j),
-                                         cIdx(nb, l, N));
-        Value c = tensor::ExtractOp::create(nb, l, cosV, m);
-        Value s = tensor::ExtractOp::create(nb, l, sinV, m);
+        Value m = arith::RemUIOp::create(nb, l, arith::MulIOp::create(nb, l, f, j), N.idx);
+        Value c, s;
+        if (cosV) {
+          c = tensor::ExtractOp::create(nb, l, cosV, m);
+          s = tensor::ExtractOp::create(nb, l, sinV, m);
+        } else {
+          auto f64 = nb.getF64Type();
+          auto toF64 = [&](Value i) {
+            return arith::SIToFPOp::create(
+                nb, l, f64, arith::IndexCastOp::create(nb, l, nb.getI64Type(), i));
+          };
+          Value ang = arith::DivFOp::create(
+              nb, l,
+              arith::MulFOp::create(nb, l, toF64(m),
+                                    arith::ConstantOp::create(nb, l, nb.getF64FloatAttr(2 * M_PI))),
+              toF64(N.idx));
+          c = math::CosOp::create(nb, l, ang);
+          s = math::SinOp::create(nb, l, ang);
+          if (ct != f64) {
+            c = arith::TruncFOp::create(nb, l, ct, c);
+            s = arith::TruncFOp::create(nb, l, ct, s);
+          }
+        }
         auto mul = [&](Value p, Value q) { return arith::MulFOp::create(nb, l, p, q); };
         // e^{-iθ} forward, e^{+iθ} inverse: re = xr·c ± xi·s, im = xi·c ∓ xr·s.
         Value re, imv;
@@ -254,13 +311,17 @@ LogicalResult handleDFT(Importer &im, NodeCtx &n) {
           Value j2 = arith::MulIOp::create(nb, l, j, cIdx(nb, l, 2));
           Value single = arith::OrIOp::create(
               nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j, cIdx(nb, l, 0)),
-              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j2, cIdx(nb, l, N)));
-          Value w = arith::SelectOp::create(
-              nb, l, single, arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, scale)),
-              arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, 2 * scale)));
+              arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j2, N.idx));
+          // bin n/2 (n even): its imaginary part does not count (sin is 0
+          // in the tables; at run time select the real part).
+          term = arith::SelectOp::create(
+              nb, l, arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, j2, N.idx),
+              mul(xr, c), term);
+          Value w = arith::SelectOp::create(nb, l, single, scale,
+                                            arith::AddFOp::create(nb, l, scale, scale));
           term = mul(term, w);
         } else if (inverse) {
-          term = mul(term, arith::ConstantOp::create(nb, l, nb.getFloatAttr(ct, scale)));
+          term = mul(term, scale);
         }
         linalg::YieldOp::create(nb, l, arith::AddFOp::create(nb, l, acc, term).getResult());
       });
