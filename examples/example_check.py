@@ -51,17 +51,19 @@ def describe_op(line):
     return line.split("=", 1)[1].split(":")[0].strip()[:90]
 
 
-def export_block(block, path, make_input, lengths, axes=("B", "T"), gatec_export=True):
+def export_block(block, path, make_input, lengths, axes=("B", "T"), gatec_export=True,
+                 max_len=None):
     """Exports `block` (eval mode) to `path` with dims 0 and 1 of its input
-    dynamic — through gatec.torch.export (gatec's fused-op translations), or
-    torch's dynamo exporter itself — and writes path.npz holding x_T =
-    make_input(T) and PyTorch's y_T for every T in `lengths`."""
+    dynamic (dim 1 at most `max_len` when given) — through
+    gatec.torch.export (gatec's fused-op translations), or torch's dynamo
+    exporter itself — and writes path.npz holding x_T = make_input(T) and
+    PyTorch's y_T for every T in `lengths`."""
     import torch
 
     import gatec.torch as gtorch
 
     block = block.eval()
-    dims = ({0: torch.export.Dim(axes[0]), 1: torch.export.Dim(axes[1])},)
+    dims = ({0: torch.export.Dim(axes[0]), 1: torch.export.Dim(axes[1], max=max_len)},)
     example = (make_input(37),)
     if gatec_export:
         gtorch.export(block, example, path, input_names=["x"], output_names=["y"],

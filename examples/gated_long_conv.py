@@ -10,15 +10,22 @@ torch 2's dynamo exporter and compiled by gatec:
   multiplicative gate on the input of an implicit long convolution h, plus a
   residual skip D·u.
 
-Both write the convolution the usual PyTorch way, `nn.Conv1d(d, d, K,
-groups=d, padding=K-1)` and a slice of the first T outputs, which the dynamo
-exporter writes as an ONNX Conv (pads K-1 on both sides) and a Slice. gatec
-imports the depthwise, left-padded Conv as `gate.causal_conv` (the same sums),
-drops the outputs the Slice discards, and runs the long-filter CPU kernel.
+- Hyena's operator (order 2) with its long convolution through torch.fft, as
+  the reference implementation computes it: y = q ⊙ (irfft(rfft(k ⊙ v, 2T) ·
+  rfft(h[:, :T], 2T))[..., :T] + D·(k ⊙ v)).
+
+GAM and BaseConv write the convolution the usual PyTorch way, `nn.Conv1d(d,
+d, K, groups=d, padding=K-1)` and a slice of the first T outputs, which the
+dynamo exporter writes as an ONNX Conv (pads K-1 on both sides) and a Slice.
+gatec imports the depthwise, left-padded Conv as `gate.causal_conv` (the same
+sums), drops the outputs the Slice discards, and runs the long-filter CPU
+kernel. Hyena's FFT product (ONNX DFTs, a complex product written with
+Slice/Mul/Sub/Add/Concat, an inverse one-sided DFT) is recognized on the ONNX
+graph and becomes the same `gate.causal_conv` with the filter h as its taps.
 
     .venv-bench/bin/python examples/gated_long_conv.py [--out DIR]
 
-writes gam.onnx / baseconv.onnx with .npz files of inputs and PyTorch's outputs
+writes gam.onnx / baseconv.onnx / hyena_fft.onnx with .npz files of inputs and PyTorch's outputs
 (the committed test models test/models/longconv/ are made this way), then, when
 gatec is built, compiles each file, prints the fused ops and checks the library
 against PyTorch.
@@ -75,14 +82,38 @@ class BaseConvBlock(nn.Module):
         return self.out(y)
 
 
+class HyenaFFTBlock(nn.Module):
+    def __init__(self, dim=48, max_len=160):
+        super().__init__()
+        self.inp = nn.Linear(dim, 3 * dim)
+        self.filter = nn.Parameter(torch.randn(dim, max_len) / max_len)
+        self.skip = nn.Parameter(torch.randn(dim))
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x):  # x [B, T, dim]
+        q, k, v = self.inp(x).chunk(3, dim=-1)
+        u = (k * v).transpose(1, 2)  # [B, dim, T]
+        t = u.shape[-1]
+        n = 2 * t  # no wrap-around: the circular convolution of length 2T is causal
+        y = torch.fft.irfft(torch.fft.rfft(u, n=n) * torch.fft.rfft(self.filter[:, :t], n=n),
+                            n=n)[..., :t]
+        y = y + u * self.skip[:, None]
+        return self.out(q * y.transpose(1, 2))
+
+
 def export(out_dir, seed=0):
     torch.manual_seed(seed)
-    return [export_block(block, os.path.join(out_dir, f"{name}.onnx"),
-                         lambda t: torch.randn(2, t, 48), LENGTHS, gatec_export=False)
-            for name, block in (("gam", GAMBlock()), ("baseconv", BaseConvBlock()))]
+    paths = [export_block(block, os.path.join(out_dir, f"{name}.onnx"),
+                          lambda t: torch.randn(2, t, 48), LENGTHS, gatec_export=False)
+             for name, block in (("gam", GAMBlock()), ("baseconv", BaseConvBlock()))]
+    paths.append(export_block(HyenaFFTBlock(), os.path.join(out_dir, "hyena_fft.onnx"),
+                              lambda t: torch.randn(2, t, 48), LENGTHS, gatec_export=False,
+                              max_len=160))
+    return paths
 
 def main():
     run_example(__doc__, "longconv", export, LENGTHS)
+
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,8 @@ PyTorch, and the CUDA target lowers each to PTX kernels.
 
 - Liger's hybrid layer (examples/liger_hybrid.py): gated linear attention and
   sliding-window attention over the same q/k/v;
-- GAM's gated convolution and Zoology's BaseConv (examples/gated_long_conv.py);
+- GAM's gated convolution, Zoology's BaseConv and Hyena's FFT convolution
+  (examples/gated_long_conv.py);
 - ViG's bidirectional GLA (examples/vig_bidirectional_gla.py; more in
   test_reverse_linear_attention.py);
 - SambaY's gated memory unit (examples/sambay_gmu.py; more in
@@ -29,6 +30,7 @@ BLOCKS = {  # name -> (path without extension, lengths stored in the .npz)
     "liger": (os.path.join(MODELS, "liger", "liger"), (1, 16, 37, 130)),
     "gam": (os.path.join(MODELS, "longconv", "gam"), (1, 37, 77, 130)),
     "baseconv": (os.path.join(MODELS, "longconv", "baseconv"), (1, 37, 77, 130)),
+    "hyena_fft": (os.path.join(MODELS, "longconv", "hyena_fft"), (1, 37, 77, 130)),
     "bigla": (os.path.join(MODELS, "vig", "bigla"), (1, 37, 77, 130)),
     "sambay_gmu": (os.path.join(MODELS, "sambay", "gmu"), (1, 37, 77, 130)),
     "gateformer": (os.path.join(MODELS, "gateformer", "gateformer"), (1, 7, 21, 130)),

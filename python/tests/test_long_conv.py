@@ -3,8 +3,9 @@ the sequence length): gate.causal_conv's long-filter CPU kernel in both layouts
 against float64 numpy and the reference lowering on awkward sizes; ONNX Conv
 forms that import as gate.causal_conv (a depthwise 1-D Conv with left padding
 k-1, with or without right padding and the Slice of the first T outputs) and
-near misses that must stay a generic Conv, against ONNX Runtime; the GAM and
-BaseConv blocks of examples/gated_long_conv.py against PyTorch."""
+near misses that must stay a generic Conv, against ONNX Runtime; the GAM,
+BaseConv and Hyena (torch.fft) blocks of examples/gated_long_conv.py against
+PyTorch."""
 import os
 
 import numpy as np
@@ -210,7 +211,7 @@ def test_conv_forms(tmp_path, form):
 # The GAM and BaseConv blocks written in PyTorch (examples/gated_long_conv.py),
 # exported by torch 2's dynamo exporter.
 # --------------------------------------------------------------------------- #
-BLOCKS = ["gam", "baseconv"]
+BLOCKS = ["gam", "baseconv", "hyena_fft"]
 
 
 @pytest.mark.parametrize("block", BLOCKS)
@@ -219,6 +220,10 @@ def test_block_raised(block):
                       "--compile-to=gate"])
     assert proc.returncode == 0, proc.stderr
     convs = [ln for ln in proc.stdout.splitlines() if "= gate.causal_conv" in ln]
+    if block == "hyena_fft":  # the FFT product, raised: no transform left
+        assert len(convs) == 1 and "tensor<48x160xf32>" in convs[0], convs
+        assert "math.cos" not in proc.stdout and "tensor.extract " not in proc.stdout
+        return
     assert len(convs) == 1 and "token_major" in convs[0], convs
     assert ("gate(" in convs[0]) == (block == "gam"), convs  # GAM's sigmoid gate is fused
     assert "tensor.pad" not in proc.stdout and "linalg.transpose" not in proc.stdout

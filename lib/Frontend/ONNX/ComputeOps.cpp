@@ -983,6 +983,9 @@ LogicalResult handlePad(Importer &im, NodeCtx &n) {
     } else if (cur[k].isConst() && lo[k] && hi[k] && lo[k]->isConst() && hi[k]->isConst()) {
       od.push_back(SymExpr::constant(cur[k].c + lo[k]->c + hi[k]->c));
       shape.push_back(od.back().c);
+    } else if (auto m = lo[k] && hi[k] ? likeTermsSum({cur[k], *lo[k], *hi[k]}) : std::nullopt) {
+      od.push_back(*m); // e.g. t padded by t: 2t, the size a DFT of the result is told
+      shape.push_back(ShapedType::kDynamic);
     } else {
       od.push_back(SymExpr::constant(0)); // dynamic
       shape.push_back(ShapedType::kDynamic);

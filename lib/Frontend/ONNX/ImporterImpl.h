@@ -80,6 +80,9 @@ using OptSym = std::optional<SymExpr>;
 using SymShape = llvm::SmallVector<SymExpr, 4>;
 
 std::optional<SymExpr> symMul(const SymExpr &a, const SymExpr &b);
+/// The sum of `parts` when it is one term (zeros dropped, like terms added:
+/// t + t = 2t); nullopt when it is not a single product.
+std::optional<SymExpr> likeTermsSum(llvm::ArrayRef<SymExpr> parts);
 std::optional<SymExpr> symDivExact(const SymExpr &a, const SymExpr &b);
 std::optional<SymExpr> symProduct(llvm::ArrayRef<SymExpr> dims);
 std::string symShapeStr(llvm::ArrayRef<SymExpr> dims);

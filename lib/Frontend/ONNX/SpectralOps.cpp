@@ -340,80 +340,247 @@ public:
   bool run(const Node &anchor);
 
 private:
-  /// `v` = DFT(x, n, axis 2 of rank 4) with the given inverse/onesided.
-  bool dft(llvm::StringRef v, bool inverse, int64_t n, std::string &x) {
+  SymExpr L;  // the input's length
+  SymExpr N;  // the transform length
+  int64_t C = 0, nb = 0;
+
+  /// The elements of an integer value of rank <= 1 as sizes (constants or
+  /// sizes derived from shapes), when all are known.
+  std::optional<SmallVector<SymExpr>> sizes(llvm::StringRef v) {
+    Entry *e = v.empty() ? nullptr : im.lookup(v);
+    if (!e)
+      return std::nullopt;
+    SmallVector<SymExpr> out;
+    if (e->shp) {
+      for (const OptSym &x : e->shp->elems) {
+        if (!x)
+          return std::nullopt;
+        out.push_back(*x);
+      }
+      return out;
+    }
+    auto c = ints(v);
+    if (!c)
+      return std::nullopt;
+    for (int64_t x : *c)
+      out.push_back(SymExpr::constant(x));
+    return out;
+  }
+  std::optional<SymExpr> size(llvm::StringRef v) {
+    auto s = sizes(v);
+    return s && s->size() == 1 ? std::optional((*s)[0]) : std::nullopt;
+  }
+  /// `v` = Slice(src) of [0, end) of one axis (normalized by the rank of
+  /// src), unit step; the end as a size.
+  std::optional<SymExpr> prefix(llvm::StringRef v, int64_t axis, std::string &src) {
+    const Node *n = def(v, "Slice");
+    if (!n || !n->attribute().empty())
+      return std::nullopt;
+    src = in(n, 0);
+    int64_t rank = int64_t(dims(src).size());
+    auto st = sizes(in(n, 1)), en = sizes(in(n, 2));
+    auto ax = in(n, 3).empty() ? std::optional<std::vector<int64_t>>({0}) : ints(in(n, 3));
+    if (!st || !en || !ax || st->size() != 1 || en->size() != 1 || ax->size() != 1 ||
+        !(*st)[0].isConst(0) || ((*ax)[0] + rank) % rank != axis)
+      return std::nullopt;
+    if (!in(n, 4).empty()) {
+      auto step = ints(in(n, 4));
+      if (!step || step->size() != 1 || (*step)[0] != 1)
+        return std::nullopt;
+    }
+    return (*en)[0];
+  }
+  /// `v` = Pad(src) adding zeros at the end of the last axis only; the
+  /// amount as a size (0 without a Pad).
+  std::optional<SymExpr> padLast(llvm::StringRef v, std::string &src) {
+    const Node *n = def(v, "Pad");
+    if (!n) {
+      src = v.str();
+      return SymExpr::constant(0);
+    }
+    if (!onlyAttrs(n, {"mode"}) || !attrStrIs(n, "mode", "constant", "constant") ||
+        !in(n, 3).empty() || (!in(n, 2).empty() && splat(in(n, 2)) != 0.0))
+      return std::nullopt;
+    size_t rank = dims(v).size();
+    auto pads = sizes(in(n, 1));
+    if (!pads || pads->size() != 2 * rank)
+      return std::nullopt;
+    for (size_t k = 0; k + 1 < 2 * rank; ++k)
+      if (!(*pads)[k].isConst(0))
+        return std::nullopt;
+    src = in(n, 0);
+    return pads->back();
+  }
+  /// `v` = DFT(x, n) of a rank-3 or rank-4 x along its signal axis (the
+  /// one before the component axis), one-sided, forward or inverse; the
+  /// transform length as a size.
+  std::optional<SymExpr> dft(llvm::StringRef v, bool inverse, std::string &x) {
     const Node *d = def(v, "DFT");
     if (!d || !onlyAttrs(d, {"inverse", "onesided", "axis"}) ||
         attrInt(d, "inverse", 0) != int64_t(inverse) || attrInt(d, "onesided", 0) != 1)
-      return false;
-    auto len = ints(in(d, 1));
-    if (!len || len->size() != 1 || (*len)[0] != n)
-      return false;
+      return std::nullopt;
     int64_t axis;
     if (im.opset >= 20) {
-      if (attr(d, "axis"))
-        return false;
       auto a = in(d, 2).empty() ? std::optional<std::vector<int64_t>>({-2}) : ints(in(d, 2));
-      if (!a || a->size() != 1)
-        return false;
+      if (attr(d, "axis") || !a || a->size() != 1)
+        return std::nullopt;
       axis = (*a)[0];
     } else {
       axis = attrInt(d, "axis", 1);
     }
-    if (axis != 2 && axis != -2)
-      return false;
     x = in(d, 0);
-    return dims(x).size() == 4;
+    int64_t rank = int64_t(dims(x).size());
+    if ((rank != 3 && rank != 4) || (axis != rank - 2 && axis != -2))
+      return std::nullopt;
+    return size(in(d, 1));
   }
-  /// `v` = Mul of `x` and a constant, either order; the constant's name.
-  bool mulByConst(llvm::StringRef v, llvm::StringRef x, std::string &k) {
+  /// `v` = the forward transform of a zero-padded signal along its last
+  /// axis, every sample used (the transform length is the padded length,
+  /// which must be N when `lengthN`). Returns the unpadded signal and its pad
+  /// amount.
+  std::optional<SymExpr> paddedSignalDFT(llvm::StringRef v, std::string &sig, bool lengthN) {
+    std::string x, padded;
+    auto n = dft(v, false, x);
+    if (!n || (lengthN && *n != N))
+      return std::nullopt;
+    int64_t rank = int64_t(dims(x).size());
+    if (!unsqueeze(x, {rank - 1}, padded) || dims(padded).back() != *n || !isF32(padded))
+      return std::nullopt;
+    return padLast(padded, sig);
+  }
+  /// The real (part 0) or imaginary (part 1) component of a DFT output:
+  /// Slice [part, part + 1) of its last axis.
+  bool component(llvm::StringRef v, int64_t part, std::string &f) {
+    Ranges r;
+    if (!slice(v, f, r) || r.size() != 1)
+      return false;
+    int64_t last = int64_t(dims(f).size()) - 1;
+    return r.count(last) && r[last] == std::pair<int64_t, int64_t>{part, part + 1};
+  }
+  /// `v` = Mul(x, y) in either order: y.
+  std::optional<std::string> mulWith(llvm::StringRef v, llvm::StringRef x) {
     std::string p, q;
     if (!binary(v, "Mul", p, q))
-      return false;
+      return std::nullopt;
     if (q == x)
       std::swap(p, q);
-    Entry *e = im.lookup(q);
-    if (p != x || !e || (!e->attr && !e->cst))
-      return false;
-    k = q;
-    return true;
+    return p == x ? std::optional(q) : std::nullopt;
   }
-  /// Values of a constant broadcastable to [C, nb] from [.., C|1, nb, 1].
-  std::optional<std::vector<double>> spectrumPart(llvm::StringRef name, int64_t C, int64_t nb) {
+  bool isConst(llvm::StringRef v) {
+    Entry *e = im.lookup(v);
+    return e && (e->attr || e->cst);
+  }
+  /// Values of a constant as f32 with its shape.
+  std::optional<std::vector<float>> constValues(llvm::StringRef name, SmallVector<int64_t> &shape) {
     Entry *e = im.lookup(name);
-    std::vector<double> vals;
-    SmallVector<int64_t> shape;
+    if (!e)
+      return std::nullopt;
     if (e->cst) {
-      vals = e->cst->f;
-      shape.assign(e->cst->shape.begin(), e->cst->shape.end());
       if (!e->cst->isFloat())
         return std::nullopt;
-    } else if (e->attr) {
-      auto f = constantAsF32(e->attr);
-      if (!f)
-        return std::nullopt;
-      vals.assign(f->begin(), f->end());
-      auto t = cast<ShapedType>(e->attr.getType());
-      shape.assign(t.getShape().begin(), t.getShape().end());
-    } else {
-      return std::nullopt;
+      shape.assign(e->cst->shape.begin(), e->cst->shape.end());
+      return std::vector<float>(e->cst->f.begin(), e->cst->f.end());
     }
-    // [.., Cs, nb, 1] with Cs ∈ {C, 1}, leading dims of size 1.
-    while (shape.size() < 3)
+    if (!e->attr)
+      return std::nullopt;
+    auto t = cast<ShapedType>(e->attr.getType());
+    shape.assign(t.getShape().begin(), t.getShape().end());
+    return constantAsF32(e->attr);
+  }
+  /// A constant broadcastable to [C, inner] from [.., C|1, inner, (1)]
+  /// (leading dims of size 1), as [C, inner] values.
+  std::optional<std::vector<double>> perChannel(llvm::StringRef name, int64_t inner,
+                                                bool trailingOne) {
+    SmallVector<int64_t> shape;
+    auto vals = constValues(name, shape);
+    if (!vals)
+      return std::nullopt;
+    if (trailingOne) {
+      if (shape.empty() || shape.back() != 1)
+        return std::nullopt;
+      shape.pop_back();
+    }
+    while (shape.size() < 2)
       shape.insert(shape.begin(), 1);
     size_t s = shape.size();
-    if (shape[s - 1] != 1 || shape[s - 2] != nb || (shape[s - 3] != C && shape[s - 3] != 1))
+    if (shape[s - 1] != inner || (shape[s - 2] != C && shape[s - 2] != 1))
       return std::nullopt;
-    for (size_t k = 0; k + 3 < s; ++k)
+    for (size_t k = 0; k + 2 < s; ++k)
       if (shape[k] != 1)
         return std::nullopt;
-    std::vector<double> out(size_t(C * nb));
+    std::vector<double> out(size_t(C * inner));
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t f = 0; f < nb; ++f)
-        out[size_t(c * nb + f)] = vals[size_t((shape[s - 3] == 1 ? 0 : c) * nb + f)];
+      for (int64_t f = 0; f < inner; ++f)
+        out[size_t(c * inner + f)] = (*vals)[size_t((shape[s - 2] == 1 ? 0 : c) * inner + f)];
     return out;
   }
+  /// Filter taps h [C, k] (lag-major) from a constant spectrum (re, im
+  /// [C, nb]): irfft(K, n), when the lags that wrap around into the first L
+  /// outputs vanish; k = the lags that may be used.
+  std::optional<std::vector<double>> tapsFromSpectrum(llvm::StringRef reName,
+                                                      llvm::StringRef imName, int64_t &k);
+  /// Filter taps from the transform of a zero-padded constant filter
+  /// (its first len taps, len the input's length).
+  std::optional<std::vector<double>> tapsFromFilter(llvm::StringRef fRe, int64_t &k);
+  /// Defines the anchor's output as the causal convolution of u with taps
+  /// [C, stride] (lag-major, the first k used), its first `keep` outputs.
+  bool define(const Node &anchor, llvm::StringRef u, const std::vector<double> &taps, int64_t k,
+              const SymExpr &keep);
 };
+
+std::optional<std::vector<double>>
+FFTConvMatcher::tapsFromSpectrum(llvm::StringRef reName, llvm::StringRef imName, int64_t &k) {
+  if (!N.isConst() || !L.isConst())
+    return std::nullopt;
+  const int64_t n = N.c, len = L.c;
+  auto re = perChannel(reName, nb, true), imag = perChannel(imName, nb, true);
+  if (!re || !imag)
+    return std::nullopt;
+  k = std::min(len, n - len + 1);
+  std::vector<double> taps(size_t(C * k));
+  std::vector<cplx> bins(static_cast<size_t>(nb));
+  for (int64_t c = 0; c < C; ++c) {
+    for (int64_t f = 0; f < nb; ++f)
+      bins[size_t(f)] = cplx((*re)[size_t(c * nb + f)], (*imag)[size_t(c * nb + f)]);
+    std::vector<double> h = irfft(bins, n);
+    double peak = 0, tail = 0; // largest lag that may be used, that wraps
+    for (int64_t j = 0; j < n; ++j) {
+      double &m = j <= n - len ? peak : tail;
+      m = std::max(m, std::abs(h[size_t(j)]));
+    }
+    if (!std::isfinite(peak) || !std::isfinite(tail) || tail > 1e-5 * peak)
+      return std::nullopt;
+    for (int64_t j = 0; j < k; ++j)
+      taps[size_t(c * k + j)] = h[size_t(j)];
+  }
+  return taps;
+}
+
+std::optional<std::vector<double>> FFTConvMatcher::tapsFromFilter(llvm::StringRef fRe,
+                                                                  int64_t &k) {
+  // K = rfft(pad(filter[:, :e], P), n') with e and P both the input's
+  // length L, n' the padded length min(L, K) + L, and N = 2L: the product
+  // with U has N/2 + 1 = L + 1 bins only when n' = N, i.e. K ≥ L, so
+  // wherever the model runs (otherwise the product's shapes disagree and
+  // the graph fails) the taps are the filter's own, and lags ≥ L reach no
+  // kept output. (torch's rfft(k[:, :L], n=2L), which the exporter wrote
+  // this way, is that convolution for every L.)
+  std::string sig, src;
+  auto pad = paddedSignalDFT(fRe, sig, /*lengthN=*/false);
+  if (!pad || *pad != L)
+    return std::nullopt;
+  SymShape sd = dims(sig);
+  if (sd.size() != 2 && !(sd.size() == 3 && sd[0].isConst(1)))
+    return std::nullopt;
+  src = sig;
+  if (auto end = prefix(sig, int64_t(sd.size()) - 1, src); end && *end != L)
+    return std::nullopt;
+  SymShape fd = dims(src);
+  if (!isConst(src) || fd.size() != sd.size() || !fd.back().isConst())
+    return std::nullopt;
+  k = fd.back().c;
+  return perChannel(src, k, false);
+}
 
 bool FFTConvMatcher::run(const Node &anchor) {
   std::string cur = anchor.output(0), src;
@@ -421,12 +588,9 @@ bool FFTConvMatcher::run(const Node &anchor) {
   if (yd.size() != 3 || !isF32(cur))
     return false;
   // [..., :Lout] of the transform's real output (none: all n samples).
-  std::optional<int64_t> lout;
-  Ranges r;
-  if (slice(cur, src, r)) {
-    if (r.size() != 1 || !r.count(2) || r[2].first != 0)
-      return false;
-    lout = r[2].second;
+  std::optional<SymExpr> lout;
+  if (auto e = prefix(cur, 2, src)) {
+    lout = e;
     cur = src;
   }
   // Squeeze of the component axis, after an optional real-part Slice.
@@ -441,25 +605,25 @@ bool FFTConvMatcher::run(const Node &anchor) {
   if (axes.size() != 1 || (axes[0] != 3 && axes[0] != -1))
     return false;
   cur = in(sq, 0);
+  Ranges r;
   if (slice(cur, src, r)) {
     if (r.size() != 1 || !r.count(3) || r[3] != std::pair<int64_t, int64_t>{0, 1})
       return false;
     cur = src;
   }
   // The inverse one-sided DFT of the spectrum product.
-  const Node *inv = def(cur, "DFT");
-  auto nLen = inv ? ints(in(inv, 1)) : std::nullopt;
-  if (!nLen || nLen->size() != 1 || (*nLen)[0] < 2)
+  std::string prod;
+  auto n3 = dft(cur, true, prod);
+  if (!n3)
     return false;
-  const int64_t n = (*nLen)[0], nb = n / 2 + 1;
-  std::string prod, spec, x;
-  if (!dft(cur, true, n, prod))
-    return false;
+  N = *n3;
   SymShape pd = dims(prod);
-  if (!pd[1].isConst() || pd[2] != SymExpr::constant(nb) || pd[3] != SymExpr::constant(2))
+  if (!pd[1].isConst() || !pd[3].isConst(2))
     return false;
-  const int64_t C = pd[1].c;
-  // Concat([re(a)·K1 - im(a)·K2, re(a)·K2 + im(a)·K1], -1).
+  C = pd[1].c;
+  nb = pd[2].isConst() ? pd[2].c : 0;
+  // Concat([re(U)·re(K) - im(U)·im(K), re(U)·im(K) + im(U)·re(K)], -1);
+  // which factor is the input's transform U is found by trying both.
   const Node *cat = def(prod, "Concat");
   if (!cat || cat->input_size() != 2 || !onlyAttrs(cat, {"axis"}) ||
       (attrInt(cat, "axis", 0) != 3 && attrInt(cat, "axis", 0) != -1))
@@ -467,78 +631,76 @@ bool FFTConvMatcher::run(const Node &anchor) {
   std::string s1, s2, a1, a2;
   if (!binary(cat->input(0), "Sub", s1, s2) || !binary(cat->input(1), "Add", a1, a2))
     return false;
-  // re(a) and im(a): Slices [0:1] and [1:2] of the last axis of one DFT.
-  std::string ar, ai, k1, k2, k2b, k1b;
   const Node *m1 = def(s1, "Mul"), *m2 = def(s2, "Mul");
   if (!m1 || !m2)
     return false;
-  auto component = [&](llvm::StringRef v, int64_t part, std::string &f) {
-    Ranges rr;
-    return slice(v, f, rr) && rr.size() == 1 && rr.count(3) &&
-           rr[3] == std::pair<int64_t, int64_t>{part, part + 1};
-  };
-  std::string fRe, fIm;
-  for (int k = 0; k < 2 && ar.empty(); ++k)
-    if (component(m1->input(k), 0, fRe))
-      ar = m1->input(k);
-  for (int k = 0; k < 2 && ai.empty(); ++k)
-    if (component(m2->input(k), 1, fIm))
-      ai = m2->input(k);
-  if (ar.empty() || ai.empty() || fRe != fIm || !mulByConst(s1, ar, k1) ||
-      !mulByConst(s2, ai, k2))
-    return false;
-  bool ok = (mulByConst(a1, ar, k2b) && mulByConst(a2, ai, k1b)) ||
-            (mulByConst(a2, ar, k2b) && mulByConst(a1, ai, k1b));
-  if (!ok || k1b != k1 || k2b != k2)
-    return false;
-  // The forward one-sided DFT of the zero-padded input [B, C, L].
-  std::string unsq, u;
-  if (!dft(fRe, false, n, unsq) || !unsqueeze(unsq, {3}, src))
-    return false;
-  auto [uName, pad] = padEnd(src, 3, 2);
-  if (pad < 0)
-    return false;
-  u = uName;
-  SymShape ud = dims(u);
-  if (ud.size() != 3 || ud[1] != SymExpr::constant(C) || !ud[2].isConst() || !isF32(u))
-    return false;
-  const int64_t L = ud[2].c, Lout = lout.value_or(n);
-  if (L > n || Lout > L || Lout < 1)
-    return false;
-  auto re = spectrumPart(k1, C, nb), imag = spectrumPart(k2, C, nb);
-  if (!re || !imag)
-    return false;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j) {
+      std::string ur = m1->input(i), ui = m2->input(j), kr = m1->input(1 - i),
+                  ki = m2->input(1 - j), fU, fU2, u;
+      if (!component(ur, 0, fU) || !component(ui, 1, fU2) || fU != fU2)
+        continue;
+      auto p3 = mulWith(a1, ur), p4 = mulWith(a2, ui);
+      if (!p3 || !p4) {
+        p3 = mulWith(a2, ur);
+        p4 = mulWith(a1, ui);
+      }
+      if (!p3 || !p4 || *p3 != ki || *p4 != kr)
+        continue;
+      // U: the forward transform of the input u [B, C, L] padded to N.
+      auto pad = paddedSignalDFT(fU, u, /*lengthN=*/true);
+      if (!pad || isConst(u))
+        continue;
+      SymShape ud = dims(u);
+      if (ud.size() != 3 || ud[1] != SymExpr::constant(C))
+        continue;
+      L = ud[2];
+      // N = L + pad; no output may see a wrapped-around lag: N ≥ L + k - 1.
+      if (likeTermsSum({L, *pad}) != N)
+        continue;
+      std::optional<std::vector<double>> taps;
+      int64_t k = 0;
+      std::string fK, fK2;
+      if (isConst(kr) && isConst(ki)) {
+        if (!N.isConst() || nb != N.c / 2 + 1)
+          continue;
+        taps = tapsFromSpectrum(kr, ki, k);
+      } else if (component(kr, 0, fK) && component(ki, 1, fK2) && fK == fK2) {
+        if (*pad != L) // lags < L are used: N = 2L leaves them unwrapped
+          continue;
+        taps = tapsFromFilter(fK, k);
+      }
+      if (!taps || k < 1)
+        continue;
+      // The outputs kept: the first Lout ≤ L (all N without a Slice).
+      SymExpr keep = lout.value_or(N);
+      if (!(keep == L || (keep.isConst() && L.isConst() && keep.c <= L.c)))
+        continue;
+      if (keep.isConst() && keep.c < k)
+        k = keep.c; // lags ≥ Lout reach no kept output
+      return define(anchor, u, *taps, k, keep);
+    }
+  return false;
+}
 
-  // The filter taps h = irfft(K); lags above n - L wrap around into the
-  // first outputs and must vanish.
-  const int64_t k = std::min(Lout, n - L + 1);
+bool FFTConvMatcher::define(const Node &anchor, llvm::StringRef u,
+                            const std::vector<double> &taps, int64_t k, const SymExpr &keep) {
+  int64_t stride = int64_t(taps.size()) / C; // taps per channel in `taps`
   RawTensor w;
   w.et = im.b.getF32Type();
   w.shape = {C, k};
   w.bytes.resize(size_t(C * k * 4));
-  std::vector<cplx> bins(static_cast<size_t>(nb));
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t f = 0; f < nb; ++f)
-      bins[size_t(f)] = cplx((*re)[size_t(c * nb + f)], (*imag)[size_t(c * nb + f)]);
-    std::vector<double> h = irfft(bins, n);
-    double peak = 0, tail = 0; // largest tap that may be used, that wraps
-    for (int64_t j = 0; j < n; ++j) {
-      double &m = j <= n - L ? peak : tail;
-      m = std::max(m, std::abs(h[size_t(j)]));
-    }
-    if (!std::isfinite(peak) || !std::isfinite(tail) || tail > 1e-5 * peak)
-      return false;
-    for (int64_t j = 0; j < k; ++j) {
-      float v = float(h[size_t(j)]);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t j = 0; j < k; ++j) { // weight[c, k-1-j] multiplies lag j
+      float v = float(taps[size_t(c * stride + j)]);
       std::memcpy(w.bytes.data() + 4 * size_t(c * k + (k - 1 - j)), &v, 4);
     }
-  }
-
   Value uv = im.materialize(u);
   if (!uv)
     return false;
   Value wv = im.constantOp(cast<TypedAttr>(rawToAttr(w, "fft_conv_filter")));
   Type f32 = im.b.getF32Type();
+  SymShape ud = dims(u);
   SymShape sd{ud[0], SymExpr::constant(C), SymExpr::constant(k - 1)};
   auto op = gate::CausalConvOp::create(im.b, im.loc, im.typeFor(ud, f32), im.typeFor(sd, f32), uv,
                                        wv, Value(), Value(), /*gate=*/Value(),
@@ -546,9 +708,9 @@ bool FFTConvMatcher::run(const Node &anchor) {
   im.setDims(op.getOutput(), ud);
   im.setDims(op.getFinalState(), sd);
   Value y = op.getOutput();
-  if (Lout < L) {
+  if (keep != ud[2]) {
     SymShape sizes = ud;
-    sizes[2] = SymExpr::constant(Lout);
+    sizes[2] = keep;
     y = im.extractSlice(y, SymShape(3, SymExpr::constant(0)), sizes, {1, 1, 1});
   }
   Entry e;

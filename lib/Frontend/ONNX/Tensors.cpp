@@ -33,6 +33,28 @@ std::optional<SymExpr> gatec::onnx_frontend::detail::symMul(const SymExpr &a,
 }
 
 std::optional<SymExpr>
+gatec::onnx_frontend::detail::likeTermsSum(llvm::ArrayRef<SymExpr> parts) {
+  std::optional<SymExpr> r;
+  for (const SymExpr &p : parts) {
+    if (p.isConst(0))
+      continue;
+    if (!r) {
+      r = p;
+    } else if (r->syms == p.syms) {
+      if (__builtin_add_overflow(r->c, p.c, &r->c))
+        return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!r)
+    return SymExpr::constant(0);
+  if (r->c == 0)
+    r->syms.clear();
+  return r;
+}
+
+std::optional<SymExpr>
 gatec::onnx_frontend::detail::symDivExact(const SymExpr &a, const SymExpr &b) {
   if (b.c == 0 || a.c % b.c != 0)
     return std::nullopt;
