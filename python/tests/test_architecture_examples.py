@@ -12,12 +12,18 @@ PyTorch, and the CUDA target lowers each to PTX kernels.
 - SambaY's gated memory unit (examples/sambay_gmu.py; more in
   test_matmul_epilogue.py);
 - Gateformer's gated combination of temporal and variate-wise attention
-  representations (examples/gateformer.py)."""
+  representations (examples/gateformer.py);
+- a Mistral-style sliding-window GQA layer with rotary embeddings, its
+  attention written out (examples/mistral_swa.py), at windows 1, 7, 64 and
+  one longer than every sequence, against a float64 numpy forward of the same
+  layer at T = 1, 65 and 1000."""
 import os
 import subprocess
 
 import numpy as np
+import onnx
 import pytest
+from onnx import numpy_helper
 
 import gatec
 from kernel_util import F32_TOL, assert_close, have_compiler, run_gatec
@@ -34,7 +40,9 @@ BLOCKS = {  # name -> (path without extension, lengths stored in the .npz)
     "bigla": (os.path.join(MODELS, "vig", "bigla"), (1, 37, 77, 130)),
     "sambay_gmu": (os.path.join(MODELS, "sambay", "gmu"), (1, 37, 77, 130)),
     "gateformer": (os.path.join(MODELS, "gateformer", "gateformer"), (1, 7, 21, 130)),
+    "mistral_swa": (os.path.join(MODELS, "mistral", "mistral_swa_w7"), (1, 37, 65, 130)),
 }
+MISTRAL_WINDOWS = (1, 7, 64, 4096)
 
 
 def gate_ops(base):
@@ -80,9 +88,51 @@ def test_block_matches_pytorch(tmp_path, block):
         assert_close(got, data[f"y_{t}"], F32_TOL, f"{block} T={t} vs PyTorch")
 
 
+def mistral_f64(path, x, window, heads=8, kv_heads=2, d=8):
+    """examples/mistral_swa.py's layer in float64 numpy, with the weights of
+    the exported file (the rotary angles rounded to f32 as the graph computes
+    them; everything after in float64)."""
+    m = onnx.load(path)
+    inits = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    mats = [n.input[1] for n in m.graph.node if n.op_type == "MatMul" and n.input[1] in inits]
+    wq, wk, wv, wo = (inits[w].astype(np.float64) for w in mats)
+    b, t, _ = x.shape
+    x = x.astype(np.float64)
+    heads_of = lambda y, h: y.reshape(b, t, h, d).transpose(0, 2, 1, 3)
+    q, k, v = heads_of(x @ wq, heads), heads_of(x @ wk, kv_heads), heads_of(x @ wv, kv_heads)
+    ang = (np.arange(t, dtype=np.float32)[:, None] * inits["inv_freq"][None, :]).astype(np.float64)
+    cos, sin = np.cos(np.concatenate([ang, ang], -1)), np.sin(np.concatenate([ang, ang], -1))
+    rot = lambda y: np.concatenate([-y[..., d // 2:], y[..., :d // 2]], -1)
+    q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+    k, v = (np.repeat(y, heads // kv_heads, axis=1) for y in (k, v))
+    i = np.arange(t)
+    allowed = (i[None, :] <= i[:, None]) & (i[:, None] - i[None, :] < window)
+    s = np.where(allowed, q @ k.transpose(0, 1, 3, 2) / np.sqrt(d), -np.inf)
+    p = np.exp(s - s.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    return ((p @ v).transpose(0, 2, 1, 3).reshape(b, t, heads * d)) @ wo
+
+
+@pytest.mark.parametrize("window", MISTRAL_WINDOWS)
+def test_mistral_swa(tmp_path, window):
+    """One gate.sdpa with the GQA mapping and the window (no mask tensor, no
+    K/V copies), and the float64 layer's numbers at awkward lengths."""
+    path = os.path.join(MODELS, "mistral", f"mistral_swa_w{window}.onnx")
+    ir, ops = gate_ops(path[:-5])
+    assert len(ops) == 1 and ops[0].startswith("gate.sdpa"), ops
+    assert f"window = array<i64: {window - 1}, 0>" in ops[0] and "causal" in ops[0], ops
+    assert "mask(" not in ops[0] and "tensor<?x2x?x8xf32>" in ops[0], ops  # 2 K/V heads
+    lib = gatec.load(gatec.compile(path, str(tmp_path / f"libw{window}.so")))
+    rng = np.random.default_rng(window)
+    for t in (1, 65, 1000):
+        x = rng.standard_normal((1, t, 32)).astype(np.float32)
+        (got,) = lib(x)
+        assert_close(got, mistral_f64(path, x, window), F32_TOL, f"W={window} T={t} vs float64")
+
+
 # transformers' Mistral with a sliding window (test_hf_exports.py checks its
 # raised window and logits), for the CUDA lowering of a windowed gate.sdpa.
-CUDA_ALSO = {"mistral_swa": os.path.join(MODELS, "hf", "mistral_swa_opset18")}
+CUDA_ALSO = {"mistral_hf_swa": os.path.join(MODELS, "hf", "mistral_swa_opset18")}
 
 
 @pytest.mark.parametrize("block", sorted(BLOCKS) + sorted(CUDA_ALSO))

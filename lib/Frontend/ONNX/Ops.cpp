@@ -68,7 +68,17 @@ Value scalarInput(NodeCtx &n, int i, Type et) {
   if (tt.getRank() > 1 || (tt.getRank() == 1 && tt.getDimSize(0) != 1))
     return im.failV("input " + std::to_string(i) + " must be a scalar");
   SmallVector<Value> idx(tt.getRank(), im.cIndex(0));
-  Value v = tensor::ExtractOp::create(b, im.loc, t, idx);
+  Value v;
+  // A cast of a one-element tensor built from a scalar (Cast of a size):
+  // the scalar cast, so that the value never becomes device data on GPU
+  // targets (a 0-d tensor op runs there; reading it back would be a host
+  // access of device memory).
+  if (auto cast = t.getDefiningOp<arith::SIToFPOp>())
+    if (auto fe = cast.getIn().getDefiningOp<tensor::FromElementsOp>();
+        fe && fe.getElements().size() == 1)
+      v = arith::SIToFPOp::create(b, im.loc, tt.getElementType(), fe.getElements()[0]);
+  if (!v)
+    v = tensor::ExtractOp::create(b, im.loc, t, idx);
   Type st = v.getType();
   if (st == et)
     return v;

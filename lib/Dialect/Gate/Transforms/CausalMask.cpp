@@ -1427,12 +1427,12 @@ private:
 
 /// Whether a mask element keeps its key; nullopt for anything that is neither
 /// a clean keep nor a clean drop (a finite bias, NaN, a -1e4 "drop").
-std::optional<bool> keeps(const Scalar &v, bool additive) {
+std::optional<bool> keeps(const Scalar &v, bool additive, bool dropMask = false) {
   if (!additive) {
     auto *i = std::get_if<APInt>(&v);
     if (!i || i->getBitWidth() != 1)
       return std::nullopt;
-    return !i->isZero();
+    return i->isZero() == dropMask;
   }
   // -inf drops exactly as the flag does, and so does a fill at or below
   // -2^126 (the "lowest float" exporters write) for the finite scores raising
@@ -1482,7 +1482,8 @@ bandOfPositions(ArrayRef<int64_t> extents, int64_t nb, int64_t nh,
 /// read at every position.
 std::optional<std::pair<int64_t, int64_t>> tableBand(ElementsAttr table,
                                                      ArrayRef<AffineForm> subs,
-                                                     ArrayRef<int64_t> extents, bool additive) {
+                                                     ArrayRef<int64_t> extents, bool additive,
+                                                     bool dropMask) {
   // A table read independently of b (or h) is checked at b = 0 (h = 0).
   auto reads = [&](unsigned k) {
     return llvm::any_of(subs, [&](const AffineForm &s) { return s.dependsOn(k); });
@@ -1496,7 +1497,7 @@ std::optional<std::pair<int64_t, int64_t>> tableBand(ElementsAttr table,
   ArrayRef<int64_t> shape = table.getShapedType().getShape();
   SmallVector<int8_t> classes;
   auto classify = [&](const Scalar &v) -> int8_t {
-    auto k = keeps(v, additive);
+    auto k = keeps(v, additive, dropMask);
     return k ? int8_t(*k) : int8_t(-1);
   };
   auto dense = dyn_cast<DenseElementsAttr>(table);
@@ -1532,7 +1533,7 @@ std::optional<std::pair<int64_t, int64_t>> tableBand(ElementsAttr table,
 
 namespace gatec::gate::raise {
 
-std::optional<KeyBand> maskBand(Value mask, bool additive) {
+std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
   auto t = rtt(mask);
   if (!t || t.getRank() != kNumCoords)
     return std::nullopt;
@@ -1565,7 +1566,7 @@ std::optional<KeyBand> maskBand(Value mask, bool additive) {
   MaskWalker<ConcreteDomain> eval(concrete);
   auto classAt = [&](int64_t b, int64_t h, int64_t i, int64_t j) -> int8_t {
     auto v = eval.evaluate(mask, constantSubs({b, h, i, j}));
-    auto k = v ? keeps(*v, additive) : std::nullopt;
+    auto k = v ? keeps(*v, additive, dropMask) : std::nullopt;
     return k ? int8_t(*k) : int8_t(-1);
   };
 
@@ -1607,7 +1608,7 @@ std::optional<KeyBand> maskBand(Value mask, bool additive) {
     if (!t.hasStaticShape())
       return std::nullopt;
     if (root && root->kind == SymVal::Kind::Table)
-      band = tableBand(root->table, root->subs, extents, additive);
+      band = tableBand(root->table, root->subs, extents, additive, dropMask);
     else if (t.getNumElements() <= kMaxEvaluatedPositions)
       band = bandOfPositions(extents, extents[0], extents[1], classAt);
     if (!band)

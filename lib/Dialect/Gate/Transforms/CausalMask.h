@@ -23,9 +23,10 @@ struct KeyBand {
 };
 
 /// The band `mask` [B,H,Sq,Skv] provably is: additive 0 / -inf (or a fill at
-/// or below -2^126), or bool true / false, the same band at every position
+/// or below -2^126), or bool true / false (with `dropMask`, true marks the
+/// keys dropped: masked_fill(mask, -inf)), the same band at every position
 /// and for every dynamic size; std::nullopt for anything else.
-std::optional<KeyBand> maskBand(mlir::Value mask, bool additive);
+std::optional<KeyBand> maskBand(mlir::Value mask, bool additive, bool dropMask = false);
 
 /// True when `mask` [B,H,Sq,Skv] is, provably, the upper-left causal pattern:
 /// keeping key j for query i iff j <= i (the band (-inf, 0]).

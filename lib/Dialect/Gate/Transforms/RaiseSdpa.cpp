@@ -4,7 +4,7 @@
 //
 //   expand(batch_matmul(collapse(P), collapse(V')))          P·V
 //   P  = E / bcast(reduce_sum(E, last)),  E = exp(S - bcast(reduce_max(S, last)))
-//   S  = S0 [+ M | select(M, S0, -inf)]                       mask
+//   S  = S0 [+ M | select(M, S0, -inf) | select(¬M, -inf, S0)] mask
 //   S0 = expand(batch_matmul(collapse(Q'), collapse(Kt'))) · c   scale
 //   Kt'= transpose(K', [0,1,3,2]) · b,  Q' = Q · a
 //   K', V' = K, V or their GQA repetition collapse(bcast(expand(K)))
@@ -244,16 +244,33 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
     if (!isa<Float32Type, Float16Type, BFloat16Type>(et) || rtt(s).getElementType() != et)
       return failure();
 
-    // Mask: additive, or select(mask, scores, -inf).
+    // Mask: additive, select(keep, scores, -inf), or select(drop, -inf,
+    // scores) (masked_fill), which is raised only when `drop` is a band.
     Value mask, scores = s;
-    bool additive = true;
+    bool additive = true, dropMask = false;
     if (auto sel = s.getDefiningOp<arith::SelectOp>()) {
-      auto fill = splatValue(sel.getFalseValue());
-      if (!fill || !std::isinf(*fill) || *fill > 0)
+      auto isNegInf = [](Value v) {
+        auto fill = splatValue(v);
+        return fill && std::isinf(*fill) && *fill < 0;
+      };
+      if (isNegInf(sel.getFalseValue())) {
+        scores = sel.getTrueValue();
+      } else if (isNegInf(sel.getTrueValue())) {
+        scores = sel.getFalseValue();
+        dropMask = true;
+      } else {
         return failure();
+      }
       mask = sel.getCondition();
-      scores = sel.getTrueValue();
       additive = false;
+      // Only a band (window, causal, all keys) replaces a drop mask: the op
+      // has no operand for one (checked before anything is rewritten).
+      if (dropMask) {
+        std::optional<KeyBand> band = maskBand(mask, false, true);
+        if (!band || !((band->toFirst && band->toLast) || band->isCausal() ||
+                       bandWindow(*band, rtt(s))))
+          return rw.notifyMatchFailure(root, "masked_fill by a mask that is not a band");
+      }
     }
     Value q, kt;
     double scale = 1.0, softcap = 0.0;
@@ -332,7 +349,7 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
     bool causal = false;
     DenseI64ArrayAttr window;
     if (mask)
-      if (std::optional<KeyBand> band = maskBand(mask, additive)) {
+      if (std::optional<KeyBand> band = maskBand(mask, additive, dropMask)) {
         // Upper-left causal over Sq x Skv: the flag, no mask tensor; another
         // band of keys around the diagonal: a window.
         if (band->toFirst && band->toLast) {
@@ -348,6 +365,7 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
       }
     if (mask && additive && splatValue(mask) == 0.0)
       mask = Value(); // adding zeros
+    assert(!(mask && dropMask) && "a drop mask is a band (checked above)");
     // A mask broadcast over heads (or batch) is read through its unit dims.
     if (mask)
       if (Value src = broadcastSource(mask); src && rtt(src).getRank() == 4)
