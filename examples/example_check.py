@@ -3,6 +3,7 @@ print its fused ops and compare the library with PyTorch's stored outputs."""
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import subprocess
 import sys
@@ -13,6 +14,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
                                 "python"))
 
 import gatec  # noqa: E402
+
+# Lengths at which the examples also store float64 references (PyTorch in
+# double precision on awkward_input), checked by the tests at rel 1e-4.
+F64_LENGTHS = (1, 65, 1000)
+
+
+def awkward_input(shape):
+    """A deterministic input, the same on every machine and numpy version
+    (the float64 references store no inputs)."""
+    i = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    return (1.5 * np.sin(0.7310585 * i) + 0.5 * np.cos(0.0137 * i)).astype(np.float32)
+
+
+def f64_rows(t):
+    """Positions whose float64 outputs are stored: all of a short input,
+    every 37th and the last of a long one (keeps the files small)."""
+    return np.arange(t) if t <= 130 else np.unique(np.r_[np.arange(0, t, 37), t - 1])
 
 
 def compile_and_check(path, op, describe, lengths, label="T"):
@@ -77,6 +95,10 @@ def export_block(block, path, make_input, lengths, axes=("B", "T"), gatec_export
             xt = make_input(t)
             feeds[f"x_{t}"] = xt.numpy()
             feeds[f"y_{t}"] = block(xt).numpy()
+        block64 = copy.deepcopy(block).double()
+        for t in F64_LENGTHS:
+            x = awkward_input((1,) + tuple(make_input(t).shape[1:]))
+            feeds[f"y64_{t}"] = block64(torch.from_numpy(x).double()).numpy()[:, f64_rows(t)]
     np.savez(path.replace(".onnx", ".npz"), **feeds)
     return path
 

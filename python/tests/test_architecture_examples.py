@@ -16,9 +16,13 @@ PyTorch, and the CUDA target lowers each to PTX kernels.
 - a Mistral-style sliding-window GQA layer with rotary embeddings, its
   attention written out (examples/mistral_swa.py), at windows 1, 7, 64 and
   one longer than every sequence, against a float64 numpy forward of the same
-  layer at T = 1, 65 and 1000."""
+  layer at T = 1, 65 and 1000.
+
+Every block is also checked against PyTorch run in float64 (T = 1, 65, 1000;
+the examples store those outputs, computed on a deterministic input)."""
 import os
 import subprocess
+import sys
 
 import numpy as np
 import onnx
@@ -27,6 +31,10 @@ from onnx import numpy_helper
 
 import gatec
 from kernel_util import F32_TOL, assert_close, have_compiler, run_gatec
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "examples"))
+from example_check import F64_LENGTHS, awkward_input, f64_rows  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built")
 
@@ -128,6 +136,21 @@ def test_mistral_swa(tmp_path, window):
         x = rng.standard_normal((1, t, 32)).astype(np.float32)
         (got,) = lib(x)
         assert_close(got, mistral_f64(path, x, window), F32_TOL, f"W={window} T={t} vs float64")
+
+
+@pytest.mark.parametrize("block", sorted(BLOCKS))
+def test_block_matches_float64(tmp_path, block):
+    """PyTorch's block in double precision (stored rows of the output, the
+    example's deterministic input) at T = 1, 65 and 1000."""
+    base, lengths = BLOCKS[block]
+    lib = gatec.load(gatec.compile(base + ".onnx", str(tmp_path / f"lib{block}.so")))
+    data = np.load(base + ".npz")
+    feature_dims = data[f"x_{lengths[0]}"].shape[2:]
+    for t in F64_LENGTHS:
+        got = lib(awkward_input((1, t) + feature_dims))
+        got = got[0] if isinstance(got, tuple) else got
+        assert_close(got[:, f64_rows(t)], data[f"y64_{t}"], F32_TOL,
+                     f"{block} T={t} vs float64")
 
 
 # transformers' Mistral with a sliding window (test_hf_exports.py checks its
