@@ -386,6 +386,46 @@ def main():
         report(f"gated causal conv C={C} K={Kc} T={Tc}", 2 * C * Kc * Tc,
                best_time(lambda: m(x, g)), peers)
 
+    # 2c. The same kind of filter, as long as the sequence, written with
+    # torch.fft (Hyena's FFT convolution: irfft(rfft(u, 2T) * rfft(h, 2T))
+    # [..., :T] * sigmoid(u)) and exported by torch at a static length: gatec
+    # raises the DFT product to gate.causal_conv; ONNX Runtime runs the DFTs;
+    # PyTorch its FFTs. The flops counted are the causal convolution's.
+    if want("conv") and torch:
+        C, Tf = 1024, (2048 if args.quick else 8192)
+
+        class FFTConv(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.h = torch.nn.Parameter(torch.randn(C, Tf) / Tf)
+
+            def forward(self, u):
+                n = 2 * u.shape[-1]
+                y = torch.fft.irfft(torch.fft.rfft(u, n=n) * torch.fft.rfft(self.h, n=n), n=n)
+                return y[..., :u.shape[-1]] * torch.sigmoid(u)
+
+        torch.manual_seed(0)
+        block = FFTConv().eval()
+        u = torch.randn(1, C, Tf)
+        path = os.path.join(OUT, f"fft_conv_{Tf}.onnx")
+        with torch.no_grad():
+            torch.onnx.export(block, (u,), path, dynamo=True, input_names=["u"],
+                              output_names=["y"])
+        m = gatec.load(gatec.compile(path, os.path.join(OUT, f"libfft_conv_{Tf}.so")))
+        un = u.numpy()
+        y = m(un)
+        y = y[0] if isinstance(y, tuple) else y
+        with torch.no_grad():
+            yt = block(u).numpy()
+            err = float(np.abs(y - yt).max() / np.abs(yt).max())
+            assert err < 1e-3, f"FFT conv: gatec vs PyTorch error {err}"
+            peers = [("PyTorch torch.fft", best_time(lambda: block(u), min_reps=1))]
+        sess = ort_session(path)
+        if sess:
+            peers.append(("ORT DFT", best_time(lambda: sess.run(None, {"u": un}), min_reps=1)))
+        report(f"FFT-form causal conv (Hyena) C={C} K=T={Tf}", C * Tf * (Tf + 1),
+               best_time(lambda: m(un)), peers)
+
     # 3. Example layers: fused-op export vs exporter-style decomposed export.
     sys.path.insert(0, os.path.join(ROOT, "examples"))
     if want("layers"):

@@ -29,7 +29,10 @@ def GateRaiseSdpa : Pass<"gate-raise-sdpa", "mlir::func::FuncOp"> {
     splat constants on either side, and GQA as K/V repeated through
     expand_shape + broadcast + collapse_shape. The result is one `gate.sdpa`
     reading the un-repeated K and V. A mask that is provably the causal
-    pattern at every position and size becomes the `causal` flag. Also
+    pattern at every position and size becomes the `causal` flag, a band of
+    keys around the diagonal the `window`. `Where(drop, -inf, ·)`
+    (masked_fill) is raised only when `drop` is provably the complement of
+    such a band, since the op has no operand for a drop mask. Also
     accepted: Kᵀ built on the collapsed [B·H,S,D] keys (torch's opset-18
     decomposition) and torch's safe-softmax guard `Where(IsNaN(P), 0, P)`.
 
