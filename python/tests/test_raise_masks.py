@@ -22,10 +22,11 @@ pytestmark = pytest.mark.skipif(not ku.have_compiler(),
 B, H, D = 1, 2, 8
 
 
-def _attention_model(path, seq, window=None, form="range"):
+def _attention_model(path, seq, window=None, form="range", fill=False):
     """softmax(QKᵀ/√D + mask) V with a causal or sliding-window mask [T, T] built as exporters
     write it, Where(keep, 0, -inf), with keep from Range positions (i - j >= 0, i - j < window)
-    or from Trilu (tril(ones) - tril(ones, -window))."""
+    or from Trilu (tril(ones) - tril(ones, -window)); with `fill`, the scores'
+    masked_fill(~keep, -inf) instead: Where(Not(keep), -inf, scores)."""
     g = ku.OnnxGraphBuilder()
     nodes, inits, const, op = g.nodes, g.inits, g.const, g.op
 
@@ -55,12 +56,17 @@ def _attention_model(path, seq, window=None, form="range"):
                      "tril_far", upper=0)
             band = op("Sub", [band, far], "band")
         keep = op("Cast", [band], "keep", to=TensorProto.BOOL)
-    mask = op("Where", [keep, const("keep_value", np.array(0, np.float32)),
-                        const("drop_value", np.array(-np.inf, np.float32))], "mask")
     k_t = op("Transpose", ["K"], "k_t", perm=[0, 1, 3, 2])
     scores = op("MatMul", ["Q", k_t], "scores")
     scores = op("Mul", [scores, const("scale", np.array(1 / np.sqrt(D), np.float32))], "scaled")
-    scores = op("Add", [scores, mask], "masked")
+    if fill:
+        drop = keep if fill == "keep" else op("Not", [keep], "drop")
+        scores = op("Where", [drop, const("drop_value", np.array(-np.inf, np.float32)), scores],
+                    "masked")
+    else:
+        mask = op("Where", [keep, const("keep_value", np.array(0, np.float32)),
+                            const("drop_value", np.array(-np.inf, np.float32))], "mask")
+        scores = op("Add", [scores, mask], "masked")
     probs = op("Softmax", [scores], "probs", axis=-1)
     op("MatMul", [probs, "V"], "Y")
 
@@ -85,11 +91,12 @@ def _reference(q, k, v, window):
     return (p / p.sum(axis=-1, keepdims=True)) @ v
 
 
+@pytest.mark.parametrize("fill", [False, True], ids=["additive", "masked_fill"])
 @pytest.mark.parametrize("form", ["range", "trilu"])
 @pytest.mark.parametrize("window", [None, 16], ids=["causal", "window16"])
 @pytest.mark.parametrize("seq", [64, "dynamic"])
-def test_masked_attention(tmp_path, seq, window, form):
-    path = _attention_model(tmp_path / "attn.onnx", seq, window, form)
+def test_masked_attention(tmp_path, seq, window, form, fill):
+    path = _attention_model(tmp_path / "attn.onnx", seq, window, form, fill)
     proc = ku.run_gatec([path, "--compile-to=gate"])
     assert proc.returncode == 0, proc.stderr
     sdpa = [line for line in proc.stdout.splitlines() if "gate.sdpa" in line]
@@ -108,3 +115,24 @@ def test_masked_attention(tmp_path, seq, window, form):
         got = got[0] if isinstance(got, tuple) else got
         err = float(np.max(np.abs(np.asarray(got, np.float64) - _reference(q, k, v, window))))
         assert err < 1e-4, f"T={t}: max abs error {err:.3g}"
+
+
+def test_masked_fill_of_the_kept_band_stays(tmp_path):
+    """masked_fill(keep, -inf) drops the causal band itself: the keys left
+    (j > i) leave the last row with none, which gate.sdpa would make 0 and
+    the decomposed graph NaN, so it is not raised; the numbers stay."""
+    path = _attention_model(tmp_path / "attn.onnx", 16, None, "range", fill="keep")
+    proc = ku.run_gatec([path, "--compile-to=gate"])
+    assert proc.returncode == 0 and "gate.sdpa" not in proc.stdout, proc.stdout
+    module = gatec.load(gatec.compile(path, str(tmp_path / "libattn.so")))
+    rng = np.random.default_rng(1)
+    q, k, v = (rng.standard_normal((B, H, 16, D)).astype(np.float32) for _ in range(3))
+    got = module(q, k, v)
+    got = np.asarray(got[0] if isinstance(got, tuple) else got, np.float64)
+    qf, kf, vf = (x.astype(np.float64) for x in (q, k, v))
+    s = qf @ kf.transpose(0, 1, 3, 2) / np.sqrt(D)
+    s = np.where(np.arange(16)[None, :] > np.arange(16)[:, None], s, -np.inf)
+    p = np.exp(s[..., :-1, :] - s[..., :-1, :].max(-1, keepdims=True))
+    want = (p / p.sum(-1, keepdims=True)) @ vf
+    assert np.abs(got[..., :-1, :] - want).max() < 1e-4
+    assert np.isnan(got[..., -1, :]).all()  # softmax of a row of -inf, as ONNX defines it
