@@ -166,6 +166,7 @@ FFT_CASES = [
     ("short_kernel_n", 4, 50, 100, 30, False, False, True),
     ("shared_filter", 6, 33, 66, 33, True, True, True),
     ("minimal_n", 3, 16, 31, 16, False, False, True),   # n = 2L - 1: no wrap yet
+    ("bluestein", 4, 500, 1000, 500, True, False, True),  # irfft(K) of a length 2^3·5^3
     ("circular", 4, 32, 32, 32, True, False, False),    # the filter wraps around
 ]
 

@@ -144,18 +144,20 @@ protected:
     b = n->input(1);
     return true;
   }
+  /// The axes of an Unsqueeze / Squeeze: its attribute (before opset 13)
+  /// or its constant input 1.
+  std::optional<std::vector<int64_t>> axesOf(const Node *n) {
+    if (const onnx::AttributeProto *a = attr(n, "axes"))
+      return std::vector<int64_t>(a->ints().begin(), a->ints().end());
+    return ints(in(n, 1));
+  }
   /// `v` = Unsqueeze(src) inserting exactly `axes` (normalized by v's rank).
   bool unsqueeze(llvm::StringRef v, std::vector<int64_t> axes, std::string &src) {
     const Node *n = def(v, "Unsqueeze");
-    if (!n)
+    std::optional<std::vector<int64_t>> axesIn = n ? axesOf(n) : std::nullopt;
+    if (!axesIn)
       return false;
-    std::vector<int64_t> got;
-    if (const onnx::AttributeProto *a = attr(n, "axes"))
-      got.assign(a->ints().begin(), a->ints().end());
-    else if (auto x = ints(in(n, 1)))
-      got = *x;
-    else
-      return false;
+    std::vector<int64_t> got = *axesIn;
     int64_t rank = int64_t(dims(v).size());
     for (int64_t &x : got)
       if (x < 0)

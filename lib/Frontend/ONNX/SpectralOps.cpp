@@ -2,20 +2,21 @@
 //
 // DFT (opsets 17 and 20) imports as a direct transform: one linalg.generic
 // summing x[j]·e^{∓2πi·fj/n} over the signal, the twiddles read from cos/sin
-// tables of the static length n (indices f·j mod n, so no angle loses
-// precision). O(n²) per signal: right for the short transforms of feature
-// extractors, not for long convolutions.
+// tables of a static length n (indices f·j mod n, so no angle loses
+// precision) or computed per term in double when n is known at run time only.
+// O(n²) per signal: right for the short transforms of feature extractors,
+// not for long convolutions.
 //
-// Long convolutions written with torch.fft (Hyena, BaseConv, GAM): y =
-// irfft(rfft(u, n) · K, n)[..., :L] with K the constant spectrum of the
-// filter (torch's exporter folds rfft(k)). The importer recognizes the whole
-// product on the ONNX graph when it reaches its result and defines that
-// result as one gate.causal_conv, whose kernel is irfft(K) computed here in
-// double precision. Only when that is the same function: the circular
-// convolution of length n equals the causal one on the first L outputs iff
-// the filter taps that wrap around (lags above n - L) vanish, which is
-// checked (relative to the largest tap, 1e-5: the rounding of an f32
-// spectrum); otherwise the DFTs stay.
+// Long convolutions written with torch.fft (Hyena): y = irfft(rfft(u, n) · K,
+// n)[..., :L]. The importer recognizes the whole product on the ONNX graph
+// when it reaches its result and defines that result as one gate.causal_conv
+// — only when that is the same function: the circular convolution of length
+// n equals the causal one on the first L outputs iff no lag above n - L
+// contributes. K constant (a static-length export folds rfft(h)): the taps
+// are irfft(K), computed here in double, and the lags that wrap around must
+// vanish (relative to the largest tap, 1e-5: the rounding of an f32
+// spectrum). K the transform of h[:, :L] padded by L, n = 2L (a
+// dynamic-length export): the taps are h. Otherwise the DFTs stay.
 //
 //===----------------------------------------------------------------------===//
 #include "GraphMatcher.h"
@@ -59,35 +60,55 @@ void fft(std::vector<cplx> &a, int sign) {
   }
 }
 
+/// The DFT of any length (sign -1: forward, +1: inverse without the 1/n):
+/// radix 2 for powers of two, else Bluestein's chirp-z transform, a circular
+/// convolution of power-of-two length (jk = (j² + k² − (k − j)²) / 2).
+std::vector<cplx> dftAnyLength(std::vector<cplx> x, int sign) {
+  const int64_t n = int64_t(x.size());
+  if ((n & (n - 1)) == 0) {
+    fft(x, sign);
+    return x;
+  }
+  int64_t m = 1;
+  while (m < 2 * n - 1)
+    m <<= 1;
+  auto chirp = [&](int64_t j) { // e^{sign·πi·j²/n}, j² reduced mod 2n first
+    int64_t q = int64_t((__int128(j) * j) % (2 * n));
+    return std::polar(1.0, sign * M_PI * double(q) / double(n));
+  };
+  std::vector<cplx> a(static_cast<size_t>(m)), b(static_cast<size_t>(m));
+  for (int64_t j = 0; j < n; ++j) {
+    a[size_t(j)] = x[size_t(j)] * chirp(j);
+    b[size_t(j)] = std::conj(chirp(j));
+    if (j > 0)
+      b[size_t(m - j)] = b[size_t(j)];
+  }
+  fft(a, -1);
+  fft(b, -1);
+  for (int64_t k = 0; k < m; ++k)
+    a[size_t(k)] *= b[size_t(k)];
+  fft(a, +1);
+  for (int64_t k = 0; k < n; ++k)
+    x[size_t(k)] = chirp(k) * a[size_t(k)] / double(m);
+  return x;
+}
+
 /// numpy's irfft of the one-sided spectrum `spec` (n/2 + 1 bins) to length
 /// n: the imaginary parts of bin 0 (and n/2 when n is even) do not count.
 std::vector<double> irfft(llvm::ArrayRef<cplx> spec, int64_t n) {
-  std::vector<double> out(size_t(n), 0.0);
-  auto bin = [&](int64_t f) {
+  std::vector<cplx> full(static_cast<size_t>(n));
+  for (int64_t f = 0; f <= n / 2; ++f) {
     cplx x = spec[size_t(f)];
-    return (f == 0 || 2 * f == n) ? cplx(x.real(), 0.0) : x;
-  };
-  if ((n & (n - 1)) == 0) {
-    std::vector<cplx> full(static_cast<size_t>(n));
-    for (int64_t f = 0; f <= n / 2; ++f) {
-      full[size_t(f)] = bin(f);
-      if (f > 0 && f < n - f)
-        full[size_t(n - f)] = std::conj(bin(f));
-    }
-    fft(full, +1);
-    for (int64_t t = 0; t < n; ++t)
-      out[size_t(t)] = full[size_t(t)].real() / double(n);
-    return out;
+    if (f == 0 || 2 * f == n)
+      x = cplx(x.real(), 0.0);
+    full[size_t(f)] = x;
+    if (f > 0 && f < n - f)
+      full[size_t(n - f)] = std::conj(x);
   }
-  for (int64_t t = 0; t < n; ++t) {
-    double s = 0;
-    for (int64_t f = 0; f <= n / 2; ++f) {
-      double w = (f == 0 || 2 * f == n) ? 1.0 : 2.0;
-      double ang = 2 * M_PI * double((f * t) % n) / double(n);
-      s += w * (bin(f).real() * std::cos(ang) - bin(f).imag() * std::sin(ang));
-    }
-    out[size_t(t)] = s / double(n);
-  }
+  full = dftAnyLength(std::move(full), +1);
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n; ++t)
+    out[size_t(t)] = full[size_t(t)].real() / double(n);
   return out;
 }
 
@@ -595,14 +616,8 @@ bool FFTConvMatcher::run(const Node &anchor) {
   }
   // Squeeze of the component axis, after an optional real-part Slice.
   const Node *sq = def(cur, "Squeeze");
-  if (!sq || !onlyAttrs(sq, {"axes"}))
-    return false;
-  std::vector<int64_t> axes;
-  if (const onnx::AttributeProto *a = attr(sq, "axes"))
-    axes.assign(a->ints().begin(), a->ints().end());
-  else if (auto v = ints(in(sq, 1)))
-    axes = *v;
-  if (axes.size() != 1 || (axes[0] != 3 && axes[0] != -1))
+  auto axes = sq && onlyAttrs(sq, {"axes"}) ? axesOf(sq) : std::nullopt;
+  if (!axes || axes->size() != 1 || ((*axes)[0] != 3 && (*axes)[0] != -1))
     return false;
   cur = in(sq, 0);
   Ranges r;
