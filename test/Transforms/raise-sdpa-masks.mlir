@@ -2720,3 +2720,173 @@ module {
     return %expanded_12 : tensor<1x2x?x8xf32>
   }
 }
+
+// -----
+
+// masked_fill(~keep, -inf) with keep the sliding window of 16 from Range
+// positions (Where(Not(keep), -inf, scores)): the drop mask is the
+// complement of the band, so the window.
+// CHECK-LABEL: func.func @masked_fill_window_range
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {causal, scale = {{.+}}, window = array<i64: 15, 0>} :
+// CHECK-NOT:     arith.select
+#map = affine_map<(d0) -> (d0)>
+#map1 = affine_map<(d0, d1) -> (d0, 0)>
+#map2 = affine_map<(d0, d1) -> (d0, d1)>
+#map3 = affine_map<(d0, d1) -> (0, d1)>
+#map4 = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#map5 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module {
+  func.func @masked_fill_window_range(%arg0: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Q"}, %arg1: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "K"}, %arg2: tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "V"}) -> (tensor<1x2x?x8xf32> {gatec.dims = ["", "", "seq", ""], gatec.name = "Y"}) {
+    %c2 = arith.constant 2 : index
+    %dim = tensor.dim %arg0, %c2 : tensor<1x2x?x8xf32>
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c0_i64 = arith.constant 0 : i64
+    %c16_i64 = arith.constant 16 : i64
+    %cst = arith.constant 0.000000e+00 : f32
+    %cst_0 = arith.constant 0.353553385 : f32
+    %true = arith.constant true
+    %cst_1 = arith.constant 0xFF800000 : f32
+    %0 = arith.index_cast %c0 : index to i64
+    %1 = arith.index_cast %c1 : index to i64
+    %2 = tensor.empty(%dim) : tensor<?xi64>
+    %3 = linalg.generic {indexing_maps = [#map], iterator_types = ["parallel"]} outs(%2 : tensor<?xi64>) {
+    ^bb0(%out: i64):
+      %33 = linalg.index 0 : index
+      %34 = arith.index_cast %33 : index to i64
+      %35 = arith.muli %34, %1 : i64
+      %36 = arith.addi %35, %0 : i64
+      linalg.yield %36 : i64
+    } -> tensor<?xi64>
+    %expanded = tensor.expand_shape %3 [[0, 1]] output_shape [%dim, 1] : tensor<?xi64> into tensor<?x1xi64>
+    %expanded_2 = tensor.expand_shape %3 [[0, 1]] output_shape [1, %dim] : tensor<?xi64> into tensor<1x?xi64>
+    %4 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %5 = linalg.generic {indexing_maps = [#map1, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded : tensor<?x1xi64>) outs(%4 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %6 = tensor.empty(%dim, %dim) : tensor<?x?xi64>
+    %7 = linalg.generic {indexing_maps = [#map3, #map2], iterator_types = ["parallel", "parallel"]} ins(%expanded_2 : tensor<1x?xi64>) outs(%6 : tensor<?x?xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      linalg.yield %in : i64
+    } -> tensor<?x?xi64>
+    %8 = arith.subi %5, %7 : tensor<?x?xi64>
+    %splat = tensor.splat %c0_i64[%dim, %dim] : tensor<?x?xi64>
+    %9 = arith.cmpi sge, %8, %splat : tensor<?x?xi64>
+    %splat_3 = tensor.splat %c16_i64[%dim, %dim] : tensor<?x?xi64>
+    %10 = arith.cmpi slt, %8, %splat_3 : tensor<?x?xi64>
+    %11 = arith.andi %9, %10 : tensor<?x?xi1>
+    %12 = tensor.empty(%dim) : tensor<1x2x8x?xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x2x?x8xf32>) outs(%12 : tensor<1x2x8x?xf32>) permutation = [0, 1, 3, 2] 
+    %collapsed = tensor.collapse_shape %arg0 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %collapsed_4 = tensor.collapse_shape %transposed [[0, 1], [2], [3]] : tensor<1x2x8x?xf32> into tensor<2x8x?xf32>
+    %13 = tensor.empty(%dim, %dim) : tensor<2x?x?xf32>
+    %14 = linalg.fill ins(%cst : f32) outs(%13 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %15 = linalg.batch_matmul ins(%collapsed, %collapsed_4 : tensor<2x?x8xf32>, tensor<2x8x?xf32>) outs(%14 : tensor<2x?x?xf32>) -> tensor<2x?x?xf32>
+    %expanded_5 = tensor.expand_shape %15 [[0, 1], [2], [3]] output_shape [1, 2, %dim, %dim] : tensor<2x?x?xf32> into tensor<1x2x?x?xf32>
+    %splat_6 = tensor.splat %cst_0[%dim, %dim] : tensor<1x2x?x?xf32>
+    %16 = arith.mulf %expanded_5, %splat_6 : tensor<1x2x?x?xf32>
+    %splat_7 = tensor.splat %true[%dim, %dim] : tensor<?x?xi1>
+    %17 = arith.xori %11, %splat_7 : tensor<?x?xi1>
+    %18 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xi1>
+    %19 = linalg.generic {indexing_maps = [#map4, #map5], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%17 : tensor<?x?xi1>) outs(%18 : tensor<1x2x?x?xi1>) {
+    ^bb0(%in: i1, %out: i1):
+      linalg.yield %in : i1
+    } -> tensor<1x2x?x?xi1>
+    %splat_8 = tensor.splat %cst_1[%dim, %dim] : tensor<1x2x?x?xf32>
+    %20 = arith.select %19, %splat_8, %16 : tensor<1x2x?x?xi1>, tensor<1x2x?x?xf32>
+    %21 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %22 = linalg.fill ins(%cst_1 : f32) outs(%21 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced = linalg.reduce ins(%20 : tensor<1x2x?x?xf32>) outs(%22 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %33 = arith.maximumf %in, %init : f32
+        linalg.yield %33 : f32
+      }
+    %23 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted = linalg.broadcast ins(%reduced : tensor<1x2x?xf32>) outs(%23 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %24 = arith.subf %20, %broadcasted : tensor<1x2x?x?xf32>
+    %25 = math.exp %24 : tensor<1x2x?x?xf32>
+    %26 = tensor.empty(%dim) : tensor<1x2x?xf32>
+    %27 = linalg.fill ins(%cst : f32) outs(%26 : tensor<1x2x?xf32>) -> tensor<1x2x?xf32>
+    %reduced_9 = linalg.reduce ins(%25 : tensor<1x2x?x?xf32>) outs(%27 : tensor<1x2x?xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %33 = arith.addf %in, %init : f32
+        linalg.yield %33 : f32
+      }
+    %28 = tensor.empty(%dim, %dim) : tensor<1x2x?x?xf32>
+    %broadcasted_10 = linalg.broadcast ins(%reduced_9 : tensor<1x2x?xf32>) outs(%28 : tensor<1x2x?x?xf32>) dimensions = [3] 
+    %29 = arith.divf %25, %broadcasted_10 : tensor<1x2x?x?xf32>
+    %collapsed_11 = tensor.collapse_shape %29 [[0, 1], [2], [3]] : tensor<1x2x?x?xf32> into tensor<2x?x?xf32>
+    %collapsed_12 = tensor.collapse_shape %arg2 [[0, 1], [2], [3]] : tensor<1x2x?x8xf32> into tensor<2x?x8xf32>
+    %30 = tensor.empty(%dim) : tensor<2x?x8xf32>
+    %31 = linalg.fill ins(%cst : f32) outs(%30 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %32 = linalg.batch_matmul ins(%collapsed_11, %collapsed_12 : tensor<2x?x?xf32>, tensor<2x?x8xf32>) outs(%31 : tensor<2x?x8xf32>) -> tensor<2x?x8xf32>
+    %expanded_13 = tensor.expand_shape %32 [[0, 1], [2], [3]] output_shape [1, 2, %dim, 8] : tensor<2x?x8xf32> into tensor<1x2x?x8xf32>
+    return %expanded_13 : tensor<1x2x?x8xf32>
+  }
+}
+
+
+// -----
+
+// masked_fill(keep, -inf) drops the causal band itself: the keys left (j > i)
+// are a band whose last row keeps none (NaN rows in the decomposed graph, 0
+// in gate.sdpa), and gate.sdpa has no drop-mask operand: not raised.
+// CHECK-LABEL: func.func @masked_fill_kept_band
+// CHECK-NOT:     gate.sdpa
+// CHECK:         arith.select
+#map = affine_map<(d0, d1, d2, d3) -> (d2, d3)>
+#map1 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+module {
+  func.func @masked_fill_kept_band(%arg0: tensor<1x2x16x8xf32> {gatec.dims = ["", "", "", ""], gatec.name = "Q"}, %arg1: tensor<1x2x16x8xf32> {gatec.dims = ["", "", "", ""], gatec.name = "K"}, %arg2: tensor<1x2x16x8xf32> {gatec.dims = ["", "", "", ""], gatec.name = "V"}) -> (tensor<1x2x16x8xf32> {gatec.dims = ["", "", "", ""], gatec.name = "Y"}) {
+    %cst = arith.constant 0.000000e+00 : f32
+    %cst_0 = arith.constant dense<0.353553385> : tensor<1x2x16x16xf32>
+    %cst_1 = arith.constant dense<"0x0100030007000F001F003F007F00FF00FF01FF03FF07FF0FFF1FFF3FFF7FFFFF"> : tensor<16x16xi1>
+    %cst_2 = arith.constant dense<0xFF800000> : tensor<1x2x16x16xf32>
+    %cst_3 = arith.constant 0xFF800000 : f32
+    %0 = tensor.empty() : tensor<1x2x8x16xf32>
+    %transposed = linalg.transpose ins(%arg1 : tensor<1x2x16x8xf32>) outs(%0 : tensor<1x2x8x16xf32>) permutation = [0, 1, 3, 2] 
+    %collapsed = tensor.collapse_shape %arg0 [[0, 1], [2], [3]] : tensor<1x2x16x8xf32> into tensor<2x16x8xf32>
+    %collapsed_4 = tensor.collapse_shape %transposed [[0, 1], [2], [3]] : tensor<1x2x8x16xf32> into tensor<2x8x16xf32>
+    %1 = tensor.empty() : tensor<2x16x16xf32>
+    %2 = linalg.fill ins(%cst : f32) outs(%1 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+    %3 = linalg.batch_matmul ins(%collapsed, %collapsed_4 : tensor<2x16x8xf32>, tensor<2x8x16xf32>) outs(%2 : tensor<2x16x16xf32>) -> tensor<2x16x16xf32>
+    %expanded = tensor.expand_shape %3 [[0, 1], [2], [3]] output_shape [1, 2, 16, 16] : tensor<2x16x16xf32> into tensor<1x2x16x16xf32>
+    %4 = arith.mulf %expanded, %cst_0 : tensor<1x2x16x16xf32>
+    %5 = tensor.empty() : tensor<1x2x16x16xi1>
+    %6 = linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%cst_1 : tensor<16x16xi1>) outs(%5 : tensor<1x2x16x16xi1>) {
+    ^bb0(%in: i1, %out: i1):
+      linalg.yield %in : i1
+    } -> tensor<1x2x16x16xi1>
+    %7 = arith.select %6, %cst_2, %4 : tensor<1x2x16x16xi1>, tensor<1x2x16x16xf32>
+    %8 = tensor.empty() : tensor<1x2x16xf32>
+    %9 = linalg.fill ins(%cst_3 : f32) outs(%8 : tensor<1x2x16xf32>) -> tensor<1x2x16xf32>
+    %reduced = linalg.reduce ins(%7 : tensor<1x2x16x16xf32>) outs(%9 : tensor<1x2x16xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %20 = arith.maximumf %in, %init : f32
+        linalg.yield %20 : f32
+      }
+    %10 = tensor.empty() : tensor<1x2x16x16xf32>
+    %broadcasted = linalg.broadcast ins(%reduced : tensor<1x2x16xf32>) outs(%10 : tensor<1x2x16x16xf32>) dimensions = [3] 
+    %11 = arith.subf %7, %broadcasted : tensor<1x2x16x16xf32>
+    %12 = math.exp %11 : tensor<1x2x16x16xf32>
+    %13 = tensor.empty() : tensor<1x2x16xf32>
+    %14 = linalg.fill ins(%cst : f32) outs(%13 : tensor<1x2x16xf32>) -> tensor<1x2x16xf32>
+    %reduced_5 = linalg.reduce ins(%12 : tensor<1x2x16x16xf32>) outs(%14 : tensor<1x2x16xf32>) dimensions = [3] 
+      (%in: f32, %init: f32) {
+        %20 = arith.addf %in, %init : f32
+        linalg.yield %20 : f32
+      }
+    %15 = tensor.empty() : tensor<1x2x16x16xf32>
+    %broadcasted_6 = linalg.broadcast ins(%reduced_5 : tensor<1x2x16xf32>) outs(%15 : tensor<1x2x16x16xf32>) dimensions = [3] 
+    %16 = arith.divf %12, %broadcasted_6 : tensor<1x2x16x16xf32>
+    %collapsed_7 = tensor.collapse_shape %16 [[0, 1], [2], [3]] : tensor<1x2x16x16xf32> into tensor<2x16x16xf32>
+    %collapsed_8 = tensor.collapse_shape %arg2 [[0, 1], [2], [3]] : tensor<1x2x16x8xf32> into tensor<2x16x8xf32>
+    %17 = tensor.empty() : tensor<2x16x8xf32>
+    %18 = linalg.fill ins(%cst : f32) outs(%17 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+    %19 = linalg.batch_matmul ins(%collapsed_7, %collapsed_8 : tensor<2x16x16xf32>, tensor<2x16x8xf32>) outs(%18 : tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+    %expanded_9 = tensor.expand_shape %19 [[0, 1], [2], [3]] output_shape [1, 2, 16, 8] : tensor<2x16x8xf32> into tensor<1x2x16x8xf32>
+    return %expanded_9 : tensor<1x2x16x8xf32>
+  }
+}
+
