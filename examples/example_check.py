@@ -103,6 +103,20 @@ def export_block(block, path, make_input, lengths, axes=("B", "T"), gatec_export
     return path
 
 
+def run_block_example(doc, name, make_block, make_input, lengths, label="T", **kw):
+    """main() of an example with one block: seeds torch (0), builds the block,
+    exports it as `name`.onnx (export_block's keyword arguments in kw), then
+    compiles and compares as run_example does."""
+    def export(out_dir):
+        import torch
+
+        torch.manual_seed(0)
+        return [export_block(make_block(), os.path.join(out_dir, f"{name}.onnx"), make_input,
+                             lengths, **kw)]
+
+    run_example(doc, name, export, lengths, label)
+
+
 def run_example(doc, name, export, lengths, label="T"):
     """main() of an example: export into --out, then compile and compare."""
     for path in export(output_dir(doc, name)):

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import export_block, run_example  # noqa: E402
+from example_check import run_block_example  # noqa: E402
 
 LOOKBACK, HORIZON = 96, 24
 VARIATES = (1, 7, 21, 130)  # the npz holds x_N / y_N for these numbers of variates
@@ -64,13 +64,11 @@ class GateformerBlock(nn.Module):
         return self.head(self.norm(h))
 
 
-def export(out_dir, seed=0):
-    torch.manual_seed(seed)
-    return [export_block(GateformerBlock(), os.path.join(out_dir, "gateformer.onnx"),
-                         lambda n: torch.randn(2, n, LOOKBACK), VARIATES, axes=("B", "N"))]
-
 def main():
-    run_example(__doc__, "gateformer", export, VARIATES, label="variates")
+    run_block_example(__doc__, "gateformer", GateformerBlock,
+                      lambda n: torch.randn(2, n, LOOKBACK), VARIATES, label="variates",
+                      axes=("B", "N"))
+
 
 if __name__ == "__main__":
     main()

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import export_block, run_example  # noqa: E402
+from example_check import run_block_example  # noqa: E402
 
 LENGTHS = (1, 16, 37, 130)
 
@@ -67,13 +67,9 @@ class LigerHybrid(nn.Module):
         return self.o(o.reshape(b, t, self.h * self.d))
 
 
-def export(out_dir, seed=0):
-    torch.manual_seed(seed)
-    return [export_block(LigerHybrid(), os.path.join(out_dir, "liger.onnx"),
-                         lambda t: torch.randn(2, t, 64), LENGTHS)]
-
 def main():
-    run_example(__doc__, "liger", export, LENGTHS)
+    run_block_example(__doc__, "liger", LigerHybrid, lambda t: torch.randn(2, t, 64), LENGTHS)
+
 
 if __name__ == "__main__":
     main()

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import export_block, run_example  # noqa: E402
+from example_check import run_block_example  # noqa: E402
 
 LENGTHS = (1, 37, 77, 130)
 
@@ -80,13 +80,9 @@ class SambaYBlock(nn.Module):
         return h + self.w2(gmu)
 
 
-def export(out_dir, seed=0):
-    torch.manual_seed(seed)
-    return [export_block(SambaYBlock(), os.path.join(out_dir, "gmu.onnx"),
-                         lambda t: torch.randn(2, t, 64), LENGTHS)]
-
 def main():
-    run_example(__doc__, "sambay", export, LENGTHS)
+    run_block_example(__doc__, "gmu", SambaYBlock, lambda t: torch.randn(2, t, 64), LENGTHS)
+
 
 if __name__ == "__main__":
     main()

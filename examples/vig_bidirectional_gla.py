@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import gatec.torch as gtorch  # noqa: E402
-from example_check import export_block, run_example  # noqa: E402
+from example_check import run_block_example  # noqa: E402
 
 LENGTHS = (1, 37, 77, 130)
 
@@ -65,13 +65,9 @@ class BiGLA(nn.Module):
         return self.o(o * F.silu(self.r(x)))
 
 
-def export(out_dir, seed=0):
-    torch.manual_seed(seed)
-    return [export_block(BiGLA(), os.path.join(out_dir, "bigla.onnx"),
-                         lambda t: torch.randn(2, t, 64), LENGTHS)]
-
 def main():
-    run_example(__doc__, "vig", export, LENGTHS)
+    run_block_example(__doc__, "bigla", BiGLA, lambda t: torch.randn(2, t, 64), LENGTHS)
+
 
 if __name__ == "__main__":
     main()
