@@ -1,10 +1,12 @@
-"""transformers' chunked gated delta rule as torch 2's dynamo exporter writes it
+"""transformers' gated delta rule as torch 2's dynamo exporter writes it
 (scripts/export_delta_rule.py, committed under test/models/delta_rule/ with its
-inputs and PyTorch's outputs): the importer recognises the unrolled algorithm
-(padding, decay masks, the scatter-based forward substitution, the chunk loop)
-and imports it as one gate.linear_attention, which matches PyTorch and the
-float64 recurrence. Copies of the files changed in one place, so that they
-compute something else, stay unrolled and match ONNX Runtime."""
+inputs and PyTorch's outputs): the importer recognises the unrolled chunked
+algorithm (padding, decay masks, the scatter-based forward substitution, the
+chunk loop) and the unrolled token loop of the recurrent form (a decode step),
+and imports each as one gate.linear_attention, which matches PyTorch and the
+float64 recurrence; the final state is the op's, also where a node reads it.
+Copies of the files changed in one place, so that they compute something
+else, stay unrolled and match ONNX Runtime."""
 import os
 
 import numpy as np
@@ -18,8 +20,17 @@ from kernel_util import REPO, assert_close, have_compiler, run_gatec
 pytestmark = pytest.mark.skipif(not have_compiler(), reason="gatec is not built")
 
 MODELS = os.path.join(REPO, "test", "models", "delta_rule")
-# name: (number of chunks, initial/final state, l2norm inside the rule)
-CASES = {"t130": (3, False, True), "t128_state": (2, True, False), "t20": (1, False, True)}
+# name: (initial/final state, l2norm inside the rule, final state cast to f16 by a node)
+CASES = {
+    "t130": (False, True, False),
+    "t128_state": (True, False, False),
+    "t20": (False, True, False),
+    "t70_state_cast": (True, True, True),
+    "rec_t1_decode": (True, True, False),
+    "rec_t6": (False, True, False),
+    "rec_t5_state_cast": (True, False, True),
+    "rec_t3_dynbatch": (True, True, False),
+}
 TOL = 1e-4
 
 
@@ -28,9 +39,12 @@ def _path(name):
 
 
 def _recurrence(q, k, v, g, beta, state, l2norm):
-    """The gated delta rule token by token in float64: q, k [B,T,H,dk],
-    v [B,T,H,dv], g, beta [B,T,H]; returns out [B,T,H,dv] and the state."""
+    """The gated delta rule token by token in float64: q, k [B,T,Hk,dk],
+    v [B,T,H,dv], g, beta [B,T,H] (each key head serves H/Hk value heads);
+    returns out [B,T,H,dv] and the state."""
     q, k, v, g, beta = (np.asarray(x, np.float64) for x in (q, k, v, g, beta))
+    rep = v.shape[2] // k.shape[2]
+    q, k = np.repeat(q, rep, axis=2), np.repeat(k, rep, axis=2)
     if l2norm:
         q = q / np.sqrt((q * q).sum(-1, keepdims=True) + 1e-6)
         k = k / np.sqrt((k * k).sum(-1, keepdims=True) + 1e-6)
@@ -53,7 +67,7 @@ def _gate_ir(path):
 
 def _feeds(name):
     data = np.load(os.path.join(MODELS, name + ".npz"))
-    names = ["q", "k", "v", "g", "beta"] + (["state"] if CASES[name][1] else [])
+    names = ["q", "k", "v", "g", "beta"] + (["state"] if CASES[name][0] else [])
     return data, [data[n] for n in names]
 
 
@@ -64,22 +78,67 @@ def test_raised_to_one_op(name):
     assert len(la) == 1 and "gated_delta" in la[0], la
     # Nothing of the unrolled algorithm is left, the final state included.
     assert "scf.for" not in ir and "tensor.insert" not in ir
-    assert ("initial_state(" in la[0]) == CASES[name][1], la[0]
+    assert ("initial_state(" in la[0]) == CASES[name][0], la[0]
+    if CASES[name][2]:
+        # The node reading the final state reads the op's.
+        assert "arith.truncf %final_state" in ir, ir
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_matches_pytorch_and_recurrence(tmp_path, name):
     lib = gatec.load(gatec.compile(_path(name), str(tmp_path / f"lib{name}.so")))
     data, feeds = _feeds(name)
+    state, l2norm, cast = CASES[name]
     got = lib(*feeds)
     got = got if isinstance(got, tuple) else (got,)
     assert_close(got[0], data["out"], TOL, f"{name}: output vs PyTorch")
-    state = data["state"] if CASES[name][1] else None
-    out64, s64 = _recurrence(*feeds[:5], state, CASES[name][2])
+    out64, s64 = _recurrence(*feeds[:5], data["state"] if state else None, l2norm)
     assert_close(got[0], out64, TOL, f"{name}: output vs float64 recurrence")
-    if CASES[name][1]:
-        assert_close(got[1], data["final_state"], TOL, f"{name}: final state vs PyTorch")
-        assert_close(got[1], s64, TOL, f"{name}: final state vs float64 recurrence")
+    if state:
+        tol = 1e-3 if cast else TOL  # the state returned in float16
+        assert got[1].dtype == data["final_state"].dtype
+        assert_close(got[1], data["final_state"], tol, f"{name}: final state vs PyTorch")
+        assert_close(got[1], s64, tol, f"{name}: final state vs float64 recurrence")
+
+
+def test_dynamic_batch(tmp_path):
+    """The recurrent export with a dynamic batch at batch sizes it was not
+    traced with."""
+    lib = gatec.load(gatec.compile(_path("rec_t3_dynbatch"), str(tmp_path / "libdyn.so")))
+    rng = np.random.default_rng(3)
+    for b in (1, 5):
+        q, k = (rng.standard_normal((b, 3, 2, 8)).astype(np.float32) for _ in range(2))
+        v = rng.standard_normal((b, 3, 2, 6)).astype(np.float32)
+        g = -rng.random((b, 3, 2), dtype=np.float32)
+        beta = rng.random((b, 3, 2), dtype=np.float32)
+        s0 = rng.standard_normal((b, 2, 8, 6)).astype(np.float32)
+        out, st = lib(q, k, v, g, beta, s0)
+        out64, s64 = _recurrence(q, k, v, g, beta, s0, True)
+        assert_close(out, out64, TOL, f"B={b}: output")
+        assert_close(st, s64, TOL, f"B={b}: final state")
+
+
+@pytest.mark.parametrize("name", ["t70_state_cast", "rec_t5_state_cast"])
+def test_state_reader_imported_before_output(tmp_path, name):
+    """The node reading the final state placed right after the state's
+    producer, so it is imported before the output that triggers the raising:
+    it reads the fused op's state all the same."""
+    m = onnx.load(_path(name))
+    cast = next(n for n in m.graph.node if n.op_type == "Cast" and n.output[0] in
+                {o.name for o in m.graph.output})
+    nodes = [n for n in m.graph.node if n is not cast]
+    at = next(k for k, n in enumerate(nodes) if cast.input[0] in n.output)
+    reordered = nodes[:at + 1] + [cast] + nodes[at + 1:]
+    del m.graph.node[:]
+    m.graph.node.extend(reordered)
+    path = str(tmp_path / f"{name}_early.onnx")
+    onnx.save(m, path)
+    ir = _gate_ir(path)
+    assert "arith.truncf %final_state" in ir and "tensor.insert" not in ir, ir
+    data, feeds = _feeds(name)
+    out, st = gatec.load(gatec.compile(path, str(tmp_path / "libearly.so")))(*feeds)
+    assert_close(out, data["out"], TOL, "output")
+    assert_close(st, data["final_state"], 1e-3, "final state")
 
 
 # ---------------------------------------------------------------------------
@@ -189,6 +248,46 @@ def _chunk_written_twice(m):
     _set_input(m, outs[1], 1, np.full_like(idx, 2))
 
 
+def _step_gathers(m, i):
+    """The Gathers of token i of the recurrent form, in the exporter's order:
+    q, k, v, g, beta."""
+    return [n for n in _nodes(m, "Gather")
+            if {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}.get("axis") == 2
+            and int(_const(m, n.input[1])) == i]
+
+
+def _rec_key_of_next_token(m):
+    _set_input(m, _step_gathers(m, 2)[1], 1, np.array(3, np.int64))
+
+
+def _rec_beta_of_previous_token(m):
+    _set_input(m, _step_gathers(m, 4)[4], 1, np.array(3, np.int64))
+
+
+def _rec_row_written_twice(m):
+    n = _nodes(m, "ScatterElements")[1]
+    _set_input(m, n, 1, np.full_like(_const(m, n.input[1]), 2))
+
+
+def _rec_sigmoid_decay(m):
+    _nodes(m, "Exp")[3].op_type = "Sigmoid"
+
+
+def _rec_residual_swapped(m):
+    n = _nodes(m, "Sub")[1]
+    n.input[0], n.input[1] = n.input[1], n.input[0]
+
+
+def _rec_state_skips_step(m):
+    # Token 3 decays the state after token 1 instead of the one after token 2.
+    states = [n.output[0] for n in _nodes(m, "Add")
+              if all(_producer(m, i).op_type == "Mul" for i in n.input)]
+    n = next(n for n in _nodes(m, "Mul") if states[2] in n.input and
+             any(_producer(m, i).op_type == "Unsqueeze" and
+                 _producer(m, _producer(m, i).input[0]).op_type == "Exp" for i in n.input))
+    n.input[list(n.input).index(states[2])] = states[1]
+
+
 # name: (file, mutation, raised, checked against ONNX Runtime)
 MUTATIONS = {
     "scatter_nd_rows_swapped": ("t20", _swap_scatter_nd_rows, False, True),
@@ -201,6 +300,12 @@ MUTATIONS = {
     "other_scale": ("t20", _scale, True, True),
     "chunk_reads_next": ("t130", _chunk_gather, False, True),
     "chunk_written_twice": ("t130", _chunk_written_twice, False, False),
+    "rec_key_of_next_token": ("rec_t6", _rec_key_of_next_token, False, True),
+    "rec_beta_of_previous_token": ("rec_t6", _rec_beta_of_previous_token, False, True),
+    "rec_row_written_twice": ("rec_t6", _rec_row_written_twice, False, True),
+    "rec_sigmoid_decay": ("rec_t6", _rec_sigmoid_decay, False, True),
+    "rec_residual_swapped": ("rec_t6", _rec_residual_swapped, False, True),
+    "rec_state_skips_step": ("rec_t6", _rec_state_skips_step, False, True),
 }
 
 

@@ -250,22 +250,16 @@ bool DeltaRuleMatcher::run(const Node &anchor) {
   SymShape sd = dims(s0);
   if (sd.size() != 4 || !sd[2].isConst() || !isF32(s0))
     return false;
-  // The state after the last chunk, when the graph returns it (and nothing
-  // else reads it: a node that did may already be imported).
+  // The state after the last chunk, wherever the graph or a node reads it.
   std::string finalState;
-  for (const auto &o : g.output()) {
+  for (const Node &n : g.node()) {
     std::string cduF = cdu, kdF = kd;
-    if (!stateUpdate(o.name(), sPrev, vnPrev, N - 1, cduF, kdF))
+    if (n.op_type() != "Add" || n.output_size() != 1 ||
+        !stateUpdate(n.output(0), sPrev, vnPrev, N - 1, cduF, kdF))
       continue;
-    bool read = llvm::any_of(g.node(), [&](const Node &n) {
-      return llvm::is_contained(n.input(), o.name());
-    });
-    // Redefined only once imported (a later import would define it again).
-    if (!read && im.lookup(o.name())) {
-      finalState = o.name();
-      cdu = cduF;
-      kd = kdF;
-    }
+    finalState = n.output(0);
+    cdu = cduF;
+    kd = kdF;
     break;
   }
   Dk = sd[2].c;
@@ -471,16 +465,10 @@ bool DeltaRuleMatcher::run(const Node &anchor) {
       /*gate=*/Value(), gate::UpdateRule::gated_delta, bld.getF32FloatAttr(float(scale)), uint64_t(C));
   im.setDims(op.getOutput(), od);
   im.setDims(op.getFinalState(), st);
-  Entry e;
-  e.value = op.getOutput();
-  e.type = Importer::tt(e.value);
-  im.scope->entries[out] = std::move(e);
-  if (!finalState.empty()) {
-    Entry fe;
-    fe.value = op.getFinalState();
-    fe.type = Importer::tt(fe.value);
-    im.scope->entries[finalState] = std::move(fe);
-  }
+  Importer::hoistAfterOperands(op);
+  im.redefine(out, op.getOutput());
+  if (!finalState.empty())
+    im.redefine(finalState, op.getFinalState());
   return true;
 }
 

@@ -623,13 +623,19 @@ LogicalResult Importer::importNodes(const onnx::GraphProto &g) {
     int k = ready.top();
     ready.pop();
     ++done;
-    if (failed(importNode(g.node(k))))
+    const onnx::NodeProto &nd = g.node(k);
+    // A node whose outputs a raising pattern already defined is not imported.
+    bool defined = nd.output_size() > 0 && llvm::all_of(nd.output(), [&](const std::string &o) {
+                     return o.empty() || raised.contains(o);
+                   });
+    if (!defined && failed(importNode(nd)))
       return failure();
-    // Exporters' unrolled chunked gated delta rule: its output, once
-    // imported, may be redefined as one gate.linear_attention.
-    (void)raiseChunkedDeltaRule(*this, g, producer, g.node(k));
+    // Exporters' unrolled gated delta rules (chunked, token by token): their
+    // output, once imported, may be redefined as one gate.linear_attention.
+    (void)raiseChunkedDeltaRule(*this, g, producer, nd);
+    (void)raiseRecurrentDeltaRule(*this, g, producer, nd);
     // Long convolutions through torch.fft: one gate.causal_conv.
-    (void)raiseFFTConv(*this, g, producer, g.node(k));
+    (void)raiseFFTConv(*this, g, producer, nd);
     for (int u : users[k])
       if (--pending[u] == 0)
         ready.push(u);
@@ -637,6 +643,39 @@ LogicalResult Importer::importNodes(const onnx::GraphProto &g) {
   if (done != n)
     return fail("the graph has a cycle");
   return success();
+}
+
+void Importer::redefine(llvm::StringRef name, Value v) {
+  Operation *op = v.getDefiningOp();
+  auto it = scope->entries.find(name);
+  if (op && it != scope->entries.end() && it->second.value && it->second.value != v &&
+      it->second.value.getType() == v.getType()) {
+    Block *block = op->getBlock();
+    it->second.value.replaceUsesWithIf(v, [&](OpOperand &use) {
+      Operation *user = block->findAncestorOpInBlock(*use.getOwner());
+      return user && user != op && op->isBeforeInBlock(user);
+    });
+  }
+  Entry e;
+  e.value = v;
+  e.type = tt(v);
+  scope->entries[name] = std::move(e);
+  raised.insert(name);
+}
+
+void Importer::hoistAfterOperands(Operation *op) {
+  Block *block = op->getBlock();
+  Operation *last = nullptr;
+  for (Value x : op->getOperands()) {
+    Operation *d = x.getDefiningOp();
+    Operation *at = d ? block->findAncestorOpInBlock(*d) : nullptr;
+    if (at && (!last || last->isBeforeInBlock(at)))
+      last = at;
+  }
+  if (last)
+    op->moveAfter(last);
+  else
+    op->moveBefore(&block->front());
 }
 
 LogicalResult Importer::importNode(const onnx::NodeProto &n) {

@@ -337,6 +337,16 @@ public:
 
   // ----------------------------------------------------------- graph import
   LogicalResult importNodes(const onnx::GraphProto &g);
+  /// Defines `name` as `v`, built by a raising pattern in place of the nodes
+  /// that compute it: readers imported after v's op read v (earlier ones keep
+  /// the value they read), and the node producing `name`, if not imported
+  /// yet, is not imported.
+  void redefine(llvm::StringRef name, Value v);
+  /// Moves `op`, just built at the end of its block, to right after the last
+  /// of its operands' definitions, so that redefine() reaches readers
+  /// imported between them.
+  static void hoistAfterOperands(Operation *op);
+  llvm::StringSet<> raised;
   LogicalResult importNode(const onnx::NodeProto &n);
   LogicalResult defineInitializers(const onnx::GraphProto &g);
   /// Imports a Scan/Loop body: defines its inputs, imports it and returns the
@@ -351,6 +361,13 @@ public:
 /// (ChunkedDeltaRule.cpp); false, changing nothing, otherwise.
 bool raiseChunkedDeltaRule(Importer &im, const onnx::GraphProto &g,
                            const llvm::StringMap<int> &producer, const onnx::NodeProto &n);
+
+/// Redefines the output of the ScatterElements `n`, just imported, and the
+/// final state as one gate.linear_attention when they end transformers'
+/// token-by-token gated delta rule unrolled by torch's exporter
+/// (RecurrentDeltaRule.cpp); false, changing nothing, otherwise.
+bool raiseRecurrentDeltaRule(Importer &im, const onnx::GraphProto &g,
+                             const llvm::StringMap<int> &producer, const onnx::NodeProto &n);
 
 /// Redefines the output of `n`, just imported, as one gate.causal_conv when
 /// it ends an FFT convolution with a constant filter spectrum

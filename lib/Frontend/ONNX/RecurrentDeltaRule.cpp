@@ -1,0 +1,243 @@
+//===- RecurrentDeltaRule.cpp - transformers' token-by-token delta rule ---===//
+//
+// transformers' torch_recurrent_gated_delta_rule (what Qwen3-Next runs for a
+// decode step, and for the tokens whose states a speculative decoder keeps)
+// loops over the tokens in Python; torch's exporter unrolls the loop, so the
+// graph holds, per token i, about twenty nodes:
+//
+//   Sd   = S * unsqueeze(exp(g[:, :, i]), [2, 3])
+//   kv   = ReduceSum(Sd * unsqueeze(k[:, :, i], 3), axis 2)      (Sdᵀ k_i)
+//   S'   = Sd + unsqueeze(k_i, 3) * unsqueeze((v_i - kv) * unsqueeze(beta_i, 2), 2)
+//   out  = ScatterElements(out, i, unsqueeze(ReduceSum(S' * unsqueeze(q_i, 3), axis 2), 2))
+//
+// which is the gated delta rule, token by token, with scale 1 (the query's
+// scaling stays before it). The importer recognises the unrolled loop on the
+// ONNX graph when it reaches the last scatter of the output, checks every
+// step (ops, attributes, axes, the token index of every Gather and scatter,
+// one source tensor per input, shapes), and defines the output, and the
+// final state wherever the graph reads it, by one gate.linear_attention.
+//
+//===----------------------------------------------------------------------===//
+#include "GraphMatcher.h"
+
+#include "gatec/Dialect/Gate/IR/GateDialect.h"
+
+using namespace mlir;
+
+namespace gatec::onnx_frontend::detail {
+namespace {
+
+class RecurrentRuleMatcher : GraphMatcher {
+public:
+  RecurrentRuleMatcher(Importer &im, const onnx::GraphProto &g,
+                       const llvm::StringMap<int> &producer)
+      : GraphMatcher(im, g, producer) {}
+
+  /// Tries to define the output of the ScatterElements `anchor` (and the
+  /// final state) as gate.linear_attention.
+  bool run(const Node &anchor);
+
+private:
+  // One source tensor per input, set by the first step that reads it.
+  std::string Q, K, V, G, Beta;
+
+  /// `v` = Gather(src, i, axis 2), the token i of `src`.
+  bool token(llvm::StringRef v, int64_t i, std::string &src) {
+    std::string s;
+    if (gather(v, 2, s) != i || (!src.empty() && s != src))
+      return false;
+    src = s;
+    return true;
+  }
+  /// `v` = Unsqueeze(Gather(src, i, axis 2), axes).
+  bool tokenUnsqueezed(llvm::StringRef v, std::vector<int64_t> axes, int64_t i,
+                       std::string &src) {
+    std::string t;
+    return unsqueeze(v, std::move(axes), t) && token(t, i, src);
+  }
+  /// `v` = ReduceSum(x, axis 2, keepdims 0) of a rank-4 x; returns x.
+  bool sumAxis2(llvm::StringRef v, std::string &x) {
+    const Node *n = def(v, "ReduceSum");
+    if (!n || !onlyAttrs(n, {"keepdims", "noop_with_empty_axes", "axes"}) ||
+        attrInt(n, "keepdims", 1) != 0 || attrInt(n, "noop_with_empty_axes", 0) != 0)
+      return false;
+    std::optional<std::vector<int64_t>> axes =
+        attr(n, "axes") ? axesOf(n) : ints(in(n, 1));
+    if (!axes || axes->size() != 1 || ((*axes)[0] != 2 && (*axes)[0] != -2))
+      return false;
+    x = in(n, 0);
+    return true;
+  }
+  /// `v` = sᵀ x_i = ReduceSum(s * unsqueeze(x[:, :, i], 3), axis 2).
+  bool contract(llvm::StringRef v, int64_t i, std::string &s, std::string &x) {
+    std::string prod, a, b;
+    if (!sumAxis2(v, prod) || !binary(prod, "Mul", a, b))
+      return false;
+    for (int swap = 0; swap < 2; ++swap, std::swap(a, b)) {
+      std::string xs = x;
+      if ((s.empty() || a == s) && tokenUnsqueezed(b, {3}, i, xs)) {
+        s = a;
+        x = xs;
+        return true;
+      }
+    }
+    return false;
+  }
+  /// `v` = exp(g[:, :, i]) unsqueezed to [B, H, 1, 1] (one Unsqueeze of both
+  /// axes, or two).
+  bool decay(llvm::StringRef v, int64_t i) {
+    std::string e, u;
+    if (!unsqueeze(v, {2, 3}, e) && !(unsqueeze(v, {3}, u) && unsqueeze(u, {2}, e)))
+      return false;
+    const Node *ex = def(e, "Exp");
+    return ex && token(in(ex, 0), i, G);
+  }
+  /// `s` = the state after token i; sets `prev` to the state before it.
+  bool step(llvm::StringRef s, int64_t i, std::string &prev);
+};
+
+bool RecurrentRuleMatcher::step(llvm::StringRef s, int64_t i, std::string &prev) {
+  std::string a, b;
+  if (!binary(s, "Add", a, b))
+    return false;
+  for (int swap = 0; swap < 2; ++swap, std::swap(a, b)) {
+    // a = Sd = prev * decay_i
+    std::string p1, p2;
+    if (!binary(a, "Mul", p1, p2))
+      continue;
+    if (!decay(p2, i))
+      std::swap(p1, p2);
+    if (!decay(p2, i))
+      continue;
+    // b = unsqueeze(k_i, 3) * unsqueeze(delta, 2)
+    std::string o1, o2, dl;
+    if (!binary(b, "Mul", o1, o2))
+      continue;
+    if (!tokenUnsqueezed(o1, {3}, i, K))
+      std::swap(o1, o2);
+    if (!tokenUnsqueezed(o1, {3}, i, K) || !unsqueeze(o2, {2}, dl))
+      continue;
+    // delta = (v_i - Sdᵀ k_i) * unsqueeze(beta_i, 2)
+    std::string d1, d2, vi, kv;
+    if (!binary(dl, "Mul", d1, d2))
+      continue;
+    if (!binary(d1, "Sub", vi, kv))
+      std::swap(d1, d2);
+    if (!binary(d1, "Sub", vi, kv) || !tokenUnsqueezed(d2, {2}, i, Beta) || !token(vi, i, V))
+      continue;
+    std::string sd = a;
+    if (!contract(kv, i, sd, K))
+      continue;
+    prev = p1;
+    return true;
+  }
+  return false;
+}
+
+bool RecurrentRuleMatcher::run(const Node &anchor) {
+  // ---- the output: scatters of one token row each into a zero tensor
+  std::map<int64_t, std::string> rows; // token -> value scattered (unsqueezed)
+  std::string cur = anchor.output(0);
+  while (true) {
+    if (const Node *id = def(cur, "Identity")) {
+      cur = in(id, 0);
+      continue;
+    }
+    const Node *se = def(cur, "ScatterElements");
+    if (!se)
+      break;
+    if (!onlyAttrs(se, {"axis", "reduction"}) || !attrStrIs(se, "reduction", "none", "none") ||
+        (attrInt(se, "axis", 0) != 2 && attrInt(se, "axis", 0) != -2))
+      return false;
+    std::string idx = in(se, 1), upd = in(se, 2), src;
+    std::optional<double> j = splat(idx);
+    if (const Node *ex = j ? nullptr : def(idx, "Expand")) {
+      // Expand(i, Shape(updates)): indices shaped as the updates.
+      const Node *sh = def(in(ex, 1), "Shape");
+      const ConstTensor *k = cst(in(ex, 0));
+      if (!sh || in(sh, 0) != upd || !onlyAttrs(sh, {"start"}) || attrInt(sh, "start", 0) != 0 ||
+          !k || k->numel() != 1)
+        return false;
+      j = splat(in(ex, 0));
+    } else if (j && dims(idx) != dims(upd)) {
+      return false;
+    }
+    if (!j || *j != std::floor(*j) || !unsqueeze(upd, {2}, src) ||
+        !rows.emplace(int64_t(*j), src).second)
+      return false;
+    cur = in(se, 0);
+  }
+  SymShape od = dims(cur);
+  if (!isZeros(cur) || od.size() != 4 || !od[2].isConst() || !od[3].isConst() || !isF32(cur))
+    return false;
+  SymExpr B = od[0], H = od[1];
+  int64_t T = od[2].c, Dv = od[3].c;
+  // Every token written once (ScatterElements takes indices in [-T, T)).
+  std::map<int64_t, std::string> out;
+  for (auto &[j, v] : rows)
+    if (j < -T || j >= T || !out.emplace(j < 0 ? j + T : j, v).second)
+      return false;
+  if (T < 1 || int64_t(out.size()) != T)
+    return false;
+
+  // ---- per token: the output reads the state after it, which the step
+  // computes from the state before.
+  std::vector<std::string> states(T);
+  for (int64_t i = 0; i < T; ++i)
+    if (!contract(out[i], i, states[i], Q))
+      return false;
+  std::string s0;
+  for (int64_t i = T - 1; i >= 0; --i) {
+    std::string prev;
+    if (!step(states[i], i, prev) || (i > 0 && prev != states[i - 1]))
+      return false;
+    if (i == 0)
+      s0 = prev;
+  }
+
+  // ---- shapes and types
+  SymShape kd = dims(K);
+  if (kd.size() != 4 || !kd[3].isConst())
+    return false;
+  int64_t Dk = kd[3].c;
+  if (!dimsAre(Q, {B, H, c(T), c(Dk)}) || !dimsAre(K, {B, H, c(T), c(Dk)}) ||
+      !dimsAre(V, {B, H, c(T), c(Dv)}) || !dimsAre(G, {B, H, c(T)}) ||
+      !dimsAre(Beta, {B, H, c(T)}) || !dimsAre(s0, {B, H, c(Dk), c(Dv)}))
+    return false;
+  for (const std::string &v : {Q, K, V, G, Beta, s0})
+    if (!isF32(v))
+      return false;
+
+  // ---- build
+  Value q = im.materialize(Q), k = im.materialize(K), v = im.materialize(V),
+        gv = im.materialize(G), bv = im.materialize(Beta);
+  Value init = isZeros(s0) ? Value() : im.materialize(s0);
+  if (!q || !k || !v || !gv || !bv || (!isZeros(s0) && !init))
+    return false;
+  OpBuilder &bld = im.b;
+  Type f32 = bld.getF32Type();
+  SmallVector<SymExpr> outDims{B, H, c(T), c(Dv)}, stDims{B, H, c(Dk), c(Dv)};
+  auto op = gate::LinearAttentionOp::create(
+      bld, im.loc, im.typeFor(outDims, f32), im.typeFor(stDims, f32), q, k, v, gv, bv, init,
+      /*gate=*/Value(), gate::UpdateRule::gated_delta, bld.getF32FloatAttr(1.0f),
+      uint64_t(64));
+  im.setDims(op.getOutput(), outDims);
+  im.setDims(op.getFinalState(), stDims);
+  im.hoistAfterOperands(op);
+  im.redefine(anchor.output(0), op.getOutput());
+  // The state after the last token, read by the graph or by nodes.
+  im.redefine(states[T - 1], op.getFinalState());
+  return true;
+}
+
+} // namespace
+
+bool raiseRecurrentDeltaRule(Importer &im, const onnx::GraphProto &g,
+                             const llvm::StringMap<int> &producer, const onnx::NodeProto &n) {
+  if (n.op_type() != "ScatterElements" || n.output_size() != 1 ||
+      !(n.domain().empty() || n.domain() == "ai.onnx"))
+    return false;
+  return RecurrentRuleMatcher(im, g, producer).run(n);
+}
+
+} // namespace gatec::onnx_frontend::detail
