@@ -46,7 +46,8 @@ class Rule(torch.nn.Module):
 
 
 # name: (recurrent, B, T, key heads, value heads, dk, dv, initial/final state,
-#        l2norm inside, final state cast, dynamic batch)
+#        l2norm inside, final state cast, dynamic batch); names ending in
+#        "_legacy" are written by torch's TorchScript exporter (opset 17).
 CASES = {
     "t130": (False, 2, 130, 2, 2, 16, 12, False, True, False, False),  # 3 chunks, 62 padding
     "t128_state": (False, 1, 128, 3, 3, 8, 16, True, False, False, False),  # 2 whole chunks
@@ -58,6 +59,7 @@ CASES = {
     "rec_t6": (True, 2, 6, 2, 2, 8, 8, False, True, False, False),
     "rec_t5_state_cast": (True, 1, 5, 3, 3, 8, 16, True, False, True, False),
     "rec_t3_dynbatch": (True, 2, 3, 2, 2, 8, 6, True, True, False, True),
+    "rec_t4_legacy": (True, 2, 4, 2, 2, 8, 6, True, True, False, False),
 }
 
 
@@ -76,8 +78,12 @@ def export(name):
     model = Rule(recurrent, state, l2norm, cast).eval()
     batch = torch.export.Dim("B")
     dynamic = (({0: batch},) * 5 + (({0: batch},) * state,)) if dyn else None
-    torch.onnx.export(model, args, path, opset_version=18, dynamo=True, external_data=False,
-                      input_names=names, output_names=outs, dynamic_shapes=dynamic)
+    if name.endswith("_legacy"):
+        torch.onnx.export(model, args, path, opset_version=17, dynamo=False,
+                          input_names=names, output_names=outs)
+    else:
+        torch.onnx.export(model, args, path, opset_version=18, dynamo=True, external_data=False,
+                          input_names=names, output_names=outs, dynamic_shapes=dynamic)
     m = onnx.load(path)
     for n in m.graph.node:
         del n.metadata_props[:]

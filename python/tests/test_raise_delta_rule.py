@@ -30,6 +30,7 @@ CASES = {
     "rec_t6": (False, True, False),
     "rec_t5_state_cast": (True, False, True),
     "rec_t3_dynbatch": (True, True, False),
+    "rec_t4_legacy": (True, True, False),
 }
 TOL = 1e-4
 
@@ -288,6 +289,33 @@ def _rec_state_skips_step(m):
     n.input[list(n.input).index(states[2])] = states[1]
 
 
+def _legacy_grid(m, fix):
+    """Replaces the computed index grid of the legacy export's second token
+    write (ScatterND, indices [B, H, 1, 3] = (b, h, 0, 1)) by a constant
+    changed by `fix`."""
+    n = _nodes(m, "ScatterND")[1]
+    b, h = np.meshgrid(np.arange(2), np.arange(2), indexing="ij")
+    grid = np.stack([b, h, np.ones_like(b)], -1)[:, :, None, :].astype(np.int64)
+    fix(grid)
+    _set_input(m, n, 1, grid)
+
+
+def _rec_legacy_grid_exact(m):
+    _legacy_grid(m, lambda g: None)
+
+
+def _rec_legacy_grid_one_row_elsewhere(m):
+    def fix(g):
+        g[1, 1, 0, 2] = 3
+    _legacy_grid(m, fix)
+
+
+def _rec_legacy_grid_heads_swapped(m):
+    def fix(g):
+        g[:, :, 0, 1] = 1 - g[:, :, 0, 1]
+    _legacy_grid(m, fix)
+
+
 # name: (file, mutation, raised, checked against ONNX Runtime)
 MUTATIONS = {
     "scatter_nd_rows_swapped": ("t20", _swap_scatter_nd_rows, False, True),
@@ -306,6 +334,11 @@ MUTATIONS = {
     "rec_sigmoid_decay": ("rec_t6", _rec_sigmoid_decay, False, True),
     "rec_residual_swapped": ("rec_t6", _rec_residual_swapped, False, True),
     "rec_state_skips_step": ("rec_t6", _rec_state_skips_step, False, True),
+    "rec_legacy_grid_exact": ("rec_t4_legacy", _rec_legacy_grid_exact, True, False),
+    "rec_legacy_grid_one_row_elsewhere": ("rec_t4_legacy", _rec_legacy_grid_one_row_elsewhere,
+                                          False, True),
+    "rec_legacy_grid_heads_swapped": ("rec_t4_legacy", _rec_legacy_grid_heads_swapped, False,
+                                      True),
 }
 
 

@@ -92,6 +92,49 @@ private:
     const Node *ex = def(e, "Exp");
     return ex && token(in(ex, 0), i, G);
   }
+  /// ScatterND(out, idx, upd) writing the row upd [B, H, (1,) Dv] at token
+  /// j of out [B, H, T, Dv]: idx [B, H, (1,) 3] a constant holding (b, h, j)
+  /// at every b, h; upd = Reshape(Expand(row)), neither changing the shape.
+  /// Returns j and the row [B, H, Dv].
+  std::optional<int64_t> gridRow(const Node *nd, std::string &row) {
+    if (!onlyAttrs(nd, {"reduction"}) || !attrStrIs(nd, "reduction", "none", "none"))
+      return std::nullopt;
+    SymShape od = dims(in(nd, 0));
+    const ConstTensor *idx = cst(in(nd, 1));
+    if (od.size() != 4 || !od[0].isConst() || !od[1].isConst() || !idx || idx->isFloat())
+      return std::nullopt;
+    int64_t nb = od[0].c, nh = od[1].c;
+    bool unit = idx->shape.size() == 4;
+    if (nb * nh == 0 ||
+        idx->shape != (unit ? SmallVector<int64_t, 4>{nb, nh, 1, 3} : SmallVector<int64_t, 4>{nb, nh, 3}))
+      return std::nullopt;
+    int64_t j = idx->i[2];
+    for (int64_t b = 0; b < nb; ++b)
+      for (int64_t h = 0; h < nh; ++h) {
+        const int64_t *e = &idx->i[(b * nh + h) * 3];
+        if (e[0] != b || e[1] != h || e[2] != j)
+          return std::nullopt;
+      }
+    SmallVector<SymExpr> rowDims{od[0], od[1], od[3]};
+    SmallVector<SymExpr> updDims = rowDims;
+    if (unit)
+      updDims.insert(updDims.begin() + 2, c(1));
+    // A Reshape from the row, or an Unsqueeze of it, adds the unit axis; an
+    // Expand to its own shape changes nothing.
+    std::string upd = in(nd, 2);
+    if (!dimsAre(upd, updDims))
+      return std::nullopt;
+    if (const Node *r = unit ? def(upd, "Reshape") : nullptr)
+      upd = in(r, 0);
+    else if (unit && !unsqueeze(upd, {2}, upd))
+      return std::nullopt;
+    if (const Node *e = def(upd, "Expand"); e && dims(in(e, 0)) == dims(upd))
+      upd = in(e, 0);
+    if (!dimsAre(upd, rowDims))
+      return std::nullopt;
+    row = upd;
+    return j;
+  }
   /// `s` = the state after token i; sets `prev` to the state before it.
   bool step(llvm::StringRef s, int64_t i, std::string &prev);
 };
@@ -136,11 +179,21 @@ bool RecurrentRuleMatcher::step(llvm::StringRef s, int64_t i, std::string &prev)
 
 bool RecurrentRuleMatcher::run(const Node &anchor) {
   // ---- the output: scatters of one token row each into a zero tensor
-  std::map<int64_t, std::string> rows; // token -> value scattered (unsqueezed)
+  std::map<int64_t, std::string> rows; // token -> its output row [B, H, Dv]
   std::string cur = anchor.output(0);
   while (true) {
     if (const Node *id = def(cur, "Identity")) {
       cur = in(id, 0);
+      continue;
+    }
+    if (const Node *nd = def(cur, "ScatterND")) {
+      // The legacy exporter's index_put: out[:, :, j] = row, with the index
+      // grid (b, h, j) folded to a constant.
+      std::string row;
+      std::optional<int64_t> j = gridRow(nd, row);
+      if (!j || !rows.emplace(*j, row).second)
+        return false;
+      cur = in(nd, 0);
       continue;
     }
     const Node *se = def(cur, "ScatterElements");
@@ -234,7 +287,7 @@ bool RecurrentRuleMatcher::run(const Node &anchor) {
 
 bool raiseRecurrentDeltaRule(Importer &im, const onnx::GraphProto &g,
                              const llvm::StringMap<int> &producer, const onnx::NodeProto &n) {
-  if (n.op_type() != "ScatterElements" || n.output_size() != 1 ||
+  if ((n.op_type() != "ScatterElements" && n.op_type() != "ScatterND") || n.output_size() != 1 ||
       !(n.domain().empty() || n.domain() == "ai.onnx"))
     return false;
   return RecurrentRuleMatcher(im, g, producer).run(n);
