@@ -173,6 +173,45 @@ def export(name, opset=18):
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 
+def export_decode(name="qwen3_next", prompt=9):
+    """One decode step with a cache, as transformers' own exporter writes it
+    (transformers.exporters: the prompt run through model.generate(), the
+    second forward captured with its cache and exported): the cache tensors
+    are graph inputs and outputs, and Qwen3-Next's Gated DeltaNet layers run
+    torch_recurrent_gated_delta_rule on the one new token. The .npz holds
+    the inputs (by graph input name) and PyTorch's logits and updated
+    recurrent states."""
+    import copy
+    import tempfile
+
+    from transformers.exporters.exporter_onnx import OnnxConfig, OnnxExporter
+    from transformers.exporters.utils import (decompose_for_generation, get_leaf_tensors,
+                                              onnx_feed)
+
+    torch.manual_seed(0)
+    model = MODELS[name]().eval()
+    ids = torch.randint(0, VOCAB, (1, prompt))
+    step, inputs = decompose_for_generation(model, {"input_ids": ids})["decode"]
+    path = os.path.join(OUT, f"{name}_decode_transformers.onnx")
+    with tempfile.TemporaryDirectory() as tmp:
+        OnnxExporter().export(step, copy.deepcopy(inputs),
+                              config=OnnxConfig(dynamic=True)).save_pretrained(tmp)
+        onnx.save(onnx.load(os.path.join(tmp, "model.onnx")), path)
+    strip(path)
+    m = onnx.load(path)
+    data = {"in:" + k: v for k, v in onnx_feed([i.name for i in m.graph.input], inputs).items()}
+    with torch.inference_mode():
+        run = copy.deepcopy(inputs)
+        out = step(**run)
+    data["logits"] = out.logits.numpy()
+    outputs = {o.name for o in m.graph.output}
+    for key, state in get_leaf_tensors(out.past_key_values).items():
+        if "output.cache." + key in outputs:
+            data["out:output.cache." + key] = state.numpy()
+    np.savez_compressed(path.replace(".onnx", ".npz"), **data)
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+
 # torch's default opset (18: attention decomposed into MatMul/Softmax),
 # opset 24 (ONNX Attention with transformers' boolean mask), and
 # gatec.torch.export (opset 24 + LinearAttention-27 for the gated delta rule).
@@ -187,6 +226,8 @@ def main():
     for name, opset in EXPORTS:
         if not sys.argv[1:] or name in sys.argv[1:]:
             export(name, opset)
+    if not sys.argv[1:] or "qwen3_next_decode" in sys.argv[1:]:
+        export_decode()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,11 @@ head mapping, Qwen3-Next's output gate fused). The MoE model comes from
 transformers' own exporter (torch's cannot translate its experts); that file is
 valid up to 64 tokens (the chunk loop was traced once). Mistral with a
 sliding window of 8 tokens (shorter than the tested lengths) raises to
-`causal` with `window = [7, 0]`."""
+`causal` with `window = [7, 0]`. A decode step of Qwen3-Next with its cache,
+as transformers' own exporter writes it (torch_recurrent_gated_delta_rule
+unrolled over the one new token), raises every Gated DeltaNet layer to one
+gate.linear_attention reading the cached state and matches PyTorch's logits
+and updated cache."""
 import os
 
 import numpy as np
@@ -95,3 +99,54 @@ def test_op_stats_all_supported(name):
     proc = run_gatec([os.path.join(MODELS, name + ".onnx"), "--onnx-op-stats"])
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "UNSUPPORTED" not in proc.stdout
+
+
+DECODE = "qwen3_next_decode_transformers"
+
+
+def test_decode_step_raised():
+    proc = run_gatec([os.path.join(MODELS, DECODE + ".onnx"), "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    la = [ln for ln in proc.stdout.splitlines() if "= gate.linear_attention" in ln]
+    assert len(la) == 3 and all("gated_delta" in ln and "initial_state(" in ln for ln in la), la
+    assert len([ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]) == 1
+    assert "scf.for" not in proc.stdout and "tensor.insert " not in proc.stdout
+
+
+def test_decode_step_matches_pytorch(compiled):
+    """Logits and every cache output of one decode step (the cache holds the
+    state after a 9-token prompt) against PyTorch."""
+    lib = compiled(DECODE)
+    data = np.load(os.path.join(MODELS, DECODE + ".npz"))
+    got = lib(*[data["in:" + spec.name] for spec in lib.inputs])
+    outs = dict(zip((spec.name for spec in lib.outputs), got))
+    assert_close(outs["logits"], data["logits"], TOL, "decode logits")
+    checked = 0
+    for key in data.files:
+        if key.startswith("out:") and outs[key[4:]].dtype.kind == "f":
+            assert_close(outs[key[4:]], data[key], TOL, key[4:])
+            checked += 1
+    assert checked >= 8  # conv and recurrent states of 3 layers, keys, values
+
+
+def test_decode_step_state_broadcast(compiled):
+    """The file names the recurrent states' sizes symbolically ('4', '16'),
+    so states of one head are valid ONNX: the step's products broadcast it
+    over the heads. The raised op broadcasts it the same way (against ONNX
+    Runtime)."""
+    ort = pytest.importorskip("onnxruntime")
+    lib = compiled(DECODE)
+    data = np.load(os.path.join(MODELS, DECODE + ".npz"))
+    feeds = {spec.name: data["in:" + spec.name] for spec in lib.inputs}
+    for layer in range(3):  # the three states share the name of that size
+        key = f"input.cache.layers.{layer}.recurrent_states.0"
+        feeds[key] = np.ascontiguousarray(feeds[key][:, :1])
+    sess = ort.InferenceSession(os.path.join(MODELS, DECODE + ".onnx"),
+                                providers=["CPUExecutionProvider"])
+    want = dict(zip((o.name for o in sess.get_outputs()), sess.run(None, feeds)))
+    got = dict(zip((spec.name for spec in lib.outputs),
+                   lib(*[feeds[spec.name] for spec in lib.inputs])))
+    assert_close(got["logits"], want["logits"], TOL, "logits")
+    out = "output.cache.layers.0.recurrent_states.0"
+    assert got[out].shape == want[out].shape == (1, 4, 16, 16)
+    assert_close(got[out], want[out], TOL, out)

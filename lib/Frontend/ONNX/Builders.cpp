@@ -11,6 +11,7 @@
 #include "OpsCommon.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
@@ -124,7 +125,8 @@ bool Importer::broadcastShapes(llvm::ArrayRef<SymShape> shapes, SymShape &out) {
   return true;
 }
 
-Value Importer::broadcastTo(Value v, llvm::ArrayRef<SymExpr> out) {
+Value Importer::broadcastTo(Value v, llvm::ArrayRef<SymExpr> out,
+                            llvm::ArrayRef<bool> mayBeOne) {
   if (!v)
     return v;
   SymShape vd = dims(v);
@@ -135,9 +137,22 @@ Value Importer::broadcastTo(Value v, llvm::ArrayRef<SymExpr> out) {
                  std::to_string(rank));
   int64_t off = rank - r;
   bool needGeneric = r != rank;
-  for (int64_t j = 0; j < r; ++j)
-    if (vd[j] != out[j + off] && vd[j].isConst(1))
+  // A size known only at run time, broadcast to a static size (or where the
+  // caller says so), may be 1 there (ONNX broadcasting). Two different
+  // symbols are taken to be equal: exporters' shape code gives one length
+  // several symbols, and the first one is the result's size.
+  SmallVector<bool> runtimeOne(r, false);
+  for (int64_t j = 0; j < r; ++j) {
+    if (vd[j] == out[j + off])
+      continue;
+    if (vd[j].isConst(1))
       needGeneric = true;
+    else if (!vd[j].isConst() &&
+             (out[j + off].isConst() ||
+              (size_t(j + off) < mayBeOne.size() && mayBeOne[j + off])))
+      needGeneric = runtimeOne[j] = true;
+  }
+
   auto outT = typeFor(out, et);
   if (!needGeneric) {
     // Same sizes up to what is known statically.
@@ -155,18 +170,48 @@ Value Importer::broadcastTo(Value v, llvm::ArrayRef<SymExpr> out) {
     }
     return splatValue(out, constantOp(cast<TypedAttr>(attr.getSplatValue<Attribute>())));
   }
-  SmallVector<AffineExpr> exprs;
-  for (int64_t j = 0; j < r; ++j)
-    exprs.push_back(vd[j].isConst(1) && !out[j + off].isConst(1)
-                        ? getAffineConstantExpr(0, &ctx)
-                        : getAffineDimExpr(unsigned(j + off), &ctx));
-  AffineMap inMap = AffineMap::get(unsigned(rank), 0, exprs, &ctx);
   AffineMap outMap = AffineMap::getMultiDimIdentityMap(unsigned(rank), &ctx);
   SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
-  return generic({v}, empty(out, et), {inMap, outMap}, iters,
-                 [](OpBuilder &nb, Location l, ValueRange args) {
-                   linalg::YieldOp::create(nb, l, args[0]);
-                 });
+  if (llvm::none_of(runtimeOne, [](bool x) { return x; })) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t j = 0; j < r; ++j)
+      exprs.push_back(vd[j].isConst(1) && !out[j + off].isConst(1)
+                          ? getAffineConstantExpr(0, &ctx)
+                          : getAffineDimExpr(unsigned(j + off), &ctx));
+    AffineMap inMap = AffineMap::get(unsigned(rank), 0, exprs, &ctx);
+    return generic({v}, empty(out, et), {inMap, outMap}, iters,
+                   [](OpBuilder &nb, Location l, ValueRange args) {
+                     linalg::YieldOp::create(nb, l, args[0]);
+                   });
+  }
+  // Each size known only at run time: when it is 1 there, the slice at 0
+  // broadcast along that axis, else the tensor as it is.
+  Value cur = v;
+  SymShape cd = vd;
+  for (int64_t j = 0; j < r; ++j) {
+    if (!runtimeOne[j])
+      continue;
+    SymShape one = cd, target = cd;
+    one[j] = SymExpr::constant(1);
+    target[j] = out[j + off];
+    Value isOne =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, indexOf(vd[j]), cIndex(1));
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange{typeFor(target, et)}, isOne,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value slice = extractSlice(cur, SymShape(r, SymExpr::constant(0)), one,
+                                 SmallVector<int64_t>(r, 1));
+      scf::YieldOp::create(b, loc, castTo(broadcastTo(slice, target), typeFor(target, et)));
+      b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+      scf::YieldOp::create(b, loc, castTo(cur, typeFor(target, et)));
+    }
+    cur = ifOp.getResult(0);
+    setDims(cur, target);
+    cd = target;
+  }
+  return broadcastTo(cur, out);
 }
 
 bool Importer::broadcastAll(llvm::SmallVectorImpl<Value> &vals, SymShape *outShape) {

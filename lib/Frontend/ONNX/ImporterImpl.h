@@ -309,7 +309,10 @@ public:
 
   /// Numpy broadcasting of shapes; false (with an error) on a mismatch.
   bool broadcastShapes(llvm::ArrayRef<SymShape> shapes, SymShape &out);
-  Value broadcastTo(Value v, llvm::ArrayRef<SymExpr> out);
+  /// `v` broadcast to `out`. A symbolic size of v meeting a static size, or
+  /// an output dimension marked in `mayBeOne`, is broadcast when it is 1 at
+  /// run time (scf.if: the slice at 0 broadcast, or v as it is).
+  Value broadcastTo(Value v, llvm::ArrayRef<SymExpr> out, llvm::ArrayRef<bool> mayBeOne = {});
   /// Broadcasts every operand to the common shape; false on mismatch.
   bool broadcastAll(llvm::SmallVectorImpl<Value> &vals, SymShape *outShape = nullptr);
   /// An elementwise cast to element type `et` (ONNX Cast semantics).

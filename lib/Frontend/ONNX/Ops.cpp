@@ -424,8 +424,10 @@ Value emitBinary(Importer &im, EW k, Value a, Value bv, bool fmod) {
   }
 }
 
-/// Symbolic arithmetic on shape-tensor elements.
-OptSym symBinary(EW k, const OptSym &a, const OptSym &bs) {
+/// Symbolic arithmetic on shape-tensor elements. A sum that is not one
+/// product (T + 1: a KV cache's length after a step) is the importer's symbol
+/// for that sum, the one Concat gives the same sum of sizes.
+OptSym symBinary(Importer &im, EW k, const OptSym &a, const OptSym &bs) {
   if (!a || !bs)
     return std::nullopt;
   if (a->isConst() && bs->isConst()) {
@@ -437,16 +439,19 @@ OptSym symBinary(EW k, const OptSym &a, const OptSym &bs) {
   }
   switch (k) {
   case EW::Add:
-    if (a->isConst(0))
-      return bs;
-    if (bs->isConst(0))
-      return a;
+    if (auto sum = likeTermsSum({*a, *bs}))
+      return sum;
+    if (int sym = im.sumSym({*a, *bs}))
+      return SymExpr::symbol(sym);
     return std::nullopt;
   case EW::Sub:
     if (bs->isConst(0))
       return a;
     if (*a == *bs)
       return SymExpr::constant(0);
+    if (bs->isConst() && bs->c != std::numeric_limits<int64_t>::min())
+      if (int sym = im.sumSym({*a, SymExpr::constant(-bs->c)}))
+        return SymExpr::symbol(sym);
     return std::nullopt;
   case EW::Mul:
     return symMul(*a, *bs);
@@ -510,7 +515,7 @@ LogicalResult binary(Importer &im, NodeCtx &n, EW k) {
         r.scalar = sa->scalar && sb->scalar;
         size_t cnt = std::max(na, nb);
         for (size_t j = 0; j < cnt; ++j)
-          r.elems.push_back(symBinary(k, sa->elems[na == 1 ? 0 : j], sb->elems[nb == 1 ? 0 : j]));
+          r.elems.push_back(symBinary(im, k, sa->elems[na == 1 ? 0 : j], sb->elems[nb == 1 ? 0 : j]));
         if (r.allKnown())
           return n.outShape(0, std::move(r));
       }
@@ -1298,8 +1303,8 @@ LogicalResult handleExpand(Importer &im, NodeCtx &n) {
       return im.fail("negative dimension " + std::to_string(e->c) + " in the target shape");
   bool known = llvm::all_of(elems, [](const OptSym &e) { return e.has_value(); });
   SymShape out;
-  // Input dims of a dynamic size expanded to a size known only at run time:
-  // either may be 1, so the read index is chosen at run time.
+  // Input sizes known only at run time expanded to target sizes known only
+  // at run time: either may be 1.
   SmallVector<bool> runtimeBcast;
   if (known) {
     SymShape target;
@@ -1369,37 +1374,7 @@ LogicalResult handleExpand(Importer &im, NodeCtx &n) {
       }
     }
   }
-  Value x = n.in(0);
-  if (!x)
-    return failure();
-  if (runtimeBcast.empty())
-    return n.out(0, im.broadcastTo(x, out));
-  int64_t rank = int64_t(out.size()), off = rank - int64_t(xd.size());
-  SmallVector<Value> xdim;
-  for (int64_t j = 0; j < int64_t(xd.size()); ++j)
-    xdim.push_back(im.indexOf(xd[j]));
-  Type et = Importer::tt(x).getElementType();
-  AffineMap id = AffineMap::getMultiDimIdentityMap(unsigned(rank), &im.ctx);
-  Value y = im.generic(
-      {}, im.empty(out, et), {id}, SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &nb, Location l, ValueRange) {
-        SmallVector<Value> coords;
-        for (int64_t j = 0; j < int64_t(xd.size()); ++j) {
-          Value i = linalg::IndexOp::create(nb, l, j + off);
-          if (xd[j].isConst(1)) {
-            coords.push_back(arith::ConstantIndexOp::create(nb, l, 0));
-          } else if (runtimeBcast[j + off]) {
-            Value one = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, xdim[j],
-                                              arith::ConstantIndexOp::create(nb, l, 1));
-            coords.push_back(
-                arith::SelectOp::create(nb, l, one, arith::ConstantIndexOp::create(nb, l, 0), i));
-          } else {
-            coords.push_back(i);
-          }
-        }
-        linalg::YieldOp::create(nb, l, tensor::ExtractOp::create(nb, l, x, coords).getResult());
-      });
-  return n.out(0, y);
+  return n.out(0, im.broadcastTo(n.in(0), out, runtimeBcast));
 }
 
 LogicalResult handleReshape(Importer &im, NodeCtx &n) {

@@ -253,23 +253,44 @@ bool RecurrentRuleMatcher::run(const Node &anchor) {
   if (kd.size() != 4 || !kd[3].isConst())
     return false;
   int64_t Dk = kd[3].c;
-  if (!dimsAre(Q, {B, H, c(T), c(Dk)}) || !dimsAre(K, {B, H, c(T), c(Dk)}) ||
-      !dimsAre(V, {B, H, c(T), c(Dv)}) || !dimsAre(G, {B, H, c(T)}) ||
-      !dimsAre(Beta, {B, H, c(T)}) || !dimsAre(s0, {B, H, c(Dk), c(Dv)}))
-    return false;
-  for (const std::string &v : {Q, K, V, G, Beta, s0})
-    if (!isF32(v))
+  // Sizes the graph leaves symbolic where the steps broadcast them against
+  // static ones (transformers' exporter names even a cache's fixed sizes,
+  // and head counts reach the rule through reshapes of such tensors): the
+  // operands are broadcast to the static sizes first, as the steps' products
+  // would (a size that is 1 at run time broadcasts; elementwise steps commute
+  // with broadcasting).
+  SmallVector<SymExpr> qkDims{B, H, c(T), c(Dk)}, vDims{B, H, c(T), c(Dv)}, tDims{B, H, c(T)},
+      stDims{B, H, c(Dk), c(Dv)};
+  auto fits = [&](llvm::StringRef v, llvm::ArrayRef<SymExpr> want) {
+    SymShape d = dims(v);
+    if (d.size() != want.size() || !isF32(v))
       return false;
+    for (size_t a = 0; a < d.size(); ++a)
+      if (!(d[a] == want[a] || (!d[a].isConst() && want[a].isConst())))
+        return false;
+    return true;
+  };
+  if (!fits(Q, qkDims) || !fits(K, qkDims) || !fits(V, vDims) || !fits(G, tDims) ||
+      !fits(Beta, tDims) || !fits(s0, stDims))
+    return false;
 
   // ---- build
-  Value q = im.materialize(Q), k = im.materialize(K), v = im.materialize(V),
-        gv = im.materialize(G), bv = im.materialize(Beta);
-  Value init = isZeros(s0) ? Value() : im.materialize(s0);
-  if (!q || !k || !v || !gv || !bv || (!isZeros(s0) && !init))
-    return false;
   OpBuilder &bld = im.b;
   Type f32 = bld.getF32Type();
-  SmallVector<SymExpr> outDims{B, H, c(T), c(Dv)}, stDims{B, H, c(Dk), c(Dv)};
+  auto operand = [&](llvm::StringRef name, llvm::ArrayRef<SymExpr> want) {
+    Value x = im.materialize(name);
+    if (!x || llvm::equal(im.dims(x), want))
+      return x;
+    x = im.castTo(im.broadcastTo(x, want), im.typeFor(want, f32));
+    im.setDims(x, want);
+    return x;
+  };
+  Value q = operand(Q, qkDims), k = operand(K, qkDims), v = operand(V, vDims),
+        gv = operand(G, tDims), bv = operand(Beta, tDims);
+  Value init = isZeros(s0) ? Value() : operand(s0, stDims);
+  if (!q || !k || !v || !gv || !bv || (!isZeros(s0) && !init))
+    return false;
+  SmallVector<SymExpr> outDims = vDims;
   auto op = gate::LinearAttentionOp::create(
       bld, im.loc, im.typeFor(outDims, f32), im.typeFor(stDims, f32), q, k, v, gv, bv, init,
       /*gate=*/Value(), gate::UpdateRule::gated_delta, bld.getF32FloatAttr(1.0f),
