@@ -109,8 +109,39 @@ def test_decode_step_raised():
     assert proc.returncode == 0, proc.stderr
     la = [ln for ln in proc.stdout.splitlines() if "= gate.linear_attention" in ln]
     assert len(la) == 3 and all("gated_delta" in ln and "initial_state(" in ln for ln in la), la
-    assert len([ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]) == 1
+    sdpa = [ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]
+    # The mask keeps every cached key and the new one (j <= P, with P + 1
+    # keys: proven for every cache length), so it goes, with transformers'
+    # zeroing of fully masked rows, and the output gate is fused.
+    assert len(sdpa) == 1 and "mask(" not in sdpa[0] and "causal" not in sdpa[0], sdpa
+    assert "gate(" in sdpa[0], sdpa
     assert "scf.for" not in proc.stdout and "tensor.insert " not in proc.stdout
+
+
+def test_decode_mask_near_miss(tmp_path):
+    """The same file with the new token's own key masked out (j < P instead
+    of j <= P): the mask stays, and gatec matches ONNX Runtime."""
+    ort = pytest.importorskip("onnxruntime")
+    import onnx
+
+    m = onnx.load(os.path.join(MODELS, DECODE + ".onnx"))
+    le = [n for n in m.graph.node if n.op_type == "LessOrEqual"]
+    assert len(le) == 1
+    le[0].op_type = "Less"
+    path = str(tmp_path / "decode_less.onnx")
+    onnx.save(m, path)
+    proc = run_gatec([path, "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    sdpa = [ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]
+    assert len(sdpa) == 1 and "mask(" in sdpa[0], sdpa
+    lib = gatec.load(gatec.compile(path, str(tmp_path / "libless.so")))
+    data = np.load(os.path.join(MODELS, DECODE + ".npz"))
+    feeds = {spec.name: data["in:" + spec.name] for spec in lib.inputs}
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    want = sess.run(["logits"], feeds)[0]
+    got = lib(*[feeds[spec.name] for spec in lib.inputs])[0]
+    assert_close(got, want, TOL, "logits")
+    assert np.max(np.abs(want - data["logits"])) > 1e-4, "the change did not change the result"
 
 
 def test_decode_step_matches_pytorch(compiled):

@@ -278,6 +278,16 @@ Value dynamicSize(Value v, int64_t d, int depth = 0) {
   return {};
 }
 
+/// `size` as x + c with c a small constant (arith.addi of a constant), or
+/// (size, 0).
+std::pair<Value, int64_t> sizePlusConstant(Value size) {
+  if (auto add = size.getDefiningOp<arith::AddIOp>())
+    for (auto [x, k] : {std::pair{add.getLhs(), add.getRhs()}, {add.getRhs(), add.getLhs()}})
+      if (std::optional<int64_t> c = getConstantIntValue(k); c && *c > 0 && *c < (1 << 20))
+        return {x, *c};
+  return {size, 0};
+}
+
 /// The step of a proven-constant scan: scf.for %t = 0 to L step 1 carrying
 /// (acc, out) with acc' = acc + x[..., t, ...], out[..., t, ...] = acc' (an
 /// inclusive cumulative sum along one axis, as the importer lowers CumSum),
@@ -956,11 +966,14 @@ public:
   /// at least 1 (a mask with an element has every extent >= 1) and the
   /// coordinate is at most size - 1.
   bool setExtent(unsigned k, Value size) {
-    auto var = symbol(size, /*lower=*/1);
+    // x + c (a KV cache's length after appending c tokens): the extent in
+    // terms of x, which the mask's positions may read too.
+    auto [x, c] = sizePlusConstant(size);
+    auto var = symbol(x, /*lower=*/std::max<int64_t>(0, 1 - c));
     if (!var)
       return false;
     upper[k] = AffineForm::coord(*var);
-    upper[k].cst = -1;
+    upper[k].cst = c - 1;
     return true;
   }
 
@@ -1553,6 +1566,8 @@ std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
     if (t.isDynamicDim(k))
       if (Value size = dynamicSize(mask, k); size && sym.setExtent(k, size)) {
         sizes[size] = kMaxDynamicExtent;
+        auto [x, c] = sizePlusConstant(size);
+        sizes[x] = kMaxDynamicExtent - c;
         dynSize[k] = size;
       }
   MaskWalker<SymbolicDomain> symbolic(sym);

@@ -503,7 +503,12 @@ struct DropFullyMaskedRowGuard : OpRewritePattern<arith::SelectOp> {
         return failure();
     bool sameMask = sdpa.getMask() == mask && !sdpa.getCausal();
     bool causalAnyway = sdpa.getCausal() && !sdpa.getMask() && isCausalMask(mask, false);
-    if (!sameMask && !causalAnyway)
+    // A mask that keeps a key in every row, for every size, never selects 0.
+    auto keepsInEveryRow = [&] {
+      std::optional<KeyBand> band = maskBand(mask, false);
+      return band && band->everyRowKeeps;
+    };
+    if (!sameMask && !causalAnyway && !keepsInEveryRow())
       return failure();
     rw.replaceOp(sel, sdpa.getResult());
     return success();
