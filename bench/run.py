@@ -520,6 +520,27 @@ def main():
                        best_time(lambda: m(ids), min_reps=2),
                        [("ORT", t_ort), ("PyTorch eager", t_torch)])
 
+        # A decode step after a T-token prompt, as transformers' own exporter
+        # writes it (the cache as graph inputs and outputs; the Gated DeltaNet
+        # layers' token-by-token rule raised): the same file in gatec and ORT,
+        # PyTorch eager on the same step (a fresh copy of the cache per call).
+        import copy
+        path, step, inputs = hf.export_decode("qwen3_next", prompt=T_, size="bench",
+                                              path=os.path.join(OUT, "hf_qwen3_next_decode.onnx"))
+        data = np.load(path.replace(".onnx", ".npz"))
+        m = gatec.load(gatec.compile(path, os.path.join(OUT, "libhf_qwen3_next_decode.so")))
+        args_ = [data["in:" + s.name] for s in m.inputs]
+        err = float(np.abs(m(*args_)[0] - data["logits"]).max() / np.abs(data["logits"]).max())
+        assert err < 1e-3, f"hf decode: gatec vs PyTorch error {err}"
+        sess = ort_session(path)
+        fd = {s.name: a for s, a in zip(m.inputs, args_)}
+        t_ort = best_time(lambda: sess.run(None, fd)) if sess else None
+        copies = iter([copy.deepcopy(inputs) for _ in range(60)])
+        with torch.inference_mode():
+            t_torch = best_time(lambda: step(**next(copies)))
+        report(f"HF qwen3_next hidden 1024, transformers' exporter, decode after T={T_}", 0,
+               best_time(lambda: m(*args_)), [("ORT", t_ort), ("PyTorch eager", t_torch)])
+
     if want("genai"):
         try:
             import onnxruntime_genai  # noqa: F401  (its model builder)

@@ -173,14 +173,14 @@ def export(name, opset=18):
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 
-def export_decode(name="qwen3_next", prompt=9):
+def export_decode(name="qwen3_next", prompt=9, size="tiny", path=None):
     """One decode step with a cache, as transformers' own exporter writes it
     (transformers.exporters: the prompt run through model.generate(), the
     second forward captured with its cache and exported): the cache tensors
     are graph inputs and outputs, and Qwen3-Next's Gated DeltaNet layers run
-    torch_recurrent_gated_delta_rule on the one new token. The .npz holds
-    the inputs (by graph input name) and PyTorch's logits and updated
-    recurrent states."""
+    torch_recurrent_gated_delta_rule on the one new token. Writes the .onnx
+    and an .npz with the inputs (by graph input name) and PyTorch's logits
+    and updated cache; returns (path, the step module, its inputs)."""
     import copy
     import tempfile
 
@@ -189,10 +189,10 @@ def export_decode(name="qwen3_next", prompt=9):
                                               onnx_feed)
 
     torch.manual_seed(0)
-    model = MODELS[name]().eval()
-    ids = torch.randint(0, VOCAB, (1, prompt))
+    model = MODELS[name](size).eval()
+    ids = torch.randint(0, model.config.vocab_size, (1, prompt))
     step, inputs = decompose_for_generation(model, {"input_ids": ids})["decode"]
-    path = os.path.join(OUT, f"{name}_decode_transformers.onnx")
+    path = path or os.path.join(OUT, f"{name}_decode_transformers.onnx")
     with tempfile.TemporaryDirectory() as tmp:
         OnnxExporter().export(step, copy.deepcopy(inputs),
                               config=OnnxConfig(dynamic=True)).save_pretrained(tmp)
@@ -201,8 +201,7 @@ def export_decode(name="qwen3_next", prompt=9):
     m = onnx.load(path)
     data = {"in:" + k: v for k, v in onnx_feed([i.name for i in m.graph.input], inputs).items()}
     with torch.inference_mode():
-        run = copy.deepcopy(inputs)
-        out = step(**run)
+        out = step(**copy.deepcopy(inputs))
     data["logits"] = out.logits.numpy()
     outputs = {o.name for o in m.graph.output}
     for key, state in get_leaf_tensors(out.past_key_values).items():
@@ -210,6 +209,7 @@ def export_decode(name="qwen3_next", prompt=9):
             data["out:output.cache." + key] = state.numpy()
     np.savez_compressed(path.replace(".onnx", ".npz"), **data)
     print(f"{path}: {os.path.getsize(path)} bytes")
+    return path, step, inputs
 
 
 # torch's default opset (18: attention decomposed into MatMul/Softmax),
