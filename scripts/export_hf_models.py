@@ -68,7 +68,7 @@ def qwen3(size="tiny"):
     return Qwen3ForCausalLM(cfg)
 
 
-def mistral():
+def mistral(size="tiny"):
     from transformers import MistralConfig, MistralForCausalLM
 
     cfg = MistralConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
@@ -77,7 +77,7 @@ def mistral():
     return MistralForCausalLM(cfg)
 
 
-def mistral_swa():
+def mistral_swa(size="tiny"):
     """Mistral with a sliding window of 8 tokens (keys i-7..i), shorter than
     the test lengths."""
     from transformers import MistralConfig, MistralForCausalLM
@@ -226,8 +226,9 @@ def main():
     for name, opset in EXPORTS:
         if not sys.argv[1:] or name in sys.argv[1:]:
             export(name, opset)
-    if not sys.argv[1:] or "qwen3_next_decode" in sys.argv[1:]:
-        export_decode()
+    for name in ("qwen3_next", "qwen3"):
+        if not sys.argv[1:] or name + "_decode" in sys.argv[1:]:
+            export_decode(name)
 
 
 if __name__ == "__main__":
