@@ -226,7 +226,7 @@ def main():
     for name, opset in EXPORTS:
         if not sys.argv[1:] or name in sys.argv[1:]:
             export(name, opset)
-    for name in ("qwen3_next", "qwen3"):
+    for name in ("qwen3_next", "qwen3_next_moe", "qwen3"):
         if not sys.argv[1:] or name + "_decode" in sys.argv[1:]:
             export_decode(name)
 
