@@ -61,8 +61,7 @@ private:
     if (!n || !onlyAttrs(n, {"keepdims", "noop_with_empty_axes", "axes"}) ||
         attrInt(n, "keepdims", 1) != 0 || attrInt(n, "noop_with_empty_axes", 0) != 0)
       return false;
-    std::optional<std::vector<int64_t>> axes =
-        attr(n, "axes") ? axesOf(n) : ints(in(n, 1));
+    std::optional<std::vector<int64_t>> axes = axesOf(n);
     if (!axes || axes->size() != 1 || ((*axes)[0] != 2 && (*axes)[0] != -2))
       return false;
     x = in(n, 0);
@@ -287,8 +286,9 @@ bool RecurrentRuleMatcher::run(const Node &anchor) {
   };
   Value q = operand(Q, qkDims), k = operand(K, qkDims), v = operand(V, vDims),
         gv = operand(G, tDims), bv = operand(Beta, tDims);
-  Value init = isZeros(s0) ? Value() : operand(s0, stDims);
-  if (!q || !k || !v || !gv || !bv || (!isZeros(s0) && !init))
+  bool zeroInit = isZeros(s0);
+  Value init = zeroInit ? Value() : operand(s0, stDims);
+  if (!q || !k || !v || !gv || !bv || (!zeroInit && !init))
     return false;
   SmallVector<SymExpr> outDims = vDims;
   auto op = gate::LinearAttentionOp::create(
@@ -297,7 +297,7 @@ bool RecurrentRuleMatcher::run(const Node &anchor) {
       uint64_t(64));
   im.setDims(op.getOutput(), outDims);
   im.setDims(op.getFinalState(), stDims);
-  im.hoistAfterOperands(op);
+  Importer::hoistAfterOperands(op);
   im.redefine(anchor.output(0), op.getOutput());
   // The state after the last token, read by the graph or by nodes.
   im.redefine(states[T - 1], op.getFinalState());
