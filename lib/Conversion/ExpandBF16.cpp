@@ -95,10 +95,41 @@ struct MaskedStoreAsI16 : OpRewritePattern<LLVM::MaskedStoreOp> {
   }
 };
 
+/// Gathers of bf16 lanes (the flash kernel's transposing Q loads) likewise:
+/// LLVM legalizes a bf16 gather through f32 lanes and __truncsfbf2.
+struct MaskedGatherAsI16 : OpRewritePattern<LLVM::masked_gather> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LLVM::masked_gather op, PatternRewriter &rw) const override {
+    auto vt = dyn_cast<VectorType>(op.getType());
+    if (!vt || !isBF16(vt))
+      return failure();
+    SmallVector<Value> passThru;
+    for (Value p : op.getPassThru())
+      passThru.push_back(LLVM::BitcastOp::create(rw, op.getLoc(), asI16(vt), p));
+    auto gather = LLVM::masked_gather::create(rw, op.getLoc(), asI16(vt), op.getPtrs(),
+                                              op.getMask(), passThru, op.getAlignmentAttr());
+    rw.replaceOpWithNewOp<LLVM::BitcastOp>(op, vt, gather.getResult());
+    return success();
+  }
+};
+
+struct MaskedScatterAsI16 : OpRewritePattern<LLVM::masked_scatter> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LLVM::masked_scatter op, PatternRewriter &rw) const override {
+    auto vt = dyn_cast<VectorType>(op.getValue().getType());
+    if (!vt || !isBF16(vt))
+      return failure();
+    Value bits = LLVM::BitcastOp::create(rw, op.getLoc(), asI16(vt), op.getValue());
+    rw.modifyOpInPlace(op, [&] { op.getValueMutable().assign(bits); });
+    return success();
+  }
+};
+
 struct GateExpandBF16Pass : gatec::impl::GateExpandBF16Base<GateExpandBF16Pass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ComputeInF32, MaskedLoadAsI16, MaskedStoreAsI16>(&getContext());
+    patterns.add<ComputeInF32, MaskedLoadAsI16, MaskedStoreAsI16, MaskedGatherAsI16,
+                 MaskedScatterAsI16>(&getContext());
     arith::populateExpandBFloat16Patterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
