@@ -33,6 +33,7 @@ struct SdpaOperands {
     causal = op.getCausal();
     std::tie(left, right) = op.getKeyBand();
     windowed = op.getWindow().has_value();
+    bottomRight = op.getBottomRight();
     boolMask = mask && type(op.getMask()).getElementType().isInteger(1);
     siluGate = op.getGateAct() == gate::Activation::silu;
   }
@@ -45,7 +46,8 @@ struct SdpaOperands {
   float scale, softcap;            // softcap 0: none
   bool causal, boolMask, siluGate;
   bool windowed;                   // a `window`: only the SIMT kernels take it
-  std::optional<int64_t> left, right; // keys [i - left, i + right] (unbounded: none)
+  bool bottomRight;                // query i at key i + Skv - Sq: SIMT only too
+  std::optional<int64_t> left, right; // keys [p - left, p + right] (unbounded: none)
 };
 
 } // namespace gatec

@@ -121,7 +121,7 @@ def _check_4d(name, a):
 
 
 def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causal_offset=0,
-                window=None):
+                window=None, bottom_right=False):
     """The unfused SDPA, returning every intermediate.
 
     Returns a dict with
@@ -178,8 +178,11 @@ def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causa
             bias = np.where(mask, 0.0, -np.inf) + bias
         else:
             bias = bias + mask.astype(np.float64)
+    # bottom_right: query i sits at key position i + Skv - Sq for the causal
+    # and window bands (gate.sdpa's `bottom_right`).
+    shift = Skv - Sq if bottom_right else 0
     if causal:
-        off = np.asarray(causal_offset, dtype=np.int64).reshape(-1)
+        off = np.asarray(causal_offset, dtype=np.int64).reshape(-1) + shift
         if off.size == 1:
             off = np.repeat(off, B)
         if off.size != B:
@@ -191,7 +194,7 @@ def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causa
             bias[b] = np.where(allowed[None], bias[b], -np.inf)
     if window is not None:  # query i sees keys i - left .. i + right
         left, right = window
-        d = np.arange(Skv)[None, :] - np.arange(Sq)[:, None]
+        d = np.arange(Skv)[None, :] - np.arange(Sq)[:, None] - shift
         bias = np.where(((d >= -left) & (d <= right))[None, None], bias, -np.inf)
 
     # A masked key takes no part, whatever its score (a NaN or infinite key a
@@ -229,6 +232,7 @@ def sdpa(
     gate_act="sigmoid",
     causal_offset=0,
     window=None,
+    bottom_right=False,
 ):
     """Scaled dot-product attention with an optional output gate (float64).
 
@@ -239,7 +243,8 @@ def sdpa(
     scale: default 1/sqrt(D).  softcap: c*tanh(s/c) on the scaled scores, before the
     mask (0 = off).  causal: query i sees keys 0..i+causal_offset (default offset 0:
     upper-left), whatever the mask.  window: (left, right), query i also sees only keys
-    i - left .. i + right.  Rows with no attendable key give 0.
+    i - left .. i + right.  bottom_right: both bands aligned to the last key (query i
+    at key position i + Skv - Sq).  Rows with no attendable key give 0.
     gate: [B,Hq,Sq,Dv] (elementwise) or [B,Hq,Sq,1] (headwise); the result is
     out * act(gate) with act = gate_act in {sigmoid, silu}.
 
@@ -247,7 +252,7 @@ def sdpa(
     """
     parts = _sdpa_parts(
         q, k, v, mask=mask, scale=scale, softcap=softcap, causal=causal,
-        causal_offset=causal_offset, window=window,
+        causal_offset=causal_offset, window=window, bottom_right=bottom_right,
     )
     out = parts["out"]
     if gate is not None:

@@ -89,7 +89,7 @@ def sdpa_func(fname: str, q: Shape, k: Shape, v: Shape, dtype: str = "f32", *,
               mask: Optional[Tuple[Shape, str]] = None, gate: Optional[Shape] = None,
               causal: bool = False, scale: Optional[float] = None,
               softcap: Optional[float] = None, gate_act: str = "sigmoid",
-              window: Optional[Tuple[int, int]] = None) -> str:
+              window: Optional[Tuple[int, int]] = None, bottom_right: bool = False) -> str:
     out = (q[0], q[1], q[2], v[3])
     args = [Arg("query", q, dtype), Arg("key", k, dtype), Arg("value", v, dtype)]
     opt = ""
@@ -110,6 +110,8 @@ def sdpa_func(fname: str, q: Shape, k: Shape, v: Shape, dtype: str = "f32", *,
         attrs.append(f"gate_act = #gate<act {gate_act}>")
     if window is not None:
         attrs.append(f"window = array<i64: {window[0]}, {window[1]}>")
+    if bottom_right:
+        attrs.append("bottom_right")
     attr = (" {" + ", ".join(attrs) + "}") if attrs else ""
     res = Arg("output", out, dtype)
     body = (f"  %r = gate.sdpa %a0, %a1, %a2{opt}{attr}\n"

@@ -88,7 +88,8 @@ def cast(x, dtype: str):
 def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
               mask=None, gate=None, causal=False, scale=None, softcap=None,
               gate_act="sigmoid", masked_rows=False, mask_blocks=False, mask_fill="-inf",
-              qmul=1.0, kmul=1.0, static=(), id_extra="", marks=(), window=None):
+              qmul=1.0, kmul=1.0, static=(), id_extra="", marks=(), window=None,
+              bottom_right=False):
     """Registers function `fn` and one case calling it with these sizes.
     Dims b, sq, skv are dynamic, except those named in `static`.
 
@@ -114,7 +115,7 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
                                  mask=(typed(mshape), mask[1]) if mask else None,
                                  gate=typed(gshape) if gshape else None, causal=causal,
                                  scale=scale, softcap=softcap, gate_act=gate_act,
-                                 window=window))
+                                 window=window, bottom_right=bottom_right))
 
     def concrete(shape):
         return tuple(size[d] if isinstance(d, str) else d for d in shape)
@@ -164,7 +165,8 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
         if gate is not None:
             g = ins[i]
         return [R.sdpa(q, k, v, mask=m, gate=g, scale=scale, softcap=softcap or 0.0,
-                       causal=causal, gate_act=gate_act, window=window)]
+                       causal=causal, gate_act=gate_act, window=window,
+                       bottom_right=bottom_right)]
 
     check = None
     if masked_rows and mask_fill == "-inf":
@@ -334,6 +336,30 @@ def _build_sdpa_cases():
               window=(5, 7))
     sdpa_case(C, "sdpa", "static_swa9_d40", B=1, Hq=2, Hkv=2, Sq=130, Skv=130, D=40,
               causal=True, window=(9, 0), static=("b", "sq", "skv"))
+    # bottom-right bands (query i at key i + Skv - Sq): a chunked prefill or a
+    # decode step over a cache, a cache shorter than the queries (the first
+    # rows see nothing), windows on both sides, the split-KV decode
+    for sq, skv in ((1, 1), (1, 77), (5, 77), (65, 200), (64, 64), (70, 65), (257, 3)):
+        sdpa_case(C, "sdpa", "br_causal_gqa_d40", B=2, Hq=4, Hkv=2, Sq=sq, Skv=skv, D=40,
+                  causal=True, bottom_right=True)
+    for w in (0, 7, 100):
+        for sq, skv in ((1, 300), (3, 300), (65, 130), (70, 65)):
+            sdpa_case(C, "sdpa", f"br_swa{w}_gqa_d64", B=1, Hq=8, Hkv=2, Sq=sq, Skv=skv, D=64,
+                      causal=True, window=(w, 0), bottom_right=True)
+    for sq, skv in ((2, 40), (65, 200), (70, 65)):
+        sdpa_case(C, "sdpa", "br_local3_5_d64", B=2, Hq=2, Hkv=2, Sq=sq, Skv=skv, D=64,
+                  window=(3, 5), bottom_right=True)
+    sdpa_case(C, "sdpa", "br_causal_mask_gate_d64", B=2, Hq=4, Hkv=2, Sq=33, Skv=160, D=64,
+              causal=True, bottom_right=True, mask=("b1qk", "i1"), gate="elem", masked_rows=True)
+    for skv in (1500, 5000):  # split-KV over the band only
+        sdpa_case(C, "sdpa", "br_causal_decode_d64", B=1, Hq=8, Hkv=1, Sq=2, Skv=skv, D=64,
+                  causal=True, bottom_right=True)
+        sdpa_case(C, "sdpa", "br_swa1100_decode_d64", B=1, Hq=8, Hkv=1, Sq=1, Skv=skv, D=64,
+                  causal=True, window=(1100, 0), bottom_right=True)
+    sdpa_case(C, "sdpa", "f16_br_swa31_d64", B=1, Hq=4, Hkv=2, Sq=9, Skv=300, D=64,
+              dtype="f16", causal=True, window=(31, 0), bottom_right=True)
+    sdpa_case(C, "sdpa", "static_br_causal_d40", B=1, Hq=2, Hkv=2, Sq=20, Skv=90, D=40,
+              causal=True, bottom_right=True, static=("b", "sq", "skv"))
 
 
 # --------------------------------------------------------------------------- #
@@ -583,6 +609,18 @@ def _build_isa_cases():
                   causal=True)
         la_case(ISA_CASES, "isa", "gdelta_s", B=2, T=T, Hq=2, Hk=2, Hv=2, K=24, V=40, state=True)
         la_case(ISA_CASES, "isa", "gated_c", B=2, T=T, Hq=2, Hk=2, Hv=2, K=40, V=24)
+    # 16-bit kernels: every f32 <-> bf16 conversion, load, store and gather
+    # expanded in IR (below x86-64-v4 LLVM would call libgcc's __truncsfbf2,
+    # which the link cannot resolve)
+    dts = ("f16", "bf16") if BF16 is not None else ("f16",)
+    for dt in dts:
+        for sq, skv in ((1, 1500), (65, 65), (9, 300)):
+            sdpa_case(ISA_CASES, "isa", f"{dt}_gqa_causal_d64_gate", B=1, Hq=4, Hkv=2, Sq=sq,
+                      Skv=skv, D=64, dtype=dt, causal=True, gate="elem")
+        sdpa_case(ISA_CASES, "isa", f"{dt}_br_swa31_d64", B=1, Hq=4, Hkv=2, Sq=9, Skv=300, D=64,
+                  dtype=dt, causal=True, window=(31, 0), bottom_right=True)
+        la_case(ISA_CASES, "isa", "gdelta_s", B=1, T=65, Hq=2, Hk=2, Hv=2, K=24, V=40,
+                state=True, dtype=dt)
 
 
 _build_sdpa_cases()

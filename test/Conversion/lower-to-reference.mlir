@@ -23,7 +23,7 @@
 // CHECK:                 memref.load %[[KB]][%[[B]], %[[HK]], %[[J]], %{{.+}}]
 // CHECK:                 math.fma
 // CHECK:               arith.mulf %{{.+}}, %[[SCALE]] : f32
-// CHECK:               %[[ABOVE:.+]] = arith.cmpi ugt, %[[J]], %[[I]] : index
+// CHECK:               %[[ABOVE:.+]] = arith.cmpi sgt, %[[J]], %[[I]] : index
 // CHECK:               arith.select %[[ABOVE]], %[[NEGINF]], %{{.+}} : f32
 // CHECK:               memref.store %{{.+}}, %[[SCORES]][%[[J]]]
 // CHECK:               arith.maximumf

@@ -113,9 +113,13 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     Value out = b.alloc(resT, b.dynSizes(resT, {B, Hq, Sq, b.idx(Dv)}));
     Value scaleV = b.splat(b.f32(op.getScaleOrDefault()), vw);
     float softcap = op.getSoftcap() ? op.getSoftcap()->convertToFloat() : 0.0f;
-    // The band of keys query i sees, [i - left, i + right] (causal: right 0).
+    // The band of keys query i sees, [p - left, p + right] (causal: right 0)
+    // around its key position p = i + off (off = Skv - Sq bottom-right, else
+    // 0; signed: a position may be negative when Skv < Sq).
     std::optional<int64_t> left, right;
     std::tie(left, right) = op.getKeyBand();
+    Value off = op.getBottomRight() ? b.subi(Skv, Sq) : Value();
+    auto keyPos = [&](KernelBuilder &b, Value i) { return off ? b.addi(i, off) : i; };
     bool siluGate = op.getGateAct() == Activation::silu;
     Value c0 = b.idx(0), c1 = b.idx(1), zero = b.f32(0.0f);
     Value zeroV = b.splat(zero, vw), negInfV = b.splat(b.negInf(), vw);
@@ -195,11 +199,12 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         for (int64_t c = 0; c < nDv; ++c)
           vector::StoreOp::create(b, zeroV, acc, ValueRange{r, b.idx(c * vw)});
       });
-      // Query position of every lane, for the band test.
+      // Key position of every lane's query, for the band test.
       SmallVector<Value> laneI;
       for (int64_t rv = 0; rv < nRV; ++rv) {
         Value rows = laneIndices(b, b.idx(rv * vw), vw);
-        laneI.push_back(b.addi(b.splat(i0, vw), arith::DivUIOp::create(b, rows, b.splat(b.idx(group), vw))));
+        laneI.push_back(b.addi(b.splat(keyPos(b, i0), vw),
+                               arith::DivUIOp::create(b, rows, b.splat(b.idx(group), vw))));
       }
       // Per row vector, the band test's lane constant: left - i (wrapping)
       // when both sides are bounded, else i + right or i - left.
@@ -254,13 +259,13 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
                 x = b.select(b.cmpf(arith::CmpFPredicate::OEQ, m, negInfV), negInfV, b.add(x, m));
               }
               Value key = b.splat(keys[t], vw);
-              Value band; // key inside [i - left, i + right] of each lane's row i
-              if (left && right) // one unsigned compare: key - (i - left) <= left + right
+              Value band; // key inside [p - left, p + right] of each lane's row
+              if (left && right) // one unsigned compare: key - (p - left) <= left + right
                 band = b.cmpi(CmpIPredicate::ule, b.addi(key, bandBase[rv]),
                               b.splat(b.idx(*left + *right), vw));
-              else if (right)
-                band = b.cmpi(CmpIPredicate::ule, key, bandBase[rv]);
-              else if (left) // signed: i - left < 0 near the start
+              else if (right) // signed: p + right < 0 when Skv < Sq
+                band = b.cmpi(CmpIPredicate::sle, key, bandBase[rv]);
+              else if (left) // signed: p - left < 0 near the start
                 band = b.cmpi(CmpIPredicate::sge, key, bandBase[rv]);
               x = b.select(inBlock, band ? b.select(band, x, negInfV) : x, negInfV);
               vector::StoreOp::create(b, x, sT, ValueRange{jLocal, b.idx(rv * vw)});
@@ -297,13 +302,13 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
           for (int64_t t = 0; t < RB; ++t)
             rs.push_back(b.minui(b.addi(rb, b.idx(t)), b.subi(nRows, c1)));
           Value pvBegin = c0, pvEnd = cols;
-          if (left) { // first key of the first row: i - left - j0, clamped to [0, cols]
-            Value first = b.subi(b.addi(i0, b.divui(rs.front(), b.idx(group))), j0);
+          if (left) { // first key of the first row: p - left - j0, clamped to [0, cols]
+            Value first = b.subi(keyPos(b, b.addi(i0, b.divui(rs.front(), b.idx(group)))), j0);
             pvBegin = arith::MinSIOp::create(
                 b, arith::MaxSIOp::create(b, b.subi(first, b.idx(*left)), c0), cols);
           }
           if (right) { // one past the last key of the last row
-            Value last = b.subi(b.addi(i0, b.divui(rs.back(), b.idx(group))), j0);
+            Value last = b.subi(keyPos(b, b.addi(i0, b.divui(rs.back(), b.idx(group)))), j0);
             pvEnd = arith::MaxSIOp::create(
                 b, arith::MinSIOp::create(b, b.addi(last, b.idx(*right + 1)), cols), pvBegin);
           }
@@ -355,13 +360,16 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         flashTile(
             b, bi, hk, i0,
             [&](KernelBuilder &b, Value rowsQ) -> std::pair<Value, Value> {
-              // Only the key blocks inside the band of the tile's rows
-              // i0 .. i0 + rowsQ - 1 (causal: keys below i0 + rowsQ).
-              Value begin = c0, end = Skv;
+              // Only the key blocks inside the band of the tile's rows at
+              // key positions p0 .. p0 + rowsQ - 1 (causal: keys below
+              // p0 + rowsQ); none when that is below 0.
+              Value p0 = keyPos(b, i0), begin = c0, end = Skv;
               if (left)
-                begin = b.subi(i0, b.minui(i0, b.idx(*left)));
+                begin = arith::MaxSIOp::create(b, b.subi(p0, b.idx(*left)), c0);
               if (right)
-                end = b.minui(Skv, b.addi(b.addi(i0, rowsQ), b.idx(*right)));
+                end = arith::MaxSIOp::create(
+                    b, arith::MinSIOp::create(b, Skv, b.addi(b.addi(p0, rowsQ), b.idx(*right))),
+                    begin);
               return {begin, end};
             },
             [&](KernelBuilder &b, Value nRows, Value acc, Value, Value lS) {
@@ -382,18 +390,25 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     // unnormalized output); a second parallel loop merges them by
     // log-sum-exp. The partition count depends on the sizes only, never on
     // the thread count, so results do not change with it.
-    // Keys of a tile starting at row 0 (the band's left side is masked per key).
-    Value kAll = right ? b.minui(Skv, b.addi(Sq, b.idx(*right))) : Skv;
+    // Keys [kFirst, kAll) of a tile starting at row 0: from the band's left
+    // side at the first row (the rows after it mask more per key) to its
+    // right side at the last row.
+    Value kFirst = left ? arith::MaxSIOp::create(b, b.subi(keyPos(b, c0), b.idx(*left)), c0) : c0;
+    Value kAll = right ? arith::MaxSIOp::create(
+                             b, arith::MinSIOp::create(b, Skv, b.addi(keyPos(b, Sq), b.idx(*right))),
+                             kFirst)
+                       : Skv;
+    Value kSpan = b.subi(kAll, kFirst);
     Value splitKeys = arith::AndIOp::create(
         b, b.cmpi(CmpIPredicate::ule, Sq, b.idx(Brq)),
-        b.cmpi(CmpIPredicate::uge, kAll, b.idx(kSplitMinKeys)));
+        b.cmpi(CmpIPredicate::uge, kSpan, b.idx(kSplitMinKeys)));
     b.ifThenElse(splitKeys, [&](KernelBuilder &b) {
       Value tasks = arith::MaxUIOp::create(b, b.muli(B, Hkv), c1);
       Value want = b.divui(b.addi(b.idx(kSplitTasks - 1), tasks), tasks);
-      Value nP = b.minui(want, b.divui(kAll, b.idx(kSplitPartKeys)));
+      Value nP = b.minui(want, b.divui(kSpan, b.idx(kSplitPartKeys)));
       // Partitions of whole key blocks; the last may be shorter.
-      Value part = b.muli(ceilDivIdx(b, b.divui(b.addi(kAll, b.subi(nP, c1)), nP), Bc), b.idx(Bc));
-      nP = b.divui(b.addi(kAll, b.subi(part, c1)), part);
+      Value part = b.muli(ceilDivIdx(b, b.divui(b.addi(kSpan, b.subi(nP, c1)), nP), Bc), b.idx(Bc));
+      nP = b.divui(b.addi(kSpan, b.subi(part, c1)), part);
       Value nRows = b.muli(Sq, b.idx(group));
       const int64_t Hk = kT.getDimSize(1), W = nDv * vw;
       Value mP = b.allocF32({ShapedType::kDynamic, Hk, ShapedType::kDynamic, Br}, {B, nP});
@@ -404,7 +419,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         flashTile(
             b, bi, hk, c0,
             [&](KernelBuilder &b, Value) -> std::pair<Value, Value> {
-              Value begin = b.muli(p, part);
+              Value begin = b.addi(kFirst, b.muli(p, part));
               return {begin, b.minui(kAll, b.addi(begin, part))};
             },
             [&](KernelBuilder &b, Value nRows, Value acc, Value mS, Value lS) {

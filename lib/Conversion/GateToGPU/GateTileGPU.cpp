@@ -62,8 +62,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     Type e = mmaOperandType(tt(op.getQuery()).getElementType(), precision);
     if (!e)
       return rw.notifyMatchFailure(op, "f32 without an MMA precision: SIMT");
-    if (op.getWindow())
-      return rw.notifyMatchFailure(op, "windows are not block-skipped here yet: SIMT");
+    if (op.getWindow() || op.getBottomRight())
+      return rw.notifyMatchFailure(op, "windows and bottom-right bands are not here yet: SIMT");
     KernelBuilder b(op.getLoc(), rw);
     SdpaOperands so(b, op);
     Value q = so.q, k = so.k, v = so.v, gate = so.gate;
@@ -385,9 +385,14 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
       b.loop(c0, b.idx(Dv), c1, [&](KernelBuilder &b, Value d) {
         memref::StoreOp::create(b, zero, acc, ValueRange{d});
       });
-      // The keys of row i's band only.
-      Value begin = so.left ? b.subi(i, b.minui(i, b.idx(*so.left))) : c0;
-      Value end = so.right ? b.minui(Skv, b.addi(i, b.idx(*so.right + 1))) : Skv;
+      // The keys of row i's band only, around its key position p (signed:
+      // negative bottom-right when Skv < Sq).
+      Value p = so.bottomRight ? b.addi(i, b.subi(Skv, Sq)) : i;
+      Value begin = so.left ? arith::MaxSIOp::create(b, b.subi(p, b.idx(*so.left)), c0) : c0;
+      Value end = so.right ? arith::MaxSIOp::create(
+                                 b, arith::MinSIOp::create(b, Skv, b.addi(p, b.idx(*so.right + 1))),
+                                 begin)
+                           : Skv;
       SmallVector<Value> ml = b.loop(
           begin, end, c1, {b.negInf(), zero},
           [&](KernelBuilder &b, Value j, ValueRange it) -> SmallVector<Value> {

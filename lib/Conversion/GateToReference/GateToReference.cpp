@@ -76,11 +76,13 @@ struct SdpaToReference : ReferencePattern<SdpaOp> {
           Value mv = b.load(mask, b.bcastIndex(mask, {bi, h, i, j}));
           s = boolMask ? b.select(mv, s, b.negInf()) : b.add(s, mv);
         }
-        // The band of keys query i sees: [i - left, i + right].
+        // The band of keys query i sees: [p - left, p + right] around its
+        // key position p (signed: below 0 when Skv < Sq, bottom-right).
+        Value p = op.getBottomRight() ? b.addi(i, b.subi(Skv, Sq)) : i;
         if (right)
-          s = b.select(b.cmpi(CmpIPredicate::ugt, j, b.addi(i, b.idx(*right))), b.negInf(), s);
+          s = b.select(b.cmpi(CmpIPredicate::sgt, j, b.addi(p, b.idx(*right))), b.negInf(), s);
         if (left)
-          s = b.select(b.cmpi(CmpIPredicate::ult, b.addi(j, b.idx(*left)), i), b.negInf(), s);
+          s = b.select(b.cmpi(CmpIPredicate::slt, b.addi(j, b.idx(*left)), p), b.negInf(), s);
         b.store(s, scores, {j});
         return {b.max(it[0], s)};
       })[0];

@@ -298,9 +298,12 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
     return im.select(keep, m, negInf());
   };
   // Causal with a KV cache: ONNX offsets the diagonal by the past length
-  // (query i sees keys 0..past+i), which is not gate.sdpa's upper-left rule.
+  // (query i sees keys 0..past+i). That is gate.sdpa's bottom-right rule
+  // (i + Tkv - Sq) when this call brings as many keys as queries, the
+  // decode step and the chunked prefill; otherwise a mask.
   auto causalKeep = [&]() { return causalKeepMask(im, q4d[2], Tkv, Pv); };
-  bool causalAttr = isCausal && P.isConst(0);
+  bool causalAttr = isCausal && (P.isConst(0) || Skv == Sq);
+  bool bottomRight = causalAttr && !P.isConst(0);
   if (isCausal && !causalAttr) {
     mask = combine(mask, causalKeep());
     if (!mask)
@@ -332,7 +335,8 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
   FloatAttr scaleAttr = hasScale ? b.getF32FloatAttr(scale) : FloatAttr();
   FloatAttr softcapAttr = softcap > 0 ? b.getF32FloatAttr(softcap) : FloatAttr();
   Value y = gate::SdpaOp::create(b, loc, resT, q4, k4, v4, mask, Value(), scaleAttr, softcapAttr,
-                                 causalAttr, gate::Activation::sigmoid, DenseI64ArrayAttr());
+                                 causalAttr, gate::Activation::sigmoid, DenseI64ArrayAttr(),
+                                 bottomRight);
   im.setDims(y, yd);
   if (qd.size() == 3)
     y = fromHeads(im, y);

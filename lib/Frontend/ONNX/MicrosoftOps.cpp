@@ -313,9 +313,10 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
   auto yT = im.typeFor(yd, et);
   FloatAttr scaleAttr = scale > 0 ? b.getF32FloatAttr(scale) : FloatAttr();
   FloatAttr softcapAttr = softcap > 0 ? b.getF32FloatAttr(softcap) : FloatAttr();
-  auto sdpa = [&](Value mask, bool causal, DenseI64ArrayAttr win) -> Value {
+  auto sdpa = [&](Value mask, bool causal, DenseI64ArrayAttr win, bool bottomRight) -> Value {
     return gatec::gate::SdpaOp::create(b, loc, yT, q4, pk, pv, mask, Value(), scaleAttr,
-                                       softcapAttr, causal, gatec::gate::Activation::sigmoid, win);
+                                       softcapAttr, causal, gatec::gate::Activation::sigmoid, win,
+                                       bottomRight);
   };
   // attention_bias [B or 1, hq or 1, S, T], added to the scores of the keys
   // each query keeps: the general form's mask becomes additive.
@@ -371,30 +372,18 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
                     nb, l, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity())));
           linalg::YieldOp::create(nb, l, ok);
         });
-    return sdpa(keep, false, DenseI64ArrayAttr());
-  };
-  auto eqC = [&](Value x, int64_t c) {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, im.cIndex(c)).getResult();
+    return sdpa(keep, false, DenseI64ArrayAttr(), false);
   };
   Value y;
   if (bias) { // every form reads the bias
     y = masked();
-  } else if (P.isConst(0)) { // no cache: a prompt
-    DenseI64ArrayAttr win = window > 0 ? b.getDenseI64ArrayAttr({window - 1, 0})
-                                       : DenseI64ArrayAttr();
-    y = choose(yT, uniform, [&] { return sdpa(Value(), true, win); }, masked);
   } else {
-    Value prompt = arith::AndIOp::create(b, loc, uniform, eqC(Pv, 0));
-    Value decode = arith::AndIOp::create(b, loc, uniform, eqC(Sv, 1));
-    auto decodeOrMasked = [&]() -> Value {
-      if (window > 0)
-        return masked();
-      return choose(yT, decode, [&] { return sdpa(Value(), false, DenseI64ArrayAttr()); },
-                    masked);
-    };
+    // Uniform entries: token s sits at P + s = s + T - S, the bottom-right
+    // causal band (windowed: [w-1, 0] of it) over the concatenated cache,
+    // for a prompt, a decode step and a chunked prefill alike.
     DenseI64ArrayAttr win = window > 0 ? b.getDenseI64ArrayAttr({window - 1, 0})
                                        : DenseI64ArrayAttr();
-    y = choose(yT, prompt, [&] { return sdpa(Value(), true, win); }, decodeOrMasked);
+    y = choose(yT, uniform, [&] { return sdpa(Value(), true, win, !P.isConst(0)); }, masked);
   }
   im.setDims(y, yd);
   if (failed(n.out(0, fromHeads(im, y))) || failed(n.out(1, pk)) || failed(n.out(2, pv)))
@@ -496,28 +485,15 @@ LogicalResult handleMultiHeadAttention(Importer &im, NodeCtx &n) {
     if (!mask)
       return failure();
   }
-  bool causalAttr = causal && S == T;
-  if (causal && !causalAttr) {
-    Value keep = causalKeepMask(
-        im, S, T, arith::SubIOp::create(im.b, im.loc, im.indexOf(T), im.indexOf(S)));
-    if (mask) {
-      SmallVector<Value> vals{keep, mask, im.splat({SymExpr::constant(1), SymExpr::constant(1),
-                                                    SymExpr::constant(1), SymExpr::constant(1)},
-                                                   et, -std::numeric_limits<double>::infinity())};
-      SymShape od;
-      if (!im.broadcastAll(vals, &od))
-        return failure();
-      mask = arith::SelectOp::create(im.b, im.loc, vals[0], vals[1], vals[2]);
-      im.setDims(mask, od);
-    } else {
-      mask = keep;
-    }
-  }
+  // unidirectional is gate.sdpa's bottom-right causal band (the same as the
+  // upper-left one when S == T).
+  bool bottomRight = causal && !(S == T);
   SymShape yd{qd[0], SymExpr::constant(heads), S, im.dims(kv[1])[3]};
   FloatAttr scaleAttr = scale > 0 ? im.b.getF32FloatAttr(scale) : FloatAttr();
   Value y = gatec::gate::SdpaOp::create(im.b, im.loc, im.typeFor(yd, et), q4, kv[0], kv[1], mask,
-                                        Value(), scaleAttr, FloatAttr(), causalAttr,
-                                        gatec::gate::Activation::sigmoid, DenseI64ArrayAttr());
+                                        Value(), scaleAttr, FloatAttr(), causal != 0,
+                                        gatec::gate::Activation::sigmoid, DenseI64ArrayAttr(),
+                                        bottomRight);
   im.setDims(y, yd);
   if (failed(n.out(0, fromHeads(im, y))))
     return failure();

@@ -182,3 +182,21 @@ func.func @no_sink_other_use(%q: tensor<1x4x6x8xf32>, %k: tensor<1x2x6x8xf32>, %
   %r = gate.gate %t, %g : tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32> -> tensor<1x6x4x8xf32>
   return %r, %t : tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>
 }
+
+// -----
+
+// Bottom-right bands that need no alignment: as many queries as keys (the
+// upper-left band), or one causal query row (it sees every key). A window
+// over a decode row, or an offset that is not known to be 0, stays.
+// CHECK-LABEL: func.func @bottom_right_simplified
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {causal} : tensor<1x2x8x8xf32>
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} : tensor<1x2x1x8xf32>
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {bottom_right, causal, window = array<i64: 3, 0>} : tensor<1x2x1x8xf32>
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {bottom_right, causal} : tensor<1x2x?x8xf32>
+func.func @bottom_right_simplified(%q: tensor<1x2x8x8xf32>, %q1: tensor<1x2x1x8xf32>, %qd: tensor<1x2x?x8xf32>, %k: tensor<1x2x8x8xf32>, %kd: tensor<1x2x?x8xf32>) -> (tensor<1x2x8x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x?x8xf32>) {
+  %0 = gate.sdpa %q, %k, %k {causal, bottom_right} : tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32> -> tensor<1x2x8x8xf32>
+  %1 = gate.sdpa %q1, %kd, %kd {causal, bottom_right} : tensor<1x2x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x1x8xf32>
+  %2 = gate.sdpa %q1, %kd, %kd {causal, bottom_right, window = array<i64: 3, 0>} : tensor<1x2x1x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x1x8xf32>
+  %3 = gate.sdpa %qd, %kd, %kd {causal, bottom_right} : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %0, %1, %2, %3 : tensor<1x2x8x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x1x8xf32>, tensor<1x2x?x8xf32>
+}

@@ -312,3 +312,11 @@ func.func @window_one_side(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %
   %0 = gate.sdpa %q, %k, %v {window = array<i64: 4>} : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x8x32xf32>
   return %0 : tensor<1x2x8x32xf32>
 }
+
+// -----
+
+func.func @bottom_right_without_band(%q: tensor<1x2x4x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>) -> tensor<1x2x4x32xf32> {
+  // expected-error @+1 {{'gate.sdpa' op 'bottom_right' aligns a causal or window band; the op has neither}}
+  %0 = gate.sdpa %q, %k, %v {bottom_right} : tensor<1x2x4x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x4x32xf32>
+  return %0 : tensor<1x2x4x32xf32>
+}

@@ -31,6 +31,17 @@ func.func @sdpa_window(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: t
   return %0, %1 : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>
 }
 
+// Bands aligned to the last key (a decode step or chunked prefill over a
+// cache of Skv - Sq tokens), causal and windowed.
+// CHECK-LABEL: func.func @sdpa_bottom_right
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {bottom_right, causal} :
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {bottom_right, causal, window = array<i64: 31, 0>} :
+func.func @sdpa_bottom_right(%q: tensor<1x2x?x32xf32>, %k: tensor<1x2x?x32xf32>, %v: tensor<1x2x?x32xf32>) -> (tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32>) {
+  %0 = gate.sdpa %q, %k, %v {causal, bottom_right} : tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32> -> tensor<1x2x?x32xf32>
+  %1 = gate.sdpa %q, %k, %v {causal, bottom_right, window = array<i64: 31, 0>} : tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32> -> tensor<1x2x?x32xf32>
+  return %0, %1 : tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32>
+}
+
 // CHECK-LABEL: func.func @sdpa_scale_softcap
 // CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.250000e-01 : f32, softcap = 5.000000e+01 : f32} :
 func.func @sdpa_scale_softcap(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>) -> tensor<1x2x8x32xf32> {

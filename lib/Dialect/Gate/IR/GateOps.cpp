@@ -150,6 +150,8 @@ LogicalResult SdpaOp::verify() {
     if (w->size() != 2 || (*w)[0] < 0 || (*w)[1] < 0)
       return emitOpError() << "'window' must hold two non-negative sizes (left, right)";
   }
+  if (getBottomRight() && !getCausal() && !getWindow())
+    return emitOpError() << "'bottom_right' aligns a causal or window band; the op has neither";
 
   if (Value m = getMask()) {
     const char *groups[] = {"B", "Hq", "Sq", "Skv"};
@@ -340,11 +342,33 @@ struct SinkGateTowardSdpa : OpRewritePattern<GateOp> {
     return success();
   }
 };
+
+/// Bottom-right bands that need no alignment: Sq == Skv (the offset is 0:
+/// the upper-left band), or one query row, causal without a window, at key
+/// position Skv - 1 (it sees every key).
+struct SimplifyBottomRightBand : OpRewritePattern<SdpaOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rewriter) const override {
+    if (!op.getBottomRight())
+      return failure();
+    int64_t sq = rt(op.getQuery()).getDimSize(2), skv = rt(op.getKey()).getDimSize(2);
+    bool aligned = !ShapedType::isDynamic(sq) && sq == skv;
+    bool seesAll = sq == 1 && op.getCausal() && !op.getWindow();
+    if (!aligned && !seesAll)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.setBottomRight(false);
+      if (seesAll)
+        op.setCausal(false);
+    });
+    return success();
+  }
+};
 } // namespace
 
 void SdpaOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                          MLIRContext *context) {
-  results.add<FoldGateIntoSdpa, SinkGateTowardSdpa>(context);
+  results.add<FoldGateIntoSdpa, SinkGateTowardSdpa, SimplifyBottomRightBand>(context);
 }
 
 //===----------------------------------------------------------------------===//

@@ -385,7 +385,8 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
                                rw.getF32FloatAttr(float(scale)),
                                softcap > 0.0 ? rw.getF32FloatAttr(float(softcap)) : FloatAttr(),
                                causal ? rw.getUnitAttr() : UnitAttr(),
-                               ActivationAttr::get(rw.getContext(), Activation::sigmoid), window);
+                               ActivationAttr::get(rw.getContext(), Activation::sigmoid), window,
+                               /*bottom_right=*/UnitAttr());
     rw.replaceOp(root, sdpa.getResult());
     return success();
   }

@@ -82,9 +82,11 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
     s   = scale * Q[b,h] K[b,h/G]^T            (G = Hq / Hkv: GQA/MQA)
     s   = softcap * tanh(s / softcap)          (when softcap > 0)
     s   = s + mask  /  s = mask ? s : -inf     (float / i1 mask)
-    s   = -inf above the diagonal               (when `causal`; query i sees keys 0..i)
-    s   = -inf outside the window               (when `window` = [l, r]: query i sees
-                                                 keys i-l..i+r)
+    s   = -inf above the diagonal              (when `causal`; query i sees keys 0..p)
+    s   = -inf outside the window              (when `window` = [l, r]: query i sees
+                                                keys p-l..p+r)
+                                               (p, query i's key position: i, or
+                                                i + Skv - Sq with `bottom_right`)
     out = softmax(s) V[b,h/G]                  (rows with every key masked give 0)
     out = out * act(gate)                      (when a gate operand is present)
     ```
@@ -102,6 +104,14 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
     (Mistral's window W: the query and the W-1 keys before it), local
     non-causal attention a window with both sides. Kernels visit only the key
     blocks inside the band.
+
+    `bottom_right` aligns the band to the last key instead of the first: query
+    i sits at key position i + Skv - Sq, as when the queries are the last Sq
+    tokens of a sequence whose keys are a cache of Skv - Sq earlier tokens
+    followed by these (ONNX Attention's causal rule with a past, a decode step
+    or a chunked prefill, with or without a sliding window). When Skv < Sq the
+    first Sq - Skv rows see no key (their output is 0). It needs `causal` or
+    `window`.
   }];
   let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
       Gate_FloatTensor:$value, Optional<Gate_Mask>:$mask,
@@ -109,7 +119,7 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
       OptionalAttr<F32Attr>:$softcap, UnitAttr:$causal,
       DefaultValuedAttr<Gate_ActivationAttr,
                         "::gatec::gate::Activation::sigmoid">:$gate_act,
-      OptionalAttr<DenseI64ArrayAttr>:$window);
+      OptionalAttr<DenseI64ArrayAttr>:$window, UnitAttr:$bottom_right);
   let results = (outs Gate_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value
@@ -122,7 +132,8 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
   let extraClassDeclaration = [{
     /// The softmax scale: the attribute, or 1/sqrt(D).
     float getScaleOrDefault();
-    /// The keys query i may see, [i - left, i + right], from `window` and
+    /// The keys query i may see, [p - left, p + right] around its key
+    /// position p (i, or i + Skv - Sq with `bottom_right`), from `window` and
     /// `causal` (right is 0 when causal); std::nullopt sides are unbounded.
     std::pair<std::optional<int64_t>, std::optional<int64_t>> getKeyBand();
   }];
