@@ -290,3 +290,68 @@ func.func @local_window(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: te
   %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
   return %r : tensor<1x2x?x8xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// T queries over a cache of P keys followed by their own (Skv = P + T): the
+// mask keeps j <= i + P, read in terms of the extents as j - i <= Skv - Sq,
+// the bottom-right causal band for every P and T.
+// CHECK-LABEL: func.func @cache_mask_bottom_right
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 {bottom_right, causal} :
+func.func @cache_mask_bottom_right(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>, %past: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %c2 = arith.constant 2 : index
+  %t = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %p = tensor.dim %past, %c2 : tensor<1x2x?x8xf32>
+  %total = arith.addi %p, %t : index
+  %e = tensor.empty(%t, %total) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %pos = arith.addi %i, %p : index
+    %keep = arith.cmpi sle, %j, %pos : index
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r : tensor<1x2x?x8xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// One key too many (j <= i + P + 1) or the positions of another length
+// (j <= i + P' with P' not the cache's size): the mask stays.
+// CHECK-LABEL: func.func @cache_mask_near_misses
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(
+// CHECK:         gate.sdpa %arg0, %arg1, %arg2 mask(
+func.func @cache_mask_near_misses(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>, %past: tensor<1x2x?x8xf32>, %other: tensor<?xf32>) -> (tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %t = tensor.dim %q, %c2 : tensor<1x2x?x8xf32>
+  %p = tensor.dim %past, %c2 : tensor<1x2x?x8xf32>
+  %p2 = tensor.dim %other, %c0 : tensor<?xf32>
+  %total = arith.addi %p, %t : index
+  %e = tensor.empty(%t, %total) : tensor<1x1x?x?xi1>
+  %m = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %pos = arith.addi %i, %p : index
+    %pos1 = arith.addi %pos, %c1 : index
+    %keep = arith.cmpi sle, %j, %pos1 : index
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %m2 = linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} outs(%e : tensor<1x1x?x?xi1>) {
+  ^bb0(%out: i1):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %pos = arith.addi %i, %p2 : index
+    %keep = arith.cmpi sle, %j, %pos : index
+    linalg.yield %keep : i1
+  } -> tensor<1x1x?x?xi1>
+  %r = gate.sdpa %q, %k, %v mask(%m : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  %r2 = gate.sdpa %q, %k, %v mask(%m2 : tensor<1x1x?x?xi1>) : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32> -> tensor<1x2x?x8xf32>
+  return %r, %r2 : tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>
+}

@@ -202,7 +202,33 @@ int Importer::sumSym(llvm::ArrayRef<SymExpr> parts) {
   }
   int s = newSymValue(sum);
   sumSyms[key] = s;
+  sumParts[s].assign(parts.begin(), parts.end());
   return s;
+}
+
+std::optional<SymExpr> Importer::symMinus(const SymExpr &a, const SymExpr &b) {
+  if (a == b)
+    return SymExpr::constant(0);
+  if (a.c != 1 || a.syms.size() != 1)
+    return std::nullopt;
+  auto it = sumParts.find(a.syms[0]);
+  if (it == sumParts.end())
+    return std::nullopt;
+  SmallVector<SymExpr, 2> rest(it->second);
+  auto pos = llvm::find(rest, b);
+  if (pos == rest.end())
+    return std::nullopt;
+  rest.erase(pos);
+  std::optional<SymExpr> r;
+  if (rest.size() == 1)
+    r = rest[0];
+  else if (auto like = likeTermsSum(rest))
+    r = like;
+  else if (int sym = sumSym(rest))
+    r = SymExpr::symbol(sym);
+  if (!r || r->c < 0)
+    return std::nullopt;
+  return r;
 }
 
 SymShape Importer::dims(Value v) {

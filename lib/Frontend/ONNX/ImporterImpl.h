@@ -276,6 +276,12 @@ public:
   /// built outside Scan bodies; 0 when none can be made.
   int sumSym(llvm::ArrayRef<SymExpr> parts);
   std::map<std::string, int> sumSyms;
+  /// The parts of each sumSym symbol.
+  llvm::DenseMap<int, llvm::SmallVector<SymExpr, 2>> sumParts;
+  /// a - b when a is b, or a sumSym symbol one of whose parts is b
+  /// ((P + T) - P = T); nullopt otherwise, or when a negative size would
+  /// remain.
+  std::optional<SymExpr> symMinus(const SymExpr &a, const SymExpr &b);
   /// Symbols known to be at least another size (a dimension padded at its
   /// end): lets a Slice of the first `base` elements keep a symbolic size.
   llvm::DenseMap<int, SymExpr> symAtLeast;

@@ -447,8 +447,8 @@ OptSym symBinary(Importer &im, EW k, const OptSym &a, const OptSym &bs) {
   case EW::Sub:
     if (bs->isConst(0))
       return a;
-    if (*a == *bs)
-      return SymExpr::constant(0);
+    if (auto d = im.symMinus(*a, *bs))
+      return d;
     if (bs->isConst() && bs->c != std::numeric_limits<int64_t>::min())
       if (int sym = im.sumSym({*a, SymExpr::constant(-bs->c)}))
         return SymExpr::symbol(sym);
@@ -1088,9 +1088,14 @@ LogicalResult handleRange(Importer &im, NodeCtx &n) {
     len = SymExpr::constant(*staticLen);
   } else {
     auto ss = n.shape(0), sl = n.shape(1), sd = n.shape(2);
+    // Integer ranges with step 1 over known sizes: limit - start, when the
+    // importer can name it (0 to n: n; P to P + T: T).
+    std::optional<SymExpr> known;
     if (!isF && ss && sl && sd && ss->elems[0] && sl->elems[0] && sd->elems[0] &&
-        ss->elems[0]->isConst(0) && sd->elems[0]->isConst(1)) {
-      len = *sl->elems[0];
+        sd->elems[0]->isConst(1))
+      known = ss->elems[0]->isConst(0) ? sl->elems[0] : im.symMinus(*sl->elems[0], *ss->elems[0]);
+    if (known) {
+      len = *known;
     } else {
       Value limit = scalarInput(n, 1, et);
       if (!limit)

@@ -278,14 +278,31 @@ Value dynamicSize(Value v, int64_t d, int depth = 0) {
   return {};
 }
 
-/// `size` as x + c with c a small constant (arith.addi of a constant), or
-/// (size, 0).
-std::pair<Value, int64_t> sizePlusConstant(Value size) {
-  if (auto add = size.getDefiningOp<arith::AddIOp>())
-    for (auto [x, k] : {std::pair{add.getLhs(), add.getRhs()}, {add.getRhs(), add.getLhs()}})
-      if (std::optional<int64_t> c = getConstantIntValue(k); c && *c > 0 && *c < (1 << 20))
-        return {x, *c};
-  return {size, 0};
+/// `size` as a sum of sizes plus a small constant, through arith.addi: a KV
+/// cache's length after appending c tokens (x + c) or T tokens (x + T).
+/// ({size}, 0) when it is no such sum.
+struct SizeTerms {
+  SmallVector<Value, 2> terms;
+  int64_t c = 0;
+};
+SizeTerms sizeTerms(Value size) {
+  SizeTerms r;
+  SmallVector<Value> work{size};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (std::optional<int64_t> c = getConstantIntValue(v); c && v != size) {
+      if (*c <= 0 || r.c + *c >= (1 << 20))
+        return {{size}, 0};
+      r.c += *c;
+    } else if (auto add = v.getDefiningOp<arith::AddIOp>(); add && r.terms.size() < 4) {
+      work.append({add.getRhs(), add.getLhs()});
+    } else {
+      r.terms.push_back(v);
+    }
+  }
+  if (r.terms.empty())
+    return {{size}, 0};
+  return r;
 }
 
 /// The step of a proven-constant scan: scf.for %t = 0 to L step 1 carrying
@@ -962,29 +979,42 @@ public:
   ArrayRef<int64_t> breakpoints() const { return points; }
   ScanFacts &scanFacts() { return facts; }
 
+  /// Bottom-right frame: comparisons are read as functions of
+  /// d = j - i - (Skv - Sq) (query i at key position i + Skv - Sq), the
+  /// offset a form of the extents' symbols. Call after setExtent.
+  bool alignToLastKey() {
+    shift = combine(upper[3], 1, upper[2], -1);
+    return shift && llvm::none_of(llvm::seq(0u, kFirstSymbol),
+                         [&](unsigned k) { return shift->dependsOn(k); });
+  }
+  /// Whether the offset Skv - Sq is >= 0 for every size.
+  bool shiftNonNegative() const { return shift && signNonNegative(*shift) == true; }
+
   /// Names the dynamic extent of mask coordinate `k`: `size` is a symbol of
   /// at least 1 (a mask with an element has every extent >= 1) and the
   /// coordinate is at most size - 1.
   bool setExtent(unsigned k, Value size) {
-    // x + c (a KV cache's length after appending c tokens): the extent in
-    // terms of x, which the mask's positions may read too.
-    auto [x, c] = sizePlusConstant(size);
-    auto var = symbol(x, /*lower=*/std::max<int64_t>(0, 1 - c));
-    if (!var)
+    // x + c or x + y (a KV cache's length after appending c or y tokens):
+    // the extent in terms of x (and y), which the mask's positions may read
+    // too.
+    auto form = sumForm(size);
+    if (!form)
       return false;
-    upper[k] = AffineForm::coord(*var);
-    upper[k].cst = c - 1;
+    upper[k] = *form;
+    upper[k].cst -= 1;
     return true;
   }
 
   std::optional<SymVal> size(Value v) {
-    // A size named as a mask extent, or any other tensor.dim (at least 0).
-    if (!llvm::is_contained(symbols, v) && !v.getDefiningOp<tensor::DimOp>())
+    // A size named as a mask extent, or any other tensor.dim (at least 0),
+    // or a sum of those.
+    if (!llvm::is_contained(symbols, v) && !v.getDefiningOp<tensor::DimOp>() &&
+        !v.getDefiningOp<arith::AddIOp>())
       return std::nullopt;
-    auto var = symbol(v, /*lower=*/0);
-    if (!var)
+    auto form = sumForm(v);
+    if (!form)
       return std::nullopt;
-    return SymVal::affine(AffineForm::coord(*var));
+    return SymVal::affine(*form);
   }
 
   std::optional<bool> decided(const SymVal &v) { return v.known; }
@@ -1154,6 +1184,23 @@ private:
     if (auto hi = bound(f, true); hi && *hi < 0)
       return false;
     return std::nullopt;
+  }
+
+  /// `size` as an affine form of symbols (its sizeTerms), each at least 0;
+  /// a lone x + c at least 1 - c (a mask extent is at least 1).
+  std::optional<AffineForm> sumForm(Value size) {
+    SizeTerms st = sizeTerms(size);
+    AffineForm f = AffineForm::constant(st.c);
+    for (Value t : st.terms) {
+      if (st.terms.size() > 1 && !llvm::is_contained(symbols, t) &&
+          !t.getDefiningOp<tensor::DimOp>())
+        return std::nullopt;
+      auto var = symbol(t, st.terms.size() == 1 ? std::max<int64_t>(0, 1 - st.c) : 0);
+      if (!var)
+        return std::nullopt;
+      f.coeffs[*var] += 1;
+    }
+    return f;
   }
 
   std::optional<unsigned> symbol(Value v, int64_t lower) {
@@ -1407,6 +1454,12 @@ private:
     if (auto known = decide(op, x, y))
       return SymVal::boolean(*known);
     auto diff = combine(x, 1, y, -1);
+    // a·(j - i) - a·shift + c = a·d + c in the bottom-right frame.
+    if (diff && shift)
+      diff = combine(*diff, 1, *shift, diff->coeffs[3]);
+    // One query row: i is 0, a·j is a·(j - i).
+    if (diff && extents[2] == 1)
+      diff->coeffs[2] = -diff->coeffs[3];
     if (!diff || !diff->onlyCoords() || diff->dependsOn(0) || diff->dependsOn(1) ||
         diff->coeffs[2] != -diff->coeffs[3])
       return std::nullopt;
@@ -1429,6 +1482,8 @@ private:
   std::array<int64_t, kNumCoords> extents{};
   /// Per coordinate and running index: its largest value, a form of symbols.
   std::array<AffineForm, kFirstSymbol> upper{};
+  /// Bottom-right frame: Skv - Sq.
+  std::optional<AffineForm> shift;
   unsigned numScans = 0;
   /// The symbols (dynamic sizes) and their least values.
   SmallVector<Value, kNumSymbols> symbols;
@@ -1546,7 +1601,7 @@ std::optional<std::pair<int64_t, int64_t>> tableBand(ElementsAttr table,
 
 namespace gatec::gate::raise {
 
-std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
+std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask, bool bottomRight) {
   auto t = rtt(mask);
   if (!t || t.getRank() != kNumCoords)
     return std::nullopt;
@@ -1565,11 +1620,25 @@ std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
   for (unsigned k = 0; k < kNumCoords; ++k)
     if (t.isDynamicDim(k))
       if (Value size = dynamicSize(mask, k); size && sym.setExtent(k, size)) {
+        // Concrete sizes that add up to the extent: terms already sized keep
+        // their size, the first new one takes the rest, others are 0.
+        SizeTerms st = sizeTerms(size);
+        int64_t rest = kMaxDynamicExtent - st.c;
+        for (Value x : st.terms)
+          if (auto it = sizes.find(x); it != sizes.end())
+            rest -= it->second;
+        for (Value x : st.terms)
+          if (sizes.try_emplace(x, rest).second)
+            rest = 0;
+        if (rest != 0 || llvm::any_of(st.terms, [&](Value x) {
+              return sizes[x] < (st.terms.size() == 1 ? 1 - st.c : 0);
+            }))
+          return std::nullopt;
         sizes[size] = kMaxDynamicExtent;
-        auto [x, c] = sizePlusConstant(size);
-        sizes[x] = kMaxDynamicExtent - c;
         dynSize[k] = size;
       }
+  if (bottomRight && !sym.alignToLastKey())
+    return std::nullopt;
   MaskWalker<SymbolicDomain> symbolic(sym);
   // A coordinate along a unit dim is 0.
   SmallVector<AffineForm, 4> coords;
@@ -1586,8 +1655,14 @@ std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
   };
 
   // d = j - i ranges over [first, last]; a side of the band that reaches its
-  // end is unbounded.
-  int64_t first = -(extents[2] - 1), last = extents[3] - 1;
+  // end is unbounded. Bottom-right: d = j - i - off over [1 - Skv, Sq - 1],
+  // read at row Sq - 1 - max(d, 0), key row + d + off.
+  int64_t off = bottomRight ? extents[3] - extents[2] : 0;
+  int64_t first = -(extents[2] - 1) - off, last = extents[3] - 1 - off;
+  auto readAt = [&](int64_t d) -> int8_t {
+    int64_t i = bottomRight ? extents[2] - 1 - std::max<int64_t>(d, 0) : std::max<int64_t>(-d, 0);
+    return classAt(0, 0, i, i + d + off);
+  };
   std::optional<std::pair<int64_t, int64_t>> band;
   if (root && root->isPiecewise()) {
     // A function of d, constant between breakpoints: the kept d are read at
@@ -1602,7 +1677,7 @@ std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
     std::optional<int64_t> lo, hi;
     int8_t prev = -2;
     for (auto [n, d] : llvm::enumerate(ds)) {
-      int8_t c = classAt(0, 0, std::max<int64_t>(-d, 0), std::max<int64_t>(-d, 0) + d);
+      int8_t c = readAt(d);
       if (c < 0)
         return std::nullopt;
       if (n > 0 && c != prev && d != ds[n - 1] + 1)
@@ -1619,8 +1694,9 @@ std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
       return std::nullopt;
     band = std::pair{*lo, *hi};
   } else {
-    // Other masks are read position by position, when that is affordable.
-    if (!t.hasStaticShape())
+    // Other masks are read position by position, when that is affordable
+    // (in the upper-left frame; a static offset shifts that band below).
+    if (!t.hasStaticShape() || bottomRight)
       return std::nullopt;
     if (root && root->kind == SymVal::Kind::Table)
       band = tableBand(root->table, root->subs, extents, additive, dropMask);
@@ -1634,12 +1710,18 @@ std::optional<KeyBand> maskBand(Value mask, bool additive, bool dropMask) {
   kb.hi = band->second;
   kb.toFirst = kb.lo == first;
   kb.toLast = kb.hi == last;
+  kb.bottomRight = bottomRight;
   // Row i keeps [max(0, i + lo), min(Skv - 1, i + hi)]: never empty when
   // lo <= 0 <= hi and Sq + lo <= Skv (Sq = Skv when both are one dynamic size).
+  // Bottom-right, row i keeps [max(0, p + lo), min(Skv - 1, p + hi)] with
+  // p = i + off <= Skv - 1: never empty when off >= 0 (p >= 0), or when the
+  // band reaches the last key.
   bool sameLength = dynSize[2] && dynSize[2] == dynSize[3];
-  bool fits = kb.toFirst ||
-              (!t.isDynamicDim(2) && !t.isDynamicDim(3) && extents[2] + kb.lo <= extents[3]) ||
-              sameLength;
+  bool fits = bottomRight ? kb.toLast || sym.shiftNonNegative()
+                          : kb.toFirst ||
+                                (!t.isDynamicDim(2) && !t.isDynamicDim(3) &&
+                                 extents[2] + kb.lo <= extents[3]) ||
+                                sameLength;
   kb.everyRowKeeps = (kb.toFirst || kb.lo <= 0) && (kb.toLast || kb.hi >= 0) && fits;
   return kb;
 }

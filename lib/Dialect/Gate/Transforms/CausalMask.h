@@ -18,6 +18,8 @@ namespace gatec::gate::raise {
 struct KeyBand {
   int64_t lo = 0, hi = 0;
   bool toFirst = false, toLast = false, everyRowKeeps = false;
+  /// d is j - i - (Skv - Sq): the band aligned to the last key.
+  bool bottomRight = false;
   /// The causal band (-inf, 0].
   bool isCausal() const { return toFirst && (hi == 0 || (toLast && hi < 0)); }
 };
@@ -25,8 +27,11 @@ struct KeyBand {
 /// The band `mask` [B,H,Sq,Skv] provably is: additive 0 / -inf (or a fill at
 /// or below -2^126), or bool true / false (with `dropMask`, true marks the
 /// keys dropped: masked_fill(mask, -inf)), the same band at every position
-/// and for every dynamic size; std::nullopt for anything else.
-std::optional<KeyBand> maskBand(mlir::Value mask, bool additive, bool dropMask = false);
+/// and for every dynamic size; std::nullopt for anything else. With
+/// `bottomRight`, the band of d = j - i - (Skv - Sq) instead (a mask over a
+/// cache: query i at key position i + Skv - Sq).
+std::optional<KeyBand> maskBand(mlir::Value mask, bool additive, bool dropMask = false,
+                                bool bottomRight = false);
 
 /// True when `mask` [B,H,Sq,Skv] is, provably, the upper-left causal pattern:
 /// keeping key j for query i iff j <= i (the band (-inf, 0]).

@@ -213,19 +213,74 @@ std::optional<std::array<int64_t, 2>> bandWindow(const KeyBand &band, RankedTens
   if (!band.everyRowKeeps || (band.toFirst && band.toLast) || !sT || sT.getRank() != 4)
     return std::nullopt;
   int64_t sq = sT.getDimSize(2), skv = sT.getDimSize(3), left = -band.lo, right = band.hi;
+  // The farthest key on each side: Sq - 1 before the diagonal and Skv - 1
+  // after it (upper-left); Skv - 1 and Sq - 1 (bottom-right).
+  int64_t before = band.bottomRight ? skv : sq, after = band.bottomRight ? sq : skv;
   if (band.toFirst) {
-    if (ShapedType::isDynamic(sq))
+    if (ShapedType::isDynamic(before))
       return std::nullopt;
-    left = sq - 1;
+    left = before - 1;
   }
   if (band.toLast) {
-    if (ShapedType::isDynamic(skv))
+    if (ShapedType::isDynamic(after))
       return std::nullopt;
-    right = skv - 1;
+    right = after - 1;
   }
   if (left < 0 || right < 0)
     return std::nullopt;
   return std::array<int64_t, 2>{left, right};
+}
+
+/// What replaces a mask that is a band of keys: every key, or the `causal`,
+/// `window` and `bottom_right` attributes.
+struct BandAttrs {
+  bool allKeys = false, causal = false, bottomRight = false;
+  std::optional<std::array<int64_t, 2>> window;
+};
+
+/// The attributes equal to `mask` over scores of type `sT` [B,H,Sq,Skv], by
+/// preference: every key, upper-left causal (with or without a window),
+/// bottom-right causal (with or without a window: a decode step or a chunked
+/// prefill over a cache), another upper-left window, another bottom-right
+/// window. None for any other mask.
+std::optional<BandAttrs> bandAttrs(Value mask, bool additive, bool dropMask,
+                                   RankedTensorType sT) {
+  BandAttrs r;
+  std::optional<KeyBand> tl = maskBand(mask, additive, dropMask);
+  if (tl && tl->toFirst && tl->toLast) {
+    r.allKeys = true;
+    return r;
+  }
+  if (tl && tl->isCausal()) {
+    r.causal = true;
+    return r;
+  }
+  auto fromWindow = [&](const std::optional<KeyBand> &band, bool causalOnly) {
+    std::optional<std::array<int64_t, 2>> w;
+    if (band)
+      w = bandWindow(*band, sT);
+    if (!w || (causalOnly && (*w)[1] != 0))
+      return false;
+    r.window = *w;
+    r.causal = (*w)[1] == 0;
+    r.bottomRight = band->bottomRight;
+    return true;
+  };
+  if (fromWindow(tl, /*causalOnly=*/true))
+    return r;
+  // The bottom-right frame differs only when Sq may differ from Skv.
+  std::optional<KeyBand> br;
+  if (sT.isDynamicDim(2) || sT.getDimSize(2) != sT.getDimSize(3))
+    br = maskBand(mask, additive, dropMask, /*bottomRight=*/true);
+  if (br && br->everyRowKeeps && br->hi == 0) {
+    r.causal = r.bottomRight = true;
+    if (!br->toFirst)
+      r.window = std::array<int64_t, 2>{-br->lo, 0};
+    return r;
+  }
+  if (fromWindow(tl, false) || fromWindow(br, false))
+    return r;
+  return std::nullopt;
 }
 
 struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
@@ -265,12 +320,8 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
       additive = false;
       // Only a band (window, causal, all keys) replaces a drop mask: the op
       // has no operand for one (checked before anything is rewritten).
-      if (dropMask) {
-        std::optional<KeyBand> band = maskBand(mask, false, true);
-        if (!band || !((band->toFirst && band->toLast) || band->isCausal() ||
-                       bandWindow(*band, rtt(s))))
-          return rw.notifyMatchFailure(root, "masked_fill by a mask that is not a band");
-      }
+      if (dropMask && !bandAttrs(mask, false, true, rtt(s)))
+        return rw.notifyMatchFailure(root, "masked_fill by a mask that is not a band");
     }
     Value q, kt;
     double scale = 1.0, softcap = 0.0;
@@ -346,22 +397,16 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
         vT.getDimSize(1) != kT.getDimSize(1))
       return failure();
 
-    bool causal = false;
+    bool causal = false, bottomRight = false;
     DenseI64ArrayAttr window;
     if (mask)
-      if (std::optional<KeyBand> band = maskBand(mask, additive, dropMask)) {
-        // Upper-left causal over Sq x Skv: the flag, no mask tensor; another
-        // band of keys around the diagonal: a window.
-        if (band->toFirst && band->toLast) {
-          mask = Value(); // keeps every key
-        } else if (band->isCausal()) {
-          causal = true;
-          mask = Value();
-        } else if (auto w = bandWindow(*band, rtt(s))) {
-          causal = (*w)[1] == 0;
-          window = rw.getDenseI64ArrayAttr(*w);
-          mask = Value();
-        }
+      if (std::optional<BandAttrs> band = bandAttrs(mask, additive, dropMask, rtt(s))) {
+        // A band of keys: the flags and window, no mask tensor.
+        causal = band->causal;
+        bottomRight = band->bottomRight;
+        if (band->window)
+          window = rw.getDenseI64ArrayAttr(*band->window);
+        mask = Value();
       }
     if (mask && additive && splatValue(mask) == 0.0)
       mask = Value(); // adding zeros
@@ -386,7 +431,7 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
                                softcap > 0.0 ? rw.getF32FloatAttr(float(softcap)) : FloatAttr(),
                                causal ? rw.getUnitAttr() : UnitAttr(),
                                ActivationAttr::get(rw.getContext(), Activation::sigmoid), window,
-                               /*bottom_right=*/UnitAttr());
+                               bottomRight ? rw.getUnitAttr() : UnitAttr());
     rw.replaceOp(root, sdpa.getResult());
     return success();
   }
@@ -410,27 +455,25 @@ struct SdpaMaskToCausal : OpRewritePattern<SdpaOp> {
         mT.getDimSize(3) != rtt(op.getKey()).getDimSize(2))
       return failure();
     bool additive = isa<FloatType>(rtt(mask).getElementType());
-    std::optional<KeyBand> band = maskBand(mask, additive);
-    if (!band)
-      return failure();
-    if (band->isCausal() || (band->toFirst && band->toLast)) {
-      rw.modifyOpInPlace(op, [&] {
-        op.getMaskMutable().clear();
-        op.setCausal(op.getCausal() || band->isCausal());
-      });
-      return success();
-    }
     SmallVector<int64_t> scoresShape{rT.getDimSize(0), rT.getDimSize(1), rT.getDimSize(2),
                                      rtt(op.getKey()).getDimSize(2)};
-    auto w = bandWindow(*band, RankedTensorType::get(scoresShape, rT.getElementType()));
-    if (!w)
+    std::optional<BandAttrs> band = bandAttrs(
+        mask, additive, false, RankedTensorType::get(scoresShape, rT.getElementType()));
+    if (!band)
       return failure();
-    // Already causal: the band's right side is cut at the diagonal.
-    bool causal = op.getCausal() || (*w)[1] == 0;
+    // The op's own causal flag is upper-left: it and a bottom-right band are
+    // not one band, so the mask stays.
+    if (op.getCausal() && band->bottomRight)
+      return failure();
+    bool causal = op.getCausal() || band->causal;
     rw.modifyOpInPlace(op, [&] {
       op.getMaskMutable().clear();
       op.setCausal(causal);
-      op.setWindowAttr(rw.getDenseI64ArrayAttr({(*w)[0], causal ? 0 : (*w)[1]}));
+      if (band->bottomRight)
+        op.setBottomRight(true);
+      if (band->window)
+        op.setWindowAttr(rw.getDenseI64ArrayAttr({(*band->window)[0],
+                                                  causal ? 0 : (*band->window)[1]}));
     });
     return success();
   }
@@ -507,6 +550,8 @@ struct DropFullyMaskedRowGuard : OpRewritePattern<arith::SelectOp> {
     // A mask that keeps a key in every row, for every size, never selects 0.
     auto keepsInEveryRow = [&] {
       std::optional<KeyBand> band = maskBand(mask, false);
+      if (!band || !band->everyRowKeeps)
+        band = maskBand(mask, false, false, /*bottomRight=*/true);
       return band && band->everyRowKeeps;
     };
     if (!sameMask && !causalAnyway && !keepsInEveryRow())
