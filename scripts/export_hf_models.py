@@ -173,14 +173,16 @@ def export(name, opset=18):
     print(f"{path}: {os.path.getsize(path)} bytes")
 
 
-def export_decode(name="qwen3_next", prompt=9, size="tiny", path=None):
+def export_decode(name="qwen3_next", prompt=9, size="tiny", path=None, tokens=1):
     """One decode step with a cache, as transformers' own exporter writes it
     (transformers.exporters: the prompt run through model.generate(), the
     second forward captured with its cache and exported): the cache tensors
     are graph inputs and outputs, and Qwen3-Next's Gated DeltaNet layers run
-    torch_recurrent_gated_delta_rule on the one new token. Writes the .onnx
-    and an .npz with the inputs (by graph input name) and PyTorch's logits
-    and updated cache; returns (path, the step module, its inputs)."""
+    torch_recurrent_gated_delta_rule on the one new token. With `tokens` > 1
+    the step takes that many new tokens at once (a chunked prefill over the
+    cache). Writes the .onnx and an .npz with the inputs (by graph input
+    name) and PyTorch's logits and updated cache; returns (path, the step
+    module, its inputs)."""
     import copy
     import tempfile
 
@@ -192,7 +194,11 @@ def export_decode(name="qwen3_next", prompt=9, size="tiny", path=None):
     model = MODELS[name](size).eval()
     ids = torch.randint(0, model.config.vocab_size, (1, prompt))
     step, inputs = decompose_for_generation(model, {"input_ids": ids})["decode"]
-    path = path or os.path.join(OUT, f"{name}_decode_transformers.onnx")
+    if tokens > 1:
+        inputs["input_ids"] = torch.randint(0, model.config.vocab_size, (1, tokens))
+        inputs["position_ids"] = torch.arange(prompt, prompt + tokens)[None]
+    kind = "decode" if tokens == 1 else f"chunk{tokens}"
+    path = path or os.path.join(OUT, f"{name}_{kind}_transformers.onnx")
     with tempfile.TemporaryDirectory() as tmp:
         OnnxExporter().export(step, copy.deepcopy(inputs),
                               config=OnnxConfig(dynamic=True)).save_pretrained(tmp)
@@ -229,6 +235,11 @@ def main():
     for name in ("qwen3_next", "qwen3_next_moe", "qwen3"):
         if not sys.argv[1:] or name + "_decode" in sys.argv[1:]:
             export_decode(name)
+    # a chunked prefill: 5 new tokens over the cache of a 9-token prompt (the
+    # new-token count is dynamic in the file: 1 is a decode step)
+    for name in ("qwen3", "mistral_swa"):
+        if not sys.argv[1:] or name + "_chunk" in sys.argv[1:]:
+            export_decode(name, tokens=5)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,42 @@ VectorType asI16(VectorType t) {
   return VectorType::get(t.getShape(), IntegerType::get(t.getContext(), 16));
 }
 
+/// i16 for bf16, vector<..xi16> for vector<..xbf16>.
+Type bitsOf(Type t) {
+  if (auto vt = dyn_cast<VectorType>(t))
+    return asI16(vt);
+  return IntegerType::get(t.getContext(), 16);
+}
+
+/// Loads and stores of bf16 (after the memref lowering) move i16: LLVM's
+/// vectorizers otherwise build bfloat vectors out of scalar loads (the
+/// operands of a comparison), and legalize them through __truncsfbf2.
+struct LoadAsI16 : OpRewritePattern<LLVM::LoadOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LLVM::LoadOp op, PatternRewriter &rw) const override {
+    Type t = op.getType();
+    if (!isBF16(t))
+      return failure();
+    rw.setInsertionPointAfter(op);
+    rw.modifyOpInPlace(op, [&] { op.getResult().setType(bitsOf(t)); });
+    auto value = LLVM::BitcastOp::create(rw, op.getLoc(), t, op.getResult());
+    rw.replaceAllUsesExcept(op.getResult(), value.getResult(), value);
+    return success();
+  }
+};
+
+struct StoreAsI16 : OpRewritePattern<LLVM::StoreOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LLVM::StoreOp op, PatternRewriter &rw) const override {
+    Type t = op.getValue().getType();
+    if (!isBF16(t))
+      return failure();
+    Value bits = LLVM::BitcastOp::create(rw, op.getLoc(), bitsOf(t), op.getValue());
+    rw.modifyOpInPlace(op, [&] { op.getValueMutable().assign(bits); });
+    return success();
+  }
+};
+
 /// Masked loads and stores of bf16 vectors (partial tiles of bf16 tensors)
 /// move i16 lanes instead: without AVX512-BF16 their legalization would
 /// round-trip the lanes through f32 and __truncsfbf2.
@@ -129,7 +165,7 @@ struct GateExpandBF16Pass : gatec::impl::GateExpandBF16Base<GateExpandBF16Pass> 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<ComputeInF32, MaskedLoadAsI16, MaskedStoreAsI16, MaskedGatherAsI16,
-                 MaskedScatterAsI16>(&getContext());
+                 MaskedScatterAsI16, LoadAsI16, StoreAsI16>(&getContext());
     arith::populateExpandBFloat16Patterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

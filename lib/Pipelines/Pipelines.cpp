@@ -112,6 +112,9 @@ void gatec::buildCPULLVMPipeline(OpPassManager &pm,
   FinalizeMemRefToLLVMConversionPassOptions memrefOpts;
   memrefOpts.useGenericFunctions = options.runtimeAllocator;
   pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOpts));
+  // Again for the scalar loads and stores the memref lowering made.
+  if (options.expandBF16)
+    pm.addPass(createGateExpandBF16());
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());

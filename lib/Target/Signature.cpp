@@ -52,6 +52,9 @@ public:
     Operation *op = v.getDefiningOp();
     if (auto cast = dyn_cast<tensor::CastOp>(op))
       return dimOf(cast.getSource(), d, depth + 1);
+    // (Its reification is not registered: the sizes it names.)
+    if (auto ex = dyn_cast<tensor::ExpandShapeOp>(op))
+      return indexOf(ex.getMixedOutputShape()[d], depth + 1);
     if (auto reify = dyn_cast<ReifyRankedShapedTypeOpInterface>(op)) {
       OpBuilder b(op);
       ReifiedRankedShapedTypeDims shapes;

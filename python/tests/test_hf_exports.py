@@ -175,6 +175,65 @@ def test_decode_step_matches_pytorch(compiled, name):
     assert checked >= 4  # keys and values (and Qwen3-Next's conv and recurrent states)
 
 
+CHUNKS = ["qwen3_chunk5_transformers", "mistral_swa_chunk5_transformers"]
+
+
+@pytest.mark.parametrize("name", CHUNKS)
+def test_chunked_prefill_raised(name):
+    """5 new tokens over a cache (transformers' exporter, the new-token count
+    dynamic): transformers' mask keeps key j for query i iff j <= i + P (and,
+    Mistral's sliding window of 8, j > i + P - 8), P the cache's length: the
+    bottom-right causal band (+ window [7, 0]) for every P and T, no mask."""
+    proc = run_gatec([os.path.join(MODELS, name + ".onnx"), "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    sdpa = [ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]
+    assert len(sdpa) == 2, sdpa
+    for ln in sdpa:
+        assert "mask(" not in ln and "bottom_right" in ln and "causal" in ln, ln
+        assert ("window = array<i64: 7, 0>" in ln) == ("swa" in name), ln
+
+
+@pytest.mark.parametrize("name", CHUNKS)
+def test_chunked_prefill_matches_pytorch(compiled, name):
+    lib = compiled(name)
+    data = np.load(os.path.join(MODELS, name + ".npz"))
+    outs = dict(zip((spec.name for spec in lib.outputs),
+                    lib(*[data["in:" + spec.name] for spec in lib.inputs])))
+    assert_close(outs["logits"], data["logits"], TOL, "chunk logits")
+    for key in data.files:
+        if key.startswith("out:") and outs[key[4:]].dtype.kind == "f" and data[key].ndim:
+            got = outs[key[4:]]
+            # The graph returns the whole concatenated cache; PyTorch's
+            # sliding-window cache then keeps its last window - 1 entries.
+            got = got[:, :, got.shape[2] - data[key].shape[2]:]
+            assert_close(got, data[key], TOL, key[4:])
+
+
+@pytest.mark.parametrize("tokens", [1, 3, 12])
+@pytest.mark.parametrize("name", CHUNKS)
+def test_chunk_file_other_lengths_match_onnxruntime(compiled, name, tokens):
+    """The same files at other new-token counts (1: a decode step; 12: more
+    than the window), against ONNX Runtime on the same graph."""
+    ort = pytest.importorskip("onnxruntime")
+    lib = compiled(name)
+    data = np.load(os.path.join(MODELS, name + ".npz"))
+    feeds = {spec.name: data["in:" + spec.name] for spec in lib.inputs}
+    past = feeds["input.cache.layers.0.keys"].shape[2]
+    start = int(feeds["position_ids"][0, 0])
+    feeds["input_ids"] = np.random.default_rng(tokens).integers(0, 128, (1, tokens))
+    feeds["position_ids"] = np.arange(start, start + tokens)[None]
+    for k in feeds:
+        if k in ("input_ids", "position_ids"):
+            feeds[k] = feeds[k].astype(data["in:" + k].dtype)
+    sess = ort.InferenceSession(os.path.join(MODELS, name + ".onnx"),
+                                providers=["CPUExecutionProvider"])
+    want = dict(zip((o.name for o in sess.get_outputs()), sess.run(None, feeds)))
+    got = dict(zip((spec.name for spec in lib.outputs),
+                   lib(*[feeds[spec.name] for spec in lib.inputs])))
+    assert past > 0 and want["logits"].shape == (1, tokens, 128)
+    assert_close(got["logits"], want["logits"], TOL, f"logits, {tokens} new tokens")
+
+
 def test_decode_step_state_broadcast(compiled):
     """The file names the recurrent states' sizes symbolically ('4', '16'),
     so states of one head are valid ONNX: the step's products broadcast it

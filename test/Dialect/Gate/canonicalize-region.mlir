@@ -65,3 +65,42 @@ func.func @no_gate_into_if_with_other_use(%q: tensor<1x2x4x8xf32>, %g: tensor<1x
   %r = gate.gate %0, %g : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
   return %r, %a : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>
 }
+
+
+// The forms chosen together with the KV cache they read (one scf.if with
+// more results): the gate moves in when the other results are used only
+// after the gate; not when one is used before it (moving the scf.if down
+// would leave that use undominated).
+// CHECK-LABEL: func.func @gate_into_if_with_cache_results
+// CHECK-NOT:     gate.gate
+// CHECK:         %{{.+}}:2 = scf.if
+// CHECK:           gate.sdpa {{.*}} gate(%{{.*}} : tensor<1x2x4x8xf32>) {bottom_right, causal}
+// CHECK:           gate.sdpa {{.*}} mask({{.*}}) gate(
+// CHECK-LABEL: func.func @no_gate_into_if_with_cache_used_before
+// CHECK:         gate.gate
+func.func @gate_into_if_with_cache_results(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf32>, %m: tensor<1x1x4x6xi1>, %g: tensor<1x2x4x8xf32>, %c1: i1) -> (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>) {
+  %0:2 = scf.if %c1 -> (tensor<1x2x6x8xf32>, tensor<1x2x4x8xf32>) {
+    %k2 = arith.addf %k, %k : tensor<1x2x6x8xf32>
+    %a = gate.sdpa %q, %k, %k {causal, bottom_right} : tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32> -> tensor<1x2x4x8xf32>
+    scf.yield %k2, %a : tensor<1x2x6x8xf32>, tensor<1x2x4x8xf32>
+  } else {
+    %b = gate.sdpa %q, %k, %k mask(%m : tensor<1x1x4x6xi1>) : tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32> -> tensor<1x2x4x8xf32>
+    scf.yield %k, %b : tensor<1x2x6x8xf32>, tensor<1x2x4x8xf32>
+  }
+  %r = gate.gate %0#1, %g : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  return %r, %0#0 : tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>
+}
+
+func.func @no_gate_into_if_with_cache_used_before(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x6x8xf32>, %m: tensor<1x1x4x6xi1>, %c1: i1) -> (tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>) {
+  %0:2 = scf.if %c1 -> (tensor<1x2x6x8xf32>, tensor<1x2x4x8xf32>) {
+    %k2 = arith.addf %k, %k : tensor<1x2x6x8xf32>
+    %a = gate.sdpa %q, %k, %k {causal, bottom_right} : tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32> -> tensor<1x2x4x8xf32>
+    scf.yield %k2, %a : tensor<1x2x6x8xf32>, tensor<1x2x4x8xf32>
+  } else {
+    %b = gate.sdpa %q, %k, %k mask(%m : tensor<1x1x4x6xi1>) : tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>, tensor<1x2x6x8xf32> -> tensor<1x2x4x8xf32>
+    scf.yield %k, %b : tensor<1x2x6x8xf32>, tensor<1x2x4x8xf32>
+  }
+  %e = tensor.extract_slice %0#0[0, 0, 0, 0] [1, 2, 4, 8] [1, 1, 1, 1] : tensor<1x2x6x8xf32> to tensor<1x2x4x8xf32>
+  %r = gate.gate %0#1, %e : tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32> -> tensor<1x2x4x8xf32>
+  return %r, %0#0 : tensor<1x2x4x8xf32>, tensor<1x2x6x8xf32>
+}

@@ -191,20 +191,22 @@ LogicalResult SdpaOp::verify() {
 }
 
 namespace {
-/// Whether `v`, used once, is a gate.sdpa without a gate, or the result of an
-/// scf.if with one result whose branches both yield such values (the forms
-/// an attention is chosen between at run time): a gate applied to `v` can
-/// move into every such sdpa's epilogue.
+/// Whether `v`, used once, is a gate.sdpa without a gate, or a result of an
+/// scf.if whose branches both yield such values there (the forms an
+/// attention is chosen between at run time, maybe with the KV caches they
+/// read as other results): a gate applied to `v` can move into every such
+/// sdpa's epilogue.
 bool gateableSdpa(Value v) {
   if (!v.hasOneUse())
     return false;
   if (auto sdpa = v.getDefiningOp<SdpaOp>())
     return !sdpa.getGate();
   auto ifOp = v.getDefiningOp<scf::IfOp>();
-  if (!ifOp || ifOp.getNumResults() != 1 || !ifOp.elseBlock())
+  if (!ifOp || !ifOp.elseBlock())
     return false;
-  return llvm::all_of(std::array<Block *, 2>{ifOp.thenBlock(), ifOp.elseBlock()}, [](Block *b) {
-    return gateableSdpa(cast<scf::YieldOp>(b->getTerminator()).getOperand(0));
+  unsigned n = cast<OpResult>(v).getResultNumber();
+  return llvm::all_of(std::array<Block *, 2>{ifOp.thenBlock(), ifOp.elseBlock()}, [&](Block *b) {
+    return gateableSdpa(cast<scf::YieldOp>(b->getTerminator()).getOperand(n));
   });
 }
 
@@ -218,8 +220,24 @@ void setGate(RewriterBase &rewriter, Value v, Value g, Activation act) {
     return;
   }
   auto ifOp = v.getDefiningOp<scf::IfOp>();
+  unsigned n = cast<OpResult>(v).getResultNumber();
   for (Block *b : {ifOp.thenBlock(), ifOp.elseBlock()})
-    setGate(rewriter, cast<scf::YieldOp>(b->getTerminator()).getOperand(0), g, act);
+    setGate(rewriter, cast<scf::YieldOp>(b->getTerminator()).getOperand(n), g, act);
+}
+
+/// Whether every use of `op`'s results other than `keep` comes after `pos`
+/// in its block (moving `op` down to `pos` keeps them dominated).
+bool otherUsesAfter(Operation *op, Value keep, Operation *pos) {
+  for (Value r : op->getResults()) {
+    if (r == keep)
+      continue;
+    for (Operation *user : r.getUsers()) {
+      Operation *anc = pos->getBlock()->findAncestorOpInBlock(*user);
+      if (!anc || anc == pos || anc->isBeforeInBlock(pos))
+        return false;
+    }
+  }
+  return true;
 }
 
 /// gate.gate(sdpa(...), g) with the sdpa result used only there folds into
@@ -233,7 +251,8 @@ struct FoldGateIntoSdpa : OpRewritePattern<GateOp> {
     Operation *sdpa = x.getDefiningOp();
     // Moving the sdpa (or the scf.if) down to the gate is only safe within
     // one block (never into a loop body).
-    if (!sdpa || !gateableSdpa(x) || sdpa->getBlock() != gateOp->getBlock())
+    if (!sdpa || !gateableSdpa(x) || sdpa->getBlock() != gateOp->getBlock() ||
+        !otherUsesAfter(sdpa, x, gateOp))
       return failure();
     auto gt = rt(gateOp.getGate());
     auto resT = rt(x);
