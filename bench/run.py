@@ -205,7 +205,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller shapes, no realistic model")
     ap.add_argument("--only", default="", help="comma-separated sections: "
-                    "dense,sdpa,linear,conv,layers,model,hf,genai")
+                    "dense,sdpa,linear,conv,layers,model,hf,cache,genai")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     want = lambda sec: not only or sec in only
@@ -520,26 +520,36 @@ def main():
                        best_time(lambda: m(ids), min_reps=2),
                        [("ORT", t_ort), ("PyTorch eager", t_torch)])
 
-        # A decode step after a T-token prompt, as transformers' own exporter
-        # writes it (the cache as graph inputs and outputs; the Gated DeltaNet
-        # layers' token-by-token rule raised): the same file in gatec and ORT,
-        # PyTorch eager on the same step (a fresh copy of the cache per call).
+    # 6. Steps over a KV cache, as transformers' own exporter writes them (the
+    # cache as graph inputs and outputs): Qwen3-Next's decode step (the Gated
+    # DeltaNet layers' token-by-token rule raised) and Qwen3's chunked prefill
+    # of 64 tokens (the mask j <= i + P raised to the bottom-right causal
+    # band). The same file in gatec and ORT, PyTorch eager on the same step (a
+    # fresh copy of the cache per call).
+    if want("cache") and torch:
         import copy
-        path, step, inputs = hf.export_decode("qwen3_next", prompt=T_, size="bench",
-                                              path=os.path.join(OUT, "hf_qwen3_next_decode.onnx"))
-        data = np.load(path.replace(".onnx", ".npz"))
-        m = gatec.load(gatec.compile(path, os.path.join(OUT, "libhf_qwen3_next_decode.so")))
-        args_ = [data["in:" + s.name] for s in m.inputs]
-        err = float(np.abs(m(*args_)[0] - data["logits"]).max() / np.abs(data["logits"]).max())
-        assert err < 1e-3, f"hf decode: gatec vs PyTorch error {err}"
-        sess = ort_session(path)
-        fd = {s.name: a for s, a in zip(m.inputs, args_)}
-        t_ort = best_time(lambda: sess.run(None, fd)) if sess else None
-        copies = iter([copy.deepcopy(inputs) for _ in range(60)])
-        with torch.inference_mode():
-            t_torch = best_time(lambda: step(**next(copies)))
-        report(f"HF qwen3_next hidden 1024, transformers' exporter, decode after T={T_}", 0,
-               best_time(lambda: m(*args_)), [("ORT", t_ort), ("PyTorch eager", t_torch)])
+        sys.path.insert(0, os.path.join(ROOT, "scripts"))
+        import export_hf_models as hf
+        T_ = 128 if args.quick else 512
+        for name, tokens in [("qwen3_next", 1), ("qwen3", 64)]:
+            kind = "decode" if tokens == 1 else f"chunk{tokens}"
+            tag = f"hf_{name}_{kind}"
+            path, step, inputs = hf.export_decode(name, prompt=T_, size="bench", tokens=tokens,
+                                                  path=os.path.join(OUT, tag + ".onnx"))
+            data = np.load(path.replace(".onnx", ".npz"))
+            m = gatec.load(gatec.compile(path, os.path.join(OUT, f"lib{tag}.so")))
+            args_ = [data["in:" + s.name] for s in m.inputs]
+            err = float(np.abs(m(*args_)[0] - data["logits"]).max() / np.abs(data["logits"]).max())
+            assert err < 1e-3, f"{tag}: gatec vs PyTorch error {err}"
+            sess = ort_session(path)
+            fd = {s.name: a for s, a in zip(m.inputs, args_)}
+            t_ort = best_time(lambda: sess.run(None, fd)) if sess else None
+            copies = iter([copy.deepcopy(inputs) for _ in range(60)])
+            with torch.inference_mode():
+                t_torch = best_time(lambda: step(**next(copies)))
+            what = "decode" if tokens == 1 else f"{tokens}-token chunked prefill"
+            report(f"HF {name} hidden 1024, transformers' exporter, {what} after T={T_}", 0,
+                   best_time(lambda: m(*args_)), [("ORT", t_ort), ("PyTorch eager", t_torch)])
 
     if want("genai"):
         try:

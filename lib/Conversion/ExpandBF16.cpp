@@ -70,93 +70,43 @@ Type bitsOf(Type t) {
   return IntegerType::get(t.getContext(), 16);
 }
 
-/// Loads and stores of bf16 (after the memref lowering) move i16: LLVM's
-/// vectorizers otherwise build bfloat vectors out of scalar loads (the
-/// operands of a comparison), and legalize them through __truncsfbf2.
-struct LoadAsI16 : OpRewritePattern<LLVM::LoadOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LLVM::LoadOp op, PatternRewriter &rw) const override {
-    Type t = op.getType();
-    if (!isBF16(t))
+/// Loads, stores, masked loads and stores, gathers and scatters of bf16 (the
+/// vector lowering's and, in a second run, the memref lowering's) move i16
+/// values, with bitcasts around them. Without AVX512-BF16, LLVM legalizes
+/// bf16 data through f32 and __truncsfbf2: masked and gathering forms
+/// directly, plain scalar loads once its vectorizers pack them into bfloat
+/// vectors (the operands of a comparison).
+struct MemoryAsI16 : RewritePattern {
+  MemoryAsI16(MLIRContext *ctx) : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rw) const override {
+    if (!isa<LLVM::LoadOp, LLVM::StoreOp, LLVM::MaskedLoadOp, LLVM::MaskedStoreOp,
+             LLVM::masked_gather, LLVM::masked_scatter>(op) ||
+        (!llvm::any_of(op->getOperandTypes(), isBF16) &&
+         !llvm::any_of(op->getResultTypes(), isBF16)))
       return failure();
+    Location loc = op->getLoc();
+    rw.setInsertionPoint(op);
+    SmallVector<std::pair<unsigned, Value>> bits; // data operands (values, pass-throughs)
+    for (OpOperand &o : op->getOpOperands())
+      if (isBF16(o.get().getType()))
+        bits.push_back({o.getOperandNumber(),
+                        LLVM::BitcastOp::create(rw, loc, bitsOf(o.get().getType()), o.get())});
+    SmallVector<std::pair<Value, Type>> results; // bf16 results and their types
+    for (Value r : op->getResults())
+      if (isBF16(r.getType()))
+        results.push_back({r, r.getType()});
+    rw.modifyOpInPlace(op, [&] {
+      for (auto [n, v] : bits)
+        op->setOperand(n, v);
+      for (auto [r, t] : results)
+        r.setType(bitsOf(t));
+    });
     rw.setInsertionPointAfter(op);
-    rw.modifyOpInPlace(op, [&] { op.getResult().setType(bitsOf(t)); });
-    auto value = LLVM::BitcastOp::create(rw, op.getLoc(), t, op.getResult());
-    rw.replaceAllUsesExcept(op.getResult(), value.getResult(), value);
-    return success();
-  }
-};
-
-struct StoreAsI16 : OpRewritePattern<LLVM::StoreOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LLVM::StoreOp op, PatternRewriter &rw) const override {
-    Type t = op.getValue().getType();
-    if (!isBF16(t))
-      return failure();
-    Value bits = LLVM::BitcastOp::create(rw, op.getLoc(), bitsOf(t), op.getValue());
-    rw.modifyOpInPlace(op, [&] { op.getValueMutable().assign(bits); });
-    return success();
-  }
-};
-
-/// Masked loads and stores of bf16 vectors (partial tiles of bf16 tensors)
-/// move i16 lanes instead: without AVX512-BF16 their legalization would
-/// round-trip the lanes through f32 and __truncsfbf2.
-struct MaskedLoadAsI16 : OpRewritePattern<LLVM::MaskedLoadOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LLVM::MaskedLoadOp op, PatternRewriter &rw) const override {
-    auto vt = dyn_cast<VectorType>(op.getType());
-    if (!vt || !isBF16(vt))
-      return failure();
-    Value passThru = op.getPassThru();
-    if (passThru)
-      passThru = LLVM::BitcastOp::create(rw, op.getLoc(), asI16(vt), passThru);
-    auto load = LLVM::MaskedLoadOp::create(rw, op.getLoc(), asI16(vt), op.getData(),
-                                           op.getMask(), passThru, op.getAlignmentAttr(),
-                                           op.getNontemporalAttr());
-    rw.replaceOpWithNewOp<LLVM::BitcastOp>(op, vt, load.getResult());
-    return success();
-  }
-};
-
-struct MaskedStoreAsI16 : OpRewritePattern<LLVM::MaskedStoreOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LLVM::MaskedStoreOp op, PatternRewriter &rw) const override {
-    auto vt = dyn_cast<VectorType>(op.getValue().getType());
-    if (!vt || !isBF16(vt))
-      return failure();
-    Value bits = LLVM::BitcastOp::create(rw, op.getLoc(), asI16(vt), op.getValue());
-    rw.modifyOpInPlace(op, [&] { op.getValueMutable().assign(bits); });
-    return success();
-  }
-};
-
-/// Gathers of bf16 lanes (the flash kernel's transposing Q loads) likewise:
-/// LLVM legalizes a bf16 gather through f32 lanes and __truncsfbf2.
-struct MaskedGatherAsI16 : OpRewritePattern<LLVM::masked_gather> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LLVM::masked_gather op, PatternRewriter &rw) const override {
-    auto vt = dyn_cast<VectorType>(op.getType());
-    if (!vt || !isBF16(vt))
-      return failure();
-    SmallVector<Value> passThru;
-    for (Value p : op.getPassThru())
-      passThru.push_back(LLVM::BitcastOp::create(rw, op.getLoc(), asI16(vt), p));
-    auto gather = LLVM::masked_gather::create(rw, op.getLoc(), asI16(vt), op.getPtrs(),
-                                              op.getMask(), passThru, op.getAlignmentAttr());
-    rw.replaceOpWithNewOp<LLVM::BitcastOp>(op, vt, gather.getResult());
-    return success();
-  }
-};
-
-struct MaskedScatterAsI16 : OpRewritePattern<LLVM::masked_scatter> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(LLVM::masked_scatter op, PatternRewriter &rw) const override {
-    auto vt = dyn_cast<VectorType>(op.getValue().getType());
-    if (!vt || !isBF16(vt))
-      return failure();
-    Value bits = LLVM::BitcastOp::create(rw, op.getLoc(), asI16(vt), op.getValue());
-    rw.modifyOpInPlace(op, [&] { op.getValueMutable().assign(bits); });
+    for (auto [r, t] : results) {
+      auto back = LLVM::BitcastOp::create(rw, loc, t, r);
+      rw.replaceAllUsesExcept(r, back.getResult(), back);
+    }
     return success();
   }
 };
@@ -164,8 +114,7 @@ struct MaskedScatterAsI16 : OpRewritePattern<LLVM::masked_scatter> {
 struct GateExpandBF16Pass : gatec::impl::GateExpandBF16Base<GateExpandBF16Pass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ComputeInF32, MaskedLoadAsI16, MaskedStoreAsI16, MaskedGatherAsI16,
-                 MaskedScatterAsI16, LoadAsI16, StoreAsI16>(&getContext());
+    patterns.add<ComputeInF32, MemoryAsI16>(&getContext());
     arith::populateExpandBFloat16Patterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
