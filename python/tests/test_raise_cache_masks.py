@@ -110,7 +110,7 @@ def _check_numbers(tmp_path, path, chunk, window, shift, pasts=(0, 1, 5, 70)):
 
 
 @pytest.mark.parametrize("fill", [False, True], ids=["additive", "masked_fill"])
-@pytest.mark.parametrize("window", [None, 1, 3, 16], ids=["causal", "w1", "w3", "w16"])
+@pytest.mark.parametrize("window", [None, 1, 3, 16, 100], ids=["causal", "w1", "w3", "w16", "w100"])
 @pytest.mark.parametrize("chunk", [1, 5])
 def test_cache_mask_is_bottom_right(tmp_path, chunk, window, fill):
     path = _cache_attention_model(tmp_path / "attn.onnx", chunk, window, fill=fill)
