@@ -19,6 +19,7 @@ struct SdpaOperands {
     v = b.toBuffer(op.getValue());
     mask = op.getMask() ? b.toBuffer(op.getMask()) : mlir::Value();
     gate = op.getGate() ? b.toBuffer(op.getGate()) : mlir::Value();
+    sink = op.getSink() ? b.toBuffer(op.getSink()) : mlir::Value();
     resT = type(op.getResult());
     D = type(op.getQuery()).getDimSize(3);
     Dv = type(op.getValue()).getDimSize(3);
@@ -39,6 +40,7 @@ struct SdpaOperands {
   }
 
   mlir::Value q, k, v, mask, gate; // mask and gate may be null
+  mlir::Value sink;                // [Hq] f32, may be null: SIMT only
   mlir::RankedTensorType resT;
   int64_t D, Dv, group;            // head dims; query heads per kv head
   mlir::Value B, Hq, Sq, Skv;

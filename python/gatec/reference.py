@@ -121,7 +121,7 @@ def _check_4d(name, a):
 
 
 def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causal_offset=0,
-                window=None, bottom_right=False):
+                window=None, bottom_right=False, sink=None):
     """The unfused SDPA, returning every intermediate.
 
     Returns a dict with
@@ -202,6 +202,10 @@ def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causa
     biased = np.where(bias == -np.inf, -np.inf, capped + bias)
 
     # Softmax over keys; a row with no attendable key gives probabilities 0.
+    # sink [Hq]: one more logit per head (attended with a zero value).
+    sinks = None if sink is None else _f64(sink).reshape(-1)
+    if sinks is not None and sinks.shape != (Hq,):
+        raise ValueError(f"sink must be [Hq]={Hq}, got {np.shape(sink)}")
     probs = np.zeros_like(biased)
     for b in range(B):
         for h in range(Hq):
@@ -209,9 +213,10 @@ def _sdpa_parts(q, k, v, mask=None, scale=None, softcap=0.0, causal=False, causa
                 row = biased[b, h, i]
                 if np.all(bias[b, h, i] == -np.inf):
                     continue  # fully masked row -> 0
-                m = np.max(row)
+                m = np.max(row) if sinks is None else max(np.max(row), sinks[h])
                 e = np.exp(row - m)
-                probs[b, h, i] = e / np.sum(e)
+                extra = 0.0 if sinks is None else np.exp(sinks[h] - m)
+                probs[b, h, i] = e / (np.sum(e) + extra)
 
     out = np.empty((B, Hq, Sq, Dv), dtype=np.float64)
     for h in range(Hq):
@@ -233,6 +238,7 @@ def sdpa(
     causal_offset=0,
     window=None,
     bottom_right=False,
+    sink=None,
 ):
     """Scaled dot-product attention with an optional output gate (float64).
 
@@ -244,7 +250,8 @@ def sdpa(
     mask (0 = off).  causal: query i sees keys 0..i+causal_offset (default offset 0:
     upper-left), whatever the mask.  window: (left, right), query i also sees only keys
     i - left .. i + right.  bottom_right: both bands aligned to the last key (query i
-    at key position i + Skv - Sq).  Rows with no attendable key give 0.
+    at key position i + Skv - Sq).  sink: [Hq], one more softmax logit per head whose
+    value is 0 (attention sinks).  Rows with no attendable key give 0.
     gate: [B,Hq,Sq,Dv] (elementwise) or [B,Hq,Sq,1] (headwise); the result is
     out * act(gate) with act = gate_act in {sigmoid, silu}.
 
@@ -252,7 +259,7 @@ def sdpa(
     """
     parts = _sdpa_parts(
         q, k, v, mask=mask, scale=scale, softcap=softcap, causal=causal,
-        causal_offset=causal_offset, window=window, bottom_right=bottom_right,
+        causal_offset=causal_offset, window=window, bottom_right=bottom_right, sink=sink,
     )
     out = parts["out"]
     if gate is not None:

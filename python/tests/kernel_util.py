@@ -89,7 +89,8 @@ def sdpa_func(fname: str, q: Shape, k: Shape, v: Shape, dtype: str = "f32", *,
               mask: Optional[Tuple[Shape, str]] = None, gate: Optional[Shape] = None,
               causal: bool = False, scale: Optional[float] = None,
               softcap: Optional[float] = None, gate_act: str = "sigmoid",
-              window: Optional[Tuple[int, int]] = None, bottom_right: bool = False) -> str:
+              window: Optional[Tuple[int, int]] = None, bottom_right: bool = False,
+              sink: bool = False) -> str:
     out = (q[0], q[1], q[2], v[3])
     args = [Arg("query", q, dtype), Arg("key", k, dtype), Arg("value", v, dtype)]
     opt = ""
@@ -99,6 +100,9 @@ def sdpa_func(fname: str, q: Shape, k: Shape, v: Shape, dtype: str = "f32", *,
     if gate is not None:
         args.append(Arg("gate", gate, dtype))
         opt += f" gate(%a{len(args) - 1} : {args[-1].type})"
+    if sink:
+        args.append(Arg("sink", (q[1],), "f32"))
+        opt += f" sink(%a{len(args) - 1} : {args[-1].type})"
     attrs = []
     if causal:
         attrs.append("causal")

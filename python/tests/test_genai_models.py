@@ -184,7 +184,7 @@ def test_right_padded_batch_matches_onnxruntime(libs, name):
         _close(name, got[key][b, :, :n], theirs[key][b, :, :n], f"{name} entry {b} present key")
 
 
-def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True, bias_heads=None):
+def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True, bias_heads=None, sink=False):
     from onnx import TensorProto, helper
 
     F = TensorProto.FLOAT
@@ -197,6 +197,9 @@ def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True, bias_heads=None):
     if bias_heads is not None:
         ins.append(helper.make_tensor_value_info("bias", F, [1, bias_heads, "s", "s"]))
         names += ["", "", "", "bias"]
+    if sink:
+        ins.append(helper.make_tensor_value_info("sink", F, [attrs["num_heads"]]))
+        names += [""] * (11 - len(names)) + ["sink"]
     node = helper.make_node("GroupQueryAttention", names, ["y", "pk", "pv"],
                             domain="com.microsoft", **attrs)
     outs = [helper.make_tensor_value_info(n, F, None) for n in ("y", "pk", "pv")]
@@ -204,7 +207,6 @@ def _gqa_model(tmp_path, attrs, q_hidden=64, with_kv=True, bias_heads=None):
 
 
 @pytest.mark.parametrize("attrs,msg", [
-    (dict(num_heads=4, kv_num_heads=2, smooth_softmax=1), "smooth_softmax is not supported"),
     (dict(num_heads=3, kv_num_heads=2), "must be a positive multiple of kv_num_heads"),
     (dict(num_heads=4, kv_num_heads=2, local_window_size=0), "local_window_size must be -1"),
     (dict(num_heads=4, kv_num_heads=2, do_rotary=1), "do_rotary needs cos_cache"),
@@ -242,6 +244,42 @@ def test_gqa_attention_bias_matches_onnxruntime(tmp_path, bias_heads, window):
               "bias": rng.standard_normal((1, bias_heads, s, s)).astype(np.float32)}
              for s in (1, 7, 33)]
     _compare_with_ort(tmp_path, path, feeds)
+
+
+@pytest.mark.parametrize("window", [-1, 3])
+@pytest.mark.parametrize("kind", ["smooth_softmax", "head_sink", "both"])
+def test_gqa_attention_sinks_match_onnxruntime(tmp_path, kind, window):
+    """smooth_softmax (a sink logit of 0) and head_sink (one per head; it wins
+    over smooth_softmax): gate.sdpa's sink operand, in both forms."""
+    attrs = dict(num_heads=4, kv_num_heads=2, local_window_size=window)
+    if kind != "head_sink":
+        attrs["smooth_softmax"] = 1
+    path = _gqa_model(tmp_path, attrs, sink=kind != "smooth_softmax")
+    proc = run_gatec([path, "--compile-to=gate"])
+    assert proc.returncode == 0, proc.stderr
+    ops = [ln for ln in proc.stdout.splitlines() if "= gate.sdpa" in ln]
+    assert ops and all("sink(" in ln for ln in ops), ops
+    rng = np.random.default_rng(6)
+    feeds = []
+    for s in (1, 7, 33):
+        f = {"q": rng.standard_normal((1, s, 64)).astype(np.float32) * 2,
+             "k": rng.standard_normal((1, s, 32)).astype(np.float32),
+             "v": rng.standard_normal((1, s, 32)).astype(np.float32),
+             "lens": np.array([s - 1], np.int32), "total": np.array(s, np.int32)}
+        if kind != "smooth_softmax":
+            f["sink"] = rng.standard_normal(4).astype(np.float32) * 3
+        feeds.append(f)
+    _compare_with_ort(tmp_path, path, feeds)
+
+
+def test_gqa_head_sink_of_other_heads_is_rejected(tmp_path):
+    with pytest.raises(gatec.Error, match="head_sink must be a float"):
+        path = _gqa_model(tmp_path, dict(num_heads=4, kv_num_heads=2), sink=True)
+        import onnx
+        m = onnx.load(path)
+        m.graph.input[-1].type.tensor_type.shape.dim[0].dim_value = 3
+        onnx.save(m, path)
+        gatec.compile(path, str(tmp_path / "libgqa.so"))
 
 
 def test_gqa_attention_bias_of_other_heads_is_rejected(tmp_path):

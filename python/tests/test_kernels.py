@@ -89,7 +89,7 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
               mask=None, gate=None, causal=False, scale=None, softcap=None,
               gate_act="sigmoid", masked_rows=False, mask_blocks=False, mask_fill="-inf",
               qmul=1.0, kmul=1.0, static=(), id_extra="", marks=(), window=None,
-              bottom_right=False):
+              bottom_right=False, sink=False):
     """Registers function `fn` and one case calling it with these sizes.
     Dims b, sq, skv are dynamic, except those named in `static`.
 
@@ -115,7 +115,7 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
                                  mask=(typed(mshape), mask[1]) if mask else None,
                                  gate=typed(gshape) if gshape else None, causal=causal,
                                  scale=scale, softcap=softcap, gate_act=gate_act,
-                                 window=window, bottom_right=bottom_right))
+                                 window=window, bottom_right=bottom_right, sink=sink))
 
     def concrete(shape):
         return tuple(size[d] if isinstance(d, str) else d for d in shape)
@@ -153,6 +153,10 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
             ins.append(cast(m, mask[1]))
         if gate is not None:
             ins.append(cast(rng.standard_normal(concrete(gshape)) * 2.0, dtype))
+        if sink:  # around the scores' size; one head's sink -inf (no sink)
+            s = rng.standard_normal(Hq).astype(np.float32) * 2.0
+            s[-1] = -np.inf
+            ins.append(s)
         return ins
 
     def ref(ins):
@@ -164,9 +168,10 @@ def sdpa_case(cases, lib, fn, *, B, Hq, Hkv, Sq, Skv, D, Dv=None, dtype="f32",
             i += 1
         if gate is not None:
             g = ins[i]
+            i += 1
         return [R.sdpa(q, k, v, mask=m, gate=g, scale=scale, softcap=softcap or 0.0,
                        causal=causal, gate_act=gate_act, window=window,
-                       bottom_right=bottom_right)]
+                       bottom_right=bottom_right, sink=ins[i] if sink else None)]
 
     check = None
     if masked_rows and mask_fill == "-inf":
@@ -360,6 +365,21 @@ def _build_sdpa_cases():
               dtype="f16", causal=True, window=(31, 0), bottom_right=True)
     sdpa_case(C, "sdpa", "static_br_causal_d40", B=1, Hq=2, Hkv=2, Sq=20, Skv=90, D=40,
               causal=True, bottom_right=True, static=("b", "sq", "skv"))
+    # attention sinks (one more logit per head, a zero value): prompts, GQA
+    # groups over lanes, fully masked rows (output 0), the split-KV decode
+    # (the sink counted once, in the merge), a window over a cache, f16
+    for sq, skv in ((1, 1), (65, 65), (70, 65)):
+        sdpa_case(C, "sdpa", "sink_causal_gqa_d40", B=2, Hq=8, Hkv=2, Sq=sq, Skv=skv, D=40,
+                  causal=True, sink=True)
+    sdpa_case(C, "sdpa", "sink_mask_gate_d64", B=2, Hq=4, Hkv=2, Sq=33, Skv=70, D=64,
+              mask=("b1qk", "i1"), gate="elem", masked_rows=True, sink=True)
+    for skv in (300, 3000):
+        sdpa_case(C, "sdpa", "sink_decode_d64", B=1, Hq=8, Hkv=1, Sq=1, Skv=skv, D=64,
+                  sink=True)
+    sdpa_case(C, "sdpa", "sink_br_swa7_d64", B=1, Hq=4, Hkv=2, Sq=5, Skv=90, D=64,
+              causal=True, window=(7, 0), bottom_right=True, sink=True)
+    sdpa_case(C, "sdpa", "f16_sink_causal_d64", B=1, Hq=4, Hkv=2, Sq=65, Skv=65, D=64,
+              dtype="f16", causal=True, sink=True)
 
 
 # --------------------------------------------------------------------------- #

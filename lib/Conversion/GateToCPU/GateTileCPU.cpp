@@ -95,6 +95,8 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     Value q = b.toBuffer(op.getQuery()), k = b.toBuffer(op.getKey()),
           v = b.toBuffer(op.getValue());
     Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    // Attention sinks: one more logit per head, with a zero value.
+    Value sink = op.getSink() ? b.toBuffer(op.getSink()) : Value();
     Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), Skv = b.dim(k, 2);
     // Q as one dimension, for the gathers that transpose its tiles.
     Type qElem = qT.getElementType();
@@ -156,8 +158,10 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     using Epilogue = function_ref<void(KernelBuilder &, Value nRows, Value acc, Value mS, Value lS)>;
 
     // One flash tile: rows from query position i0 of kv head hk's group.
+    // withSink: the softmax state starts at the sink (max = sink, sum = 1;
+    // a sink of -inf adds nothing), so it is counted once per row.
     auto flashTile = [&](KernelBuilder &b, Value bi, Value hk, Value i0, KeyRange keyRange,
-                         Epilogue epilogue) {
+                         Epilogue epilogue, bool withSink) {
       Value rowsQ = b.minui(b.idx(Brq), b.subi(Sq, i0));
       Value nRows = b.muli(rowsQ, b.idx(group));
       auto tileRow = [&](KernelBuilder &b, Value r) { return rowInfo(b, hk, i0, r); };
@@ -220,8 +224,27 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       Value kBegin, kEnd;
       std::tie(kBegin, kEnd) = keyRange(b, rowsQ);
       SmallVector<Value> state; // m per row vector, then l per row vector
-      state.append(nRV, negInfV);
-      state.append(nRV, zeroV);
+      if (withSink && sink) {
+        // Lane l of row vector rv is tile row rv·vw + l, head hk·G + row % G.
+        auto f32v = VectorType::get({vw}, b.getF32Type());
+        Value allLanes = arith::ConstantOp::create(
+            b, DenseElementsAttr::get(VectorType::get({vw}, b.getI1Type()), true));
+        SmallVector<Value> sinks;
+        for (int64_t rv = 0; rv < nRV; ++rv) {
+          Value heads = b.addi(b.splat(b.muli(hk, b.idx(group)), vw),
+                               arith::RemUIOp::create(b, laneIndices(b, b.idx(rv * vw), vw),
+                                                      b.splat(b.idx(group), vw)));
+          sinks.push_back(vector::GatherOp::create(b, f32v, sink, ValueRange{c0}, heads, allLanes,
+                                                   zeroV));
+        }
+        state.append(sinks);
+        for (int64_t rv = 0; rv < nRV; ++rv)
+          state.push_back(b.select(b.cmpf(CmpFPredicate::OEQ, sinks[rv], negInfV), zeroV,
+                                   b.splat(b.f32(1.0f), vw)));
+      } else {
+        state.append(nRV, negInfV);
+        state.append(nRV, zeroV);
+      }
       state = b.loop(kBegin, kEnd, b.idx(Bc), state,
                      [&](KernelBuilder &b, Value j0, ValueRange st) -> SmallVector<Value> {
         Value cols = b.minui(b.idx(Bc), b.subi(kEnd, j0));
@@ -380,7 +403,8 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
                   o.push_back(b.vload(acc, {r, b.idx(c * vw)}, vw, true));
                 storeRow(b, bi, h, i, o, invOf(b, memref::LoadOp::create(b, lS, ValueRange{r})));
               });
-            });
+            },
+            /*withSink=*/true);
       });
     };
 
@@ -435,19 +459,22 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
                   vector::StoreOp::create(b, b.vload(acc, {r, b.idx(c * vw)}, vw, true), accP,
                                           ValueRange{bi, hk, p, r, b.idx(c * vw)});
               });
-            });
+            },
+            /*withSink=*/false); // added once, by the merge
       });
       // Merge: weights exp(m_p - max m); partitions (or rows) that saw no
       // key have m = -inf, weight 0, and a row with none left is 0.
       b.parallel({B, Hkv, nRows}, true, [&](KernelBuilder &b, ValueRange ivs) {
         Value bi = ivs[0], hk = ivs[1], r = ivs[2];
-        Value m = b.loop(c0, nP, c1, {b.negInf()},
+        auto [h, i] = rowInfo(b, hk, c0, r);
+        Value sinkS = sink ? memref::LoadOp::create(b, sink, ValueRange{h}).getResult() : Value();
+        Value m = b.loop(c0, nP, c1, {sink ? sinkS : b.negInf()},
                          [&](KernelBuilder &b, Value p, ValueRange a) -> SmallVector<Value> {
           return {b.max(a[0], memref::LoadOp::create(b, mP, ValueRange{bi, hk, p, r}))};
         })[0];
         Value mSafe = b.select(b.cmpf(CmpFPredicate::OEQ, m, b.negInf()), zero, m);
         SmallVector<Value> init(nDv, zeroV);
-        init.push_back(zero);
+        init.push_back(sink ? b.exp(b.sub(sinkS, mSafe)) : zero);
         SmallVector<Value> sums = b.loop(c0, nP, c1, init,
             [&](KernelBuilder &b, Value p, ValueRange a) -> SmallVector<Value> {
           Value w = b.exp(b.sub(memref::LoadOp::create(b, mP, ValueRange{bi, hk, p, r}), mSafe));
@@ -458,7 +485,6 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
           next.push_back(b.fma(w, memref::LoadOp::create(b, lP, ValueRange{bi, hk, p, r}), a[nDv]));
           return next;
         });
-        auto [h, i] = rowInfo(b, hk, c0, r);
         storeRow(b, bi, h, i, ArrayRef<Value>(sums).take_front(nDv), invOf(b, sums[nDv]));
       });
     }, wholeTiles);

@@ -62,8 +62,8 @@ struct SdpaToMma : OpRewritePattern<SdpaOp> {
     Type e = mmaOperandType(tt(op.getQuery()).getElementType(), precision);
     if (!e)
       return rw.notifyMatchFailure(op, "f32 without an MMA precision: SIMT");
-    if (op.getWindow() || op.getBottomRight())
-      return rw.notifyMatchFailure(op, "windows and bottom-right bands are not here yet: SIMT");
+    if (op.getWindow() || op.getBottomRight() || op.getSink())
+      return rw.notifyMatchFailure(op, "windows, bottom-right bands, sinks are not here yet: SIMT");
     KernelBuilder b(op.getLoc(), rw);
     SdpaOperands so(b, op);
     Value q = so.q, k = so.k, v = so.v, gate = so.gate;
@@ -393,8 +393,14 @@ struct SdpaToSimt : OpRewritePattern<SdpaOp> {
                                  b, arith::MinSIOp::create(b, Skv, b.addi(p, b.idx(*so.right + 1))),
                                  begin)
                            : Skv;
+      // The softmax state starts at the sink (max = sink, sum = 1), if any.
+      SmallVector<Value> init{b.negInf(), zero};
+      if (so.sink) {
+        init[0] = b.load(so.sink, {h});
+        init[1] = b.select(b.cmpf(CmpFPredicate::OEQ, init[0], b.negInf()), zero, b.f32(1.0f));
+      }
       SmallVector<Value> ml = b.loop(
-          begin, end, c1, {b.negInf(), zero},
+          begin, end, c1, init,
           [&](KernelBuilder &b, Value j, ValueRange it) -> SmallVector<Value> {
         Value dot = b.loop(c0, b.idx(D), c1, {zero},
                            [&](KernelBuilder &b, Value d, ValueRange a) -> SmallVector<Value> {

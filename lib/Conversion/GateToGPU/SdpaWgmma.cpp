@@ -60,8 +60,8 @@ struct SdpaToWgmma : OpRewritePattern<SdpaOp> {
   LogicalResult matchAndRewrite(SdpaOp op, PatternRewriter &rw) const override {
     if (op->hasAttr(kPortableAttr))
       return rw.notifyMatchFailure(op, "portable kernel requested");
-    if (op.getWindow() || op.getBottomRight())
-      return rw.notifyMatchFailure(op, "windows and bottom-right bands are not here yet: SIMT");
+    if (op.getWindow() || op.getBottomRight() || op.getSink())
+      return rw.notifyMatchFailure(op, "windows, bottom-right bands, sinks are not here yet: SIMT");
     auto qT = cast<RankedTensorType>(op.getQuery().getType());
     auto kT = cast<RankedTensorType>(op.getKey().getType());
     auto vT = cast<RankedTensorType>(op.getValue().getType());

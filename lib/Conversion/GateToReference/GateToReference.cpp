@@ -44,6 +44,7 @@ struct SdpaToReference : ReferencePattern<SdpaOp> {
           v = b.toBuffer(op.getValue());
     Value mask = op.getMask() ? b.toBuffer(op.getMask()) : Value();
     Value gate = op.getGate() ? b.toBuffer(op.getGate()) : Value();
+    Value sink = op.getSink() ? b.toBuffer(op.getSink()) : Value();
     auto resT = tt(op.getResult());
     Value B = b.dim(q, 0), Hq = b.dim(q, 1), Sq = b.dim(q, 2), D = b.dim(q, 3),
           Skv = b.dim(k, 2), Dv = b.dim(v, 3);
@@ -86,10 +87,15 @@ struct SdpaToReference : ReferencePattern<SdpaOp> {
         b.store(s, scores, {j});
         return {b.max(it[0], s)};
       })[0];
+      // The sink: one more logit, with a zero value.
+      Value sinkS = sink ? b.load(sink, {h}) : Value();
+      if (sink)
+        m = b.max(m, sinkS);
       // A row with every key masked has max -inf; it produces 0.
       Value dead = b.cmpf(CmpFPredicate::OEQ, m, b.negInf());
       Value safeM = b.select(dead, zero, m);
-      Value sum = b.loop(c0, Skv, c1, {zero},
+      Value sum0 = sink ? b.exp(b.sub(sinkS, safeM)) : zero;
+      Value sum = b.loop(c0, Skv, c1, {sum0},
                          [&](KernelBuilder &b, Value j, ValueRange acc) -> SmallVector<Value> {
         Value p = b.exp(b.sub(b.load(scores, {j}), safeM));
         b.store(p, scores, {j});

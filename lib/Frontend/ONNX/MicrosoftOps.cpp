@@ -70,17 +70,21 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
   if (hq <= 0 || hk <= 0 || hq % hk != 0)
     return im.fail("num_heads (" + num(hq) + ") must be a positive multiple of kv_num_heads (" +
                    num(hk) + ")");
-  if (smooth)
-    return im.fail("smooth_softmax is not supported yet");
   if (qkOut)
     return im.fail("qk_output is not supported yet");
   if (!std::isfinite(scale) || scale < 0 || !std::isfinite(softcap) || softcap < 0)
     return im.fail("scale and softcap must be finite and non-negative");
   if (window == 0 || window < -1)
     return im.fail("local_window_size must be -1 or positive, got " + num(window));
-  for (auto [k, what] : {std::pair{9, "position_ids"}, {11, "head_sink"}})
-    if (n.has(k))
-      return im.fail(std::string(what) + " inputs are not supported yet");
+  if (n.has(9))
+    return im.fail("position_ids inputs are not supported yet");
+  if (n.has(11)) {
+    SymShape sd = inDims(n, 11);
+    if (sd.size() != 1 || !(sd[0] == SymExpr::constant(hq)) ||
+        !isa<FloatType>(n.inType(11).getElementType()))
+      return im.fail("head_sink must be a float [num_heads] = [" + num(hq) + "] tensor, got " +
+                     symShapeStr(sd));
+  }
   Type et = n.inType(0).getElementType();
   if (!isGateFloat(et))
     return im.fail("query must be f32, f16 or bf16, got " + str(et));
@@ -313,8 +317,17 @@ LogicalResult handleGroupQueryAttention(Importer &im, NodeCtx &n) {
   auto yT = im.typeFor(yd, et);
   FloatAttr scaleAttr = scale > 0 ? b.getF32FloatAttr(scale) : FloatAttr();
   FloatAttr softcapAttr = softcap > 0 ? b.getF32FloatAttr(softcap) : FloatAttr();
+  // Attention sinks: head_sink, or smooth_softmax's sink of 0 (head_sink
+  // wins when both are given, as in ONNX Runtime).
+  Value sink;
+  if (n.has(11))
+    sink = im.convert(n.in(11), b.getF32Type());
+  else if (smooth)
+    sink = im.splat({SymExpr::constant(hq)}, b.getF32Type(), 0.0);
+  if ((n.has(11) || smooth) && !sink)
+    return failure();
   auto sdpa = [&](Value mask, bool causal, DenseI64ArrayAttr win, bool bottomRight) -> Value {
-    return gatec::gate::SdpaOp::create(b, loc, yT, q4, pk, pv, mask, Value(), scaleAttr,
+    return gatec::gate::SdpaOp::create(b, loc, yT, q4, pk, pv, mask, Value(), sink, scaleAttr,
                                        softcapAttr, causal, gatec::gate::Activation::sigmoid, win,
                                        bottomRight);
   };
@@ -491,7 +504,7 @@ LogicalResult handleMultiHeadAttention(Importer &im, NodeCtx &n) {
   SymShape yd{qd[0], SymExpr::constant(heads), S, im.dims(kv[1])[3]};
   FloatAttr scaleAttr = scale > 0 ? im.b.getF32FloatAttr(scale) : FloatAttr();
   Value y = gatec::gate::SdpaOp::create(im.b, im.loc, im.typeFor(yd, et), q4, kv[0], kv[1], mask,
-                                        Value(), scaleAttr, FloatAttr(), causal != 0,
+                                        Value(), Value(), scaleAttr, FloatAttr(), causal != 0,
                                         gatec::gate::Activation::sigmoid, DenseI64ArrayAttr(),
                                         bottomRight);
   im.setDims(y, yd);

@@ -90,6 +90,6 @@ func.func @gate_before_mask(%q: tensor<1x2x4x16xf32>, %m: tensor<1x2x4x4xi1>, %g
 
 func.func @generic_bad_segments(%q: tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32> {
   // expected-error @+1 {{'gate.sdpa' op operand count (3) does not match with the total size (4) specified in attribute 'operandSegmentSizes'}}
-  %0 = "gate.sdpa"(%q, %q, %q) {operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>} : (tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32>
+  %0 = "gate.sdpa"(%q, %q, %q) {operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>} : (tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>, tensor<1x2x4x16xf32>) -> tensor<1x2x4x16xf32>
   return %0 : tensor<1x2x4x16xf32>
 }

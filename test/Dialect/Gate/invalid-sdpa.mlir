@@ -320,3 +320,11 @@ func.func @bottom_right_without_band(%q: tensor<1x2x4x32xf32>, %k: tensor<1x2x8x
   %0 = gate.sdpa %q, %k, %v {bottom_right} : tensor<1x2x4x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x4x32xf32>
   return %0 : tensor<1x2x4x32xf32>
 }
+
+// -----
+
+func.func @sink_per_kv_head(%q: tensor<1x4x4x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>, %s: tensor<2xf32>) -> tensor<1x4x4x32xf32> {
+  // expected-error @+1 {{'gate.sdpa' op 'sink' dimension 0 (Hq) is 2}}
+  %0 = gate.sdpa %q, %k, %v sink(%s : tensor<2xf32>) : tensor<1x4x4x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x4x4x32xf32>
+  return %0 : tensor<1x4x4x32xf32>
+}

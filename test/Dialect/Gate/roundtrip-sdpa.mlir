@@ -42,6 +42,14 @@ func.func @sdpa_bottom_right(%q: tensor<1x2x?x32xf32>, %k: tensor<1x2x?x32xf32>,
   return %0, %1 : tensor<1x2x?x32xf32>, tensor<1x2x?x32xf32>
 }
 
+// Attention sinks: one more logit per query head.
+// CHECK-LABEL: func.func @sdpa_sink
+// CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} sink(%{{.*}} : tensor<2xf32>) {causal} :
+func.func @sdpa_sink(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>, %s: tensor<2xf32>) -> tensor<1x2x8x32xf32> {
+  %0 = gate.sdpa %q, %k, %v sink(%s : tensor<2xf32>) {causal} : tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32>, tensor<1x2x8x32xf32> -> tensor<1x2x8x32xf32>
+  return %0 : tensor<1x2x8x32xf32>
+}
+
 // CHECK-LABEL: func.func @sdpa_scale_softcap
 // CHECK:         gate.sdpa %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.250000e-01 : f32, softcap = 5.000000e+01 : f32} :
 func.func @sdpa_scale_softcap(%q: tensor<1x2x8x32xf32>, %k: tensor<1x2x8x32xf32>, %v: tensor<1x2x8x32xf32>) -> tensor<1x2x8x32xf32> {

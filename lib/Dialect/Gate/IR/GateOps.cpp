@@ -180,6 +180,9 @@ LogicalResult SdpaOp::verify() {
                               "headwise [B,Hq,Sq,1]; its last dimension is "
                            << gd << " and Dv is " << dv;
   }
+  if (Value sink = getSink())
+    if (failed(dims.bind("Hq", sink, "sink", 0)))
+      return failure();
   if (auto sc = getSoftcap())
     if (sc->convertToFloat() < 0.0f || std::isnan(sc->convertToFloat()))
       return emitOpError() << "'softcap' must be >= 0, got "

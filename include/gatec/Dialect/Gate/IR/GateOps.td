@@ -87,7 +87,9 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
                                                 keys p-l..p+r)
                                                (p, query i's key position: i, or
                                                 i + Skv - Sq with `bottom_right`)
-    out = softmax(s) V[b,h/G]                  (rows with every key masked give 0)
+    out = softmax(s) V[b,h/G]                  (rows with every key masked give 0;
+                                                with `sink`, one more logit sink[h]
+                                                in the softmax, whose value is 0)
     out = out * act(gate)                      (when a gate operand is present)
     ```
 
@@ -112,11 +114,17 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
     or a chunked prefill, with or without a sliding window). When Skv < Sq the
     first Sq - Skv rows see no key (their output is 0). It needs `causal` or
     `window`.
+
+    `sink` (f32 `[Hq]`) adds a logit per query head to every softmax, attended
+    with a zero value: out = Σ exp(s_j - m) V_j / (exp(sink[h] - m) +
+    Σ exp(s_j - m)), m = max(sink[h], max s_j). ONNX Runtime's
+    GroupQueryAttention `head_sink` (attention sinks), and `smooth_softmax`
+    (a sink of 0).
   }];
   let arguments = (ins Gate_FloatTensor:$query, Gate_FloatTensor:$key,
       Gate_FloatTensor:$value, Optional<Gate_Mask>:$mask,
-      Optional<Gate_FloatTensor>:$gate, OptionalAttr<F32Attr>:$scale,
-      OptionalAttr<F32Attr>:$softcap, UnitAttr:$causal,
+      Optional<Gate_FloatTensor>:$gate, Optional<TensorRankOf<[F32], [1]>>:$sink,
+      OptionalAttr<F32Attr>:$scale, OptionalAttr<F32Attr>:$softcap, UnitAttr:$causal,
       DefaultValuedAttr<Gate_ActivationAttr,
                         "::gatec::gate::Activation::sigmoid">:$gate_act,
       OptionalAttr<DenseI64ArrayAttr>:$window, UnitAttr:$bottom_right);
@@ -125,6 +133,7 @@ def Gate_SdpaOp : Gate_Op<"sdpa", [Pure, AttrSizedOperandSegments,
     $query `,` $key `,` $value
     (`mask` `(` $mask^ `:` type($mask) `)`)?
     (`gate` `(` $gate^ `:` type($gate) `)`)?
+    (`sink` `(` $sink^ `:` type($sink) `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value) `->` type($result)
   }];
   let hasVerifier = 1;
