@@ -418,10 +418,10 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
     // side at the first row (the rows after it mask more per key) to its
     // right side at the last row.
     Value kFirst = left ? arith::MaxSIOp::create(b, b.subi(keyPos(b, c0), b.idx(*left)), c0) : c0;
-    Value kAll = right ? arith::MaxSIOp::create(
-                             b, arith::MinSIOp::create(b, Skv, b.addi(keyPos(b, Sq), b.idx(*right))),
-                             kFirst)
-                       : Skv;
+    Value kAll = Skv;
+    if (right)
+      kAll = arith::MaxSIOp::create(
+          b, arith::MinSIOp::create(b, Skv, b.addi(keyPos(b, Sq), b.idx(*right))), kFirst);
     Value kSpan = b.subi(kAll, kFirst);
     Value splitKeys = arith::AndIOp::create(
         b, b.cmpi(CmpIPredicate::ule, Sq, b.idx(Brq)),

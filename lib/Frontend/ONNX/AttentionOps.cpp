@@ -334,7 +334,8 @@ LogicalResult handleAttention(Importer &im, NodeCtx &n) {
   auto resT = im.typeFor(yd, et);
   FloatAttr scaleAttr = hasScale ? b.getF32FloatAttr(scale) : FloatAttr();
   FloatAttr softcapAttr = softcap > 0 ? b.getF32FloatAttr(softcap) : FloatAttr();
-  Value y = gate::SdpaOp::create(b, loc, resT, q4, k4, v4, mask, Value(), Value(), scaleAttr, softcapAttr,
+  Value y = gate::SdpaOp::create(b, loc, resT, q4, k4, v4, mask, /*gate=*/Value(),
+                                 /*sink=*/Value(), scaleAttr, softcapAttr,
                                  causalAttr, gate::Activation::sigmoid, DenseI64ArrayAttr(),
                                  bottomRight);
   im.setDims(y, yd);

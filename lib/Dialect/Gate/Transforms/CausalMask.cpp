@@ -972,8 +972,10 @@ public:
   SymbolicDomain(MLIRContext *ctx, ArrayRef<int64_t> extents, ScanFacts &facts)
       : ctx(ctx), facts(facts) {
     llvm::copy(extents, this->extents.begin());
-    for (unsigned k = 0; k < kNumCoords; ++k)
+    for (unsigned k = 0; k < kNumCoords; ++k) {
       upper[k] = AffineForm::constant(std::max<int64_t>(extents[k] - 1, 0));
+      exact[k] = extents[k] != kMaxDynamicExtent;
+    }
   }
 
   ArrayRef<int64_t> breakpoints() const { return points; }
@@ -983,6 +985,10 @@ public:
   /// d = j - i - (Skv - Sq) (query i at key position i + Skv - Sq), the
   /// offset a form of the extents' symbols. Call after setExtent.
   bool alignToLastKey() {
+    // Both extents static or named: an unnamed dynamic extent's form is a
+    // placeholder, not its size.
+    if (!exact[2] || !exact[3])
+      return false;
     shift = combine(upper[3], 1, upper[2], -1);
     return shift && llvm::none_of(llvm::seq(0u, kFirstSymbol),
                          [&](unsigned k) { return shift->dependsOn(k); });
@@ -1002,6 +1008,7 @@ public:
       return false;
     upper[k] = *form;
     upper[k].cst -= 1;
+    exact[k] = true;
     return true;
   }
 
@@ -1482,6 +1489,9 @@ private:
   std::array<int64_t, kNumCoords> extents{};
   /// Per coordinate and running index: its largest value, a form of symbols.
   std::array<AffineForm, kFirstSymbol> upper{};
+  /// Per coordinate: whether `upper` is its size (static, or named by
+  /// setExtent).
+  std::array<bool, kNumCoords> exact{};
   /// Bottom-right frame: Skv - Sq.
   std::optional<AffineForm> shift;
   unsigned numScans = 0;

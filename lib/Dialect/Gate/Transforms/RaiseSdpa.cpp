@@ -426,8 +426,8 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
       if (additive ? mT.getElementType() != et : !mT.getElementType().isInteger(1))
         return failure();
     }
-    auto sdpa = SdpaOp::create(rw, root.getLoc(), resT, q, k, v, mask, /*gate=*/Value(), /*sink=*/Value(),
-                               rw.getF32FloatAttr(float(scale)),
+    auto sdpa = SdpaOp::create(rw, root.getLoc(), resT, q, k, v, mask, /*gate=*/Value(),
+                               /*sink=*/Value(), rw.getF32FloatAttr(float(scale)),
                                softcap > 0.0 ? rw.getF32FloatAttr(float(softcap)) : FloatAttr(),
                                causal ? rw.getUnitAttr() : UnitAttr(),
                                ActivationAttr::get(rw.getContext(), Activation::sigmoid), window,
