@@ -178,7 +178,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       // A gather per (d, row vector) instead of a scalar copy per element:
       // the copy costs as much as a few key blocks, which short (windowed)
       // key ranges do not amortize.
-      SmallVector<Value> rowOffsets, rowValid;
+      SmallVector<Value> rowOffsets, rowValid, laneHeads; // per row vector
       for (int64_t rv = 0; rv < nRV; ++rv) {
         auto vIdx = [&](Value s) { return b.splat(s, vw); };
         Value r = laneIndices(b, b.idx(rv * vw), vw);
@@ -186,6 +186,7 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
         Value rc = b.minui(r, vIdx(b.subi(nRows, c1)));
         Value g = vIdx(b.idx(group));
         Value h = b.addi(vIdx(b.muli(hk, b.idx(group))), arith::RemUIOp::create(b, rc, g));
+        laneHeads.push_back(h);
         Value i = b.addi(vIdx(i0), b.divui(rc, g));
         Value row = b.addi(b.muli(b.addi(vIdx(b.muli(bi, Hq)), h), vIdx(Sq)), i);
         rowOffsets.push_back(b.muli(row, vIdx(b.idx(D))));
@@ -225,18 +226,14 @@ struct SdpaToFlash : OpRewritePattern<SdpaOp> {
       std::tie(kBegin, kEnd) = keyRange(b, rowsQ);
       SmallVector<Value> state; // m per row vector, then l per row vector
       if (withSink && sink) {
-        // Lane l of row vector rv is tile row rv·vw + l, head hk·G + row % G.
+        // Each lane's sink, by its row's head.
         auto f32v = VectorType::get({vw}, b.getF32Type());
         Value allLanes = arith::ConstantOp::create(
             b, DenseElementsAttr::get(VectorType::get({vw}, b.getI1Type()), true));
         SmallVector<Value> sinks;
-        for (int64_t rv = 0; rv < nRV; ++rv) {
-          Value heads = b.addi(b.splat(b.muli(hk, b.idx(group)), vw),
-                               arith::RemUIOp::create(b, laneIndices(b, b.idx(rv * vw), vw),
-                                                      b.splat(b.idx(group), vw)));
-          sinks.push_back(vector::GatherOp::create(b, f32v, sink, ValueRange{c0}, heads, allLanes,
-                                                   zeroV));
-        }
+        for (int64_t rv = 0; rv < nRV; ++rv)
+          sinks.push_back(vector::GatherOp::create(b, f32v, sink, ValueRange{c0}, laneHeads[rv],
+                                                   allLanes, zeroV));
         state.append(sinks);
         for (int64_t rv = 0; rv < nRV; ++rv)
           state.push_back(b.select(b.cmpf(CmpFPredicate::OEQ, sinks[rv], negInfV), zeroV,

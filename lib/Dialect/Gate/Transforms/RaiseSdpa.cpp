@@ -303,6 +303,7 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
     // scores) (masked_fill), which is raised only when `drop` is a band.
     Value mask, scores = s;
     bool additive = true, dropMask = false;
+    std::optional<BandAttrs> dropBand; // the band a drop mask is
     if (auto sel = s.getDefiningOp<arith::SelectOp>()) {
       auto isNegInf = [](Value v) {
         auto fill = splatValue(v);
@@ -320,7 +321,7 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
       additive = false;
       // Only a band (window, causal, all keys) replaces a drop mask: the op
       // has no operand for one (checked before anything is rewritten).
-      if (dropMask && !bandAttrs(mask, false, true, rtt(s)))
+      if (dropMask && !(dropBand = bandAttrs(mask, false, true, rtt(s))))
         return rw.notifyMatchFailure(root, "masked_fill by a mask that is not a band");
     }
     Value q, kt;
@@ -400,7 +401,8 @@ struct RaiseSdpa : OpRewritePattern<tensor::ExpandShapeOp> {
     bool causal = false, bottomRight = false;
     DenseI64ArrayAttr window;
     if (mask)
-      if (std::optional<BandAttrs> band = bandAttrs(mask, additive, dropMask, rtt(s))) {
+      if (std::optional<BandAttrs> band =
+              dropMask ? dropBand : bandAttrs(mask, additive, false, rtt(s))) {
         // A band of keys: the flags and window, no mask tensor.
         causal = band->causal;
         bottomRight = band->bottomRight;
